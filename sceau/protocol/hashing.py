@@ -1,0 +1,74 @@
+"""Content hashes, reference hashes and hash-derived event IDs.
+
+The content hash covers the whole event so tampering with redactable keys
+is detectable; the reference hash covers only the redacted form so that an
+event keeps its ID after redaction (server-server API, "Calculating the
+reference hash"; room versions 4+ "Event IDs").
+"""
+
+import hashlib
+
+from sceau.protocol.base64 import decode_base64, encode_base64
+from sceau.protocol.canonical_json import encode_canonical_json
+from sceau.protocol.redaction import redact_event
+from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.types import JsonDict
+
+_NOT_IN_CONTENT_HASH = ("unsigned", "signatures", "hashes")
+_NOT_IN_REFERENCE_HASH = ("signatures", "unsigned")
+
+
+def _content_hash_bytes(pdu: JsonDict) -> bytes:
+    hashed = {k: v for k, v in pdu.items() if k not in _NOT_IN_CONTENT_HASH}
+    return hashlib.sha256(encode_canonical_json(hashed)).digest()
+
+
+def compute_content_hash(pdu: JsonDict) -> str:
+    """Return the SHA-256 content hash of ``pdu`` as unpadded standard Base64."""
+    return encode_base64(_content_hash_bytes(pdu))
+
+
+def add_content_hash(pdu: JsonDict) -> JsonDict:
+    """Return a copy of ``pdu`` with ``hashes.sha256`` set to its content hash.
+
+    Other hash algorithms already present under ``hashes`` are kept.
+    """
+    hashes = dict(pdu.get("hashes") or {})
+    hashes["sha256"] = compute_content_hash(pdu)
+    return {**pdu, "hashes": hashes}
+
+
+def check_content_hash(pdu: JsonDict) -> bool:
+    """Tell whether ``pdu`` carries a correct ``hashes.sha256``.
+
+    A missing, non-string or non-Base64 hash counts as incorrect, so that a
+    receiving server redacts the event rather than trusting its content.
+    """
+    hashes = pdu.get("hashes")
+    if not isinstance(hashes, dict):
+        return False
+    claimed = hashes.get("sha256")
+    if not isinstance(claimed, str):
+        return False
+    try:
+        return decode_base64(claimed) == _content_hash_bytes(pdu)
+    except ValueError:
+        return False
+
+
+def compute_reference_hash(pdu: JsonDict, room_version: RoomVersion) -> bytes:
+    """Return the SHA-256 reference hash of ``pdu`` (32 raw bytes).
+
+    ``pdu`` must be in federation form: in room versions with hash-based
+    event IDs a PDU carries no ``event_id`` key, and one that did would be
+    hashed like any other protected key.
+    """
+    redacted = redact_event(pdu, room_version)
+    for key in _NOT_IN_REFERENCE_HASH:
+        redacted.pop(key, None)
+    return hashlib.sha256(encode_canonical_json(redacted)).digest()
+
+
+def compute_event_id(pdu: JsonDict, room_version: RoomVersion) -> str:
+    """Return the event ID: ``$`` plus the URL-safe unpadded reference hash."""
+    return "$" + encode_base64(compute_reference_hash(pdu, room_version), urlsafe=True)
