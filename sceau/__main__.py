@@ -1,0 +1,3 @@
+from sceau.cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""The ``sceau`` command: ``sceau serve`` and ``sceau admin ...``."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from sceau.config import Config, ConfigError, load_config, render_default_config
+
+
+def _ensure_config(config_path: Path, server_name: str) -> None:
+    """Write a commented default config on first start."""
+    if config_path.exists():
+        return
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(render_default_config(server_name), encoding="utf-8")
+    print(f"Wrote a default configuration to {config_path}", file=sys.stderr)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config_path = Path(args.config) if args.config else Path(args.data_dir) / "sceau.yaml"
+    if not args.config:
+        _ensure_config(config_path, args.server_name)
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        print(f"sceau: configuration error in {config_path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from sceau.homeserver import build_app, build_services
+
+    config = _load(args)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def main() -> None:
+        try:
+            services = await build_services(config)
+        except (OSError, ValueError) as exc:
+            print(f"sceau: cannot start: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        app = build_app(services)
+        listener = config.listeners[0]
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=listener.bind_address,
+                port=listener.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=2,
+            )
+        )
+        print(
+            f"Sceau {config.server_name} listening on http://{listener.bind_address}:{listener.port}/",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            await server.serve()
+        finally:
+            await services.stores.db.close()
+
+    asyncio.run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sceau", description="Sceau Matrix homeserver")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="run the homeserver", parents=[common_options()])
+    serve_parser.set_defaults(func=serve)
+    try:
+        from sceau.admin_cli import add_admin_commands
+    except ImportError:
+        pass
+    else:
+        add_admin_commands(sub, common_options, _load)
+    return parser
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every sub-command takes: where the config and data live."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", help="config file (default: DATA_DIR/sceau.yaml, created if missing)"
+    )
+    common.add_argument("--data-dir", default="data", help="data folder (default: ./data)")
+    common.add_argument(
+        "--server-name", default="localhost", help="server_name for a newly generated config"
+    )
+    return common
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Typed configuration, read from one YAML file.
+
+Every section is a pydantic model that forbids unknown keys, so a typo stops
+start-up with a message naming the key instead of being silently ignored.
+Relative paths are resolved against the folder that holds the config file.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or invalid; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Listener(_Section):
+    bind_address: str = "127.0.0.1"
+    port: int = Field(default=8008, ge=0, le=65535)
+
+
+class DatabaseConfig(_Section):
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    #: SQLite file, relative to the data folder.
+    path: str = "sceau.db"
+    #: PostgreSQL connection string, e.g. ``postgresql://user@host:5432/db``.
+    dsn: str | None = None
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+
+class RegistrationConfig(_Section):
+    #: ``closed``: only the admin CLI creates accounts; ``open``: anyone may
+    #: register; ``token``: registration needs one of ``tokens``.
+    mode: Literal["closed", "open", "token"] = "closed"
+    tokens: list[str] = []
+
+
+class Rate(_Section):
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class RateLimitConfig(_Section):
+    enabled: bool = True
+    #: Events sent, per user.
+    message: Rate = Rate(per_second=10, burst=50)
+    #: Registration attempts, per client IP.
+    registration: Rate = Rate(per_second=0.5, burst=10)
+    #: Login attempts, per client IP.
+    login: Rate = Rate(per_second=1, burst=10)
+
+
+class LimitsConfig(_Section):
+    #: Largest request body accepted, in bytes (events are capped at 65,536 by the spec).
+    max_request_bytes: int = Field(default=1_048_576, ge=65_536)
+    #: Longest /sync long-poll, in milliseconds.
+    max_sync_timeout_ms: int = Field(default=60_000, ge=0)
+
+
+class PresenceConfig(_Section):
+    enabled: bool = True
+
+
+class EncryptionConfig(_Section):
+    #: Which new rooms get ``m.room.encryption`` at creation.
+    encrypt_new_rooms: Literal["all", "not_public", "off"] = "not_public"
+
+
+class Config(_Section):
+    server_name: str
+    public_baseurl: str | None = None
+    listeners: list[Listener] = [Listener()]
+    database: DatabaseConfig = DatabaseConfig()
+    signing_key_path: str = "signing.key"
+    registration: RegistrationConfig = RegistrationConfig()
+    rate_limits: RateLimitConfig = RateLimitConfig()
+    limits: LimitsConfig = LimitsConfig()
+    presence: PresenceConfig = PresenceConfig()
+    encryption: EncryptionConfig = EncryptionConfig()
+    #: Room version for new rooms when the client does not ask for one.
+    default_room_version: str = "11"
+    #: Folder that holds the config file; relative paths are resolved against it.
+    data_dir: str = "."
+
+    @field_validator("server_name")
+    @classmethod
+    def _check_server_name(cls, value: str) -> str:
+        if not value or any(c.isspace() or c in "/@!#$" for c in value):
+            raise ValueError("must be a host name such as 'ministere.gouv.fr'")
+        return value
+
+    @field_validator("default_room_version")
+    @classmethod
+    def _check_room_version(cls, value: str) -> str:
+        if value not in {"10", "11", "12"}:
+            raise ValueError("must be one of '10', '11', '12'")
+        return value
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from the config, made absolute against the data folder."""
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else Path(self.data_dir) / candidate
+
+    @property
+    def base_url(self) -> str:
+        if self.public_baseurl:
+            return self.public_baseurl.rstrip("/") + "/"
+        listener = self.listeners[0]
+        return f"http://{self.server_name}:{listener.port}/"
+
+
+def parse_config(raw: object, data_dir: str) -> Config:
+    """Validate a decoded YAML document; raise ConfigError naming the bad key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("the config file must be a YAML mapping of keys to values")
+    try:
+        return Config.model_validate({**raw, "data_dir": data_dir})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    return parse_config(raw, str(path.parent.resolve()))
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif err["type"] == "missing":
+            lines.append(f"missing key '{key}'")
+        else:
+            lines.append(f"invalid value for '{key}': {err['msg']}")
+    return "; ".join(lines)
+
+
+DEFAULT_CONFIG_TEMPLATE = """\
+# Sceau homeserver configuration.
+# Generated on first start; every key is optional except server_name.
+# Relative paths are resolved against the folder that holds this file.
+
+# The domain in your users' IDs (@alice:SERVER_NAME). Cannot change later.
+server_name: "{server_name}"
+
+# The URL clients use to reach this server (advertised in .well-known).
+public_baseurl: "http://{bind}:{port}/"
+
+listeners:
+  - bind_address: "{bind}"
+    port: {port}
+
+database:
+  # "sqlite" (embedded, the default) or "postgresql" (production).
+  backend: sqlite
+  path: sceau.db
+  # dsn: "postgresql://sceau@127.0.0.1:5432/sceau"
+
+# The server's ed25519 signing key, generated on first start.
+signing_key_path: signing.key
+
+registration:
+  # closed: only `sceau admin create-user` creates accounts.
+  # open: anyone may register. token: registration needs one of `tokens`.
+  mode: closed
+  tokens: []
+
+rate_limits:
+  enabled: true
+  message: {{per_second: 10, burst: 50}}
+  registration: {{per_second: 0.5, burst: 10}}
+  login: {{per_second: 1, burst: 10}}
+
+limits:
+  max_request_bytes: 1048576
+  max_sync_timeout_ms: 60000
+
+presence:
+  enabled: true
+
+encryption:
+  # Which new rooms are end-to-end encrypted: all, not_public or off.
+  encrypt_new_rooms: not_public
+
+default_room_version: "11"
+"""
+
+
+def render_default_config(server_name: str, bind: str = "127.0.0.1", port: int = 8008) -> str:
+    """The commented config written on first start."""
+    return DEFAULT_CONFIG_TEMPLATE.format(server_name=server_name, bind=bind, port=port)

@@ -1,0 +1,132 @@
+"""The composition root: Config, then Database, then services, then the ASGI app.
+
+Nothing else in Sceau constructs services; everything is passed in from here,
+so tests can build a homeserver with a fake clock or another database.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
+
+from sceau.clock import Clock, RealClock
+from sceau.config import Config
+from sceau.notifier import Notifier
+from sceau.protocol.base64 import encode_base64
+from sceau.protocol.signing import (
+    SigningKey,
+    decode_signing_key_file,
+    encode_signing_key_file,
+    generate_signing_key,
+)
+from sceau.services.auth import AuthService, PasswordService, UiaService
+from sceau.services.ratelimit import RateLimiter
+from sceau.storage.accounts import AccountStore
+from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
+from sceau.storage.migrations import migrate
+from sceau.streams import StreamIdGenerator
+
+
+@dataclass
+class Stores:
+    """Every storage module, sharing one database."""
+
+    db: Database
+    accounts: AccountStore
+
+
+@dataclass
+class Services:
+    """Every service, built once at start-up and handed to the HTTP layer."""
+
+    config: Config
+    clock: Clock
+    signing_key: SigningKey
+    stores: Stores
+    notifier: Notifier
+    stream: StreamIdGenerator
+    ratelimiter: RateLimiter
+    passwords: PasswordService
+    auth: AuthService
+    uia: UiaService
+
+
+def load_or_create_signing_key(path: Path) -> SigningKey:
+    """Read the server's ed25519 key, generating it on first start (mode 0600)."""
+    if path.exists():
+        return decode_signing_key_file(path.read_text(encoding="utf-8"))
+    key = generate_signing_key(
+        secrets.token_bytes(32), "a_" + encode_base64(secrets.token_bytes(3), urlsafe=True)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(encode_signing_key_file(key) + "\n")
+    return key
+
+
+async def open_database(config: Config) -> Database:
+    if config.database.backend == "postgresql":
+        if not config.database.dsn:
+            raise ValueError("database.dsn is required when database.backend is postgresql")
+        db: Database = await PostgresDatabase.connect(
+            config.database.dsn, config.database.pool_size
+        )
+    else:
+        path = config.resolve_path(config.database.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = SqliteDatabase(str(path))
+    await migrate(db)
+    return db
+
+
+async def current_stream_position(db: Database) -> int:
+    """Where the shared stream resumes after a restart: the highest position stored."""
+    from sceau.storage.positions import max_stream_position
+
+    return await max_stream_position(db)
+
+
+async def build_services(
+    config: Config,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    signing_key: SigningKey | None = None,
+    password_hasher: object | None = None,
+) -> Services:
+    clock = clock or RealClock()
+    db = db or await open_database(config)
+    signing_key = signing_key or load_or_create_signing_key(
+        config.resolve_path(config.signing_key_path)
+    )
+    stores = Stores(db=db, accounts=AccountStore(db))
+    stream = StreamIdGenerator(await current_stream_position(db))
+    passwords = PasswordService(password_hasher)  # type: ignore[arg-type]
+    return Services(
+        config=config,
+        clock=clock,
+        signing_key=signing_key,
+        stores=stores,
+        notifier=Notifier(),
+        stream=stream,
+        ratelimiter=RateLimiter(config.rate_limits, clock),
+        passwords=passwords,
+        auth=AuthService(stores.accounts),
+        uia=UiaService(clock, passwords, stores.accounts),
+    )
+
+
+def all_routes() -> list[BaseRoute]:
+    """Every endpoint module's routes, in one list."""
+    from sceau.http import routes
+
+    return routes.collect()
+
+
+def build_app(services: Services) -> ASGIApp:
+    from sceau.http.app import build_app as build_asgi
+
+    return build_asgi(services, all_routes())

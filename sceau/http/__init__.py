@@ -1,0 +1,1 @@
+"""HTTP layer: thin handlers that parse, authenticate, call one service, serialise."""

@@ -1,0 +1,104 @@
+"""The ASGI application: routes from every endpoint module, errors rendered in one place."""
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sceau.errors import MatrixError, unknown, unrecognized
+from sceau.http.common import CORS_HEADERS, json_response
+
+logger = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
+
+
+def client_routes(
+    specs: Sequence[tuple[str, str, Endpoint]], versions: Sequence[str] = CLIENT_PREFIXES
+) -> list[BaseRoute]:
+    """Routes for ``(method, path, endpoint)`` under each client API prefix."""
+    routes: list[BaseRoute] = []
+    for method, path, endpoint in specs:
+        for prefix in versions:
+            routes.append(Route(prefix + path, endpoint, methods=[method]))
+    return routes
+
+
+async def _matrix_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MatrixError)
+    headers = None
+    if exc.errcode == "M_LIMIT_EXCEEDED" and "retry_after_ms" in exc.extra:
+        headers = {"Retry-After": str(max(1, int(exc.extra["retry_after_ms"]) // 1000))}
+    response = json_response(exc.to_json(), exc.status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return json_response(unrecognized("Method not allowed", 405).to_json(), 405)
+    if exc.status_code == 404:
+        return json_response(unrecognized().to_json(), 404)
+    return json_response(unknown(str(exc.detail), exc.status_code).to_json(), exc.status_code)
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error", exc_info=exc)
+    return json_response(unknown("Internal server error", 500).to_json(), 500)
+
+
+class CorsMiddleware:
+    """Answers preflight requests and adds CORS headers, so browser clients work."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._raw = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        *self._raw,
+                        (b"content-length", b"2"),
+                        (b"content-type", b"application/json"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"{}"})
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self._raw]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def build_app(services: Any, routes: list[BaseRoute]) -> ASGIApp:
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            MatrixError: _matrix_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )
+    app.state.services = services
+    return CorsMiddleware(app)

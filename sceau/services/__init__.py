@@ -1,0 +1,1 @@
+"""Services: one per capability, each receiving its dependencies explicitly."""

@@ -1,0 +1,204 @@
+"""Access tokens, passwords and user-interactive authentication (UIA).
+
+Tokens are 32 random bytes; only their SHA-256 is stored, so a database leak
+gives no usable tokens. Passwords are hashed with argon2id off the event loop.
+"""
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from sceau.clock import Clock
+from sceau.errors import MatrixError, forbidden, missing_token, unknown_token
+from sceau.storage.accounts import AccountStore
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who is making an authenticated request."""
+
+    user_id: str
+    device_id: str
+    token_hash: str
+    is_guest: bool = False
+    is_admin: bool = False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class PasswordService:
+    """argon2id hashing, run in a worker thread because it is deliberately slow."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        if not password_hash:
+            return False
+
+        def check() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(check)
+
+
+class AuthService:
+    """Turns an access token into a :class:`Requester`."""
+
+    def __init__(self, accounts: AccountStore, random_token: Callable[[], str] | None = None):
+        self._accounts = accounts
+        self._random_token = random_token or (lambda: secrets.token_urlsafe(32))
+
+    def new_access_token(self) -> tuple[str, str]:
+        """A fresh (token, token_hash) pair."""
+        token = "sct_" + self._random_token()
+        return token, hash_token(token)
+
+    async def authenticate(self, token: str | None) -> Requester:
+        if not token:
+            raise missing_token()
+        token_hash = hash_token(token)
+        owner = await self._accounts.get_token_owner(token_hash)
+        if owner is None or owner.deactivated:
+            raise unknown_token()
+        return Requester(
+            user_id=owner.user_id,
+            device_id=owner.device_id,
+            token_hash=token_hash,
+            is_guest=owner.is_guest,
+            is_admin=owner.is_admin,
+        )
+
+
+# ------------------------------------------------------------------------- UIA
+
+
+@dataclass
+class UiaSession:
+    session_id: str
+    created: float
+    completed: list[str] = field(default_factory=list)
+    #: What the first request asked for: a retry must ask for the same thing.
+    request_fingerprint: str = ""
+
+
+class UiaService:
+    """Tracks user-interactive auth sessions in memory (they are short-lived)."""
+
+    SESSION_LIFETIME_S = 15 * 60
+    MAX_SESSIONS = 10_000
+
+    def __init__(self, clock: Clock, passwords: PasswordService, accounts: AccountStore) -> None:
+        self._clock = clock
+        self._passwords = passwords
+        self._accounts = accounts
+        self._sessions: dict[str, UiaSession] = {}
+
+    def _new_session(self, fingerprint: str) -> UiaSession:
+        self._expire()
+        session = UiaSession(secrets.token_urlsafe(16), self._clock.monotonic())
+        session.request_fingerprint = fingerprint
+        self._sessions[session.session_id] = session
+        return session
+
+    def _expire(self) -> None:
+        now = self._clock.monotonic()
+        for sid in [
+            s for s, v in self._sessions.items() if now - v.created > self.SESSION_LIFETIME_S
+        ]:
+            del self._sessions[sid]
+        while len(self._sessions) >= self.MAX_SESSIONS:
+            del self._sessions[next(iter(self._sessions))]
+
+    def challenge(
+        self,
+        session: UiaSession,
+        flows: list[list[str]],
+        params: dict[str, Any],
+        error: MatrixError | None = None,
+    ) -> MatrixError:
+        """The 401 response that tells the client which stages remain."""
+        body: dict[str, Any] = {
+            "flows": [{"stages": stages} for stages in flows],
+            "params": params,
+            "session": session.session_id,
+        }
+        if session.completed:
+            body["completed"] = list(session.completed)
+        if error is not None:
+            return MatrixError(401, error.errcode, error.error, **body)
+        return MatrixError(401, "M_FORBIDDEN", "Additional authentication is required", **body)
+
+    async def run(
+        self,
+        auth: Any,
+        flows: list[list[str]],
+        check_stage: Callable[[str, dict[str, Any]], Any],
+        params: dict[str, Any] | None = None,
+        fingerprint: str = "",
+    ) -> dict[str, Any]:
+        """Advance a UIA session by the ``auth`` dict of the request.
+
+        ``check_stage(stage, auth)`` is awaited for the stage the client
+        attempts and must raise a MatrixError if it fails. Returns the auth dict
+        once a whole flow is complete; otherwise raises the 401 challenge.
+        """
+        params = params or {}
+        if auth is not None and not isinstance(auth, dict):
+            from sceau.errors import bad_json
+
+            raise bad_json("'auth' must be an object")
+        session = None
+        if auth and isinstance(auth.get("session"), str):
+            session = self._sessions.get(auth["session"])
+            if session is None:
+                raise MatrixError(400, "M_UNKNOWN", "Unknown UIA session")
+        if session is None:
+            session = self._new_session(fingerprint)
+        if not auth or "type" not in auth:
+            raise self.challenge(session, flows, params)
+        stage = auth.get("type")
+        if not isinstance(stage, str) or not any(stage in f for f in flows):
+            raise self.challenge(
+                session, flows, params, MatrixError(400, "M_UNRECOGNIZED", "Unknown auth stage")
+            )
+        try:
+            await check_stage(stage, auth)
+        except MatrixError as err:
+            raise self.challenge(session, flows, params, err) from None
+        if stage not in session.completed:
+            session.completed.append(stage)
+        for flow in flows:
+            if all(s in session.completed for s in flow):
+                self._sessions.pop(session.session_id, None)
+                return auth
+        raise self.challenge(session, flows, params)
+
+    async def check_password_stage(self, user_id: str, auth: dict[str, Any]) -> None:
+        """The m.login.password stage, for a user re-proving who they are."""
+        identifier = auth.get("identifier")
+        claimed = auth.get("user")
+        if isinstance(identifier, dict) and identifier.get("type") == "m.id.user":
+            claimed = identifier.get("user")
+        if claimed is not None and claimed not in (user_id, user_id[1:].split(":", 1)[0]):
+            raise forbidden("Authenticated user does not match")
+        password = auth.get("password")
+        if not isinstance(password, str):
+            raise forbidden("Invalid password")
+        user = await self._accounts.get_user(user_id)
+        if user is None or not await self._passwords.verify(user.password_hash, password):
+            raise forbidden("Invalid password")

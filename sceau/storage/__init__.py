@@ -1,0 +1,1 @@
+"""All SQL lives here: one module per area, speaking in domain terms."""

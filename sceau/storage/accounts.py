@@ -1,0 +1,226 @@
+"""Users, devices and access tokens."""
+
+from dataclasses import dataclass
+
+from sceau.storage.database import Database, Transaction
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    user_id: str
+    password_hash: str | None
+    created_ts: int
+    is_admin: bool
+    is_guest: bool
+    deactivated: bool
+    displayname: str | None
+    avatar_url: str | None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    user_id: str
+    device_id: str
+    display_name: str | None
+    last_seen_ts: int | None
+    last_seen_ip: str | None
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    user_id: str
+    device_id: str
+    is_guest: bool
+    is_admin: bool
+    deactivated: bool
+
+
+_USER_COLUMNS = (
+    "user_id, password_hash, created_ts, is_admin, is_guest, deactivated, displayname, avatar_url"
+)
+
+
+class AccountStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ------------------------------------------------------------------ users
+
+    async def insert_user(
+        self,
+        txn: Transaction,
+        user_id: str,
+        password_hash: str | None,
+        created_ts: int,
+        is_admin: bool = False,
+        displayname: str | None = None,
+    ) -> bool:
+        """Create a user; False if the ID is taken (no exception, no partial write)."""
+        taken = await txn.fetchval("SELECT 1 FROM users WHERE user_id = ?", user_id)
+        if taken:
+            return False
+        await txn.execute(
+            "INSERT INTO users (user_id, password_hash, created_ts, is_admin, displayname)"
+            " VALUES (?, ?, ?, ?, ?)",
+            user_id,
+            password_hash,
+            created_ts,
+            int(is_admin),
+            displayname,
+        )
+        return True
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        row = await self._db.fetchone(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", user_id
+        )
+        if row is None:
+            return None
+        return UserRecord(
+            user_id=row[0],
+            password_hash=row[1],
+            created_ts=row[2],
+            is_admin=bool(row[3]),
+            is_guest=bool(row[4]),
+            deactivated=bool(row[5]),
+            displayname=row[6],
+            avatar_url=row[7],
+        )
+
+    async def user_exists(self, user_id: str) -> bool:
+        return bool(await self._db.fetchval("SELECT 1 FROM users WHERE user_id = ?", user_id))
+
+    async def list_users(self) -> list[UserRecord]:
+        rows = await self._db.fetchall(f"SELECT {_USER_COLUMNS} FROM users ORDER BY user_id")
+        return [
+            UserRecord(r[0], r[1], r[2], bool(r[3]), bool(r[4]), bool(r[5]), r[6], r[7])
+            for r in rows
+        ]
+
+    async def set_password_hash(self, txn: Transaction, user_id: str, password_hash: str) -> None:
+        await txn.execute(
+            "UPDATE users SET password_hash = ? WHERE user_id = ?", password_hash, user_id
+        )
+
+    async def set_deactivated(self, txn: Transaction, user_id: str) -> None:
+        await txn.execute(
+            "UPDATE users SET deactivated = 1, password_hash = NULL WHERE user_id = ?", user_id
+        )
+
+    async def set_profile_field(
+        self, txn: Transaction, user_id: str, field: str, value: str | None
+    ) -> None:
+        column = {"displayname": "displayname", "avatar_url": "avatar_url"}[field]
+        await txn.execute(f"UPDATE users SET {column} = ? WHERE user_id = ?", value, user_id)
+
+    # ---------------------------------------------------------------- devices
+
+    async def upsert_device(
+        self,
+        txn: Transaction,
+        user_id: str,
+        device_id: str,
+        display_name: str | None,
+        created_ts: int,
+    ) -> bool:
+        """Create the device if new (True), else keep it and its name (False)."""
+        exists = await txn.fetchval(
+            "SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
+        if exists:
+            return False
+        await txn.execute(
+            "INSERT INTO devices (user_id, device_id, display_name, created_ts)"
+            " VALUES (?, ?, ?, ?)",
+            user_id,
+            device_id,
+            display_name,
+            created_ts,
+        )
+        return True
+
+    async def get_devices(self, user_id: str) -> list[DeviceRecord]:
+        rows = await self._db.fetchall(
+            "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip"
+            " FROM devices WHERE user_id = ? ORDER BY device_id",
+            user_id,
+        )
+        return [DeviceRecord(*row) for row in rows]
+
+    async def get_device(self, user_id: str, device_id: str) -> DeviceRecord | None:
+        row = await self._db.fetchone(
+            "SELECT user_id, device_id, display_name, last_seen_ts, last_seen_ip"
+            " FROM devices WHERE user_id = ? AND device_id = ?",
+            user_id,
+            device_id,
+        )
+        return None if row is None else DeviceRecord(*row)
+
+    async def rename_device(
+        self, txn: Transaction, user_id: str, device_id: str, display_name: str | None
+    ) -> None:
+        await txn.execute(
+            "UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?",
+            display_name,
+            user_id,
+            device_id,
+        )
+
+    async def delete_device(self, txn: Transaction, user_id: str, device_id: str) -> None:
+        await txn.execute(
+            "DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
+        await txn.execute(
+            "DELETE FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
+
+    async def touch_device(self, user_id: str, device_id: str, ts: int, ip: str | None) -> None:
+        async with self._db.transaction() as txn:
+            await txn.execute(
+                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
+                " WHERE user_id = ? AND device_id = ?",
+                ts,
+                ip,
+                user_id,
+                device_id,
+            )
+
+    # ----------------------------------------------------------------- tokens
+
+    async def insert_token(
+        self, txn: Transaction, token_hash: str, user_id: str, device_id: str, created_ts: int
+    ) -> None:
+        await txn.execute(
+            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts)"
+            " VALUES (?, ?, ?, ?)",
+            token_hash,
+            user_id,
+            device_id,
+            created_ts,
+        )
+
+    async def get_token_owner(self, token_hash: str) -> TokenOwner | None:
+        row = await self._db.fetchone(
+            "SELECT t.user_id, t.device_id, u.is_guest, u.is_admin, u.deactivated"
+            " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+            " WHERE t.token_hash = ?",
+            token_hash,
+        )
+        if row is None:
+            return None
+        return TokenOwner(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]))
+
+    async def delete_token(self, txn: Transaction, token_hash: str) -> None:
+        await txn.execute("DELETE FROM access_tokens WHERE token_hash = ?", token_hash)
+
+    async def delete_tokens_for_user(
+        self, txn: Transaction, user_id: str, except_device: str | None = None
+    ) -> None:
+        if except_device is None:
+            await txn.execute("DELETE FROM access_tokens WHERE user_id = ?", user_id)
+        else:
+            await txn.execute(
+                "DELETE FROM access_tokens WHERE user_id = ? AND device_id != ?",
+                user_id,
+                except_device,
+            )

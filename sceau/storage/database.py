@@ -1,0 +1,217 @@
+"""One small database interface over SQLite (embedded) and PostgreSQL.
+
+Storage modules write SQL once, with ``?`` placeholders; the PostgreSQL engine
+rewrites them to ``$n``. Every write runs in :meth:`Database.transaction`,
+which commits before returning, so a write acknowledged to a client is durable.
+
+SQLite runs synchronously on the event loop thread: its statements take
+microseconds in WAL mode, far less than a hop to a worker thread would.
+"""
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+Row = Sequence[Any]
+
+
+class Transaction(Protocol):
+    """Statements run inside one database transaction."""
+
+    dialect: str
+
+    async def execute(self, sql: str, *params: Any) -> None: ...
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    async def fetchone(self, sql: str, *params: Any) -> Row | None: ...
+
+    async def fetchall(self, sql: str, *params: Any) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, *params: Any) -> Any: ...
+
+
+class Database(Protocol):
+    """A connection pool that hands out transactions and runs one-off reads."""
+
+    dialect: str
+
+    def transaction(self) -> Any:
+        """``async with db.transaction() as txn:`` commits on success, rolls back on error."""
+        ...
+
+    async def fetchone(self, sql: str, *params: Any) -> Row | None: ...
+
+    async def fetchall(self, sql: str, *params: Any) -> list[Row]: ...
+
+    async def fetchval(self, sql: str, *params: Any) -> Any: ...
+
+    async def execute_script(self, sql: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------- SQLite
+
+
+class _SqliteTxn:
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *params: Any) -> None:
+        self._conn.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    async def fetchval(self, sql: str, *params: Any) -> Any:
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+
+class SqliteDatabase:
+    """One WAL-mode connection; transactions are serialised by an asyncio lock."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (kill -9); only a power
+        # loss can drop the last commits. FULL trades speed for that case.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.execute("PRAGMA cache_size=-32000")
+        self._lock = asyncio.Lock()
+        self._reader = _SqliteTxn(self._conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_SqliteTxn]:
+        async with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTxn(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        return await self._reader.fetchone(sql, *params)
+
+    async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        return await self._reader.fetchall(sql, *params)
+
+    async def fetchval(self, sql: str, *params: Any) -> Any:
+        return await self._reader.fetchval(sql, *params)
+
+    async def execute_script(self, sql: str) -> None:
+        async with self._lock:
+            self._conn.executescript(sql)
+
+    async def close(self) -> None:
+        self._conn.close()
+
+
+# ----------------------------------------------------------------- PostgreSQL
+
+_PLACEHOLDER = re.compile(r"\?")
+_pg_sql_cache: dict[str, str] = {}
+
+
+def to_postgres_sql(sql: str) -> str:
+    """Rewrite ``?`` placeholders to ``$1, $2, ...`` (SQL here never has ``?`` in literals)."""
+    cached = _pg_sql_cache.get(sql)
+    if cached is None:
+        counter = iter(range(1, 10_000))
+        cached = _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+        if len(_pg_sql_cache) < 4096:
+            _pg_sql_cache[sql] = cached
+    return cached
+
+
+class _PostgresTxn:
+    dialect = "postgresql"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *params: Any) -> None:
+        await self._conn.execute(to_postgres_sql(sql), *params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(to_postgres_sql(sql), list(rows))
+
+    async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        row: Row | None = await self._conn.fetchrow(to_postgres_sql(sql), *params)
+        return row
+
+    async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        rows: list[Row] = await self._conn.fetch(to_postgres_sql(sql), *params)
+        return rows
+
+    async def fetchval(self, sql: str, *params: Any) -> Any:
+        return await self._conn.fetchval(to_postgres_sql(sql), *params)
+
+
+class PostgresDatabase:
+    """An asyncpg pool."""
+
+    dialect = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(
+        cls, dsn: str, pool_size: int, schema: str | None = None
+    ) -> "PostgresDatabase":
+        """Open a pool; ``schema`` (tests) puts every table in its own namespace."""
+        import asyncpg
+
+        settings = {"search_path": schema} if schema else None
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=pool_size, server_settings=settings
+        )
+        return cls(pool)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_PostgresTxn]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield _PostgresTxn(conn)
+
+    async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        row: Row | None = await self._pool.fetchrow(to_postgres_sql(sql), *params)
+        return row
+
+    async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        rows: list[Row] = await self._pool.fetch(to_postgres_sql(sql), *params)
+        return rows
+
+    async def fetchval(self, sql: str, *params: Any) -> Any:
+        return await self._pool.fetchval(to_postgres_sql(sql), *params)
+
+    async def execute_script(self, sql: str) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(sql)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+def in_clause(count: int) -> str:
+    """``(?, ?, ?)`` for an IN list of ``count`` values (count must be >= 1)."""
+    return "(" + ", ".join("?" * count) + ")"

@@ -1,0 +1,47 @@
+"""Stream positions: the monotonic counter behind sync tokens.
+
+Every persisted update (room events, to-device messages, device-list changes,
+receipts, account data, presence...) takes its position from one shared
+:class:`StreamIdGenerator`. Positions are handed out before the write commits,
+so concurrent writers may finish out of order; :meth:`current` only advances
+past a position once every lower one has finished, so a reader that has seen
+position N has seen everything at or below N.
+"""
+
+import heapq
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class StreamIdGenerator:
+    """Allocates positions and tracks which have been persisted."""
+
+    def __init__(self, start: int) -> None:
+        self._last_allocated = start
+        self._current = start
+        self._in_flight: list[int] = []
+        self._finished: set[int] = set()
+
+    @asynccontextmanager
+    async def next_position(self) -> AsyncIterator[int]:
+        """Reserve a position for a write; it becomes visible when the block ends."""
+        self._last_allocated += 1
+        position = self._last_allocated
+        heapq.heappush(self._in_flight, position)
+        try:
+            yield position
+        finally:
+            self._finish(position)
+
+    def _finish(self, position: int) -> None:
+        self._finished.add(position)
+        while self._in_flight and self._in_flight[0] in self._finished:
+            done = heapq.heappop(self._in_flight)
+            self._finished.discard(done)
+            self._current = done
+        if not self._in_flight:
+            self._current = self._last_allocated
+
+    def current(self) -> int:
+        """The highest position below which every write has finished."""
+        return self._current

@@ -1,0 +1,178 @@
+"""Fixtures shared by every layer's tests.
+
+Storage, service and HTTP tests run twice: on SQLite and on PostgreSQL. Each
+PostgreSQL test gets its own schema in the ``test`` database. Outside CI, the
+PostgreSQL runs skip with a message when no server answers; with CI=true they
+must run.
+"""
+
+import asyncio
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from sceau.clock import RealClock
+from sceau.config import Config, parse_config
+from sceau.homeserver import Services, build_app, build_services
+from sceau.protocol.signing import generate_signing_key
+from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
+from sceau.storage.migrations import migrate
+
+PG_DSN = os.environ.get("SCEAU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+#: Cheap argon2id parameters: tests hash hundreds of passwords.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> None:
+    if postgres_available():
+        return
+    if IN_CI:
+        pytest.fail("CI=true but no PostgreSQL answers on 127.0.0.1:5432")
+    pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (set CI=true to make this an error)")
+
+
+def require_shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (a fresh clone has no shared/ folder)")
+    return SHARED
+
+
+def make_config(tmp_path: Path, **overrides: Any) -> Config:
+    raw: dict[str, Any] = {
+        "server_name": "test.local",
+        "registration": {"mode": "open"},
+        "rate_limits": {"enabled": False},
+    }
+    raw.update(overrides)
+    return parse_config(raw, str(tmp_path))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        require_postgres()
+    return str(request.param)
+
+
+@pytest.fixture
+async def db(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database on the parametrised backend."""
+    database: Database
+    schema = None
+    if backend == "postgresql":
+        import asyncpg
+
+        schema = "t_" + secrets.token_hex(6)
+        conn = await asyncpg.connect(PG_DSN)
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.close()
+        database = await PostgresDatabase.connect(PG_DSN, 5, schema=schema)
+    else:
+        database = SqliteDatabase(str(tmp_path / "test.db"))
+    await migrate(database)
+    yield database
+    await database.close()
+    if schema is not None:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_DSN)
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """Override in a test module to change the homeserver's config."""
+    return {}
+
+
+@pytest.fixture
+async def services(db: Database, tmp_path: Path, config_overrides: dict[str, Any]) -> Services:
+    config = make_config(tmp_path, **config_overrides)
+    return await build_services(
+        config,
+        clock=RealClock(),
+        db=db,
+        signing_key=generate_signing_key(b"\x01" * 32, "test"),
+        password_hasher=FAST_HASHER,
+    )
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the homeserver in-process."""
+    transport = httpx.ASGITransport(app=build_app(services), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as http:
+        yield http
+
+
+class MatrixUser:
+    """A registered user with an authenticated client, for API tests."""
+
+    def __init__(self, http: httpx.AsyncClient, user_id: str, token: str, device_id: str) -> None:
+        self.http = http
+        self.user_id = user_id
+        self.token = token
+        self.device_id = device_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = path if path.startswith("/_matrix") else "/_matrix/client/v3" + path
+        return await self.http.request(method, url, headers=self.headers, **kwargs)
+
+    async def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of a request that must succeed."""
+        response = await self.request(method, path, **kwargs)
+        assert response.status_code == 200, (method, path, response.status_code, response.text)
+        return response.json()
+
+
+async def register_user(
+    http: httpx.AsyncClient, localpart: str, password: str = "correct horse battery"
+) -> MatrixUser:
+    body = {"username": localpart, "password": password, "auth": {"type": "m.login.dummy"}}
+    response = await http.post("/_matrix/client/v3/register", json=body)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    return MatrixUser(http, data["user_id"], data["access_token"], data["device_id"])
+
+
+@pytest.fixture
+def register(client: httpx.AsyncClient) -> Callable[..., Any]:
+    """``await register("alice")`` -> MatrixUser."""
+
+    async def _register(localpart: str, password: str = "correct horse battery") -> MatrixUser:
+        return await register_user(client, localpart, password)
+
+    return _register
+
+
+def run(coro: Any) -> Any:
+    return asyncio.get_event_loop().run_until_complete(coro)
