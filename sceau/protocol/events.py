@@ -1,0 +1,167 @@
+"""Building, hashing and signing PDUs, and choosing their auth events.
+
+Everything here is deterministic: the timestamp, the signing key and the
+graph position are all passed in by the caller.
+"""
+
+from typing import Any
+
+from sceau.protocol.hashing import add_content_hash, compute_event_id
+from sceau.protocol.redaction import redact_event
+from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.signing import SigningKey, sign_json
+from sceau.protocol.types import JsonDict, StateKey
+
+CREATE = "m.room.create"
+MEMBER = "m.room.member"
+POWER_LEVELS = "m.room.power_levels"
+JOIN_RULES = "m.room.join_rules"
+THIRD_PARTY_INVITE = "m.room.third_party_invite"
+REDACTION = "m.room.redaction"
+
+
+def hash_and_sign_event(
+    pdu: JsonDict, *, origin: str, signing_key: SigningKey, room_version: RoomVersion
+) -> JsonDict:
+    """Return a copy of ``pdu`` with its content hash and ``origin``'s signature.
+
+    The signature covers the redacted event (which includes the content
+    hash), so it stays verifiable after the event is redacted.
+    """
+    hashed = add_content_hash(pdu)
+    signed_redacted = sign_json(redact_event(hashed, room_version), origin, signing_key)
+    return {**hashed, "signatures": signed_redacted["signatures"]}
+
+
+def build_pdu(
+    *,
+    room_version: RoomVersion,
+    room_id: str | None,
+    sender: str,
+    event_type: str,
+    content: JsonDict,
+    state_key: str | None,
+    prev_events: list[str],
+    auth_events: list[str],
+    depth: int,
+    origin_server_ts: int,
+    redacts: str | None,
+    origin: str,
+    signing_key: SigningKey,
+) -> tuple[str, JsonDict]:
+    """Build a signed, hashed PDU and return ``(event_id, pdu)``.
+
+    In room versions with ``redacts_in_content`` the redaction target goes
+    into ``content.redacts`` only (servers add the top-level copy when
+    serving clients); older versions use the top-level ``redacts`` key.
+    In room versions with ``room_id_from_create_event`` the create event
+    carries no ``room_id``: use :func:`room_id_for_create_event` on the
+    returned ID.
+    """
+    pdu: JsonDict = {
+        "auth_events": list(auth_events),
+        "content": dict(content),
+        "depth": depth,
+        "origin_server_ts": origin_server_ts,
+        "prev_events": list(prev_events),
+        "sender": sender,
+        "type": event_type,
+    }
+    _set_room_id(pdu, room_id, event_type, room_version)
+    if state_key is not None:
+        pdu["state_key"] = state_key
+    if redacts is not None:
+        if room_version.redacts_in_content:
+            pdu["content"]["redacts"] = redacts
+        else:
+            pdu["redacts"] = redacts
+    signed = hash_and_sign_event(
+        pdu, origin=origin, signing_key=signing_key, room_version=room_version
+    )
+    return compute_event_id(signed, room_version), signed
+
+
+def _set_room_id(
+    pdu: JsonDict, room_id: str | None, event_type: str, room_version: RoomVersion
+) -> None:
+    hashed_create = room_version.room_id_from_create_event and event_type == CREATE
+    if hashed_create:
+        if room_id is not None:
+            raise ValueError("the create event has no room_id in this room version")
+        return
+    if room_id is None:
+        raise ValueError("room_id is required for this event")
+    pdu["room_id"] = room_id
+
+
+def room_id_for_create_event(event_id: str) -> str:
+    """Room ID of a room whose ID derives from its create event (v12+)."""
+    if not event_id.startswith("$") or len(event_id) < 2:
+        raise ValueError(f"not an event ID: {event_id!r}")
+    return "!" + event_id[1:]
+
+
+def redaction_target(pdu: JsonDict, room_version: RoomVersion) -> str | None:
+    """The event ID a redaction event redacts, read where its version keeps it."""
+    if pdu.get("type") != REDACTION:
+        return None
+    if room_version.redacts_in_content:
+        content = pdu.get("content")
+        target: Any = content.get("redacts") if isinstance(content, dict) else None
+    else:
+        target = pdu.get("redacts")
+    return target if isinstance(target, str) else None
+
+
+def auth_event_types(
+    event_type: str,
+    state_key: str | None,
+    sender: str,
+    content: JsonDict,
+    room_version: RoomVersion,
+) -> list[StateKey]:
+    """The state keys whose current events belong in ``auth_events``.
+
+    Follows the server-server API's "auth events selection"; the create
+    event is left out where the room ID implies it (v12+). Only entries
+    present in the room state should then be referenced.
+    """
+    if event_type == CREATE:
+        return []
+    wanted: list[StateKey] = []
+    if not room_version.room_id_from_create_event:
+        wanted.append((CREATE, ""))
+    wanted.append((POWER_LEVELS, ""))
+    wanted.append((MEMBER, sender))
+    if event_type == MEMBER:
+        wanted.extend(_membership_auth_types(state_key, content, room_version))
+    return list(dict.fromkeys(wanted))
+
+
+def _membership_auth_types(
+    state_key: str | None, content: JsonDict, room_version: RoomVersion
+) -> list[StateKey]:
+    wanted: list[StateKey] = []
+    if state_key is not None:
+        wanted.append((MEMBER, state_key))
+    membership = content.get("membership")
+    if membership in ("join", "invite", "knock"):
+        wanted.append((JOIN_RULES, ""))
+    if membership == "invite" and "third_party_invite" in content:
+        token = _third_party_invite_token(content["third_party_invite"])
+        if token is not None:
+            wanted.append((THIRD_PARTY_INVITE, token))
+    authoriser = content.get("join_authorised_via_users_server")
+    if membership == "join" and room_version.restricted and isinstance(authoriser, str):
+        wanted.append((MEMBER, authoriser))
+    return wanted
+
+
+def _third_party_invite_token(invite: object) -> str | None:
+    if not isinstance(invite, dict):
+        return None
+    signed = invite.get("signed")
+    if not isinstance(signed, dict):
+        return None
+    token = signed.get("token")
+    return token if isinstance(token, str) else None
