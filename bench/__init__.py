@@ -1,0 +1,1 @@
+"""Sceau vs Synapse benchmark; run with ``python -m bench``."""

@@ -1,0 +1,150 @@
+"""Run every workload against each server, alternating which goes first."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.client import Client, MatrixError, Tally
+from bench.model import Context, Figure, Outcome, Scale
+from bench.procstat import CostSampler
+from bench.servers import Server, make_server
+from bench.workloads_basic import back_paginate, register_login, rooms_joins, send_throughput
+from bench.workloads_keys import e2ee_keys
+from bench.workloads_sync import fanout, initial_sync
+
+Workload = Callable[[Context, Outcome], Awaitable[None]]
+
+WORKLOADS: dict[str, Workload] = {
+    "registration": register_login,
+    "rooms": rooms_joins,
+    "send": send_throughput,
+    "messages": back_paginate,
+    "fanout": fanout,
+    "initial_sync": initial_sync,
+    "e2ee": e2ee_keys,
+}
+
+
+def _figures_json(figures: dict[str, Figure]) -> dict[str, Any]:
+    return {
+        k: {"value": f.value, "unit": f.unit, "higher_is_better": f.higher_is_better}
+        for k, f in figures.items()
+    }
+
+
+async def _run_workload(
+    ctx: Context, workload: Workload, sampler: CostSampler | None
+) -> dict[str, Any]:
+    """Run one workload on one server with a fresh tally; never raises."""
+    ctx.tally = ctx.client.tally = Tally()
+    out = Outcome()
+    cpu_before = sampler.sample()[0] if sampler else 0.0
+    start = time.perf_counter()
+    try:
+        await workload(ctx, out)
+    except MatrixError as exc:
+        out.failure = str(exc)
+    except Exception as exc:  # any crash is a failed workload
+        out.failure = f"{type(exc).__name__}: {exc}"[:500]
+        traceback.print_exc()
+    out.wall_seconds = time.perf_counter() - start
+    if sampler:
+        out.cpu_seconds = sampler.sample()[0] - cpu_before
+        out.figures["server CPU"] = Figure(out.cpu_seconds, "s")
+    tally = ctx.tally
+    return {
+        "figures": _figures_json(out.figures),
+        "latencies": {k: [round(v, 6) for v in vals] for k, vals in out.latencies.items()},
+        "requests": tally.requests,
+        "errors": tally.errors,
+        "rate_limited": tally.rate_limited,
+        "error_samples": tally.samples,
+        "failure": out.failure,
+        "valid": out.failure is None and tally.errors == 0,
+        "wall_seconds": out.wall_seconds,
+    }
+
+
+async def run_database(
+    db: str,
+    kinds: list[str],
+    scale: Scale,
+    root: Path,
+    names: list[str],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Start the servers on one database, run the workloads, stop them."""
+    servers: dict[str, Server] = {k: make_server(k, db, root) for k in kinds}
+    results: dict[str, Any] = {k: {"workloads": {}, "cost": {}} for k in kinds}
+    samplers: dict[str, CostSampler] = {}
+    contexts: dict[str, Context] = {}
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    http = aiohttp.ClientSession(connector=connector)
+    try:
+        for kind, server in servers.items():
+            log(f"[{db}] starting {kind} on port {server.port}")
+            start = time.perf_counter()
+            try:
+                await server.start()
+            except Exception as exc:  # reported; the other server goes on
+                results[kind]["start_failure"] = f"{type(exc).__name__}: {exc}"
+                log(f"[{db}] {kind} failed to start: {exc}")
+                continue
+            results[kind]["version"] = server.version
+            results[kind]["startup_seconds"] = time.perf_counter() - start
+            assert server.process is not None
+            samplers[kind] = CostSampler(server.process.pid, interval=0.5)
+            samplers[kind].start()
+            tally = Tally()
+            contexts[kind] = Context(kind, Client(server.base_url, http, tally), tally, scale)
+        for kind, sampler in samplers.items():
+            sampler.sample()
+            results[kind]["cost"]["startup RSS"] = sampler.last_rss_kib / 1024
+        live = [k for k in kinds if k in contexts]
+        for index, name in enumerate(names):
+            order = live if index % 2 == 0 else list(reversed(live))
+            for kind in order:
+                log(f"[{db}] {name} on {kind} ...")
+                res = await _run_workload(contexts[kind], WORKLOADS[name], samplers[kind])
+                results[kind]["workloads"][name] = res
+                status = (
+                    "ok"
+                    if res["valid"]
+                    else f"FAILED {res['failure'] or ''} errors={res['errors']}"
+                )
+                log(f"[{db}] {name} on {kind}: {res['wall_seconds']:.1f}s {status}")
+        for kind, sampler in samplers.items():
+            await sampler.stop()
+            results[kind]["cost"].update(
+                {
+                    "peak RSS": sampler.peak_rss_kib / 1024,
+                    "final RSS": sampler.last_rss_kib / 1024,
+                    "CPU seconds": sampler.cpu_seconds,
+                }
+            )
+    finally:
+        await http.close()
+        for sampler in samplers.values():
+            await sampler.stop()
+        for server in servers.values():
+            server.stop()
+    return results
+
+
+def run_all(
+    dbs: list[str],
+    kinds: list[str],
+    scale: Scale,
+    root: Path,
+    names: list[str],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Every database in turn; one event loop per database."""
+    return {db: asyncio.run(run_database(db, kinds, scale, root, names, log)) for db in dbs}
