@@ -23,10 +23,19 @@ from sceau.protocol.signing import (
     generate_signing_key,
 )
 from sceau.services.auth import AuthService, PasswordService, UiaService
+from sceau.services.events import EventService
+from sceau.services.formatting import EventFormatter
+from sceau.services.messaging import MessagingService
 from sceau.services.ratelimit import RateLimiter
+from sceau.services.room_state import RoomStateService
+from sceau.services.rooms import RoomService
+from sceau.services.timeline import TimelineService
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
+from sceau.storage.events import EventStore
 from sceau.storage.migrations import migrate
+from sceau.storage.rooms import RoomStore
+from sceau.storage.state import StateStore
 from sceau.streams import StreamIdGenerator
 
 
@@ -36,6 +45,19 @@ class Stores:
 
     db: Database
     accounts: AccountStore
+    events: EventStore
+    state: StateStore
+    rooms: RoomStore
+
+    @classmethod
+    def on(cls, db: Database) -> "Stores":
+        return cls(
+            db=db,
+            accounts=AccountStore(db),
+            events=EventStore(db),
+            state=StateStore(db),
+            rooms=RoomStore(db),
+        )
 
 
 @dataclass
@@ -52,6 +74,12 @@ class Services:
     passwords: PasswordService
     auth: AuthService
     uia: UiaService
+    events: EventService
+    formatter: EventFormatter
+    rooms: RoomService
+    room_state: RoomStateService
+    timeline: TimelineService
+    messaging: MessagingService
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -102,20 +130,58 @@ async def build_services(
     signing_key = signing_key or load_or_create_signing_key(
         config.resolve_path(config.signing_key_path)
     )
-    stores = Stores(db=db, accounts=AccountStore(db))
+    stores = Stores.on(db)
     stream = StreamIdGenerator(await current_stream_position(db))
+    notifier = Notifier()
     passwords = PasswordService(password_hasher)  # type: ignore[arg-type]
+    ratelimiter = RateLimiter(config.rate_limits, clock)
+    events = EventService(
+        server_name=config.server_name,
+        clock=clock,
+        signing_key=signing_key,
+        db=db,
+        events=stores.events,
+        state=stores.state,
+        rooms=stores.rooms,
+        stream=stream,
+        notifier=notifier,
+    )
+    formatter = EventFormatter(stores.events, stores.rooms, clock)
+    room_state = RoomStateService(
+        events=stores.events, state=stores.state, rooms=stores.rooms, formatter=formatter
+    )
     return Services(
         config=config,
         clock=clock,
         signing_key=signing_key,
         stores=stores,
-        notifier=Notifier(),
+        notifier=notifier,
         stream=stream,
-        ratelimiter=RateLimiter(config.rate_limits, clock),
+        ratelimiter=ratelimiter,
         passwords=passwords,
         auth=AuthService(stores.accounts),
         uia=UiaService(clock, passwords, stores.accounts),
+        events=events,
+        formatter=formatter,
+        rooms=RoomService(
+            config=config,
+            events=events,
+            event_store=stores.events,
+            rooms=stores.rooms,
+            state=stores.state,
+            accounts=stores.accounts,
+        ),
+        room_state=room_state,
+        timeline=TimelineService(
+            events=stores.events,
+            state=stores.state,
+            room_state=room_state,
+            formatter=formatter,
+            current_position=stream.current,
+        ),
+        messaging=MessagingService(
+            events=events, event_store=stores.events, state=stores.state, ratelimiter=ratelimiter
+        ),
     )
 
 

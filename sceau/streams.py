@@ -33,6 +33,20 @@ class StreamIdGenerator:
         finally:
             self._finish(position)
 
+    @asynccontextmanager
+    async def next_positions(self, count: int) -> AsyncIterator[list[int]]:
+        """Reserve ``count`` consecutive positions for one write (e.g. a new room)."""
+        positions = []
+        for _ in range(count):
+            self._last_allocated += 1
+            positions.append(self._last_allocated)
+            heapq.heappush(self._in_flight, self._last_allocated)
+        try:
+            yield positions
+        finally:
+            for position in positions:
+                self._finish(position)
+
     def _finish(self, position: int) -> None:
         self._finished.add(position)
         while self._in_flight and self._in_flight[0] in self._finished:

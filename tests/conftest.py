@@ -176,3 +176,28 @@ def register(client: httpx.AsyncClient) -> Callable[..., Any]:
 
 def run(coro: Any) -> Any:
     return asyncio.get_event_loop().run_until_complete(coro)
+
+
+async def create_local_user(
+    services: Services, http: httpx.AsyncClient, localpart: str
+) -> MatrixUser:
+    """A user with a device and token, written straight to storage (no /register round-trip)."""
+    user_id = f"@{localpart}:{services.config.server_name}"
+    token, token_hash = services.auth.new_access_token()
+    device_id = "DEV" + localpart.upper()
+    now = services.clock.time_ms()
+    async with services.stores.db.transaction() as txn:
+        await services.stores.accounts.insert_user(txn, user_id, None, now)
+        await services.stores.accounts.upsert_device(txn, user_id, device_id, None, now)
+        await services.stores.accounts.insert_token(txn, token_hash, user_id, device_id, now)
+    return MatrixUser(http, user_id, token, device_id)
+
+
+@pytest.fixture
+def user_factory(services: Services, client: httpx.AsyncClient) -> Callable[..., Any]:
+    """``await user_factory("alice")`` -> MatrixUser, created directly in storage."""
+
+    async def _make(localpart: str) -> MatrixUser:
+        return await create_local_user(services, client, localpart)
+
+    return _make

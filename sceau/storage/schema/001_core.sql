@@ -60,6 +60,8 @@ CREATE TABLE events (
     pdu TEXT NOT NULL,
     rel_type TEXT,
     relates_to TEXT,
+    -- For state events: the event this one replaced in the room state.
+    replaces_state TEXT,
     redacted_by TEXT
 );
 CREATE INDEX events_by_room ON events (room_id, stream_pos);

@@ -1,0 +1,414 @@
+"""Creating, authorising and persisting room events.
+
+Every event, from createRoom's first to a chat message, goes through
+:meth:`EventService.send_events`: it is built as a full PDU for its room
+version (reference-hash ID, content hash, signature, prev/auth events, depth),
+checked against the authorization rules, then written in one transaction
+together with the state it changes. Events of one room are created one at a
+time under a per-room lock, so the room's graph stays a simple chain.
+"""
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from sceau.clock import Clock
+from sceau.errors import MatrixError, bad_json, forbidden, not_found, too_large
+from sceau.notifier import Notifier
+from sceau.protocol.auth_rules import AuthError, check_event_auth
+from sceau.protocol.canonical_json import CanonicalJsonError, encode_canonical_json
+from sceau.protocol.events import auth_event_types, build_pdu, room_id_for_create_event
+from sceau.protocol.redaction import redact_event
+from sceau.protocol.room_versions import RoomVersion, get_room_version
+from sceau.protocol.signing import SigningKey
+from sceau.protocol.types import JsonDict, StateKey
+from sceau.storage.database import Database, Transaction
+from sceau.storage.events import EventStore, NewEvent
+from sceau.storage.rooms import RoomStore
+from sceau.storage.state import StateStore
+from sceau.streams import StreamIdGenerator
+
+MAX_PDU_BYTES = 65_536
+MAX_ID_BYTES = 255
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """What a caller wants to send; the service fills in the rest of the PDU."""
+
+    event_type: str
+    content: JsonDict
+    sender: str
+    state_key: str | None = None
+    redacts: str | None = None
+    #: (device_id, txn_id) for idempotent client sends.
+    txn: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PersistedEvent:
+    """An event just written, as seen by hooks running in the same transaction."""
+
+    event_id: str
+    room_id: str
+    pdu: JsonDict
+    stream_pos: int
+    room_version: RoomVersion
+    #: Room state (type, state_key) -> event_id just before this event.
+    state_before: dict[StateKey, str]
+
+
+#: Called inside the persisting transaction, after the event row is written.
+PersistHook = Callable[[Transaction, PersistedEvent], Awaitable[None]]
+
+
+@dataclass
+class _RoomDraft:
+    """The room as events are being built: head, depth and state, in memory."""
+
+    room_id: str | None
+    version: RoomVersion
+    head: str | None
+    depth: int
+    state_group: int | None
+    state: dict[StateKey, str]
+    pdus: dict[str, JsonDict] = field(default_factory=dict)
+
+
+@dataclass
+class _Built:
+    event_id: str
+    pdu: JsonDict
+    spec: EventSpec
+    state_before: dict[StateKey, str]
+    replaces_state: str | None
+
+
+class EventService:
+    def __init__(
+        self,
+        *,
+        server_name: str,
+        clock: Clock,
+        signing_key: SigningKey,
+        db: Database,
+        events: EventStore,
+        state: StateStore,
+        rooms: RoomStore,
+        stream: StreamIdGenerator,
+        notifier: Notifier,
+    ) -> None:
+        self._server_name = server_name
+        self._clock = clock
+        self._signing_key = signing_key
+        self._db = db
+        self._events = events
+        self._state = state
+        self._rooms = rooms
+        self._stream = stream
+        self._notifier = notifier
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.persist_hooks: list[PersistHook] = []
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        lock = self._locks.get(room_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[room_id] = lock
+        return lock
+
+    async def room_version(self, room_id: str) -> RoomVersion:
+        room = await self._rooms.get_room(room_id)
+        if room is None:
+            raise not_found("Unknown room")
+        version = get_room_version(room.room_version)
+        if version is None:
+            raise MatrixError(500, "M_UNKNOWN", "Room has an unknown version")
+        return version
+
+    # ---------------------------------------------------------------- sending
+
+    async def send(self, room_id: str, spec: EventSpec) -> str:
+        """Send one event into an existing room; returns its event ID."""
+        if spec.txn is not None:
+            existing = await self._events.get_txn_event(spec.sender, *spec.txn)
+            if existing is not None:
+                return existing
+        async with self._lock(room_id):
+            if spec.txn is not None:
+                existing = await self._events.get_txn_event(spec.sender, *spec.txn)
+                if existing is not None:
+                    return existing
+            draft = await self._load_draft(room_id)
+            built = [await self._build(draft, spec)]
+            await self._persist(draft, built, new_room=None)
+        return built[0].event_id
+
+    def db_transaction(self) -> Any:
+        """A plain transaction, for small writes that go with room changes (aliases)."""
+        return self._db.transaction()
+
+    async def create_room(
+        self,
+        version: RoomVersion,
+        room_id: str | None,
+        creator: str,
+        specs: list[EventSpec],
+        published: bool,
+        extra_write: Callable[[Transaction, str], Awaitable[None]] | None = None,
+    ) -> str:
+        """Create a room and its initial events in one transaction; returns the room ID.
+
+        ``room_id`` is None for versions whose room ID is the create event's hash.
+        ``extra_write`` runs in the same transaction (the room's alias), so a
+        failure there leaves no half-created room behind.
+        """
+        draft = _RoomDraft(
+            room_id=room_id, version=version, head=None, depth=0, state_group=None, state={}
+        )
+        built = []
+        for spec in specs:
+            built.append(await self._build(draft, spec))
+            if draft.room_id is None:
+                draft.room_id = room_id_for_create_event(built[0].event_id)
+        assert draft.room_id is not None
+        async with self._lock(draft.room_id):
+            await self._persist(
+                draft, built, new_room=(creator, published), extra_write=extra_write
+            )
+        return draft.room_id
+
+    async def _load_draft(self, room_id: str) -> _RoomDraft:
+        room = await self._rooms.get_room(room_id)
+        if room is None or room.head_state_group is None:
+            raise not_found("Unknown room")
+        version = get_room_version(room.room_version)
+        if version is None:
+            raise MatrixError(500, "M_UNKNOWN", "Room has an unknown version")
+        state = dict(await self._state.get_state_ids(room.head_state_group))
+        return _RoomDraft(
+            room_id=room_id,
+            version=version,
+            head=room.head_event_id,
+            depth=room.head_depth,
+            state_group=room.head_state_group,
+            state=state,
+        )
+
+    async def _auth_state(
+        self, draft: _RoomDraft, keys: list[StateKey]
+    ) -> dict[StateKey, JsonDict]:
+        wanted = {key: draft.state[key] for key in keys if key in draft.state}
+        create_id = draft.state.get(("m.room.create", ""))
+        if create_id is not None:
+            wanted[("m.room.create", "")] = create_id
+        missing = [eid for eid in wanted.values() if eid not in draft.pdus]
+        if missing:
+            for event_id, stored in (await self._events.get_events(missing)).items():
+                draft.pdus[event_id] = stored.pdu
+        return {key: draft.pdus[eid] for key, eid in wanted.items() if eid in draft.pdus}
+
+    async def _build(self, draft: _RoomDraft, spec: EventSpec) -> _Built:
+        _check_sizes(spec)
+        version = draft.version
+        keys = auth_event_types(spec.event_type, spec.state_key, spec.sender, spec.content, version)
+        auth_ids = [draft.state[key] for key in keys if key in draft.state]
+        event_id, pdu = build_pdu(
+            room_version=version,
+            room_id=None
+            if (version.room_id_from_create_event and spec.event_type == "m.room.create")
+            else draft.room_id,
+            sender=spec.sender,
+            event_type=spec.event_type,
+            content=spec.content,
+            state_key=spec.state_key,
+            prev_events=[draft.head] if draft.head else [],
+            auth_events=auth_ids,
+            depth=draft.depth + 1,
+            origin_server_ts=self._clock.time_ms(),
+            redacts=spec.redacts,
+            origin=self._server_name,
+            signing_key=self._signing_key,
+        )
+        try:
+            encoded = encode_canonical_json(pdu)
+        except CanonicalJsonError as exc:
+            raise bad_json(f"Event content is not valid canonical JSON: {exc}") from None
+        if len(encoded) > MAX_PDU_BYTES:
+            raise too_large("Event is larger than 65536 bytes")
+        auth_state = await self._auth_state(draft, keys)
+        if spec.event_type == "m.room.create":
+            auth_state = {}
+        try:
+            check_event_auth(pdu, auth_state, version)
+        except AuthError as exc:
+            raise forbidden(str(exc)) from None
+        state_before = dict(draft.state)
+        replaces = None
+        if spec.state_key is not None:
+            key = (spec.event_type, spec.state_key)
+            replaces = draft.state.get(key)
+            draft.state[key] = event_id
+        draft.pdus[event_id] = pdu
+        draft.head = event_id
+        draft.depth += 1
+        return _Built(event_id, pdu, spec, state_before, replaces)
+
+    async def _persist(
+        self,
+        draft: _RoomDraft,
+        built: list[_Built],
+        new_room: tuple[str, bool] | None,
+        extra_write: Callable[[Transaction, str], Awaitable[None]] | None = None,
+    ) -> None:
+        room_id = draft.room_id
+        assert room_id is not None
+        notify_users: set[str] = set()
+        async with (
+            self._stream.next_positions(len(built)) as positions,
+            self._db.transaction() as txn,
+        ):
+            if new_room is not None:
+                creator, published = new_room
+                if not await self._rooms.insert_room(
+                    txn,
+                    room_id,
+                    draft.version.identifier,
+                    creator,
+                    self._clock.time_ms(),
+                    published,
+                ):
+                    raise MatrixError(400, "M_UNKNOWN", "Room ID collision, try again")
+            group = None if new_room is not None else draft.state_group
+            for position, item in zip(positions, built, strict=True):
+                group = await self._write_event(txn, room_id, draft.version, position, item, group)
+                if item.spec.event_type == "m.room.member" and item.spec.state_key:
+                    notify_users.add(item.spec.state_key)
+            assert group is not None
+            await self._rooms.set_head(txn, room_id, built[-1].event_id, draft.depth, group)
+            if extra_write is not None:
+                await extra_write(txn, room_id)
+        self._notifier.notify_room(room_id)
+        if notify_users:
+            self._notifier.notify_users(notify_users)
+
+    async def _write_event(
+        self,
+        txn: Transaction,
+        room_id: str,
+        version: RoomVersion,
+        position: int,
+        item: _Built,
+        group: int | None,
+    ) -> int:
+        """Insert one event and its state change; returns the state group after it."""
+        pdu = item.pdu
+        spec = item.spec
+        group_before = group if group is not None else position
+        if spec.state_key is not None:
+            key = (spec.event_type, spec.state_key)
+            await self._state.create_group(txn, position, room_id, group, {key: item.event_id})
+            if group is None:
+                group_before = position  # the create event "sees" the state it creates
+            membership = (
+                spec.content.get("membership") if spec.event_type == "m.room.member" else None
+            )
+            await self._state.set_current_state(
+                txn,
+                room_id,
+                spec.event_type,
+                spec.state_key,
+                item.event_id,
+                membership if isinstance(membership, str) else None,
+                position,
+            )
+            group_after = position
+        else:
+            group_after = group_before
+        rel_type, relates_to = _relation(spec.content)
+        await self._events.insert_event(
+            txn,
+            NewEvent(
+                stream_pos=position,
+                event_id=item.event_id,
+                room_id=room_id,
+                pdu=pdu,
+                pdu_json=orjson.dumps(pdu).decode(),
+                state_group=group_before,
+                replaces_state=item.replaces_state,
+                rel_type=rel_type,
+                relates_to=relates_to,
+            ),
+        )
+        if spec.txn is not None:
+            await self._events.insert_txn(
+                txn, spec.sender, *spec.txn, item.event_id, self._clock.time_ms()
+            )
+        if spec.event_type == "m.room.redaction" and spec.redacts:
+            await self._apply_redaction(txn, room_id, version, spec.redacts, item.event_id)
+        persisted = PersistedEvent(
+            item.event_id, room_id, pdu, position, version, item.state_before
+        )
+        for hook in self.persist_hooks:
+            await hook(txn, persisted)
+        return group_after
+
+    async def _apply_redaction(
+        self,
+        txn: Transaction,
+        room_id: str,
+        version: RoomVersion,
+        target_id: str,
+        redaction_id: str,
+    ) -> None:
+        row = await txn.fetchone("SELECT pdu, room_id FROM events WHERE event_id = ?", target_id)
+        if row is None or row[1] != room_id:
+            return
+        redacted = redact_event(orjson.loads(row[0]), version)
+        await self._events.mark_redacted(
+            txn, target_id, redaction_id, orjson.dumps(redacted).decode()
+        )
+
+
+def _relation(content: JsonDict) -> tuple[str | None, str | None]:
+    relates = content.get("m.relates_to")
+    if not isinstance(relates, dict):
+        return None, None
+    rel_type = relates.get("rel_type")
+    target = relates.get("event_id")
+    if isinstance(rel_type, str) and isinstance(target, str):
+        return rel_type, target
+    return None, None
+
+
+def _check_sizes(spec: EventSpec) -> None:
+    if len(spec.event_type.encode()) > MAX_ID_BYTES:
+        raise bad_json("Event type is longer than 255 bytes")
+    if spec.state_key is not None and len(spec.state_key.encode()) > MAX_ID_BYTES:
+        raise bad_json("State key is longer than 255 bytes")
+
+
+def client_event(pdu: JsonDict, event_id: str, room_version: RoomVersion) -> dict[str, Any]:
+    """The client-server format of a PDU (without ``unsigned``)."""
+    event: dict[str, Any] = {
+        "type": pdu["type"],
+        "content": pdu.get("content", {}),
+        "sender": pdu["sender"],
+        "origin_server_ts": pdu["origin_server_ts"],
+        "event_id": event_id,
+        "room_id": pdu.get("room_id") or room_id_for_create_event(event_id),
+    }
+    if "state_key" in pdu:
+        event["state_key"] = pdu["state_key"]
+    if pdu["type"] == "m.room.redaction":
+        redacts = pdu.get("redacts")
+        if room_version.redacts_in_content:
+            content = pdu.get("content")
+            redacts = content.get("redacts") if isinstance(content, dict) else None
+        if isinstance(redacts, str):
+            event["redacts"] = redacts
+    return event

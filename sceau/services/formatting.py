@@ -1,0 +1,99 @@
+"""Serving stored events to clients: the client format plus ``unsigned``.
+
+Everything an event needs beyond its PDU (the redaction that pruned it, the
+content it replaced, the client's own transaction ID, bundled relations) is
+loaded in one batch per call, never one query per event.
+"""
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sceau.clock import Clock
+from sceau.protocol.room_versions import RoomVersion, get_room_version
+from sceau.services.events import client_event
+from sceau.storage.events import EventStore, StoredEvent
+from sceau.storage.rooms import RoomStore
+
+#: (event IDs, viewer user ID) -> event_id -> the ``m.relations`` object.
+AggregationLoader = Callable[[list[str], str | None], Awaitable[dict[str, dict[str, Any]]]]
+
+
+class EventFormatter:
+    VERSION_CACHE_SIZE = 10_000
+
+    def __init__(self, events: EventStore, rooms: RoomStore, clock: Clock) -> None:
+        self._events = events
+        self._rooms = rooms
+        self._clock = clock
+        self._versions: OrderedDict[str, RoomVersion] = OrderedDict()
+        #: Set by the relations service to bundle aggregations.
+        self.aggregations: AggregationLoader | None = None
+
+    async def version_of(self, room_id: str) -> RoomVersion | None:
+        """Room versions never change, so they are cached (bounded)."""
+        version = self._versions.get(room_id)
+        if version is None:
+            room = await self._rooms.get_room(room_id)
+            if room is None:
+                return None
+            version = get_room_version(room.room_version)
+            if version is None:
+                return None
+            self._versions[room_id] = version
+            if len(self._versions) > self.VERSION_CACHE_SIZE:
+                self._versions.popitem(last=False)
+        return version
+
+    async def format(
+        self,
+        events: list[StoredEvent],
+        viewer: str | None = None,
+        device_id: str | None = None,
+        *,
+        bundle_relations: bool = True,
+    ) -> list[dict[str, Any]]:
+        if not events:
+            return []
+        now = self._clock.time_ms()
+        extra_ids = [e.redacted_by for e in events if e.redacted_by]
+        extra_ids += [e.replaces_state for e in events if e.replaces_state]
+        extras = await self._events.get_events(extra_ids) if extra_ids else {}
+        txn_ids: dict[str, str] = {}
+        if viewer and device_id:
+            own = [e.event_id for e in events if e.sender == viewer]
+            txn_ids = await self._events.txn_ids_for(viewer, device_id, own)
+        relations: dict[str, dict[str, Any]] = {}
+        if bundle_relations and self.aggregations is not None:
+            relations = await self.aggregations(
+                [e.event_id for e in events if not e.redacted_by], viewer
+            )
+        formatted = []
+        for event in events:
+            version = await self.version_of(event.room_id)
+            if version is None:
+                continue
+            body = client_event(event.pdu, event.event_id, version)
+            unsigned: dict[str, Any] = {"age": max(0, now - int(event.pdu["origin_server_ts"]))}
+            if event.event_id in txn_ids:
+                unsigned["transaction_id"] = txn_ids[event.event_id]
+            if event.redacted_by and event.redacted_by in extras:
+                redaction = extras[event.redacted_by]
+                unsigned["redacted_because"] = client_event(
+                    redaction.pdu, redaction.event_id, version
+                )
+            if event.replaces_state and event.replaces_state in extras:
+                unsigned["replaces_state"] = event.replaces_state
+                unsigned["prev_content"] = extras[event.replaces_state].content
+                unsigned["prev_sender"] = extras[event.replaces_state].sender
+            if event.event_id in relations:
+                unsigned["m.relations"] = relations[event.event_id]
+            body["unsigned"] = unsigned
+            formatted.append(body)
+        return formatted
+
+    async def format_one(
+        self, event: StoredEvent, viewer: str | None = None, device_id: str | None = None
+    ) -> dict[str, Any]:
+        result = await self.format([event], viewer, device_id)
+        return result[0]

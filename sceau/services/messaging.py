@@ -1,0 +1,128 @@
+"""Sending messages, state and redactions on behalf of a client.
+
+The checks a client request needs before an event is built live here:
+rate limits, the rule that encryption once enabled stays on, and who may
+redact what. Everything else is the authorization rules' job.
+"""
+
+from sceau.errors import bad_json, forbidden, not_found
+from sceau.protocol.power_levels import action_power_level, user_power_level
+from sceau.protocol.types import JsonDict
+from sceau.services.events import EventService, EventSpec
+from sceau.services.ratelimit import RateLimiter
+from sceau.storage.events import EventStore
+from sceau.storage.state import StateStore
+
+
+class MessagingService:
+    def __init__(
+        self,
+        *,
+        events: EventService,
+        event_store: EventStore,
+        state: StateStore,
+        ratelimiter: RateLimiter,
+    ) -> None:
+        self._events = events
+        self._event_store = event_store
+        self._state = state
+        self._ratelimiter = ratelimiter
+
+    async def send_message(
+        self,
+        user_id: str,
+        device_id: str,
+        room_id: str,
+        event_type: str,
+        content: JsonDict,
+        txn_id: str,
+    ) -> str:
+        existing = await self._event_store.get_txn_event(user_id, device_id, txn_id)
+        if existing is not None:
+            return existing
+        self._ratelimiter.check("message", user_id)
+        await self._require_room(room_id)
+        if event_type == "m.room.redaction":
+            target = content.get("redacts")
+            if not isinstance(target, str):
+                raise bad_json("Redactions need 'redacts'")
+            return await self.redact(
+                user_id, device_id, room_id, target, content.get("reason"), txn_id
+            )
+        return await self._events.send(
+            room_id, EventSpec(event_type, content, user_id, txn=(device_id, txn_id))
+        )
+
+    async def put_state(
+        self, user_id: str, room_id: str, event_type: str, state_key: str, content: JsonDict
+    ) -> str:
+        self._ratelimiter.check("message", user_id)
+        await self._require_room(room_id)
+        if event_type == "m.room.encryption":
+            await self._check_encryption_change(room_id, content)
+        if event_type == "m.room.canonical_alias":
+            _check_alias_content(content)
+        current_id = await self._state.current_state_event_id(room_id, event_type, state_key)
+        if current_id is not None and event_type != "m.room.member":
+            current = await self._event_store.get_event(current_id)
+            if current is not None and current.content == content and current.sender == user_id:
+                return current_id
+        return await self._events.send(
+            room_id, EventSpec(event_type, content, user_id, state_key=state_key)
+        )
+
+    async def redact(
+        self, user_id: str, device_id: str, room_id: str, event_id: str, reason: object, txn_id: str
+    ) -> str:
+        existing = await self._event_store.get_txn_event(user_id, device_id, txn_id)
+        if existing is not None:
+            return existing
+        if reason is not None and not isinstance(reason, str):
+            raise bad_json("'reason' must be a string")
+        target = await self._event_store.get_event(event_id)
+        if target is None or target.room_id != room_id:
+            raise not_found("Event not found")
+        if target.sender != user_id and not await self._may_redact_others(room_id, user_id):
+            raise forbidden("You may only redact your own events")
+        content: JsonDict = {"reason": reason} if reason else {}
+        return await self._events.send(
+            room_id,
+            EventSpec(
+                "m.room.redaction", content, user_id, redacts=event_id, txn=(device_id, txn_id)
+            ),
+        )
+
+    async def _may_redact_others(self, room_id: str, user_id: str) -> bool:
+        state = await self._state.current_state_ids(
+            room_id, ["m.room.power_levels", "m.room.create"]
+        )
+        found = await self._event_store.get_events(state.values())
+        create = found[state[("m.room.create", "")]].pdu
+        pl_id = state.get(("m.room.power_levels", ""))
+        power_levels = found[pl_id].content if pl_id else None
+        version = await self._events.room_version(room_id)
+        level = user_power_level(user_id, power_levels, create, version)
+        return level >= action_power_level("redact", power_levels)
+
+    async def _require_room(self, room_id: str) -> None:
+        await self._events.room_version(room_id)
+
+    async def _check_encryption_change(self, room_id: str, content: JsonDict) -> None:
+        """Once a room is encrypted it stays so, with the same algorithm."""
+        current_id = await self._state.current_state_event_id(room_id, "m.room.encryption", "")
+        if current_id is None:
+            if not isinstance(content.get("algorithm"), str):
+                raise bad_json("m.room.encryption needs an 'algorithm'")
+            return
+        current = await self._event_store.get_event(current_id)
+        if current is not None and current.content.get("algorithm") != content.get("algorithm"):
+            raise forbidden("Encryption cannot be turned off or changed once enabled")
+
+
+def _check_alias_content(content: JsonDict) -> None:
+    alias = content.get("alias")
+    if alias is not None and not isinstance(alias, str):
+        raise bad_json("'alias' must be a string")
+    alt = content.get("alt_aliases", [])
+    if not isinstance(alt, list) or not all(isinstance(a, str) for a in alt):
+        raise bad_json("'alt_aliases' must be a list of strings")

@@ -1,0 +1,164 @@
+"""Reading a room's history: /messages, /context and single events."""
+
+from typing import Any
+
+from sceau.errors import forbidden, not_found
+from sceau.protocol.filters import RoomEventFilter
+from sceau.services.formatting import EventFormatter
+from sceau.services.room_state import RoomStateService
+from sceau.services.tokens import parse_position, position_token
+from sceau.storage.events import EventStore, StoredEvent
+from sceau.storage.state import StateStore
+
+MAX_SCAN_BATCHES = 10
+
+
+class TimelineService:
+    def __init__(
+        self,
+        *,
+        events: EventStore,
+        state: StateStore,
+        room_state: RoomStateService,
+        formatter: EventFormatter,
+        current_position: Any,
+    ) -> None:
+        self._events = events
+        self._state = state
+        self._room_state = room_state
+        self._formatter = formatter
+        self._current_position = current_position
+
+    async def _require_access(self, user_id: str, room_id: str) -> None:
+        membership = await self._state.membership(room_id, user_id)
+        if membership is None:
+            await self._room_state.require_room(room_id)
+            await self._room_state.viewable_state_ids(user_id, room_id)
+
+    async def messages(
+        self,
+        user_id: str,
+        device_id: str | None,
+        room_id: str,
+        *,
+        from_token: str | None,
+        to_token: str | None,
+        backwards: bool,
+        limit: int,
+        event_filter: RoomEventFilter,
+    ) -> dict[str, Any]:
+        """GET /messages: a page of events in either direction, with its end token."""
+        await self._require_access(user_id, room_id)
+        if from_token is None:
+            start = self._current_position() if backwards else 0
+        else:
+            start = parse_position(from_token)
+        stop = parse_position(to_token) if to_token else None
+        chunk: list[StoredEvent] = []
+        cursor = start
+        exhausted = False
+        for _ in range(MAX_SCAN_BATCHES):
+            if backwards:
+                batch = await self._events.room_events(
+                    room_id, before=cursor + 1, after=stop, limit=limit * 2 + 10, newest_first=True
+                )
+            else:
+                batch = await self._events.room_events(
+                    room_id,
+                    after=cursor,
+                    before=None if stop is None else stop + 1,
+                    limit=limit * 2 + 10,
+                    newest_first=False,
+                )
+            if not batch:
+                exhausted = True
+                break
+            for event in batch:
+                cursor = event.stream_pos - 1 if backwards else event.stream_pos
+                if event_filter.matches(event.pdu):
+                    chunk.append(event)
+                    if len(chunk) >= limit:
+                        break
+            if len(chunk) >= limit:
+                break
+        chunk = await self._room_state.filter_visible(user_id, chunk)
+        formatted = await self._formatter.format(chunk, user_id, device_id)
+        response: dict[str, Any] = {
+            "start": from_token or position_token(start),
+            "chunk": formatted,
+        }
+        if not exhausted and chunk:
+            response["end"] = position_token(cursor)
+        if event_filter.lazy_load_members and chunk:
+            response["state"] = await self._member_state(user_id, room_id, chunk)
+        return response
+
+    async def _member_state(
+        self, user_id: str, room_id: str, chunk: list[StoredEvent]
+    ) -> list[dict[str, Any]]:
+        senders = {event.sender for event in chunk}
+        state = await self._state.current_state_ids(room_id, ["m.room.member"])
+        wanted = [state[("m.room.member", s)] for s in senders if ("m.room.member", s) in state]
+        found = await self._events.get_events(wanted)
+        return await self._formatter.format(list(found.values()), user_id, bundle_relations=False)
+
+    async def event(
+        self, user_id: str, device_id: str | None, room_id: str, event_id: str
+    ) -> dict[str, Any]:
+        """GET /rooms/{roomId}/event/{eventId}."""
+        event = await self._events.get_event(event_id)
+        if event is None or event.room_id != room_id:
+            raise not_found("Event not found")
+        await self._require_access(user_id, room_id)
+        if not await self._room_state.filter_visible(user_id, [event]):
+            raise not_found("Event not found")
+        return await self._formatter.format_one(event, user_id, device_id)
+
+    async def context(
+        self,
+        user_id: str,
+        device_id: str | None,
+        room_id: str,
+        event_id: str,
+        limit: int,
+        event_filter: RoomEventFilter,
+    ) -> dict[str, Any]:
+        """GET /context: the event, some before and after, and the state at it."""
+        event = await self._events.get_event(event_id)
+        if event is None or event.room_id != room_id:
+            raise not_found("Event not found")
+        await self._require_access(user_id, room_id)
+        if not await self._room_state.filter_visible(user_id, [event]):
+            raise forbidden("You may not see this event")
+        half_before = limit // 2
+        half_after = limit - half_before
+        before = await self._events.room_events(
+            room_id, before=event.stream_pos, limit=half_before, newest_first=True
+        )
+        after = await self._events.room_events(
+            room_id, after=event.stream_pos, limit=half_after, newest_first=False
+        )
+        before = [e for e in before if event_filter.matches(e.pdu)]
+        after = [e for e in after if event_filter.matches(e.pdu)]
+        before = await self._room_state.filter_visible(user_id, before)
+        after = await self._room_state.filter_visible(user_id, after)
+        state_ids = await self._state.get_state_ids(event.state_group)
+        if event_filter.lazy_load_members:
+            senders = {e.sender for e in [event, *before, *after]}
+            state_ids = {
+                k: v for k, v in state_ids.items() if k[0] != "m.room.member" or k[1] in senders
+            }
+        state_events = await self._events.get_events(state_ids.values())
+        fmt = self._formatter
+        return {
+            "event": await fmt.format_one(event, user_id, device_id),
+            "events_before": await fmt.format(before, user_id, device_id),
+            "events_after": await fmt.format(after, user_id, device_id),
+            "start": position_token((before[-1].stream_pos if before else event.stream_pos) - 1),
+            "end": position_token(after[-1].stream_pos if after else event.stream_pos),
+            "state": await fmt.format(
+                sorted(state_events.values(), key=lambda e: e.stream_pos),
+                user_id,
+                bundle_relations=False,
+            ),
+        }

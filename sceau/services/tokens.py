@@ -1,0 +1,42 @@
+"""Opaque tokens for /sync and /messages.
+
+A position token names the boundary *after* a stream position: everything at
+or below it is "before", everything above it "after". Sync tokens
+(``s<pos>_<typing>``) add the in-memory typing serial; pagination tokens are
+``t<pos>``. Either kind is accepted wherever a position is wanted, so a sync
+``prev_batch`` works with /messages. Positions come from the database, so
+tokens stay valid across a restart.
+"""
+
+from dataclasses import dataclass
+
+from sceau.errors import invalid_param
+
+
+@dataclass(frozen=True)
+class SyncToken:
+    stream: int
+    typing: int = 0
+
+    def encode(self) -> str:
+        return f"s{self.stream}_{self.typing}"
+
+
+def parse_sync_token(token: str) -> SyncToken:
+    try:
+        if token.startswith("s"):
+            stream, _, typing = token[1:].partition("_")
+            return SyncToken(int(stream), int(typing or 0))
+        if token.startswith("t"):
+            return SyncToken(int(token[1:]))
+    except ValueError:
+        pass
+    raise invalid_param("Invalid pagination or sync token")
+
+
+def parse_position(token: str) -> int:
+    return parse_sync_token(token).stream
+
+
+def position_token(position: int) -> str:
+    return f"t{position}"

@@ -1,0 +1,211 @@
+"""Events: the signed PDUs, their indexed columns, and client transaction IDs."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sceau.storage.database import Database, Transaction, in_clause
+
+_COLUMNS = "stream_pos, event_id, room_id, pdu, redacted_by, replaces_state, state_group"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored: its PDU plus what the server knows about it."""
+
+    stream_pos: int
+    event_id: str
+    room_id: str
+    pdu: dict[str, Any]
+    redacted_by: str | None
+    replaces_state: str | None
+    state_group: int
+
+    @property
+    def type(self) -> str:
+        return str(self.pdu["type"])
+
+    @property
+    def sender(self) -> str:
+        return str(self.pdu["sender"])
+
+    @property
+    def state_key(self) -> str | None:
+        value = self.pdu.get("state_key")
+        return value if isinstance(value, str) else None
+
+    @property
+    def content(self) -> dict[str, Any]:
+        content = self.pdu.get("content")
+        return content if isinstance(content, dict) else {}
+
+
+def _row_to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        stream_pos=int(row[0]),
+        event_id=row[1],
+        room_id=row[2],
+        pdu=orjson.loads(row[3]),
+        redacted_by=row[4],
+        replaces_state=row[5],
+        state_group=int(row[6]),
+    )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """Everything needed to insert one event row."""
+
+    stream_pos: int
+    event_id: str
+    room_id: str
+    pdu: dict[str, Any]
+    pdu_json: str
+    state_group: int
+    replaces_state: str | None
+    rel_type: str | None
+    relates_to: str | None
+
+
+class EventStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def insert_event(self, txn: Transaction, event: NewEvent) -> None:
+        pdu = event.pdu
+        await txn.execute(
+            "INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender,"
+            " origin_server_ts, depth, state_group, pdu, rel_type, relates_to, replaces_state)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            event.stream_pos,
+            event.event_id,
+            event.room_id,
+            pdu["type"],
+            pdu.get("state_key"),
+            pdu["sender"],
+            pdu["origin_server_ts"],
+            pdu["depth"],
+            event.state_group,
+            event.pdu_json,
+            event.rel_type,
+            event.relates_to,
+            event.replaces_state,
+        )
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM events WHERE event_id = ?", event_id)
+        return None if row is None else _row_to_event(row)
+
+    async def get_events(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+        """Events by ID; missing IDs are simply absent from the result."""
+        ids = list(dict.fromkeys(event_ids))
+        found: dict[str, StoredEvent] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM events WHERE event_id IN {in_clause(len(chunk))}", *chunk
+            )
+            for row in rows:
+                event = _row_to_event(row)
+                found[event.event_id] = event
+        return found
+
+    async def room_events(
+        self,
+        room_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int,
+        newest_first: bool,
+        types: list[str] | None = None,
+    ) -> list[StoredEvent]:
+        """Events of a room strictly between two stream positions, in either order."""
+        clauses = ["room_id = ?"]
+        params: list[Any] = [room_id]
+        if after is not None:
+            clauses.append("stream_pos > ?")
+            params.append(after)
+        if before is not None:
+            clauses.append("stream_pos < ?")
+            params.append(before)
+        if types:
+            clauses.append(f"type IN {in_clause(len(types))}")
+            params.extend(types)
+        order = "DESC" if newest_first else "ASC"
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
+            f" ORDER BY stream_pos {order} LIMIT ?",
+            *params,
+            limit,
+        )
+        return [_row_to_event(row) for row in rows]
+
+    async def rooms_with_events_between(
+        self, room_ids: list[str], after: int, upto: int
+    ) -> set[str]:
+        """Which of these rooms have any event in (after, upto]."""
+        found: set[str] = set()
+        for start in range(0, len(room_ids), 500):
+            chunk = room_ids[start : start + 500]
+            rows = await self._db.fetchall(
+                "SELECT DISTINCT room_id FROM events WHERE stream_pos > ? AND stream_pos <= ?"
+                f" AND room_id IN {in_clause(len(chunk))}",
+                after,
+                upto,
+                *chunk,
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    async def mark_redacted(
+        self, txn: Transaction, event_id: str, redacted_by: str, redacted_pdu_json: str
+    ) -> None:
+        """Replace the event's content by its redacted form: the original is not kept."""
+        await txn.execute(
+            "UPDATE events SET pdu = ?, redacted_by = ? WHERE event_id = ?",
+            redacted_pdu_json,
+            redacted_by,
+            event_id,
+        )
+
+    # ------------------------------------------------------- transaction IDs
+
+    async def get_txn_event(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+        value = await self._db.fetchval(
+            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
+            user_id,
+            device_id,
+            txn_id,
+        )
+        return None if value is None else str(value)
+
+    async def insert_txn(
+        self, txn: Transaction, user_id: str, device_id: str, txn_id: str, event_id: str, ts: int
+    ) -> None:
+        await txn.execute(
+            "INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts)"
+            " VALUES (?, ?, ?, ?, ?)",
+            user_id,
+            device_id,
+            txn_id,
+            event_id,
+            ts,
+        )
+
+    async def txn_ids_for(
+        self, user_id: str, device_id: str, event_ids: list[str]
+    ) -> dict[str, str]:
+        """event_id -> txn_id for events this device sent (echoed to it in unsigned)."""
+        if not event_ids:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT event_id, txn_id FROM event_txns WHERE user_id = ? AND device_id = ?"
+            f" AND event_id IN {in_clause(len(event_ids))}",
+            user_id,
+            device_id,
+            *event_ids,
+        )
+        return {row[0]: row[1] for row in rows}
