@@ -55,7 +55,7 @@ SCALES: dict[str, Scale] = {
         key_batch=3,
     ),
     "small": Scale(
-        users=100,
+        users=101,
         concurrency=10,
         rooms=10,
         joiners=60,
@@ -73,7 +73,7 @@ SCALES: dict[str, Scale] = {
         key_batch=10,
     ),
     "large": Scale(
-        users=300,
+        users=251,
         concurrency=20,
         rooms=30,
         joiners=250,
@@ -133,6 +133,12 @@ class Context:
     scale: Scale
     pool: list[Session] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+
+
+def need_pool(ctx: Context, size: int) -> None:
+    """Fail a workload up front when registration did not build enough users."""
+    if len(ctx.pool) < size:
+        raise RuntimeError(f"needs {size} registered users, the pool has {len(ctx.pool)}")
 
 
 def percentile(samples: Iterable[float], pct: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -46,15 +47,19 @@ async def _run_workload(
     ctx.tally = ctx.client.tally = Tally()
     out = Outcome()
     cpu_before = sampler.sample()[0] if sampler else 0.0
+    client_before = sum(os.times()[:2])
     start = time.perf_counter()
     try:
         await workload(ctx, out)
     except MatrixError as exc:
         out.failure = str(exc)
-    except Exception as exc:  # any crash is a failed workload
+    except RuntimeError as exc:  # a precondition or check of the workload itself
+        out.failure = f"{exc}"[:500]
+    except Exception as exc:  # any other crash is a failed workload too
         out.failure = f"{type(exc).__name__}: {exc}"[:500]
         traceback.print_exc()
     out.wall_seconds = time.perf_counter() - start
+    client_cpu = sum(os.times()[:2]) - client_before
     if sampler:
         out.cpu_seconds = sampler.sample()[0] - cpu_before
         out.figures["server CPU"] = Figure(out.cpu_seconds, "s")
@@ -69,6 +74,7 @@ async def _run_workload(
         "failure": out.failure,
         "valid": out.failure is None and tally.errors == 0,
         "wall_seconds": out.wall_seconds,
+        "client_cpu_seconds": client_cpu,
     }
 
 

@@ -7,7 +7,7 @@ import secrets
 import time
 
 from bench.client import Session, quote
-from bench.model import Context, Figure, Outcome, gather_limited
+from bench.model import Context, Figure, Outcome, gather_limited, need_pool
 
 PASSWORD = "bench-password-0123456789"
 
@@ -45,6 +45,7 @@ async def register_login(ctx: Context, out: Outcome) -> None:
 
 async def rooms_joins(ctx: Context, out: Outcome) -> None:
     """Create rooms, then M users join the first one concurrently."""
+    need_pool(ctx, 1 + ctx.scale.joiners)
     owner = ctx.pool[0]
     create_lat: list[float] = []
     rooms: list[str] = []
@@ -70,6 +71,7 @@ async def rooms_joins(ctx: Context, out: Outcome) -> None:
 
 async def send_throughput(ctx: Context, out: Outcome) -> None:
     """C senders in one room, each sending its messages back to back."""
+    need_pool(ctx, ctx.scale.senders)
     owner = ctx.pool[0]
     room = await ctx.client.create_room(owner, "send throughput")
     senders = ctx.pool[: ctx.scale.senders]

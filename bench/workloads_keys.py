@@ -15,8 +15,9 @@ import orjson
 from nacl.signing import SigningKey
 
 from bench.client import Session
-from bench.model import Context, Outcome, gather_limited
+from bench.model import Context, Figure, Outcome, gather_limited, need_pool
 
+FALLBACK_ID = "FALLBACK"
 ALGORITHMS = ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"]
 
 
@@ -52,18 +53,28 @@ def key_upload_body(session: Session, one_time_keys: int) -> dict[str, Any]:
         f"signed_curve25519:AAAA{n:04d}": _signed({"key": _b64(os.urandom(32))}, key, user, dev)
         for n in range(one_time_keys)
     }
-    return {"device_keys": device_keys, "one_time_keys": otks}
+    # Clients upload a fallback key too; a server may hand it out when a race
+    # between concurrent claims leaves no one-time key for a claimer.
+    fallback = _signed({"key": _b64(os.urandom(32)), "fallback": True}, key, user, dev)
+    return {
+        "device_keys": device_keys,
+        "one_time_keys": otks,
+        "fallback_keys": {f"signed_curve25519:{FALLBACK_ID}": fallback},
+    }
 
 
 async def e2ee_keys(ctx: Context, out: Outcome) -> None:
     """Every pool device uploads keys; each then claims and queries a batch of peers."""
     scale = ctx.scale
+    need_pool(ctx, 2)
     devices = ctx.pool
     batch = min(scale.key_batch, len(devices) - 1, scale.one_time_keys)
     upload_lat: list[float] = []
     claim_lat: list[float] = []
     query_lat: list[float] = []
     missing = 0
+    notes: list[str] = []
+    fallbacks = [0]
 
     async def upload(s: Session) -> None:
         seconds, body = await ctx.client.timed(
@@ -90,7 +101,17 @@ async def e2ee_keys(ctx: Context, out: Outcome) -> None:
         )
         claim_lat.append(seconds)
         got = body.get("one_time_keys", {})
-        missing += sum(1 for p in peers(i) if not got.get(p.user_id, {}).get(p.device_id))
+        lost = [p.device_id for p in peers(i) if not got.get(p.user_id, {}).get(p.device_id)]
+        fallbacks[0] += sum(
+            1
+            for keys in got.values()
+            for device in keys.values()
+            for key_id in device
+            if key_id.endswith(FALLBACK_ID)
+        )
+        if lost:
+            missing += len(lost)
+            notes.append(f"claim by device {i} got no key for {lost}: {body!r}"[:300])
 
     async def query(i: int) -> None:
         nonlocal missing
@@ -103,7 +124,10 @@ async def e2ee_keys(ctx: Context, out: Outcome) -> None:
         )
         query_lat.append(seconds)
         got = body.get("device_keys", {})
-        missing += sum(1 for p in peers(i) if p.device_id not in got.get(p.user_id, {}))
+        lost = [p.device_id for p in peers(i) if p.device_id not in got.get(p.user_id, {})]
+        if lost:
+            missing += len(lost)
+            notes.append(f"query by device {i} lacks {lost}: {body!r}"[:300])
 
     limit = scale.concurrency
     start = time.perf_counter()
@@ -118,9 +142,11 @@ async def e2ee_keys(ctx: Context, out: Outcome) -> None:
     if missing:
         ctx.tally.errors += missing
         ctx.tally.samples.append(f"e2ee: {missing} claimed or queried keys missing")
+        ctx.tally.samples.extend(notes[:3])
     out.latency_figures("keys/upload", upload_lat)
     out.rate("uploads/s", len(devices), upload_wall, "req/s")
     out.latency_figures("keys/claim", claim_lat)
     out.rate("claims/s", len(devices), claim_wall, "req/s")
+    out.figures["claims served by fallback key"] = Figure(fallbacks[0], "keys")
     out.latency_figures("keys/query", query_lat)
     out.rate("queries/s", len(devices), query_wall, "req/s")

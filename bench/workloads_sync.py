@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bench.client import Session
-from bench.model import Context, Figure, Outcome, gather_limited, percentile
+from bench.model import Context, Figure, Outcome, gather_limited, need_pool, percentile
 from bench.workloads_basic import PASSWORD
 
 DELIVERY_GRACE = 30.0
@@ -45,6 +45,7 @@ class _Receiver:
 async def fanout(ctx: Context, out: Outcome) -> None:
     """One sender at a fixed rate; M receivers long-poll; send-to-arrival time."""
     scale = ctx.scale
+    need_pool(ctx, 1 + scale.fanout_receivers)
     sender = ctx.pool[0]
     room = await ctx.client.create_room(sender, "fan-out")
     receivers_users = ctx.pool[1 : 1 + scale.fanout_receivers]
@@ -110,6 +111,7 @@ def _sync_filter(lazy: bool, nonce: str) -> dict[str, Any]:
 async def initial_sync(ctx: Context, out: Outcome) -> None:
     """A user in R rooms of H messages and K other members each: initial /sync."""
     scale = ctx.scale
+    need_pool(ctx, 1 + scale.sync_members)
     syncer = await ctx.client.register(f"s{secrets.token_hex(4)}", PASSWORD)
     members = ctx.pool[1 : 1 + scale.sync_members]
 
