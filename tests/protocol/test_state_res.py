@@ -332,7 +332,7 @@ def test_conflicted_subgraph_holds_paths_between_conflicted_events() -> None:
 
 
 def test_mainline_order_puts_events_on_older_power_levels_first() -> None:
-    events = {
+    events: dict[str, JsonDict] = {
         "$pl0": {"type": "m.room.power_levels", "state_key": "", "auth_events": []},
         "$pl1": {"type": "m.room.power_levels", "state_key": "", "auth_events": ["$pl0"]},
         "$old": {"type": "m.room.topic", "auth_events": ["$pl0"], "origin_server_ts": 50},
