@@ -141,6 +141,7 @@ def chart(data: dict[str, Any], path: Path) -> Path | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError:
         return None
     panels: list[tuple[str, str, dict[str, list[float]]]] = []
@@ -170,6 +171,10 @@ def chart(data: dict[str, Any], path: Path) -> Path | None:
         for patch, kind in zip(box["boxes"], kinds, strict=True):
             patch.set_facecolor(colours.get(kind, "grey"))
         ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_title(f"{label} ({db})", fontsize=9)
         ax.set_ylabel("ms")
     for ax in list(axes.flat)[len(panels) :]:
