@@ -14,6 +14,8 @@ that already passed the signature checks performed on receipt.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sceau.protocol import identifiers
+from sceau.protocol.events import auth_event_types
 from sceau.protocol.power_levels import (
     PowerLevel,
     action_power_level,
@@ -60,17 +62,8 @@ def server_name_of(identifier: str) -> str:
 
 
 def is_valid_user_id(value: object) -> bool:
-    """Whether ``value`` is a syntactically acceptable (possibly historical) user ID."""
-    if not isinstance(value, str) or len(value.encode()) > 255:
-        return False
-    if not value.startswith("@") or ":" not in value:
-        return False
-    localpart, _, server = value[1:].partition(":")
-    if not localpart or not server:
-        return False
-    return not any(c.isspace() or c in "\x00/" for c in value) and all(
-        0x21 <= ord(c) <= 0x7E for c in localpart
-    )
+    """Whether ``value`` is a user ID under the historical grammar events must accept."""
+    return isinstance(value, str) and identifiers.is_valid_user_id(value)
 
 
 def _signed_by_presence(event: JsonDict, server_name: str) -> bool:
@@ -116,31 +109,15 @@ def create_event_id_for_room(room_id: str) -> str:
 
 def auth_types_for_event(event: JsonDict, room_version: RoomVersion) -> list[StateKey]:
     """The state keys the auth events selection algorithm picks for ``event``."""
-    if event.get("type") == "m.room.create":
-        return []
-    keys: list[StateKey] = []
-    if not room_version.room_id_from_create_event:
-        keys.append(CREATE_KEY)
-    keys.append(POWER_LEVELS_KEY)
-    keys.append(("m.room.member", str(event.get("sender"))))
-    if event.get("type") == "m.room.member":
-        content = event.get("content") or {}
-        membership = content.get("membership")
-        target = event.get("state_key")
-        if isinstance(target, str):
-            keys.append(("m.room.member", target))
-        if membership in ("join", "invite", "knock"):
-            keys.append(JOIN_RULES_KEY)
-        if membership == "invite":
-            tpi = content.get("third_party_invite")
-            signed = tpi.get("signed") if isinstance(tpi, dict) else None
-            token = signed.get("token") if isinstance(signed, dict) else None
-            if isinstance(token, str):
-                keys.append(("m.room.third_party_invite", token))
-        via = content.get("join_authorised_via_users_server")
-        if membership == "join" and room_version.restricted and isinstance(via, str):
-            keys.append(("m.room.member", via))
-    return list(dict.fromkeys(keys))
+    state_key = event.get("state_key")
+    content = event.get("content")
+    return auth_event_types(
+        str(event.get("type", "")),
+        state_key if isinstance(state_key, str) else None,
+        str(event.get("sender", "")),
+        content if isinstance(content, dict) else {},
+        room_version,
+    )
 
 
 def check_auth_events_selection(

@@ -503,6 +503,18 @@ POWER_CASES = [
         lambda r: _pl_change(ALICE, users={**r.pl()["users"], BOB: "1"})(r),
         False,
     ),
+    Case(
+        "pl_users_historical_user_ids_allowed",
+        lambda r: _pl_change(
+            ALICE, users={**r.pl()["users"], "@:b.test": 1, "@Old Name:b.test": 2}
+        )(r),
+        True,
+    ),
+    Case(
+        "pl_users_key_without_server_denied",
+        lambda r: _pl_change(ALICE, users={**r.pl()["users"], "@bob": 1})(r),
+        False,
+    ),
     Case("pl_from_user_below_state_level_denied", _pl_change(BOB, kick=0), False),
     Case(
         "pl_mod_raises_default_above_own_level_denied",
@@ -694,7 +706,9 @@ def test_v12_create_event_with_room_id_denied() -> None:
         check_create_event(create, V12)
 
 
-@pytest.mark.parametrize("extra", [["@bob:b.test", 3], "@bob:b.test", ["bob"], ["@:b.test"]])
+@pytest.mark.parametrize(
+    "extra", [["@bob:b.test", 3], "@bob:b.test", ["bob"], ["@bob"], ["@bob:bad server"]]
+)
 def test_v12_invalid_additional_creators_denied(extra: object) -> None:
     with pytest.raises(AuthError):
         check_create_event(Room(V12, additional_creators=extra).create, V12)
