@@ -150,6 +150,24 @@ def percentile(samples: Iterable[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+async def gather_all(coros: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all, cancelling the rest as soon as one fails (and re-raising it).
+
+    Without this, stray requests of a failed workload would run on into the
+    next one and be counted there.
+    """
+
+    async def wrap(coro: Awaitable[T]) -> T:
+        return await coro
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(wrap(c)) for c in coros]
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [t.result() for t in tasks]
+
+
 async def gather_limited(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
     """Run coroutine factories with at most ``limit`` in flight, keeping order."""
     gate = asyncio.Semaphore(limit)
@@ -158,4 +176,4 @@ async def gather_limited(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]])
         async with gate:
             return await job()
 
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
+    return await gather_all(one(job) for job in jobs)

@@ -44,7 +44,9 @@ async def _run_workload(
     ctx: Context, workload: Workload, sampler: CostSampler | None
 ) -> dict[str, Any]:
     """Run one workload on one server with a fresh tally; never raises."""
-    ctx.tally = ctx.client.tally = Tally()
+    # A fresh client per workload: its requests can only ever count here.
+    ctx.tally = Tally()
+    ctx.client = Client(ctx.client.base_url, ctx.client.http, ctx.tally)
     out = Outcome()
     cpu_before = sampler.sample()[0] if sampler else 0.0
     client_before = sum(os.times()[:2])

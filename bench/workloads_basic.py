@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 
 from bench.client import Session, quote
-from bench.model import Context, Figure, Outcome, gather_limited, need_pool
+from bench.model import Context, Figure, Outcome, gather_all, gather_limited, need_pool
 
 PASSWORD = "bench-password-0123456789"
 
@@ -87,7 +86,7 @@ async def send_throughput(ctx: Context, out: Outcome) -> None:
             latencies.append(time.perf_counter() - start)
 
     start = time.perf_counter()
-    await asyncio.gather(*(sender(u, i) for i, u in enumerate(senders)))
+    await gather_all(sender(u, i) for i, u in enumerate(senders))
     wall = time.perf_counter() - start
     ctx.state["send_room"] = room
     ctx.state["send_count"] = len(latencies)

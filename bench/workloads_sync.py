@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bench.client import Session
-from bench.model import Context, Figure, Outcome, gather_limited, need_pool, percentile
+from bench.model import Context, Figure, Outcome, gather_all, gather_limited, need_pool, percentile
 from bench.workloads_basic import PASSWORD
 
 DELIVERY_GRACE = 30.0
@@ -74,7 +74,7 @@ async def fanout(ctx: Context, out: Outcome) -> None:
             if delay > 0:
                 await asyncio.sleep(delay)
             sends.append(asyncio.create_task(send(i)))
-        await asyncio.gather(*sends)
+        await gather_all(sends)
         deadline = time.perf_counter() + DELIVERY_GRACE
         while time.perf_counter() < deadline:
             if all(len(r.arrivals) >= count for r in receivers):
