@@ -28,6 +28,7 @@ from bench.runner import WORKLOADS, run_all
 from bench.servers import REPO
 
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
+DOCS = REPO / "docs" / "performance.md"
 
 
 def ensure_chart_dependency() -> None:
@@ -60,6 +61,23 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
+def update_docs(table: str, png: Path | None) -> None:
+    """Replace the latest-results section of docs/performance.md."""
+    start, end = "<!-- bench:latest -->", "<!-- /bench:latest -->"
+    text = DOCS.read_text()
+    if start not in text or end not in text:
+        print("bench: docs/performance.md has no latest-results markers; not updated")
+        return
+    body = table.replace("\n### ", "\n#### ").replace("## Sceau vs", "### Sceau vs", 1)
+    if png is not None:
+        rel = os.path.relpath(png, DOCS.parent)
+        body += f"\n\n![latency distributions]({rel})\n"
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    DOCS.write_text(f"{head}{start}\n{body}\n{end}{tail}")
+    print(f"docs:    {DOCS}")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
@@ -72,6 +90,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated subset (registration always runs: it builds the user pool)",
     )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    parser.add_argument(
+        "--docs", action="store_true", help="also put the table into docs/performance.md"
+    )
     return parser.parse_args(argv)
 
 
@@ -110,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results: {out / 'results.json'}")
     print(f"table:   {out / 'results.md'}")
     print(f"chart:   {png or 'skipped'}")
+    if args.docs:
+        update_docs(table, png)
     all_valid = all(
         "start_failure" not in run and all(w["valid"] for w in run["workloads"].values())
         for runs_db in runs.values()
