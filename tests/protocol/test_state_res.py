@@ -395,3 +395,11 @@ def test_mainline_order_puts_events_on_older_power_levels_first() -> None:
 )
 def test_power_event_definition(event: JsonDict, expected: bool) -> None:
     assert is_power_event(event) is expected
+
+
+def test_ordering_edges_look_through_events_outside_the_set() -> None:
+    from sceau.protocol.state_res import _nearest_ancestors_within
+
+    events = _graph({"root": [], "c": ["root"], "b": ["c"], "a": ["b", "root"], "d": ["root"]})
+    edges = _nearest_ancestors_within({"a", "c", "d"}, events)
+    assert edges == {"a": frozenset({"c"}), "c": frozenset(), "d": frozenset()}
