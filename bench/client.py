@@ -92,17 +92,25 @@ class Client:
         if method in ("POST", "PUT") and data is None:
             data = b"{}"
         self.tally.requests += 1
-        async with self.http.request(
-            method,
-            self.base_url + path,
-            data=data,
-            params=params,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as resp:
-            raw = await resp.read()
-            status = resp.status
-        parsed: Any = orjson.loads(raw) if raw else None
+        try:
+            async with self.http.request(
+                method,
+                self.base_url + path,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # A dropped connection or a timeout is an error like any bad status.
+            self.tally.record(method, path, 0, repr(exc).encode())
+            raise MatrixError(0, repr(exc)) from exc
+        try:
+            parsed: Any = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            parsed, status = raw[:200], (status if status >= 300 else 0)
         if 200 <= status < 300 or status in expect:
             return status, parsed
         self.tally.record(method, path, status, raw)

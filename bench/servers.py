@@ -129,7 +129,7 @@ class Server:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited: see {self.directory}/server.log")
+                    raise RuntimeError(f"{self.name} exited at start-up: {self.log_tail()}")
                 try:
                     async with http.get(self.base_url + "/_matrix/client/versions") as r:
                         if r.status == 200:
@@ -137,7 +137,14 @@ class Server:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.3)
-        raise RuntimeError(f"{self.name} did not answer within {timeout}s")
+        raise RuntimeError(f"{self.name} did not answer within {timeout}s: {self.log_tail()}")
+
+    def log_tail(self, chars: int = 1500) -> str:
+        """The end of the server's own output, for failure reports."""
+        try:
+            return (self.directory / "server.log").read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
 
     def stop(self) -> None:
         """Terminate the process group, then drop its database."""
