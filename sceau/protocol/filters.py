@@ -137,6 +137,12 @@ class Filter:
 # --- parsing ----------------------------------------------------------------------
 
 
+def _require_object(body: Any) -> JsonDict:
+    if not isinstance(body, dict):
+        raise FilterError("filter must be an object")
+    return body
+
+
 def _object(body: JsonDict, key: str) -> JsonDict:
     value = body.get(key, {})
     if not isinstance(value, dict):
@@ -175,13 +181,15 @@ def _event_filter_fields(body: JsonDict) -> dict[str, Any]:
     }
 
 
-def parse_event_filter(body: JsonDict) -> EventFilter:
+def parse_event_filter(body: Any) -> EventFilter:
     """An EventFilter from its JSON object."""
+    body = _require_object(body)
     return EventFilter(**_event_filter_fields(body))
 
 
-def parse_room_event_filter(body: JsonDict) -> RoomEventFilter:
+def parse_room_event_filter(body: Any) -> RoomEventFilter:
     """A RoomEventFilter from its JSON object."""
+    body = _require_object(body)
     contains_url = body.get("contains_url")
     if contains_url is not None and not isinstance(contains_url, bool):
         raise FilterError("contains_url must be a boolean")
@@ -196,8 +204,9 @@ def parse_room_event_filter(body: JsonDict) -> RoomEventFilter:
     )
 
 
-def parse_room_filter(body: JsonDict) -> RoomFilter:
+def parse_room_filter(body: Any) -> RoomFilter:
     """A RoomFilter from its JSON object."""
+    body = _require_object(body)
     return RoomFilter(
         rooms=_strings(body, "rooms", "!"),
         not_rooms=_strings(body, "not_rooms", "!") or (),
@@ -211,8 +220,7 @@ def parse_room_filter(body: JsonDict) -> RoomFilter:
 
 def parse_filter(body: Any) -> Filter:
     """Validate a filter body and build the Filter; raises FilterError."""
-    if not isinstance(body, dict):
-        raise FilterError("filter must be an object")
+    body = _require_object(body)
     event_format = body.get("event_format", "client")
     if event_format not in ("client", "federation"):
         raise FilterError("event_format must be 'client' or 'federation'")

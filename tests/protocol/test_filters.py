@@ -210,3 +210,10 @@ def test_project_event_fields_never_mutates_the_source() -> None:
     projected = project_event_fields(source, ["content", "content.body"])
     projected["content"]["body"] = "changed"
     assert source == {"content": {"body": "hi", "msgtype": "m.text"}}
+
+
+@pytest.mark.parametrize("body", [[], "x", None, 3])
+def test_sub_filter_parsers_reject_non_objects(body: Any) -> None:
+    for parser in (parse_event_filter, parse_room_event_filter):
+        with pytest.raises(FilterError):
+            parser(body)
