@@ -29,10 +29,13 @@ from sceau.services.messaging import MessagingService
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.room_state import RoomStateService
 from sceau.services.rooms import RoomService
+from sceau.services.sync import SyncService
+from sceau.services.sync_rooms import RoomSyncBuilder
 from sceau.services.timeline import TimelineService
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.events import EventStore
+from sceau.storage.filters import FilterStore
 from sceau.storage.migrations import migrate
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
@@ -48,6 +51,7 @@ class Stores:
     events: EventStore
     state: StateStore
     rooms: RoomStore
+    filters: FilterStore
 
     @classmethod
     def on(cls, db: Database) -> "Stores":
@@ -57,6 +61,7 @@ class Stores:
             events=EventStore(db),
             state=StateStore(db),
             rooms=RoomStore(db),
+            filters=FilterStore(db),
         )
 
 
@@ -80,6 +85,7 @@ class Services:
     room_state: RoomStateService
     timeline: TimelineService
     messaging: MessagingService
+    sync: SyncService
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -181,6 +187,20 @@ async def build_services(
         ),
         messaging=MessagingService(
             events=events, event_store=stores.events, state=stores.state, ratelimiter=ratelimiter
+        ),
+        sync=SyncService(
+            clock=clock,
+            notifier=notifier,
+            stream=stream,
+            state=stores.state,
+            rooms_builder=RoomSyncBuilder(
+                events=stores.events,
+                state=stores.state,
+                rooms=stores.rooms,
+                room_state=room_state,
+                formatter=formatter,
+            ),
+            max_timeout_ms=config.limits.max_sync_timeout_ms,
         ),
     )
 

@@ -1,12 +1,22 @@
-"""Gathers the routes of every endpoint module."""
+"""Gathers the routes of every endpoint module (one import per module)."""
+
+from types import ModuleType
 
 from starlette.routing import BaseRoute
 
+from sceau.http import discovery, rooms, sync
+
+
+def endpoint_modules() -> list[ModuleType]:
+    return [
+        discovery,
+        rooms,
+        sync,
+    ]
+
 
 def collect() -> list[BaseRoute]:
-    from sceau.http import discovery, rooms
-
     routes: list[BaseRoute] = []
-    for module in (discovery, rooms):
+    for module in endpoint_modules():
         routes.extend(module.routes())
     return routes

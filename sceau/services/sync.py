@@ -1,0 +1,147 @@
+"""/sync: everything that changed for a user's device since their token.
+
+The room part comes from :mod:`sceau.services.sync_rooms`. Every other stream
+(to-device, device lists, presence, account data, receipts, typing, unread
+counts...) plugs in as a *section*: a service registers a callable that adds
+its part of the response and says whether it found anything. A long-poll
+registers with the notifier *before* computing, so no update can slip between
+the check and the wait, and sleeps until a write concerning this user lands.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sceau.clock import Clock
+from sceau.notifier import Notifier
+from sceau.protocol.filters import Filter
+from sceau.services.sync_rooms import RoomSyncBuilder, RoomSyncRequest
+from sceau.services.tokens import SyncToken
+from sceau.storage.state import StateStore
+from sceau.streams import StreamIdGenerator
+
+
+@dataclass
+class SyncContext:
+    """One /sync computation: who, from where, to where, and the response being built."""
+
+    user_id: str
+    device_id: str
+    since: SyncToken | None
+    upto: SyncToken
+    full_state: bool
+    filter: Filter
+    #: The response under construction; sections add to it.
+    response: dict[str, Any] = field(default_factory=dict)
+    #: Room IDs the user is joined to now (sections use it for ephemeral data).
+    joined_room_ids: list[str] = field(default_factory=list)
+
+    @property
+    def since_stream(self) -> int | None:
+        return None if self.since is None else self.since.stream
+
+    def joined_room(self, room_id: str) -> dict[str, Any]:
+        """The response entry of a joined room, created if it had no timeline changes."""
+        rooms = self.response.setdefault("rooms", {}).setdefault("join", {})
+        return rooms.setdefault(
+            room_id, {"timeline": {"events": [], "limited": False}, "state": {"events": []}}
+        )
+
+
+#: Adds its part to ``ctx.response``; returns True if it added anything new.
+SyncSection = Callable[[SyncContext], Awaitable[bool]]
+
+#: Runs when a sync starts (e.g. set_presence).
+SyncStartHook = Callable[[str, str, str | None], Awaitable[None]]
+
+
+class SyncService:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        notifier: Notifier,
+        stream: StreamIdGenerator,
+        state: StateStore,
+        rooms_builder: RoomSyncBuilder,
+        max_timeout_ms: int,
+    ) -> None:
+        self._clock = clock
+        self._notifier = notifier
+        self._stream = stream
+        self._state = state
+        self._rooms = rooms_builder
+        self._max_timeout_ms = max_timeout_ms
+        self.sections: list[SyncSection] = []
+        self.start_hooks: list[SyncStartHook] = []
+        #: In-memory serial of typing notifications, part of every token.
+        self.typing_position: Callable[[], int] = lambda: 0
+
+    def current_token(self) -> SyncToken:
+        return SyncToken(self._stream.current(), self.typing_position())
+
+    async def sync(
+        self,
+        user_id: str,
+        device_id: str,
+        since: SyncToken | None,
+        timeout_ms: int,
+        full_state: bool,
+        sync_filter: Filter,
+        set_presence: str | None = None,
+    ) -> dict[str, Any]:
+        for hook in self.start_hooks:
+            await hook(user_id, device_id, set_presence)
+        if since is not None:
+            current = self.current_token()
+            # A token from before a restart may carry a typing serial ahead of ours.
+            since = SyncToken(min(since.stream, current.stream), min(since.typing, current.typing))
+        timeout_s = min(timeout_ms, self._max_timeout_ms) / 1000.0
+        deadline = self._clock.monotonic() + timeout_s
+        while True:
+            memberships = await self._state.rooms_for_user(user_id)
+            joined = [m.room_id for m in memberships if m.membership == "join"]
+            waiter = self._notifier.register(user_id, joined)
+            try:
+                ctx = SyncContext(
+                    user_id, device_id, since, self.current_token(), full_state, sync_filter
+                )
+                ctx.joined_room_ids = joined
+                found = await self._compute(ctx, memberships)
+                remaining = deadline - self._clock.monotonic()
+                if found or since is None or full_state or remaining <= 0:
+                    return self._finish(ctx)
+                woken = await waiter.wait(remaining)
+            finally:
+                self._notifier.unregister(waiter)
+            if not woken:
+                return self._finish(ctx)
+            # Let writers that finished together land before recomputing.
+            await asyncio.sleep(0)
+
+    async def _compute(self, ctx: SyncContext, memberships: list[Any]) -> bool:
+        request = RoomSyncRequest(
+            ctx.user_id,
+            ctx.device_id,
+            ctx.since_stream,
+            ctx.upto.stream,
+            ctx.full_state,
+            ctx.filter,
+        )
+        rooms = await self._rooms.build(request, memberships)
+        found = any(rooms.values())
+        ctx.response["rooms"] = rooms
+        for section in self.sections:
+            if await section(ctx):
+                found = True
+        return found
+
+    def _finish(self, ctx: SyncContext) -> dict[str, Any]:
+        response = ctx.response
+        rooms = response.get("rooms", {})
+        response["rooms"] = {kind: entries for kind, entries in rooms.items() if entries}
+        if not response["rooms"]:
+            del response["rooms"]
+        response["next_batch"] = ctx.upto.encode()
+        return response

@@ -1,0 +1,248 @@
+"""The ``rooms`` part of /sync: timelines, state, invites, knocks and leaves.
+
+For each room that changed since the client's token this builds the
+timeline (newest events, ``limited`` when some were skipped), the state the
+client is missing before that timeline, and the room summary. Reads are
+batched per room; room state comes from immutable, cached state groups.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sceau.protocol.filters import Filter, RoomEventFilter
+from sceau.services.formatting import EventFormatter
+from sceau.services.room_state import RoomStateService
+from sceau.services.tokens import position_token
+from sceau.storage.events import EventStore, StoredEvent
+from sceau.storage.rooms import RoomStore
+from sceau.storage.state import Membership, StateIds, StateStore
+
+#: State events shown to invitees and knockers before they join.
+STRIPPED_STATE_TYPES = (
+    "m.room.create",
+    "m.room.join_rules",
+    "m.room.name",
+    "m.room.avatar",
+    "m.room.canonical_alias",
+    "m.room.encryption",
+    "m.room.topic",
+)
+
+
+@dataclass(frozen=True)
+class RoomSyncRequest:
+    user_id: str
+    device_id: str
+    since: int | None
+    upto: int
+    full_state: bool
+    filter: Filter
+
+
+class RoomSyncBuilder:
+    def __init__(
+        self,
+        *,
+        events: EventStore,
+        state: StateStore,
+        rooms: RoomStore,
+        room_state: RoomStateService,
+        formatter: EventFormatter,
+    ) -> None:
+        self._events = events
+        self._state = state
+        self._rooms = rooms
+        self._room_state = room_state
+        self._formatter = formatter
+
+    async def build(
+        self, req: RoomSyncRequest, memberships: list[Membership]
+    ) -> dict[str, dict[str, Any]]:
+        """{"join": {...}, "invite": {...}, "leave": {...}, "knock": {...}} (empty parts omitted later)."""
+        room_filter = req.filter.room
+        forgotten = await self._rooms.forgotten_rooms(req.user_id)
+        visible = [
+            m
+            for m in memberships
+            if room_filter.matches_room(m.room_id) and m.room_id not in forgotten
+        ]
+        joined_ids = [m.room_id for m in visible if m.membership == "join"]
+        active: set[str]
+        if req.since is None or req.full_state:
+            active = set(joined_ids)
+        else:
+            active = await self._events.rooms_with_events_between(joined_ids, req.since, req.upto)
+        result: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        for membership in visible:
+            changed = req.since is None or membership.stream_pos > req.since
+            if membership.stream_pos > req.upto:
+                continue
+            if membership.membership == "join" and (
+                membership.room_id in active or (changed and req.since is not None)
+            ):
+                newly_joined = req.since is not None and membership.stream_pos > req.since
+                result["join"][membership.room_id] = await self._joined_room(
+                    req, membership.room_id, newly_joined
+                )
+            elif membership.membership == "invite" and changed:
+                result["invite"][membership.room_id] = {
+                    "invite_state": {"events": await self._stripped_state(membership)}
+                }
+            elif membership.membership == "knock" and changed:
+                result["knock"][membership.room_id] = {
+                    "knock_state": {"events": await self._stripped_state(membership)}
+                }
+            elif membership.membership in ("leave", "ban") and changed:
+                if req.since is None and not room_filter.include_leave:
+                    continue
+                result["leave"][membership.room_id] = await self._left_room(req, membership)
+        return result
+
+    async def _joined_room(
+        self, req: RoomSyncRequest, room_id: str, newly_joined: bool
+    ) -> dict[str, Any]:
+        timeline_filter = req.filter.room.timeline
+        limit = timeline_filter.limit_or(10)
+        initial = req.since is None or req.full_state or newly_joined
+        since = None if initial else req.since
+        timeline, limited = await self._timeline(
+            room_id, since, req.upto + 1, limit, timeline_filter
+        )
+        if newly_joined:
+            timeline = await self._room_state.filter_visible(req.user_id, timeline)
+        state_ids = await self._state_delta(room_id, timeline, since, initial, req.upto)
+        state_events = await self._state_events(req, state_ids, timeline)
+        formatted_timeline = await self._formatter.format(timeline, req.user_id, req.device_id)
+        room: dict[str, Any] = {
+            "timeline": {"events": formatted_timeline, "limited": limited},
+            "state": {"events": state_events},
+            "summary": await self._summary(req.user_id, room_id),
+        }
+        if timeline:
+            room["timeline"]["prev_batch"] = position_token(timeline[0].stream_pos - 1)
+        elif since is not None:
+            room["timeline"]["prev_batch"] = position_token(req.upto)
+        return room
+
+    async def _left_room(self, req: RoomSyncRequest, membership: Membership) -> dict[str, Any]:
+        """Timeline up to and including the leave, and the state at that point."""
+        limit = req.filter.room.timeline.limit_or(10)
+        since = None if req.since is None or req.full_state else req.since
+        timeline, limited = await self._timeline(
+            membership.room_id, since, membership.stream_pos + 1, limit, req.filter.room.timeline
+        )
+        timeline = await self._room_state.filter_visible(req.user_id, timeline)
+        state_ids = await self._state_delta(
+            membership.room_id, timeline, since, since is None, membership.stream_pos
+        )
+        room: dict[str, Any] = {
+            "timeline": {
+                "events": await self._formatter.format(timeline, req.user_id, req.device_id),
+                "limited": limited,
+            },
+            "state": {"events": await self._state_events(req, state_ids, timeline)},
+        }
+        if timeline:
+            room["timeline"]["prev_batch"] = position_token(timeline[0].stream_pos - 1)
+        return room
+
+    async def _timeline(
+        self,
+        room_id: str,
+        since: int | None,
+        before: int,
+        limit: int,
+        timeline_filter: RoomEventFilter,
+    ) -> tuple[list[StoredEvent], bool]:
+        fetched = await self._events.room_events(
+            room_id,
+            after=since,
+            before=before,
+            limit=limit + 1,
+            newest_first=True,
+            types=list(timeline_filter.types)
+            if timeline_filter.types and not any("*" in t for t in timeline_filter.types)
+            else None,
+        )
+        limited = len(fetched) > limit
+        chosen = [e for e in fetched[:limit] if timeline_filter.matches(e.pdu)]
+        chosen.reverse()
+        return chosen, limited
+
+    async def _state_delta(
+        self, room_id: str, timeline: list[StoredEvent], since: int | None, initial: bool, upto: int
+    ) -> StateIds:
+        """The state the client lacks before the timeline starts."""
+        if timeline:
+            at_start = await self._state.get_state_ids(timeline[0].state_group)
+        else:
+            at_start = await self._state_at(room_id, upto)
+        if initial or since is None:
+            return dict(at_start)
+        at_since = await self._state_at(room_id, since)
+        return {key: eid for key, eid in at_start.items() if at_since.get(key) != eid}
+
+    async def _state_at(self, room_id: str, position: int) -> StateIds:
+        following = await self._events.room_events(
+            room_id, after=position, limit=1, newest_first=False
+        )
+        if following:
+            return await self._state.get_state_ids(following[0].state_group)
+        room = await self._rooms.get_room(room_id)
+        if room is None or room.head_state_group is None:
+            return {}
+        return await self._state.get_state_ids(room.head_state_group)
+
+    async def _state_events(
+        self, req: RoomSyncRequest, state_ids: StateIds, timeline: list[StoredEvent]
+    ) -> list[dict[str, Any]]:
+        state_filter = req.filter.room.state
+        if state_filter.lazy_load_members:
+            wanted_members = {e.sender for e in timeline} | {req.user_id}
+            state_ids = {
+                key: eid
+                for key, eid in state_ids.items()
+                if key[0] != "m.room.member" or key[1] in wanted_members
+            }
+        in_timeline = {e.event_id for e in timeline}
+        ids = [eid for eid in state_ids.values() if eid not in in_timeline]
+        found = await self._events.get_events(ids)
+        chosen = [
+            e
+            for e in sorted(found.values(), key=lambda e: e.stream_pos)
+            if state_filter.matches(e.pdu)
+        ]
+        return await self._formatter.format(chosen, req.user_id, bundle_relations=False)
+
+    async def _summary(self, user_id: str, room_id: str) -> dict[str, Any]:
+        members = await self._state.current_state_ids(room_id, ["m.room.member"])
+        events = await self._events.get_events(members.values())
+        joined = [e.state_key for e in events.values() if e.content.get("membership") == "join"]
+        invited = [e.state_key for e in events.values() if e.content.get("membership") == "invite"]
+        names = await self._state.current_state_ids(
+            room_id, ["m.room.name", "m.room.canonical_alias"]
+        )
+        summary: dict[str, Any] = {
+            "m.joined_member_count": len(joined),
+            "m.invited_member_count": len(invited),
+        }
+        if not names:
+            heroes = sorted(u for u in [*joined, *invited] if u and u != user_id)[:5]
+            summary["m.heroes"] = heroes
+        return summary
+
+    async def _stripped_state(self, membership: Membership) -> list[dict[str, Any]]:
+        state = await self._state.current_state_ids(membership.room_id, list(STRIPPED_STATE_TYPES))
+        ids = list(state.values()) + [membership.event_id]
+        found = await self._events.get_events(ids)
+        own = found.get(membership.event_id)
+        if own is not None and own.sender != own.state_key:
+            sender_member = await self._state.current_state_event_id(
+                membership.room_id, "m.room.member", own.sender
+            )
+            if sender_member:
+                found.update(await self._events.get_events([sender_member]))
+        return [
+            {"type": e.type, "state_key": e.state_key, "content": e.content, "sender": e.sender}
+            for e in sorted(found.values(), key=lambda e: e.stream_pos)
+        ]
