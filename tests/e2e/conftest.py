@@ -6,7 +6,7 @@ PostgreSQL servers get a fresh database (``sceau_e2e_<random>``) that is
 dropped afterwards; outside CI they skip when no PostgreSQL answers.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import free_port, require_postgres
 from tests.e2e.server import (
     ServerError,
+    ServerFactory,
     ServerProcess,
     create_pg_database,
     drop_pg_database,
@@ -22,8 +23,6 @@ from tests.e2e.server import (
 )
 
 SERVERS_KEY = pytest.StashKey[list[ServerProcess]]()
-
-ServerFactory = Callable[..., ServerProcess]
 
 
 def _server_factory(

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -128,7 +130,9 @@ def _pg_execute(statement: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    # In a thread of its own: the caller may be a coroutine with a running loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def create_pg_database() -> tuple[str, str]:
@@ -162,3 +166,7 @@ def server_config(backend: str, port: int, dsn: str | None, **overrides: Any) ->
     }
     config.update(overrides)
     return config
+
+
+#: ``make(**config_overrides) -> ServerProcess``, already started.
+ServerFactory = Callable[..., ServerProcess]
