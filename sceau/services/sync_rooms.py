@@ -110,14 +110,21 @@ class RoomSyncBuilder:
         )
         if newly_joined:
             timeline = await self._room_state.filter_visible(req.user_id, timeline)
-        state_ids = await self._state_delta(room_id, timeline, since, initial, req.upto)
+        if initial or limited:
+            state_ids = await self._state_delta(room_id, timeline, since, initial, req.upto)
+        else:
+            # The timeline starts right after the token: every state change is in it.
+            state_ids = {}
         state_events = await self._state_events(req, state_ids, timeline)
         formatted_timeline = await self._formatter.format(timeline, req.user_id, req.device_id)
         room: dict[str, Any] = {
             "timeline": {"events": formatted_timeline, "limited": limited},
             "state": {"events": state_events},
-            "summary": await self._summary(req.user_id, room_id),
         }
+        membership_changed = any(e.type == "m.room.member" for e in timeline)
+        if initial or limited or membership_changed:
+            # The summary only changes with membership, so it is sent only then.
+            room["summary"] = await self._summary(req.user_id, room_id)
         if timeline:
             room["timeline"]["prev_batch"] = position_token(timeline[0].stream_pos - 1)
         elif since is not None:
