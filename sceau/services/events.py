@@ -10,6 +10,7 @@ time under a per-room lock, so the room's graph stays a simple chain.
 
 import asyncio
 import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from sceau.clock import Clock
 from sceau.errors import MatrixError, bad_json, forbidden, not_found, too_large
 from sceau.notifier import Notifier
 from sceau.protocol.auth_rules import AuthError, check_event_auth
-from sceau.protocol.canonical_json import CanonicalJsonError, encode_canonical_json
+from sceau.protocol.canonical_json import CanonicalJsonError
 from sceau.protocol.events import auth_event_types, build_pdu, room_id_for_create_event
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion, get_room_version
@@ -89,6 +90,8 @@ class _Built:
 
 
 class EventService:
+    DRAFT_CACHE_SIZE = 1000
+
     def __init__(
         self,
         *,
@@ -113,6 +116,8 @@ class EventService:
         self._notifier = notifier
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.persist_hooks: list[PersistHook] = []
+        #: Rooms' heads and state by room, bounded; updated on the write path only.
+        self._drafts: OrderedDict[str, _RoomDraft] = OrderedDict()
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -134,19 +139,24 @@ class EventService:
 
     async def send(self, room_id: str, spec: EventSpec) -> str:
         """Send one event into an existing room; returns its event ID."""
-        if spec.txn is not None:
-            existing = await self._events.get_txn_event(spec.sender, *spec.txn)
-            if existing is not None:
-                return existing
         async with self._lock(room_id):
             if spec.txn is not None:
                 existing = await self._events.get_txn_event(spec.sender, *spec.txn)
                 if existing is not None:
                     return existing
-            draft = await self._load_draft(room_id)
+            # A draft taken out of the cache goes back only if the write succeeds,
+            # so a failed build or commit never leaves a half-updated draft behind.
+            draft = self._drafts.pop(room_id, None) or await self._load_draft(room_id)
             built = [await self._build(draft, spec)]
             await self._persist(draft, built, new_room=None)
+            self._remember(room_id, draft)
         return built[0].event_id
+
+    def _remember(self, room_id: str, draft: _RoomDraft) -> None:
+        """Keep the room's head and state in memory: only this service writes them."""
+        self._drafts[room_id] = draft
+        while len(self._drafts) > self.DRAFT_CACHE_SIZE:
+            self._drafts.popitem(last=False)
 
     def db_transaction(self) -> Any:
         """A plain transaction, for small writes that go with room changes (aliases)."""
@@ -180,6 +190,7 @@ class EventService:
             await self._persist(
                 draft, built, new_room=(creator, published), extra_write=extra_write
             )
+            self._remember(draft.room_id, draft)
         return draft.room_id
 
     async def _load_draft(self, room_id: str) -> _RoomDraft:
@@ -217,28 +228,28 @@ class EventService:
         version = draft.version
         keys = auth_event_types(spec.event_type, spec.state_key, spec.sender, spec.content, version)
         auth_ids = [draft.state[key] for key in keys if key in draft.state]
-        event_id, pdu = build_pdu(
-            room_version=version,
-            room_id=None
-            if (version.room_id_from_create_event and spec.event_type == "m.room.create")
-            else draft.room_id,
-            sender=spec.sender,
-            event_type=spec.event_type,
-            content=spec.content,
-            state_key=spec.state_key,
-            prev_events=[draft.head] if draft.head else [],
-            auth_events=auth_ids,
-            depth=draft.depth + 1,
-            origin_server_ts=self._clock.time_ms(),
-            redacts=spec.redacts,
-            origin=self._server_name,
-            signing_key=self._signing_key,
-        )
         try:
-            encoded = encode_canonical_json(pdu)
+            event_id, pdu = build_pdu(
+                room_version=version,
+                room_id=None
+                if (version.room_id_from_create_event and spec.event_type == "m.room.create")
+                else draft.room_id,
+                sender=spec.sender,
+                event_type=spec.event_type,
+                content=spec.content,
+                state_key=spec.state_key,
+                prev_events=[draft.head] if draft.head else [],
+                auth_events=auth_ids,
+                depth=draft.depth + 1,
+                origin_server_ts=self._clock.time_ms(),
+                redacts=spec.redacts,
+                origin=self._server_name,
+                signing_key=self._signing_key,
+            )
         except CanonicalJsonError as exc:
             raise bad_json(f"Event content is not valid canonical JSON: {exc}") from None
-        if len(encoded) > MAX_PDU_BYTES:
+        # Compact JSON has the canonical form's length; no need to sort keys again.
+        if len(orjson.dumps(pdu)) > MAX_PDU_BYTES:
             raise too_large("Event is larger than 65536 bytes")
         auth_state = await self._auth_state(draft, keys)
         if spec.event_type == "m.room.create":
@@ -253,7 +264,9 @@ class EventService:
             key = (spec.event_type, spec.state_key)
             replaces = draft.state.get(key)
             draft.state[key] = event_id
-        draft.pdus[event_id] = pdu
+            draft.pdus[event_id] = pdu
+            if replaces is not None:
+                draft.pdus.pop(replaces, None)
         draft.head = event_id
         draft.depth += 1
         return _Built(event_id, pdu, spec, state_before, replaces)
@@ -290,6 +303,7 @@ class EventService:
                     notify_users.add(item.spec.state_key)
             assert group is not None
             await self._rooms.set_head(txn, room_id, built[-1].event_id, draft.depth, group)
+            draft.state_group = group
             if extra_write is not None:
                 await extra_write(txn, room_id)
         self._notifier.notify_room(room_id)

@@ -41,7 +41,6 @@ class MessagingService:
         if existing is not None:
             return existing
         self._ratelimiter.check("message", user_id)
-        await self._require_room(room_id)
         if event_type == "m.room.redaction":
             target = content.get("redacts")
             if not isinstance(target, str):
