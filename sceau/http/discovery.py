@@ -56,9 +56,33 @@ async def capabilities(request: Request) -> Response:
     )
 
 
+async def turn_server(request: Request) -> Response:
+    """GET /_matrix/client/v3/voip/turnServer
+
+    No TURN server is configured: an empty object tells clients to go without.
+    """
+    await requester(request)
+    return json_response({})
+
+
+async def third_party_ids(request: Request) -> Response:
+    """GET /_matrix/client/v3/account/3pid
+
+    Sceau binds no third-party identifiers to accounts yet, so the list is empty.
+    """
+    await requester(request)
+    return json_response({"threepids": []})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/_matrix/client/versions", versions, methods=["GET"]),
         Route("/.well-known/matrix/client", well_known_client, methods=["GET"]),
-        *client_routes([("GET", "/capabilities", capabilities)]),
+        *client_routes(
+            [
+                ("GET", "/capabilities", capabilities),
+                ("GET", "/voip/turnServer", turn_server),
+                ("GET", "/account/3pid", third_party_ids),
+            ]
+        ),
     ]
