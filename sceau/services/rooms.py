@@ -319,6 +319,26 @@ class RoomService:
             raise not_found("You have never been in this room")
         await self._rooms.forget(user_id, room_id)
 
+    async def leave_all_rooms(self, user_id: str) -> None:
+        """On deactivation: leave every joined room, reject invites, withdraw knocks."""
+        for membership in await self._state.rooms_for_user(user_id, ("join", "invite", "knock")):
+            try:
+                await self.leave(user_id, membership.room_id)
+            except MatrixError:
+                # A room that refuses the leave (e.g. already gone) must not block the rest.
+                continue
+
+    async def refresh_profile_in_rooms(self, user_id: str) -> None:
+        """After a profile change, send an updated member event to every joined room."""
+        for membership in await self._state.rooms_for_user(user_id, ("join",)):
+            content = await self._member_content(user_id, "join")
+            current = await self._event_store.get_event(membership.event_id)
+            if current is not None and current.content == content:
+                continue
+            await self._events.send(
+                membership.room_id, EventSpec("m.room.member", content, user_id, state_key=user_id)
+            )
+
     async def _moderate(
         self, sender: str, room_id: str, target: str, membership: str, reason: str | None
     ) -> None:
@@ -431,9 +451,11 @@ class RoomService:
         if found is None:
             raise not_found("Room alias not found")
         room_id, creator = found
-        if creator != user_id and not is_admin:
-            if not await self._can_send_state(room_id, user_id, "m.room.canonical_alias"):
-                raise forbidden("You may not delete this alias")
+        allowed = creator == user_id or is_admin
+        if not allowed and not await self._can_send_state(
+            room_id, user_id, "m.room.canonical_alias"
+        ):
+            raise forbidden("You may not delete this alias")
         await self._rooms.delete_alias(alias)
 
     async def _can_send_state(self, room_id: str, user_id: str, event_type: str) -> bool:

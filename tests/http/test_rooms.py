@@ -180,3 +180,23 @@ async def test_context_returns_events_around(user_factory):
     assert [e["event_id"] for e in ctx["events_before"]] == [ids[1]]
     assert [e["event_id"] for e in ctx["events_after"]] == [ids[3]]
     assert any(e["type"] == "m.room.create" for e in ctx["state"])
+
+
+async def test_profile_refresh_updates_member_events_in_joined_rooms(user_factory, services):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    async with services.stores.db.transaction() as txn:
+        await services.stores.accounts.set_profile_field(txn, alice.user_id, "displayname", "Alice Martin")
+    await services.rooms.refresh_profile_in_rooms(alice.user_id)
+    member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{alice.user_id}")
+    assert member == {"membership": "join", "displayname": "Alice Martin"}
+
+
+async def test_leave_all_rooms_leaves_joined_and_rejects_invites(user_factory, services):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    joined = (await bob.ok("POST", "/createRoom", json={}))["room_id"]
+    invited = (await alice.ok("POST", "/createRoom", json={"invite": [bob.user_id]}))["room_id"]
+    await services.rooms.leave_all_rooms(bob.user_id)
+    assert await services.stores.state.membership(joined, bob.user_id) == "leave"
+    assert await services.stores.state.membership(invited, bob.user_id) == "leave"
