@@ -24,7 +24,7 @@ import orjson
 
 from bench.model import SCALES
 from bench.report import chart, markdown
-from bench.runner import WORKLOADS, run_all
+from bench.runner import WORKLOADS, Plan, run_all
 from bench.servers import REPO
 
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
@@ -91,22 +91,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     parser.add_argument(
+        "--profile",
+        choices=["sceau", "synapse", "both"],
+        help="record a py-spy flame graph of that server (figures then not comparable)",
+    )
+    parser.add_argument(
+        "--render", type=Path, help="only re-render the table and chart of a results.json"
+    )
+    parser.add_argument(
         "--docs", action="store_true", help="also put the table into docs/performance.md"
     )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace, argv: list[str] | None) -> tuple[dict[str, Any], Path]:
+    """Run the servers and workloads; return the results and their folder."""
     names = [n for n in WORKLOADS if n in args.workloads.split(",") or n == "registration"]
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     kinds = [args.only] if args.only else ["sceau", "synapse"]
-    if not args.no_chart:
-        ensure_chart_dependency()
     started = datetime.datetime.now(datetime.UTC)
     command = " ".join([".venv/bin/python -m bench", *map(shlex.quote, argv or sys.argv[1:])])
+    out = args.out / f"{started:%Y%m%d-%H%M%S}-{args.scale}"
+    out.mkdir(parents=True, exist_ok=True)
+    profile = tuple(kinds) if args.profile == "both" else ((args.profile,) if args.profile else ())
     with tempfile.TemporaryDirectory(prefix="sceau-bench-") as tmp:
-        runs = run_all(dbs, kinds, SCALES[args.scale], Path(tmp), names, print)
+        plan = Plan(kinds, SCALES[args.scale], Path(tmp), names, print, profile, out)
+        runs = run_all(dbs, plan)
     versions = {k: r.get("version", "?") for runs_db in runs.values() for k, r in runs_db.items()}
     data = {
         "meta": {
@@ -117,13 +127,23 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine_facts(),
             "versions": versions,
             "workloads": names,
+            "profiled": list(profile),
         },
         "runs": runs,
     }
-    out = args.out / f"{started:%Y%m%d-%H%M%S}-{args.scale}"
-    out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-    table = markdown(data, names)
+    return data, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.no_chart:
+        ensure_chart_dependency()
+    if args.render is not None:
+        data, out = orjson.loads(args.render.read_bytes()), args.render.parent
+    else:
+        data, out = run(args, argv)
+    table = markdown(data, data["meta"]["workloads"])
     (out / "results.md").write_text(table)
     png = None if args.no_chart else chart(data, out / "latency.png")
     print()
@@ -135,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         update_docs(table, png)
     all_valid = all(
         "start_failure" not in run and all(w["valid"] for w in run["workloads"].values())
-        for runs_db in runs.values()
+        for runs_db in data["runs"].values()
         for run in runs_db.values()
     )
     return 0 if all_valid else 1

@@ -129,6 +129,11 @@ def markdown(data: dict[str, Any], workloads: list[str]) -> str:
         "happened and does not count.",
         "",
     ]
+    if meta.get("profiled"):
+        lines += [
+            f"**Profiled run ({', '.join(meta['profiled'])} under py-spy): not a comparison.**",
+            "",
+        ]
     for db, runs in data["runs"].items():
         lines += database_table(db, runs, workloads)
     return "\n".join(lines)
@@ -144,43 +149,44 @@ def chart(data: dict[str, Any], path: Path) -> Path | None:
         from matplotlib.ticker import FuncFormatter
     except ImportError:
         return None
-    panels: list[tuple[str, str, dict[str, list[float]]]] = []
+    # One panel per latency, one box per (server, database) pair.
+    panels: dict[str, dict[str, list[float]]] = {}
     for db, runs in data["runs"].items():
-        labels: dict[str, dict[str, list[float]]] = {}
         for kind, run in runs.items():
             for res in run.get("workloads", {}).values():
                 for label, samples in res["latencies"].items():
                     if samples:
-                        labels.setdefault(label, {})[kind] = samples
-        panels += [(db, label, by_kind) for label, by_kind in labels.items()]
+                        panels.setdefault(label, {})[f"{kind}\n{db}"] = samples
     if not panels:
         return None
     cols = 4
     rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
     colours = {"sceau": "#2a9d8f", "synapse": "#e76f51"}
-    for ax, (db, label, by_kind) in zip(axes.flat, panels, strict=False):
-        kinds = sorted(by_kind)
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax, (label, by_box) in zip(axes.flat, panels.items(), strict=False):
+        names = list(by_box)
         box = ax.boxplot(
-            [[v * 1000 for v in by_kind[k]] for k in kinds],
+            [[v * 1000 for v in by_box[n]] for n in names],
             whis=(1, 99),
             showfliers=False,
             patch_artist=True,
         )
-        ax.set_xticks(range(1, len(kinds) + 1), kinds)
-        for patch, kind in zip(box["boxes"], kinds, strict=True):
-            patch.set_facecolor(colours.get(kind, "grey"))
+        ax.set_xticks(range(1, len(names) + 1), names, fontsize=7)
+        for patch, name in zip(box["boxes"], names, strict=True):
+            patch.set_facecolor(colours.get(name.split("\n")[0], "grey"))
+            if name.endswith("postgresql"):
+                patch.set_hatch("//")
         ax.set_yscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
         ax.tick_params(axis="y", which="minor", labelsize=7)
-        ax.set_title(f"{label} ({db})", fontsize=9)
+        ax.set_title(label, fontsize=10)
         ax.set_ylabel("ms")
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.suptitle("Latency distributions (box: p25-p75, whiskers: p1-p99)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path

@@ -7,6 +7,7 @@ import os
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import aiohttp
 from bench.client import Client, MatrixError, Tally
 from bench.model import Context, Figure, Outcome, Scale
 from bench.procstat import CostSampler
+from bench.profiling import Profiler
 from bench.servers import Server, make_server
 from bench.workloads_basic import back_paginate, register_login, rooms_joins, send_throughput
 from bench.workloads_keys import e2ee_keys
@@ -80,16 +82,24 @@ async def _run_workload(
     }
 
 
-async def run_database(
-    db: str,
-    kinds: list[str],
-    scale: Scale,
-    root: Path,
-    names: list[str],
-    log: Callable[[str], None],
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Plan:
+    """What one invocation runs."""
+
+    kinds: list[str]
+    scale: Scale
+    root: Path
+    names: list[str]
+    log: Callable[[str], None] = print
+    profile: tuple[str, ...] = ()
+    profile_dir: Path | None = None
+
+
+async def run_database(db: str, plan: Plan) -> dict[str, Any]:
     """Start the servers on one database, run the workloads, stop them."""
-    servers: dict[str, Server] = {k: make_server(k, db, root) for k in kinds}
+    kinds, scale, names, log = plan.kinds, plan.scale, plan.names, plan.log
+    servers: dict[str, Server] = {k: make_server(k, db, plan.root) for k in kinds}
+    profilers: dict[str, Profiler] = {}
     results: dict[str, Any] = {k: {"workloads": {}, "cost": {}} for k in kinds}
     samplers: dict[str, CostSampler] = {}
     contexts: dict[str, Context] = {}
@@ -110,6 +120,9 @@ async def run_database(
             assert server.process is not None
             samplers[kind] = CostSampler(server.process.pid, interval=0.5)
             samplers[kind].start()
+            if kind in plan.profile and plan.profile_dir is not None:
+                svg = plan.profile_dir / f"profile-{kind}-{db}.svg"
+                profilers[kind] = Profiler(server.process.pid, svg)
             tally = Tally()
             contexts[kind] = Context(kind, Client(server.base_url, http, tally), tally, scale)
         for kind, sampler in samplers.items():
@@ -137,7 +150,11 @@ async def run_database(
                     "CPU seconds": sampler.cpu_seconds,
                 }
             )
+        for kind, profiler in profilers.items():
+            results[kind]["profile"] = str(profiler.stop())
     finally:
+        for profiler in profilers.values():
+            profiler.stop()
         await http.close()
         for sampler in samplers.values():
             await sampler.stop()
@@ -146,13 +163,6 @@ async def run_database(
     return results
 
 
-def run_all(
-    dbs: list[str],
-    kinds: list[str],
-    scale: Scale,
-    root: Path,
-    names: list[str],
-    log: Callable[[str], None],
-) -> dict[str, Any]:
+def run_all(dbs: list[str], plan: Plan) -> dict[str, Any]:
     """Every database in turn; one event loop per database."""
-    return {db: asyncio.run(run_database(db, kinds, scale, root, names, log)) for db in dbs}
+    return {db: asyncio.run(run_database(db, plan)) for db in dbs}

@@ -57,7 +57,7 @@ def synapse_version(python: Path) -> str:
     """The installed Synapse release."""
     out = subprocess.run(
         [str(python), "-c", "import synapse; print(synapse.__version__)"],
-        cwd=python.parent,  # outside any git checkout, so no git suffix
+        cwd="/",  # outside any git checkout, or Synapse appends its branch and commit
         capture_output=True,
         text=True,
         check=True,
