@@ -11,7 +11,7 @@ from bench.client import Session
 from bench.model import Context, Figure, Outcome, gather_all, gather_limited, need_pool, percentile
 from bench.workloads_basic import PASSWORD
 
-DELIVERY_GRACE = 30.0
+DELIVERY_GRACE = 60.0
 
 
 class _Receiver:
