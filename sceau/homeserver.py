@@ -27,18 +27,27 @@ from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
 from sceau.services.messaging import MessagingService
 from sceau.services.ratelimit import RateLimiter
+from sceau.services.relations import RelationService
+from sceau.services.room_directory import RoomDirectoryService
 from sceau.services.room_state import RoomStateService
 from sceau.services.rooms import RoomService
+from sceau.services.search import SearchService
 from sceau.services.sync import SyncService
 from sceau.services.sync_rooms import RoomSyncBuilder
 from sceau.services.timeline import TimelineService
+from sceau.services.upgrade import RoomUpgradeService
+from sceau.services.user_directory import UserDirectoryService
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.events import EventStore
 from sceau.storage.filters import FilterStore
 from sceau.storage.migrations import migrate
+from sceau.storage.relations import RelationStore
+from sceau.storage.room_directory import RoomSummaryStore
 from sceau.storage.rooms import RoomStore
+from sceau.storage.search import SearchStore
 from sceau.storage.state import StateStore
+from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
 
 
@@ -52,6 +61,10 @@ class Stores:
     state: StateStore
     rooms: RoomStore
     filters: FilterStore
+    relations: RelationStore
+    search: SearchStore
+    room_summaries: RoomSummaryStore
+    user_directory: UserDirectoryStore
 
     @classmethod
     def on(cls, db: Database) -> "Stores":
@@ -62,6 +75,10 @@ class Stores:
             state=StateStore(db),
             rooms=RoomStore(db),
             filters=FilterStore(db),
+            relations=RelationStore(db),
+            search=SearchStore(db),
+            room_summaries=RoomSummaryStore(db),
+            user_directory=UserDirectoryStore(db),
         )
 
 
@@ -86,6 +103,11 @@ class Services:
     timeline: TimelineService
     messaging: MessagingService
     sync: SyncService
+    relations: RelationService
+    search: SearchService
+    user_directory: UserDirectoryService
+    room_directory: RoomDirectoryService
+    upgrades: RoomUpgradeService
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -156,6 +178,37 @@ async def build_services(
     room_state = RoomStateService(
         events=stores.events, state=stores.state, rooms=stores.rooms, formatter=formatter
     )
+    rooms = RoomService(
+        config=config,
+        events=events,
+        event_store=stores.events,
+        rooms=stores.rooms,
+        state=stores.state,
+        accounts=stores.accounts,
+    )
+    relations = RelationService(
+        relations=stores.relations,
+        events=stores.events,
+        state=stores.state,
+        room_state=room_state,
+        formatter=formatter,
+    )
+    formatter.aggregations = relations.bundled_aggregations
+    search = SearchService(
+        search=stores.search,
+        events=stores.events,
+        state=stores.state,
+        room_state=room_state,
+        formatter=formatter,
+    )
+    room_directory = RoomDirectoryService(
+        server_name=config.server_name,
+        summaries=stores.room_summaries,
+        rooms=stores.rooms,
+        state=stores.state,
+        events=stores.events,
+    )
+    events.persist_hooks += [search.index_event, room_directory.summary_hook]
     return Services(
         config=config,
         clock=clock,
@@ -169,14 +222,7 @@ async def build_services(
         uia=UiaService(clock, passwords, stores.accounts),
         events=events,
         formatter=formatter,
-        rooms=RoomService(
-            config=config,
-            events=events,
-            event_store=stores.events,
-            rooms=stores.rooms,
-            state=stores.state,
-            accounts=stores.accounts,
-        ),
+        rooms=rooms,
         room_state=room_state,
         timeline=TimelineService(
             events=stores.events,
@@ -201,6 +247,20 @@ async def build_services(
                 formatter=formatter,
             ),
             max_timeout_ms=config.limits.max_sync_timeout_ms,
+        ),
+        relations=relations,
+        search=search,
+        user_directory=UserDirectoryService(store=stores.user_directory),
+        room_directory=room_directory,
+        upgrades=RoomUpgradeService(
+            server_name=config.server_name,
+            events=events,
+            event_store=stores.events,
+            state=stores.state,
+            rooms=stores.rooms,
+            summaries=stores.room_summaries,
+            membership_hooks=rooms.membership_hooks,
+            random_id=lambda: secrets.token_urlsafe(18).replace("-", "x").replace("_", "y"),
         ),
     )
 

@@ -4,7 +4,7 @@ from types import ModuleType
 
 from starlette.routing import BaseRoute
 
-from sceau.http import discovery, rooms, sync
+from sceau.http import directory, discovery, relations, room_upgrade, rooms, search, sync
 
 
 def endpoint_modules() -> list[ModuleType]:
@@ -12,6 +12,10 @@ def endpoint_modules() -> list[ModuleType]:
         discovery,
         rooms,
         sync,
+        relations,
+        search,
+        directory,
+        room_upgrade,
     ]
 
 
