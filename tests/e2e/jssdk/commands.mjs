@@ -1,0 +1,252 @@
+// The commands a test can send to driver.mjs. Each takes one object of
+// arguments and returns something JSON-serialisable. Clients are named
+// ("alice", "alice2"...) so one driver process can hold several devices.
+import * as sdk from "matrix-js-sdk";
+import { decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/index.js";
+import { logger } from "matrix-js-sdk/lib/logger.js";
+
+logger.setLevel(process.env.JSSDK_LOG_LEVEL ?? "info");
+
+const MEGOLM = "m.megolm.v1.aes-sha2";
+const clients = new Map(); // name -> { client, secretKey, recoveryKey, password }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns something truthy; fails with `describe()` after `timeoutMs`. */
+async function until(probe, what, timeoutMs = 15000, describe = () => "") {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}. ${describe()}`);
+}
+
+function get(name) {
+  const entry = clients.get(name);
+  if (!entry) throw new Error(`no client named ${name}`);
+  return entry;
+}
+
+/** The UIA callback: first try without auth, then answer the session with the password. */
+function passwordAuth(userId, password) {
+  return async (makeRequest) => {
+    try {
+      return await makeRequest(null);
+    } catch (error) {
+      const session = error?.data?.session;
+      if (error?.httpStatus !== 401 || !session) throw error;
+      const identifier = { type: "m.id.user", user: userId };
+      return await makeRequest({ type: "m.login.password", identifier, password, session });
+    }
+  };
+}
+
+function waitForFirstSync(client) {
+  return new Promise((resolve, reject) => {
+    client.on(sdk.ClientEvent.Sync, (state, _previous, data) => {
+      if (state === sdk.SyncState.Prepared) resolve();
+      if (state === sdk.SyncState.Error) reject(data?.error ?? new Error("sync failed"));
+    });
+  });
+}
+
+/** What a test needs to know about one event, decrypted or not. */
+function describe(event) {
+  return {
+    eventId: event.getId(),
+    sender: event.getSender(),
+    type: event.getType(),
+    encrypted: event.isEncrypted(),
+    body: event.getContent()?.body ?? null,
+    failure: event.decryptionFailureReason ?? null,
+  };
+}
+
+function liveMessages(client, roomId) {
+  const room = client.getRoom(roomId);
+  const events = room ? room.getLiveTimeline().getEvents() : [];
+  return events
+    .filter((e) => ["m.room.message", "m.room.encrypted"].includes(e.getType()))
+    .filter((e) => !e.isBeingDecrypted())
+    .map(describe);
+}
+
+export const commands = {
+  version: () => ({ node: process.version, sdk: "matrix-js-sdk" }),
+
+  /** m.login.password as a new device, Rust crypto in memory, first sync done. */
+  async login({ name, baseUrl, userId, password, deviceName, recoveryKey }) {
+    const anonymous = sdk.createClient({ baseUrl });
+    const login = await anonymous.loginRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: userId },
+      password,
+      initial_device_display_name: deviceName ?? name,
+    });
+    const entry = { password, recoveryKey: recoveryKey ?? null };
+    entry.secretKey = recoveryKey ? decodeRecoveryKey(recoveryKey) : null;
+    const client = sdk.createClient({
+      baseUrl,
+      userId: login.user_id,
+      deviceId: login.device_id,
+      accessToken: login.access_token,
+      cryptoCallbacks: {
+        getSecretStorageKey: async ({ keys }) => {
+          const keyId = Object.keys(keys)[0];
+          return entry.secretKey ? [keyId, entry.secretKey] : null;
+        },
+      },
+    });
+    entry.client = client;
+    clients.set(name, entry);
+    await client.initRustCrypto({ useIndexedDB: false });
+    const synced = waitForFirstSync(client);
+    await client.startClient({ initialSyncLimit: 20 });
+    await synced;
+    return { userId: login.user_id, deviceId: login.device_id };
+  },
+
+  async createRoom({ name, invite = [], encrypted = true }) {
+    const { client } = get(name);
+    const initial_state = encrypted
+      ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } }]
+      : [];
+    const { room_id: roomId } = await client.createRoom({ invite, initial_state });
+    await commands.waitForRoom({ name, roomId, encrypted });
+    return roomId;
+  },
+
+  async join({ name, roomId, encrypted = true }) {
+    await get(name).client.joinRoom(roomId);
+    await commands.waitForRoom({ name, roomId, encrypted });
+    return roomId;
+  },
+
+  /** Until the client's store has the room joined (and knows it is encrypted). */
+  async waitForRoom({ name, roomId, encrypted = false, membership = "join" }) {
+    const { client } = get(name);
+    await until(async () => {
+      const room = client.getRoom(roomId);
+      if (room?.getMyMembership() !== membership) return false;
+      return !encrypted || (await client.getCrypto().isEncryptionEnabledInRoom(roomId));
+    }, `${name} to have ${roomId} as ${membership}${encrypted ? " and encrypted" : ""}`);
+    return roomId;
+  },
+
+  async waitForMember({ name, roomId, userId, membership = "join" }) {
+    const { client } = get(name);
+    await until(
+      () => client.getRoom(roomId)?.getMember(userId)?.membership === membership,
+      `${userId} to be ${membership} in ${roomId} as seen by ${name}`,
+    );
+    return true;
+  },
+
+  async send({ name, roomId, body }) {
+    const { event_id: eventId } = await get(name).client.sendTextMessage(roomId, body);
+    return eventId;
+  },
+
+  /** Until a message with `body` is in the live timeline, decrypted. */
+  async waitForMessage({ name, roomId, body, timeoutMs = 15000 }) {
+    const { client } = get(name);
+    return await until(
+      () => liveMessages(client, roomId).find((m) => m.body === body),
+      `"${body}" in ${roomId} as seen by ${name}`,
+      timeoutMs,
+      () => `Timeline: ${JSON.stringify(liveMessages(client, roomId))}`,
+    );
+  },
+
+  /** The room's latest messages fetched with /messages and decrypted now, oldest first. */
+  async history({ name, roomId, limit = 50 }) {
+    const { client } = get(name);
+    const page = await client.createMessagesRequest(roomId, null, limit, sdk.Direction.Backward);
+    const events = page.chunk
+      .filter((raw) => ["m.room.message", "m.room.encrypted"].includes(raw.type))
+      .map((raw) => new sdk.MatrixEvent({ ...raw, room_id: roomId }));
+    for (const event of events) await client.decryptEventIfNeeded(event);
+    return events.reverse().map(describe);
+  },
+
+  /** Cross-signing (UIA with the password), secret storage and a new key backup. */
+  async bootstrap({ name }) {
+    const entry = get(name);
+    const crypto = entry.client.getCrypto();
+    const userId = entry.client.getUserId();
+    await crypto.bootstrapCrossSigning({
+      authUploadDeviceSigningKeys: passwordAuth(userId, entry.password),
+    });
+    await crypto.bootstrapSecretStorage({
+      createSecretStorageKey: async () => {
+        const key = await crypto.createRecoveryKeyFromPassphrase();
+        entry.secretKey = key.privateKey;
+        entry.recoveryKey = key.encodedPrivateKey;
+        return key;
+      },
+      setupNewSecretStorage: true,
+      setupNewKeyBackup: true,
+    });
+    return {
+      crossSigningReady: await crypto.isCrossSigningReady(),
+      secretStorageReady: await crypto.isSecretStorageReady(),
+      backupVersion: await crypto.getActiveSessionBackupVersion(),
+      recoveryKey: entry.recoveryKey,
+    };
+  },
+
+  /** Until the server's current backup holds at least `sessions` megolm sessions. */
+  async waitForBackup({ name, sessions = 1, timeoutMs = 20000 }) {
+    const { client } = get(name);
+    const version = await client.getCrypto().getActiveSessionBackupVersion();
+    if (!version) throw new Error(`${name} has no active key backup`);
+    let count = 0;
+    await until(
+      async () => {
+        const all = await client.http.authedRequest(sdk.Method.Get, "/room_keys/keys", {
+          version,
+        });
+        count = Object.values(all.rooms ?? {}).reduce(
+          (sum, room) => sum + Object.keys(room.sessions ?? {}).length,
+          0,
+        );
+        return count >= sessions;
+      },
+      `${sessions} session(s) in backup ${version}`,
+      timeoutMs,
+      () => `The backup holds ${count}.`,
+    );
+    return { version, sessions: count };
+  },
+
+  /** The backup key from secret storage (via the recovery key), then every session. */
+  async restoreBackup({ name }) {
+    const crypto = get(name).client.getCrypto();
+    await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+    const check = await crypto.checkKeyBackupAndEnable();
+    const result = await crypto.restoreKeyBackup();
+    return { version: check?.backupInfo?.version ?? null, ...result };
+  },
+
+  async crossSigningStatus({ name }) {
+    const crypto = get(name).client.getCrypto();
+    return {
+      ready: await crypto.isCrossSigningReady(),
+      status: await crypto.getCrossSigningStatus(),
+    };
+  },
+
+  stop({ name }) {
+    get(name).client.stopClient();
+    clients.delete(name);
+    return true;
+  },
+
+  quit() {
+    for (const { client } of clients.values()) client.stopClient();
+    clients.clear();
+    return true;
+  },
+};

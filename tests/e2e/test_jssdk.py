@@ -1,0 +1,224 @@
+"""matrix-js-sdk with its Rust crypto, run by Node 22, against the real server process.
+
+Each js-sdk client lives in a Node process (tests/e2e/jssdk/driver.mjs) that
+the test drives command by command; nio clients run in the test itself. The
+scenarios run on SQLite and on PostgreSQL.
+"""
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import nio
+import pytest
+
+from tests.e2e.jssdk.jsclient import JsDriver, require_node
+from tests.e2e.nio_helpers import PASSWORD, ok, register, sync_until, timeline
+from tests.e2e.server import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def js(tmp_path: Path) -> AsyncIterator[JsDriver]:
+    require_node()
+    driver = JsDriver(tmp_path / "jssdk.log")
+    await driver.start()
+    try:
+        yield driver
+    finally:
+        await driver.close()
+
+
+async def new_account(server: ServerProcess, localpart: str) -> str:
+    """A registered user (through nio); the js-sdk then logs in with its password."""
+    client = await register(server, localpart)
+    await client.close()
+    return str(client.user_id)
+
+
+async def js_login(js: JsDriver, server: ServerProcess, name: str, user_id: str, **extra: str):
+    args = {"name": name, "baseUrl": server.url, "userId": user_id, "password": PASSWORD}
+    return await js.call("login", **args, **extra)
+
+
+async def raw_messages(server: ServerProcess, token: str, room_id: str) -> list[dict]:
+    """The room's events exactly as the server stores and serves them."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.get(
+            f"/_matrix/client/v3/rooms/{room_id}/messages",
+            params={"dir": "b", "limit": "50"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.text
+    return list(response.json()["chunk"])
+
+
+async def test_the_driver_runs_node_22_and_matrix_js_sdk(js: JsDriver):
+    assert js.node_version.startswith("v22."), js.node_version
+    version = await js.call("version")
+    assert version["node"] == js.node_version
+    assert version["sdk"] == "matrix-js-sdk"
+
+
+async def test_js_sdk_logs_in_and_chats_with_nio_in_a_plain_room(
+    server: ServerProcess, js: JsDriver
+):
+    alice_id = await new_account(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        me = await js_login(js, server, "alice", alice_id)
+        assert me["userId"] == alice_id and me["deviceId"]
+        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=False)
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+
+        sent = await js.call("send", name="alice", roomId=room_id, body="Bonjour depuis js")
+        await sync_until(
+            bob,
+            lambda r: any(
+                e["event_id"] == sent and e["content"]["body"] == "Bonjour depuis js"
+                for e in timeline(r, room_id)
+            ),
+            "the js-sdk message at nio",
+        )
+        ok(
+            await bob.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "Salut"}),
+            nio.RoomSendResponse,
+            "PUT send",
+        )
+        seen = await js.call("waitForMessage", name="alice", roomId=room_id, body="Salut")
+        assert seen["sender"] == bob.user_id
+        assert seen["encrypted"] is False
+    finally:
+        await bob.close()
+
+
+# ---- encrypted scenarios ------------------------------------------------------------
+
+
+def e2ee_nio_client(server: ServerProcess, store: Path) -> nio.AsyncClient:
+    store.mkdir(parents=True, exist_ok=True)
+    config = nio.AsyncClientConfig(
+        encryption_enabled=True,
+        store_sync_tokens=True,
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        request_timeout=45,
+    )
+    return nio.AsyncClient(server.url, "", store_path=str(store), config=config)
+
+
+async def nio_keys_round(client: nio.AsyncClient) -> None:
+    """What nio's sync_forever does after each sync: keys and queued to-device messages."""
+    if client.should_upload_keys:
+        ok(await client.keys_upload(), nio.KeysUploadResponse, "POST /keys/upload")
+    if client.should_query_keys:
+        ok(await client.keys_query(), nio.KeysQueryResponse, "POST /keys/query")
+    if client.should_claim_keys:
+        users = client.get_users_for_key_claiming()
+        ok(await client.keys_claim(users), nio.KeysClaimResponse, "POST /keys/claim")
+    await client.send_to_device_messages()
+
+
+async def nio_sync_until_text(client: nio.AsyncClient, room_id: str, body: str) -> nio.Event:
+    """Syncs (with key rounds) until a decrypted message with ``body`` arrives."""
+    undecryptable: list[str] = []
+    for _ in range(30):
+        response = ok(await client.sync(timeout=500), nio.SyncResponse, "/sync")
+        await nio_keys_round(client)
+        room = response.rooms.join.get(room_id)
+        for event in room.timeline.events if room else []:
+            if getattr(event, "body", None) == body:
+                return event
+            if isinstance(event, nio.MegolmEvent):
+                undecryptable.append(event.event_id)
+    pytest.fail(f"nio never decrypted {body!r}; undecryptable events: {undecryptable}")
+
+
+async def test_js_sdk_and_nio_exchange_encrypted_messages_both_ways(
+    server: ServerProcess, js: JsDriver, tmp_path: Path
+):
+    alice_id = await new_account(server, "alice")
+    bob = e2ee_nio_client(server, tmp_path / "bob")
+    try:
+        ok(
+            await bob.register(f"bob_{secrets.token_hex(4)}", PASSWORD, "nio"),
+            nio.RegisterResponse,
+            "POST /register",
+        )
+        ok(await bob.sync(timeout=0, full_state=True), nio.SyncResponse, "initial /sync")
+        await nio_keys_round(bob)
+
+        await js_login(js, server, "alice", alice_id)
+        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=True)
+        await sync_until(bob, lambda r: room_id in r.rooms.invite, "bob's invite")
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+
+        from_js = "Bonjour Bob, chiffré 🔐"
+        await js.call("send", name="alice", roomId=room_id, body=from_js)
+        got = await nio_sync_until_text(bob, room_id, from_js)
+        assert isinstance(got, nio.RoomMessageText) and got.decrypted
+        assert got.sender == alice_id
+
+        from_nio = "Salut Alice, chiffré aussi"
+        await bob.joined_members(room_id)
+        await nio_keys_round(bob)
+        ok(
+            await bob.room_send(
+                room_id,
+                "m.room.message",
+                {"msgtype": "m.text", "body": from_nio},
+                ignore_unverified_devices=True,
+            ),
+            nio.RoomSendResponse,
+            "PUT send (encrypted)",
+        )
+        seen = await js.call("waitForMessage", name="alice", roomId=room_id, body=from_nio)
+        assert seen["sender"] == bob.user_id
+        assert seen["encrypted"] is True and seen["failure"] is None
+
+        # The server only ever had ciphertext.
+        stored = await raw_messages(server, bob.access_token, room_id)
+        messages = [e for e in stored if e["type"] in ("m.room.message", "m.room.encrypted")]
+        assert len(messages) == 2
+        assert all(e["type"] == "m.room.encrypted" for e in messages)
+        assert not any(text in str(stored) for text in (from_js, from_nio))
+    finally:
+        await bob.close()
+
+
+async def test_a_new_js_sdk_device_restores_the_key_backup_and_decrypts_history(
+    server: ServerProcess, js: JsDriver
+):
+    alice_id = await new_account(server, "alice")
+    await js_login(js, server, "laptop", alice_id)
+    setup = await js.call("bootstrap", name="laptop")
+    assert setup["crossSigningReady"] is True
+    assert setup["secretStorageReady"] is True
+    assert setup["backupVersion"] and setup["recoveryKey"]
+
+    room_id = await js.call("createRoom", name="laptop", encrypted=True)
+    bodies = [f"note {i}: budget secret {secrets.token_hex(3)}" for i in range(3)]
+    for body in bodies:
+        await js.call("send", name="laptop", roomId=room_id, body=body)
+    backup = await js.call("waitForBackup", name="laptop", sessions=1)
+    assert backup["version"] == setup["backupVersion"]
+    # The laptop goes away: the new device cannot ask it for keys.
+    await js.call("stop", name="laptop")
+
+    await js_login(js, server, "phone", alice_id, recoveryKey=setup["recoveryKey"])
+    status = await js.call("crossSigningStatus", name="phone")
+    assert status["status"]["publicKeysOnDevice"] is True
+    before = await js.call("history", name="phone", roomId=room_id)
+    assert [m["body"] for m in before] == [None, None, None]
+    assert all(m["encrypted"] and m["failure"] for m in before)
+
+    restored = await js.call("restoreBackup", name="phone")
+    assert restored["version"] == setup["backupVersion"]
+    assert restored["imported"] >= 1 and restored["total"] >= restored["imported"]
+    after = await js.call("history", name="phone", roomId=room_id)
+    assert [m["body"] for m in after] == bodies
+    assert all(m["encrypted"] and m["failure"] is None for m in after)
