@@ -11,7 +11,15 @@ import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sceau.errors import MatrixError, bad_json, forbidden, invalid_param, unsupported_room_version
+from sceau.errors import (
+    MatrixError,
+    bad_json,
+    forbidden,
+    invalid_param,
+    missing_param,
+    not_found,
+    unsupported_room_version,
+)
 from sceau.protocol.identifiers import is_valid_user_id
 from sceau.protocol.power_levels import (
     action_power_level,
@@ -23,7 +31,7 @@ from sceau.protocol.power_levels import (
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.types import JsonDict
 from sceau.services.events import EventService, EventSpec
-from sceau.services.room_power import room_power
+from sceau.services.room_power import RoomPower, room_power
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.room_directory import RoomSummaryStore
 from sceau.storage.rooms import RoomStore
@@ -70,6 +78,8 @@ class RoomUpgradeService:
         self, user_id: str, room_id: str, new_version: object, additional_creators: object
     ) -> str:
         """Replace ``room_id`` by a new room of ``new_version``; returns the new room's ID."""
+        if new_version is None:
+            raise missing_param("new_version")
         if not isinstance(new_version, str):
             raise bad_json("'new_version' must be a string")
         version = get_room_version(new_version)
@@ -82,7 +92,7 @@ class RoomUpgradeService:
         )
         old_room = await self._rooms.get_room(room_id)
         if old_room is None:
-            raise MatrixError(404, "M_NOT_FOUND", "Unknown room")
+            raise not_found("Unknown room")
         if await self._state.membership(room_id, user_id) != "join":
             raise forbidden("You are not joined to this room")
         power = await room_power(self._state, self._event_store, room_id)
@@ -126,7 +136,7 @@ class RoomUpgradeService:
         version: RoomVersion,
         extra_creators: list[str],
         state: dict[tuple[str, str], StoredEvent],
-        old_power: Any,
+        old_power: RoomPower,
     ) -> list[EventSpec]:
         old_create = state[("m.room.create", "")]
         predecessor: JsonDict = {"room_id": old_room_id}
