@@ -64,7 +64,21 @@ class RoomSummaryStore:
             " FROM rooms r LEFT JOIN room_summaries s ON s.room_id = r.room_id"
             " WHERE r.published = 1"
         )
-        return [RoomSummary(*row[:9], joined_members=int(row[9])) for row in rows]
+        return [
+            RoomSummary(
+                room_id=row[0],
+                room_type=row[1],
+                join_rule=row[2],
+                history_visibility=row[3],
+                guest_access=row[4],
+                name=row[5],
+                topic=row[6],
+                canonical_alias=row[7],
+                avatar_url=row[8],
+                joined_members=int(row[9]),
+            )
+            for row in rows
+        ]
 
     async def join_rule(self, room_id: str) -> str | None:
         value = await self._db.fetchval(
