@@ -22,10 +22,13 @@ from sceau.protocol.signing import (
     encode_signing_key_file,
     generate_signing_key,
 )
+from sceau.services.accounts import AccountHooks, AccountService
 from sceau.services.auth import AuthService, PasswordService, UiaService
+from sceau.services.devices import DeviceService
 from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
 from sceau.services.messaging import MessagingService
+from sceau.services.profile import ProfileService
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.relations import RelationService
 from sceau.services.room_directory import RoomDirectoryService
@@ -103,6 +106,10 @@ class Services:
     timeline: TimelineService
     messaging: MessagingService
     sync: SyncService
+    account_hooks: AccountHooks
+    accounts: AccountService
+    devices: DeviceService
+    profile: ProfileService
     relations: RelationService
     search: SearchService
     user_directory: UserDirectoryService
@@ -209,6 +216,11 @@ async def build_services(
         events=stores.events,
     )
     events.persist_hooks += [search.index_event, room_directory.summary_hook]
+    auth = AuthService(stores.accounts)
+    uia = UiaService(clock, passwords, stores.accounts)
+    account_hooks = AccountHooks()
+    account_hooks.deactivated.append(rooms.leave_all_rooms)
+    account_hooks.profile_changed.append(rooms.refresh_profile_in_rooms)
     return Services(
         config=config,
         clock=clock,
@@ -218,8 +230,8 @@ async def build_services(
         stream=stream,
         ratelimiter=ratelimiter,
         passwords=passwords,
-        auth=AuthService(stores.accounts),
-        uia=UiaService(clock, passwords, stores.accounts),
+        auth=auth,
+        uia=uia,
         events=events,
         formatter=formatter,
         rooms=rooms,
@@ -262,6 +274,20 @@ async def build_services(
             membership_hooks=rooms.membership_hooks,
             random_id=lambda: secrets.token_urlsafe(18).replace("-", "x").replace("_", "y"),
         ),
+        account_hooks=account_hooks,
+        accounts=AccountService(
+            config=config,
+            clock=clock,
+            db=db,
+            accounts=stores.accounts,
+            auth=auth,
+            passwords=passwords,
+            uia=uia,
+            ratelimiter=ratelimiter,
+            hooks=account_hooks,
+        ),
+        devices=DeviceService(db=db, accounts=stores.accounts, uia=uia, hooks=account_hooks),
+        profile=ProfileService(db=db, accounts=stores.accounts, hooks=account_hooks),
     )
 
 

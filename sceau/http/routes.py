@@ -4,7 +4,18 @@ from types import ModuleType
 
 from starlette.routing import BaseRoute
 
-from sceau.http import directory, discovery, relations, room_upgrade, rooms, search, sync
+from sceau.http import (
+    accounts,
+    devices,
+    directory,
+    discovery,
+    profile,
+    relations,
+    room_upgrade,
+    rooms,
+    search,
+    sync,
+)
 
 
 def endpoint_modules() -> list[ModuleType]:
@@ -16,6 +27,9 @@ def endpoint_modules() -> list[ModuleType]:
         search,
         directory,
         room_upgrade,
+        accounts,
+        devices,
+        profile,
     ]
 
 

@@ -224,3 +224,25 @@ class AccountStore:
                 user_id,
                 except_device,
             )
+
+    # ------------------------------------------------ accounts service helpers
+
+    async def delete_device_tokens(self, txn: Transaction, user_id: str, device_id: str) -> None:
+        """Drop a device's access tokens but keep the device (re-login on the same device)."""
+        await txn.execute(
+            "DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?", user_id, device_id
+        )
+
+    async def device_ids(self, txn: Transaction, user_id: str) -> list[str]:
+        """The user's device IDs, read inside ``txn`` (so deletions see a stable list)."""
+        rows = await txn.fetchall(
+            "SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id", user_id
+        )
+        return [row[0] for row in rows]
+
+    async def device_exists(self, txn: Transaction, user_id: str, device_id: str) -> bool:
+        return bool(
+            await txn.fetchval(
+                "SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
+            )
+        )

@@ -1,0 +1,431 @@
+"""Accounts: registration, login sessions, password changes and deactivation.
+
+Every change is committed in one transaction, then the :class:`AccountHooks`
+run, so other services (rooms, device lists) react to what is already stored
+and a failing reaction can never undo or half-write an account change.
+"""
+
+import logging
+import secrets
+import string
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sceau.clock import Clock
+from sceau.config import Config
+from sceau.errors import (
+    MatrixError,
+    forbidden,
+    guest_access_forbidden,
+    invalid_param,
+    invalid_username,
+    missing_param,
+    not_found,
+    user_deactivated,
+    user_in_use,
+)
+from sceau.protocol.identifiers import (
+    InvalidIdentifier,
+    is_valid_localpart_for_registration,
+    make_user_id,
+    parse_user_id,
+)
+from sceau.services.auth import AuthService, PasswordService, Requester, UiaService
+from sceau.services.ratelimit import RateLimiter
+from sceau.storage.accounts import AccountStore, UserRecord
+from sceau.storage.database import Database, Transaction
+
+logger = logging.getLogger(__name__)
+
+MAX_PASSWORD_LENGTH = 512
+MAX_DEVICE_ID_LENGTH = 255
+MAX_DEVICE_NAME_LENGTH = 256
+PASSWORD_FLOWS = [["m.login.password"]]
+
+UserHook = Callable[[str], Awaitable[None]]
+DeviceHook = Callable[[str, str], Awaitable[None]]
+DevicesHook = Callable[[str, list[str]], Awaitable[None]]
+
+
+async def _run_hooks(name: str, callbacks: list[Any], *args: Any) -> None:
+    """Await each callback; a failure is logged, never raised (the change is committed)."""
+    for callback in callbacks:
+        try:
+            await callback(*args)
+        except Exception:
+            logger.exception("account hook %s failed for %s", name, args[0])
+
+
+@dataclass
+class AccountHooks:
+    """Reactions of other services to committed account changes.
+
+    The composition root appends callbacks; account, device and profile
+    services call :meth:`fire_*` after their transaction commits.
+    """
+
+    device_created: list[DeviceHook] = field(default_factory=list)
+    devices_deleted: list[DevicesHook] = field(default_factory=list)
+    deactivated: list[UserHook] = field(default_factory=list)
+    profile_changed: list[UserHook] = field(default_factory=list)
+
+    async def fire_device_created(self, user_id: str, device_id: str) -> None:
+        await _run_hooks("device_created", self.device_created, user_id, device_id)
+
+    async def fire_devices_deleted(self, user_id: str, device_ids: list[str]) -> None:
+        if device_ids:
+            await _run_hooks("devices_deleted", self.devices_deleted, user_id, list(device_ids))
+
+    async def fire_deactivated(self, user_id: str) -> None:
+        await _run_hooks("deactivated", self.deactivated, user_id)
+
+    async def fire_profile_changed(self, user_id: str) -> None:
+        await _run_hooks("profile_changed", self.profile_changed, user_id)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in device: what /register and /login return."""
+
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    """A /register body whose JSON types the HTTP layer has already checked."""
+
+    username: str | None = None
+    password: str | None = None
+    device_id: str | None = None
+    initial_device_display_name: str | None = None
+    inhibit_login: bool = False
+    auth: Any = None
+
+
+def check_device_id(device_id: str) -> None:
+    """A client-chosen device ID: printable, at most 255 bytes (it ends up in URLs and SQL)."""
+    if not device_id or len(device_id.encode("utf-8", "surrogatepass")) > MAX_DEVICE_ID_LENGTH:
+        raise invalid_param("device_id must be 1 to 255 bytes long")
+    if not device_id.isprintable():
+        raise invalid_param("device_id must not contain control characters")
+
+
+def check_device_name(name: str | None) -> None:
+    if name is None:
+        return
+    if len(name) > MAX_DEVICE_NAME_LENGTH:
+        raise invalid_param(f"device display name is longer than {MAX_DEVICE_NAME_LENGTH}")
+    if "\x00" in name:
+        raise invalid_param("device display name must not contain NUL")
+
+
+def check_password(password: str) -> None:
+    if not password:
+        raise MatrixError(400, "M_WEAK_PASSWORD", "The password must not be empty")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise invalid_param(f"The password is longer than {MAX_PASSWORD_LENGTH} characters")
+
+
+def _random_device_id() -> str:
+    return "".join(secrets.choice(string.ascii_uppercase) for _ in range(10))
+
+
+class AccountService:
+    """Creates accounts and sessions; changes and closes them."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        clock: Clock,
+        db: Database,
+        accounts: AccountStore,
+        auth: AuthService,
+        passwords: PasswordService,
+        uia: UiaService,
+        ratelimiter: RateLimiter,
+        hooks: AccountHooks,
+        random_device_id: Callable[[], str] = _random_device_id,
+    ) -> None:
+        self._config = config
+        self._server_name = config.server_name
+        self._clock = clock
+        self._db = db
+        self._accounts = accounts
+        self._auth = auth
+        self._passwords = passwords
+        self._uia = uia
+        self._ratelimiter = ratelimiter
+        self._hooks = hooks
+        self._random_device_id = random_device_id
+        self._dummy_hash: str | None = None
+
+    # ------------------------------------------------------------ registration
+
+    def registration_flows(self) -> list[list[str]]:
+        mode = self._config.registration.mode
+        if mode == "closed":
+            raise forbidden("Registration is disabled on this server")
+        return [["m.login.registration_token"]] if mode == "token" else [["m.login.dummy"]]
+
+    def user_id_for(self, username: str) -> str:
+        """The user ID a new account would get, or M_INVALID_USERNAME."""
+        localpart = username.lower()
+        if not is_valid_localpart_for_registration(localpart):
+            raise invalid_username("User IDs may contain only a-z, 0-9 and . _ = - / +")
+        try:
+            return make_user_id(localpart, self._server_name)
+        except InvalidIdentifier:
+            raise invalid_username("User ID is too long") from None
+
+    async def check_username_available(self, username: str, ip: str) -> str:
+        """GET /register/available: the user ID if free, else M_USER_IN_USE."""
+        self.registration_flows()
+        self._ratelimiter.check("registration", ip)
+        user_id = self.user_id_for(username)
+        if await self._accounts.user_exists(user_id):
+            raise user_in_use()
+        return user_id
+
+    def registration_token_valid(self, token: str, ip: str) -> bool:
+        self.registration_flows()
+        self._ratelimiter.check("registration", ip)
+        return any(secrets.compare_digest(token, t) for t in self._config.registration.tokens)
+
+    async def register(self, request: RegistrationRequest, kind: str, ip: str) -> Session | str:
+        """Run the UIA flow and create the account.
+
+        Returns the new session, or only the user ID with ``inhibit_login``.
+        """
+        if kind == "guest":
+            raise guest_access_forbidden()
+        if kind != "user":
+            raise invalid_param("kind must be 'user' or 'guest'")
+        flows = self.registration_flows()
+        self._ratelimiter.check("registration", ip)
+        user_id = None
+        if request.username is not None:
+            user_id = self.user_id_for(request.username)
+            if await self._accounts.user_exists(user_id):
+                raise user_in_use()
+        if request.password is not None:
+            check_password(request.password)
+        if request.device_id is not None:
+            check_device_id(request.device_id)
+        check_device_name(request.initial_device_display_name)
+        await self._uia.run(request.auth, flows, self._check_registration_stage)
+        if request.password is None:
+            raise missing_param("password")
+        password_hash = await self._passwords.hash(request.password)
+        session = await self._create_account(
+            user_id,
+            password_hash,
+            is_admin=False,
+            device=None
+            if request.inhibit_login
+            else (request.device_id, request.initial_device_display_name),
+        )
+        if isinstance(session, Session):
+            await self._accounts.touch_device(
+                session.user_id, session.device_id, self._clock.time_ms(), ip
+            )
+        return session
+
+    async def _check_registration_stage(self, stage: str, auth: dict[str, Any]) -> None:
+        if stage == "m.login.registration_token":
+            token = auth.get("token")
+            if not isinstance(token, str) or not any(
+                secrets.compare_digest(token, t) for t in self._config.registration.tokens
+            ):
+                raise MatrixError(401, "M_FORBIDDEN", "Invalid registration token")
+
+    async def _create_account(
+        self,
+        user_id: str | None,
+        password_hash: str | None,
+        is_admin: bool,
+        device: tuple[str | None, str | None] | None,
+    ) -> Session | str:
+        """Insert the user (with a generated localpart if none) and maybe its first session."""
+        now = self._clock.time_ms()
+        session: Session | None = None
+        async with self._db.transaction() as txn:
+            for _ in range(10):
+                candidate = user_id or self.user_id_for("user-" + secrets.token_hex(5))
+                if await self._accounts.insert_user(txn, candidate, password_hash, now, is_admin):
+                    break
+                if user_id is not None:
+                    raise user_in_use()
+            else:
+                raise MatrixError(503, "M_UNKNOWN", "Could not generate a free user ID")
+            if device is not None:
+                session, _ = await self._open_session(txn, candidate, device[0], device[1])
+        if session is None:
+            return candidate
+        await self._hooks.fire_device_created(session.user_id, session.device_id)
+        return session
+
+    async def create_user(self, localpart: str, password: str | None, is_admin: bool) -> str:
+        """An account made by an administrator (the admin CLI): no UIA, no session."""
+        user_id = self.user_id_for(localpart)
+        password_hash = None
+        if password is not None:
+            check_password(password)
+            password_hash = await self._passwords.hash(password)
+        result = await self._create_account(user_id, password_hash, is_admin, device=None)
+        assert isinstance(result, str)
+        return result
+
+    # ---------------------------------------------------------------- sessions
+
+    async def _open_session(
+        self, txn: Transaction, user_id: str, device_id: str | None, display_name: str | None
+    ) -> tuple[Session, bool]:
+        """A new access token on ``device_id`` (created if new; its old tokens die)."""
+        now = self._clock.time_ms()
+        if device_id is None:
+            device_id = self._random_device_id()
+            while await self._accounts.device_exists(txn, user_id, device_id):
+                device_id = self._random_device_id()
+        created = await self._accounts.upsert_device(txn, user_id, device_id, display_name, now)
+        if not created:
+            await self._accounts.delete_device_tokens(txn, user_id, device_id)
+        token, token_hash = self._auth.new_access_token()
+        await self._accounts.insert_token(txn, token_hash, user_id, device_id, now)
+        return Session(user_id, device_id, token), created
+
+    async def login(
+        self,
+        user: str,
+        password: str,
+        device_id: str | None,
+        display_name: str | None,
+        ip: str,
+    ) -> Session:
+        """m.login.password: ``user`` is a localpart (any case) or a full user ID."""
+        self._ratelimiter.check("login", ip)
+        if device_id is not None:
+            check_device_id(device_id)
+        check_device_name(display_name)
+        user_id = self._login_user_id(user)
+        record = await self._accounts.get_user(user_id) if user_id else None
+        if record is None:
+            await self._passwords.verify(await self._dummy_password_hash(), password)
+            raise forbidden("Invalid username or password")
+        if record.deactivated:
+            raise user_deactivated()
+        if not await self._passwords.verify(record.password_hash, password):
+            raise forbidden("Invalid username or password")
+        async with self._db.transaction() as txn:
+            session, created = await self._open_session(
+                txn, record.user_id, device_id, display_name
+            )
+        await self._accounts.touch_device(
+            session.user_id, session.device_id, self._clock.time_ms(), ip
+        )
+        if created:
+            await self._hooks.fire_device_created(session.user_id, session.device_id)
+        return session
+
+    def _login_user_id(self, user: str) -> str | None:
+        """The local user ID that ``user`` names, or None if it cannot be one of ours."""
+        if user.startswith("@"):
+            try:
+                localpart, server_name = parse_user_id(user)
+            except InvalidIdentifier:
+                return None
+            if server_name != self._server_name:
+                return None
+        else:
+            localpart = user
+        try:
+            return self.user_id_for(localpart)
+        except MatrixError:
+            return None
+
+    async def _dummy_password_hash(self) -> str:
+        """A hash to verify against for unknown users, so timing does not reveal who exists."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._passwords.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+    async def logout(self, requester: Requester) -> None:
+        """Delete the requester's device and every token on it."""
+        async with self._db.transaction() as txn:
+            await self._accounts.delete_device(txn, requester.user_id, requester.device_id)
+        await self._hooks.fire_devices_deleted(requester.user_id, [requester.device_id])
+
+    async def logout_all(self, requester: Requester) -> None:
+        await self._delete_devices(requester.user_id, keep=None)
+
+    async def _delete_devices(self, user_id: str, keep: str | None) -> list[str]:
+        """Delete every device of the user (but ``keep``) with its tokens."""
+        async with self._db.transaction() as txn:
+            deleted = [d for d in await self._accounts.device_ids(txn, user_id) if d != keep]
+            for device_id in deleted:
+                await self._accounts.delete_device(txn, user_id, device_id)
+            await self._accounts.delete_tokens_for_user(txn, user_id, except_device=keep)
+        await self._hooks.fire_devices_deleted(user_id, deleted)
+        return deleted
+
+    # ------------------------------------------------- password and deactivation
+
+    async def change_password(
+        self, requester: Requester, new_password: str, logout_devices: bool, auth: Any
+    ) -> None:
+        """POST /account/password, under UIA m.login.password."""
+        check_password(new_password)
+        await self._require_password(requester.user_id, auth)
+        await self.set_password(requester.user_id, new_password)
+        if logout_devices:
+            await self._delete_devices(requester.user_id, keep=requester.device_id)
+
+    async def set_password(self, user_id: str, new_password: str) -> None:
+        check_password(new_password)
+        password_hash = await self._passwords.hash(new_password)
+        async with self._db.transaction() as txn:
+            await self._accounts.set_password_hash(txn, user_id, password_hash)
+
+    async def reset_password(self, user_id: str, new_password: str) -> None:
+        """Admin reset: a new password, and every session of the user ends."""
+        await self._existing_user(user_id)
+        await self.set_password(user_id, new_password)
+        await self._delete_devices(user_id, keep=None)
+
+    async def deactivate(self, requester: Requester, auth: Any, erase: bool) -> None:
+        """POST /account/deactivate, under UIA m.login.password."""
+        await self._require_password(requester.user_id, auth)
+        await self.deactivate_user(requester.user_id, erase)
+
+    async def deactivate_user(self, user_id: str, erase: bool = False) -> None:
+        """Close the account: its tokens and devices go, then hooks make it leave its rooms."""
+        await self._existing_user(user_id)
+        async with self._db.transaction() as txn:
+            await self._accounts.set_deactivated(txn, user_id)
+            if erase:
+                await self._accounts.set_profile_field(txn, user_id, "displayname", None)
+                await self._accounts.set_profile_field(txn, user_id, "avatar_url", None)
+            devices = await self._accounts.device_ids(txn, user_id)
+            for device_id in devices:
+                await self._accounts.delete_device(txn, user_id, device_id)
+            await self._accounts.delete_tokens_for_user(txn, user_id)
+        await self._hooks.fire_devices_deleted(user_id, devices)
+        await self._hooks.fire_deactivated(user_id)
+
+    async def _require_password(self, user_id: str, auth: Any) -> None:
+        async def check(_stage: str, stage_auth: dict[str, Any]) -> None:
+            await self._uia.check_password_stage(user_id, stage_auth)
+
+        await self._uia.run(auth, PASSWORD_FLOWS, check)
+
+    async def _existing_user(self, user_id: str) -> UserRecord:
+        record = await self._accounts.get_user(user_id)
+        if record is None:
+            raise not_found(f"No such user {user_id}")
+        return record
+
+    async def list_users(self) -> list[UserRecord]:
+        return await self._accounts.list_users()
