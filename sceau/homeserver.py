@@ -6,7 +6,7 @@ so tests can build a homeserver with a fake clock or another database.
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.routing import BaseRoute
@@ -25,6 +25,7 @@ from sceau.protocol.signing import (
 from sceau.services.accounts import AccountHooks, AccountService
 from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.devices import DeviceService
+from sceau.services.e2ee import E2eeServices, build_e2ee
 from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
 from sceau.services.messaging import MessagingService
@@ -115,6 +116,7 @@ class Services:
     user_directory: UserDirectoryService
     room_directory: RoomDirectoryService
     upgrades: RoomUpgradeService
+    e2ee: E2eeServices = field(init=False)
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -221,7 +223,7 @@ async def build_services(
     account_hooks = AccountHooks()
     account_hooks.deactivated.append(rooms.leave_all_rooms)
     account_hooks.profile_changed.append(rooms.refresh_profile_in_rooms)
-    return Services(
+    built = Services(
         config=config,
         clock=clock,
         signing_key=signing_key,
@@ -289,6 +291,29 @@ async def build_services(
         devices=DeviceService(db=db, accounts=stores.accounts, uia=uia, hooks=account_hooks),
         profile=ProfileService(db=db, accounts=stores.accounts, hooks=account_hooks),
     )
+    _add_e2ee(built)
+    return built
+
+
+def _add_e2ee(services: Services) -> None:
+    """Key distribution, to-device messaging and device lists, plugged into sync and hooks."""
+    e2ee = build_e2ee(
+        server_name=services.config.server_name,
+        clock=services.clock,
+        db=services.stores.db,
+        accounts=services.stores.accounts,
+        state=services.stores.state,
+        stream=services.stream,
+        notifier=services.notifier,
+    )
+    services.e2ee = e2ee
+    services.sync.sections += [
+        e2ee.keys.sync_section,
+        e2ee.to_device.sync_section,
+        e2ee.device_lists.sync_section,
+    ]
+    services.account_hooks.device_created.append(e2ee.keys.device_created)
+    services.account_hooks.devices_deleted.append(e2ee.keys.devices_deleted)
 
 
 def all_routes() -> list[BaseRoute]:

@@ -6,15 +6,19 @@ from starlette.routing import BaseRoute
 
 from sceau.http import (
     accounts,
+    dehydrated,
     devices,
     directory,
     discovery,
+    keys,
     profile,
     relations,
+    room_keys,
     room_upgrade,
     rooms,
     search,
     sync,
+    to_device,
 )
 
 
@@ -30,6 +34,10 @@ def endpoint_modules() -> list[ModuleType]:
         accounts,
         devices,
         profile,
+        keys,
+        to_device,
+        room_keys,
+        dehydrated,
     ]
 
 

@@ -7,6 +7,9 @@ from sceau.storage.database import Database
 STREAM_TABLES: list[tuple[str, str]] = [
     ("events", "stream_pos"),
     ("current_state", "stream_pos"),
+    ("device_inbox", "stream_pos"),
+    ("device_list_changes", "stream_pos"),
+    ("e2e_cross_signing_keys", "stream_pos"),
 ]
 
 

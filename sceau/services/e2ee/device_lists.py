@@ -1,0 +1,112 @@
+"""Device-list tracking: tell each user whose devices they must re-query, and whom to forget.
+
+A change (new login, logout, key upload, cross-signing upload) is one row at a
+shared stream position. A sync reports, in ``device_lists.changed``, users it
+shares a room with (and itself) that changed since its token, plus users it
+newly shares a room with; ``device_lists.left`` lists users it no longer shares
+any room with. Membership comes from current room state, so every transition
+(join, invite accepted, leave, kick, ban) is covered without extra bookkeeping.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sceau.notifier import Notifier
+from sceau.services.sync import SyncContext
+from sceau.storage.database import Database
+from sceau.storage.e2ee.device_lists import DeviceListStore
+from sceau.storage.state import StateStore
+from sceau.streams import StreamIdGenerator
+
+
+@dataclass
+class DeviceListChanges:
+    changed: set[str] = field(default_factory=set)
+    left: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"changed": sorted(self.changed), "left": sorted(self.left)}
+
+
+class DeviceListService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: DeviceListStore,
+        state: StateStore,
+        stream: StreamIdGenerator,
+        notifier: Notifier,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._state = state
+        self._stream = stream
+        self._notifier = notifier
+
+    async def mark_changed(self, user_ids: Iterable[str]) -> None:
+        """Record that these users' device lists changed, and wake whoever tracks them."""
+        users = sorted(set(user_ids))
+        if not users:
+            return
+        async with self._stream.next_position() as pos, self._db.transaction() as txn:
+            for user_id in users:
+                await self._store.record_change(txn, user_id, pos)
+        await self.notify_trackers(users)
+
+    async def notify_trackers(self, user_ids: Iterable[str]) -> None:
+        """Wake the long-polls of everyone sharing a room with these users."""
+        audience: set[str] = set()
+        for user_id in user_ids:
+            audience.add(user_id)
+            audience |= await self._state.users_sharing_rooms(user_id)
+        self._notifier.notify_users(audience)
+
+    async def changes(
+        self, user_id: str, joined_room_ids: list[str], since: int, upto: int
+    ) -> DeviceListChanges:
+        """What ``user_id`` must re-query or forget for the range ``(since, upto]``."""
+        result = DeviceListChanges()
+        sharing: set[str] | None = None
+
+        async def shared() -> set[str]:
+            nonlocal sharing
+            if sharing is None:
+                sharing = await self._store.joined_members(joined_room_ids) | {user_id}
+            return sharing
+
+        changed = await self._store.changed_users(since, upto)
+        if changed:
+            result.changed |= changed & await shared()
+        # Users we newly share a room with: their devices are news to us.
+        joined_rooms = set(joined_room_ids)
+        newly_joined = [
+            r
+            for r in await self._store.rooms_joined_since(user_id, since, upto)
+            if r in joined_rooms
+        ]
+        met = await self._store.joined_members(newly_joined) if newly_joined else set()
+        joined, gone = await self._store.members_changed_since(joined_room_ids, since, upto)
+        met |= joined
+        met.discard(user_id)
+        result.changed |= met
+        left_rooms = await self._store.rooms_left_since(user_id, since, upto)
+        if left_rooms:
+            gone |= await self._store.joined_members(left_rooms)
+        gone.discard(user_id)
+        if gone:
+            result.left = gone - await shared()
+        result.changed -= result.left
+        return result
+
+    async def sync_section(self, ctx: SyncContext) -> bool:
+        """/sync ``device_lists`` (incremental syncs only, as the spec says)."""
+        if ctx.since is None:
+            return False
+        changes = await self.changes(
+            ctx.user_id, ctx.joined_room_ids, ctx.since.stream, ctx.upto.stream
+        )
+        if not changes.changed and not changes.left:
+            return False
+        ctx.response["device_lists"] = changes.to_json()
+        return True

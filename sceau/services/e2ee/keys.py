@@ -1,0 +1,245 @@
+"""Device keys, one-time keys and fallback keys: /keys/upload, /keys/query, /keys/claim.
+
+The server only ever holds public keys. It checks that each device signs its
+own keys, so a compromised server cannot be *made* to hand out forged keys by
+a third party, and it hands each one-time key out at most once.
+"""
+
+from typing import Any
+
+import orjson
+
+from sceau.errors import bad_json, invalid_param
+from sceau.protocol.canonical_json import encode_canonical_json
+from sceau.protocol.identifiers import is_valid_user_id
+from sceau.protocol.types import JsonDict
+from sceau.services.e2ee.device_lists import DeviceListService
+from sceau.services.e2ee.validation import check_device_keys, check_signed_key, ed25519_key
+from sceau.services.sync import SyncContext
+from sceau.storage.accounts import AccountStore
+from sceau.storage.database import Database
+from sceau.storage.e2ee.cross_signing import CrossSigningStore, StoredSignature
+from sceau.storage.e2ee.keys import DeviceKeyStore
+from sceau.storage.e2ee.to_device import ToDeviceStore
+
+DEFAULT_OTK_ALGORITHM = "signed_curve25519"
+#: Most one-time keys a single upload may carry.
+MAX_KEYS_PER_UPLOAD = 1000
+
+
+class KeyService:
+    def __init__(
+        self,
+        *,
+        server_name: str,
+        db: Database,
+        keys: DeviceKeyStore,
+        cross_signing: CrossSigningStore,
+        inbox: ToDeviceStore,
+        accounts: AccountStore,
+        device_lists: DeviceListService,
+    ) -> None:
+        self._server_name = server_name
+        self._db = db
+        self._keys = keys
+        self._cross = cross_signing
+        self._inbox = inbox
+        self._accounts = accounts
+        self._device_lists = device_lists
+
+    # ----------------------------------------------------------------- upload
+
+    async def upload(self, user_id: str, device_id: str, body: JsonDict) -> dict[str, int]:
+        """POST /keys/upload for one device; returns its one-time key counts."""
+        device_keys = body.get("device_keys")
+        stored = await self._keys.get_device_keys(user_id, device_id)
+        device_key: bytes | None = None
+        new_device_keys = False
+        if device_keys is not None:
+            device_key = check_device_keys(device_keys, user_id, device_id)
+            cleaned = {k: v for k, v in device_keys.items() if k != "unsigned"}
+            if stored is not None and _identity(stored) != _identity(cleaned):
+                raise invalid_param("This device already has different keys")
+            new_device_keys = stored is None or stored != cleaned
+        elif stored is not None:
+            device_key = ed25519_key(stored.get("keys", {}).get(f"ed25519:{device_id}"))
+        one_time = _key_map(body, "one_time_keys")
+        fallback = _key_map(body, "fallback_keys")
+        if len(one_time) > MAX_KEYS_PER_UPLOAD:
+            raise invalid_param(f"At most {MAX_KEYS_PER_UPLOAD} one-time keys per upload")
+        otks = [
+            (*check_signed_key(fid, key, user_id, device_id, device_key), _canonical(key))
+            for fid, key in one_time.items()
+        ]
+        fallbacks: dict[str, tuple[str, str]] = {}
+        for fid, key in fallback.items():
+            algorithm, key_id = check_signed_key(fid, key, user_id, device_id, device_key)
+            fallbacks[algorithm] = (key_id, _canonical(key))
+        async with self._db.transaction() as txn:
+            if new_device_keys:
+                await self._keys.set_device_keys(txn, user_id, device_id, cleaned)
+            existing = await self._keys.existing_one_time_keys(
+                txn, user_id, device_id, [(alg, kid) for alg, kid, _raw in otks]
+            )
+            fresh = []
+            for algorithm, key_id, raw in otks:
+                known = existing.get((algorithm, key_id))
+                if known is None:
+                    fresh.append((algorithm, key_id, raw))
+                elif _canonical_of(known) != raw:
+                    raise invalid_param(f"One-time key {algorithm}:{key_id} already exists")
+            await self._keys.add_one_time_keys(txn, user_id, device_id, fresh)
+            for algorithm, (key_id, raw) in fallbacks.items():
+                await self._keys.set_fallback_key(txn, user_id, device_id, algorithm, key_id, raw)
+        if new_device_keys:
+            await self._device_lists.mark_changed([user_id])
+        return await self.one_time_key_counts(user_id, device_id)
+
+    async def one_time_key_counts(self, user_id: str, device_id: str) -> dict[str, int]:
+        counts = await self._keys.count_one_time_keys(user_id, device_id)
+        counts.setdefault(DEFAULT_OTK_ALGORITHM, 0)
+        return counts
+
+    # ------------------------------------------------------------------ query
+
+    async def query(self, requester: str, wanted: Any) -> JsonDict:
+        """POST /keys/query: device and cross-signing keys, signatures merged in."""
+        if not isinstance(wanted, dict):
+            raise bad_json("'device_keys' must be an object")
+        local: dict[str, list[str]] = {}
+        failures: JsonDict = {}
+        for user_id, devices in wanted.items():
+            if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
+                raise bad_json("'device_keys' must map user IDs to lists of device IDs")
+            if not is_valid_user_id(user_id):
+                raise invalid_param(f"Invalid user ID {user_id!r}")
+            server = user_id.split(":", 1)[1]
+            if server != self._server_name:
+                failures[server] = {"status": 503, "message": "Federation is not enabled"}
+                continue
+            local[user_id] = list(devices)
+        users = list(local)
+        all_keys = await self._keys.device_keys_for_users(users)
+        cross = await self._cross.keys_for_users(users)
+        signatures = await self._cross.signatures_for(users, [requester])
+        names = await self._display_names(users)
+        device_keys: JsonDict = {}
+        for user_id, devices in local.items():
+            mine = all_keys.get(user_id, {})
+            chosen = {d: k for d, k in mine.items() if not devices or d in devices}
+            for dev, keys in chosen.items():
+                keys.setdefault("unsigned", {})["device_display_name"] = names.get((user_id, dev))
+                if keys["unsigned"]["device_display_name"] is None:
+                    del keys["unsigned"]["device_display_name"]
+                _merge(keys, user_id, dev, signatures)
+            device_keys[user_id] = chosen
+        result: JsonDict = {"device_keys": device_keys, "failures": failures}
+        for key_type, field in (
+            ("master", "master_keys"),
+            ("self_signing", "self_signing_keys"),
+            ("user_signing", "user_signing_keys"),
+        ):
+            found: JsonDict = {}
+            for user_id in users:
+                key = cross.get(user_id, {}).get(key_type)
+                if key is None or (key_type == "user_signing" and user_id != requester):
+                    continue
+                (public,) = [v for v in key["keys"].values()]
+                _merge(key, user_id, public, signatures)
+                found[user_id] = key
+            result[field] = found
+        return result
+
+    async def _display_names(self, users: list[str]) -> dict[tuple[str, str], str | None]:
+        names: dict[tuple[str, str], str | None] = {}
+        for user_id in users:
+            for device in await self._accounts.get_devices(user_id):
+                names[(user_id, device.device_id)] = device.display_name
+        return names
+
+    # ------------------------------------------------------------------ claim
+
+    async def claim(self, wanted: Any) -> JsonDict:
+        """POST /keys/claim: one key per requested device; unknown devices are omitted."""
+        if not isinstance(wanted, dict):
+            raise bad_json("'one_time_keys' must be an object")
+        failures: JsonDict = {}
+        claimed: JsonDict = {}
+        requests: list[tuple[str, str, str]] = []
+        for user_id, devices in wanted.items():
+            if not isinstance(devices, dict) or not all(
+                isinstance(a, str) for a in devices.values()
+            ):
+                raise bad_json("'one_time_keys' must map users to {device: algorithm}")
+            server = user_id.split(":", 1)[1] if ":" in user_id else ""
+            if server != self._server_name:
+                failures[server or user_id] = {
+                    "status": 503,
+                    "message": "Federation is not enabled",
+                }
+                continue
+            requests.extend((user_id, device_id, alg) for device_id, alg in devices.items())
+        async with self._db.transaction() as txn:
+            for user_id, device_id, algorithm in requests:
+                key = await self._keys.claim_one_time_key(txn, user_id, device_id, algorithm)
+                if key is None:
+                    key = await self._keys.claim_fallback_key(txn, user_id, device_id, algorithm)
+                if key is not None:
+                    claimed.setdefault(user_id, {}).setdefault(device_id, {})[
+                        f"{algorithm}:{key.key_id}"
+                    ] = key.key
+        return {"one_time_keys": claimed, "failures": failures}
+
+    # ------------------------------------------------------------ sync, hooks
+
+    async def sync_section(self, ctx: SyncContext) -> bool:
+        """Counts a device needs to top up its keys (always present: Element relies on it)."""
+        ctx.response["device_one_time_keys_count"] = await self.one_time_key_counts(
+            ctx.user_id, ctx.device_id
+        )
+        ctx.response[
+            "device_unused_fallback_key_types"
+        ] = await self._keys.unused_fallback_key_types(ctx.user_id, ctx.device_id)
+        return False
+
+    async def device_created(self, user_id: str, device_id: str) -> None:
+        """A new login: others must re-query this user's devices."""
+        await self._device_lists.mark_changed([user_id])
+
+    async def devices_deleted(self, user_id: str, device_ids: list[str]) -> None:
+        """Logout or device deletion: drop the device's keys and inbox, tell the trackers."""
+        async with self._db.transaction() as txn:
+            for device_id in device_ids:
+                await self._keys.delete_device(txn, user_id, device_id)
+                await self._inbox.delete_inbox(txn, user_id, device_id)
+        await self._device_lists.mark_changed([user_id])
+
+
+def _key_map(body: JsonDict, name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_json(f"'{name}' must be an object")
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return encode_canonical_json(value).decode()
+
+
+def _canonical_of(raw: str) -> str:
+    return _canonical(orjson.loads(raw))
+
+
+def _identity(keys: JsonDict) -> tuple[Any, Any]:
+    """What may not change for an existing device: its algorithms and public keys."""
+    return (keys.get("keys"), sorted(keys.get("algorithms") or []))
+
+
+def _merge(obj: JsonDict, user_id: str, key_id: str, signatures: list[StoredSignature]) -> None:
+    """Add stored signatures on ``(user_id, key_id)`` to ``obj['signatures']``."""
+    for sig in signatures:
+        if sig.target_user_id == user_id and sig.target_key_id == key_id:
+            by_signer = obj.setdefault("signatures", {}).setdefault(sig.signer_user_id, {})
+            by_signer[sig.signer_key_id] = sig.signature

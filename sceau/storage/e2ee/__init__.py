@@ -1,0 +1,1 @@
+"""Storage for end-to-end encryption: keys, to-device inboxes, device lists, backups."""
