@@ -22,6 +22,7 @@ from sceau.protocol.signing import (
     encode_signing_key_file,
     generate_signing_key,
 )
+from sceau.services.account_data import AccountDataService
 from sceau.services.accounts import AccountHooks, AccountService
 from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.devices import DeviceService
@@ -29,8 +30,11 @@ from sceau.services.e2ee import E2eeServices, build_e2ee
 from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
 from sceau.services.messaging import MessagingService
+from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
+from sceau.services.push import PushRuleService
 from sceau.services.ratelimit import RateLimiter
+from sceau.services.receipts import ReceiptService
 from sceau.services.relations import RelationService
 from sceau.services.room_directory import RoomDirectoryService
 from sceau.services.room_state import RoomStateService
@@ -39,13 +43,19 @@ from sceau.services.search import SearchService
 from sceau.services.sync import SyncService
 from sceau.services.sync_rooms import RoomSyncBuilder
 from sceau.services.timeline import TimelineService
+from sceau.services.typing import TypingService
+from sceau.services.unread import UnreadCounter
 from sceau.services.upgrade import RoomUpgradeService
 from sceau.services.user_directory import UserDirectoryService
+from sceau.storage.account_data import AccountDataStore
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.events import EventStore
 from sceau.storage.filters import FilterStore
 from sceau.storage.migrations import migrate
+from sceau.storage.presence import PresenceStore
+from sceau.storage.push import PushStore
+from sceau.storage.receipts import ReceiptStore
 from sceau.storage.relations import RelationStore
 from sceau.storage.room_directory import RoomSummaryStore
 from sceau.storage.rooms import RoomStore
@@ -117,6 +127,11 @@ class Services:
     room_directory: RoomDirectoryService
     upgrades: RoomUpgradeService
     e2ee: E2eeServices = field(init=False)
+    typing: TypingService = field(init=False)
+    receipts: ReceiptService = field(init=False)
+    presence: PresenceService = field(init=False)
+    account_data: AccountDataService = field(init=False)
+    push: PushRuleService = field(init=False)
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -292,6 +307,7 @@ async def build_services(
         profile=ProfileService(db=db, accounts=stores.accounts, hooks=account_hooks),
     )
     _add_e2ee(built)
+    _add_ephemeral(built)
     return built
 
 
@@ -314,6 +330,62 @@ def _add_e2ee(services: Services) -> None:
     ]
     services.account_hooks.device_created.append(e2ee.keys.device_created)
     services.account_hooks.devices_deleted.append(e2ee.keys.devices_deleted)
+
+
+def _add_ephemeral(services: Services) -> None:
+    """Typing, receipts, presence, account data, push rules and unread counts.
+
+    The unread-count section goes last: it fills in rooms the others added.
+    """
+    db, stream, notifier, clock = (
+        services.stores.db,
+        services.stream,
+        services.notifier,
+        services.clock,
+    )
+    state = services.stores.state
+    services.typing = TypingService(clock=clock, notifier=notifier, state=state)
+    services.account_data = AccountDataService(
+        db=db, stream=stream, notifier=notifier, store=AccountDataStore(db)
+    )
+    services.receipts = ReceiptService(
+        clock=clock,
+        db=db,
+        stream=stream,
+        notifier=notifier,
+        store=ReceiptStore(db),
+        state=state,
+        account_data=services.account_data,
+    )
+    services.presence = PresenceService(
+        enabled=services.config.presence.enabled,
+        clock=clock,
+        db=db,
+        stream=stream,
+        notifier=notifier,
+        store=PresenceStore(db),
+        state=state,
+    )
+    push_store = PushStore(db)
+    services.push = PushRuleService(
+        clock=clock, db=db, stream=stream, notifier=notifier, store=push_store
+    )
+    services.account_data.virtual_types["m.push_rules"] = services.push.account_data_content
+    unread = UnreadCounter(
+        server_name=services.config.server_name, store=push_store, rules=services.push
+    )
+    services.events.persist_hooks.append(unread.on_event)
+    services.rooms.membership_hooks.append(services.typing.on_membership)
+    services.sync.typing_position = services.typing.position
+    services.sync.start_hooks.append(services.presence.on_sync)
+    services.sync.sections += [
+        services.typing.sync_section,
+        services.receipts.sync_section,
+        services.presence.sync_section,
+        services.account_data.sync_section,
+        services.push.sync_section,
+        unread.sync_section,
+    ]
 
 
 def all_routes() -> list[BaseRoute]:

@@ -5,13 +5,17 @@ from types import ModuleType
 from starlette.routing import BaseRoute
 
 from sceau.http import (
+    account_data,
     accounts,
     dehydrated,
     devices,
     directory,
     discovery,
     keys,
+    presence,
     profile,
+    push,
+    receipts,
     relations,
     room_keys,
     room_upgrade,
@@ -19,6 +23,7 @@ from sceau.http import (
     search,
     sync,
     to_device,
+    typing,
 )
 
 
@@ -38,6 +43,11 @@ def endpoint_modules() -> list[ModuleType]:
         to_device,
         room_keys,
         dehydrated,
+        account_data,
+        presence,
+        push,
+        receipts,
+        typing,
     ]
 
 

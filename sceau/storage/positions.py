@@ -10,6 +10,10 @@ STREAM_TABLES: list[tuple[str, str]] = [
     ("device_inbox", "stream_pos"),
     ("device_list_changes", "stream_pos"),
     ("e2e_cross_signing_keys", "stream_pos"),
+    ("receipts", "stream_pos"),
+    ("account_data", "stream_pos"),
+    ("presence", "stream_pos"),
+    ("push_rules_stream", "stream_pos"),
 ]
 
 

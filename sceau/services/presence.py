@@ -1,0 +1,141 @@
+"""Presence: online, unavailable or offline, with a status message.
+
+A user's state is written (with a stream position, waking the users who share
+a room with them) only when what others see changes: the state, or the status
+message. Activity in between is kept in memory, and ``last_active_ago`` and
+``currently_active`` are computed when read, so a user who keeps syncing costs
+no writes. A user who stops syncing is shown offline after
+``IDLE_OFFLINE_MS``, lazily, when read; their next sync writes them online.
+"""
+
+from typing import Any
+
+from sceau.clock import Clock
+from sceau.errors import forbidden, invalid_param
+from sceau.notifier import Notifier
+from sceau.services.sync import SyncContext
+from sceau.storage.database import Database
+from sceau.storage.presence import PresenceRow, PresenceStore
+from sceau.storage.state import StateStore
+from sceau.streams import StreamIdGenerator
+
+STATES = ("online", "unavailable", "offline")
+#: Activity this recent counts as "currently active".
+ACTIVE_WINDOW_MS = 60_000
+#: Without a sync or presence update for this long, a user is offline.
+IDLE_OFFLINE_MS = 5 * 60_000
+MAX_STATUS_BYTES = 1024
+
+
+class PresenceService:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        clock: Clock,
+        db: Database,
+        stream: StreamIdGenerator,
+        notifier: Notifier,
+        store: PresenceStore,
+        state: StateStore,
+    ) -> None:
+        self.enabled = enabled
+        self._clock = clock
+        self._db = db
+        self._stream = stream
+        self._notifier = notifier
+        self._store = store
+        self._state = state
+        #: user -> last time they synced or set their presence (not persisted).
+        self._last_seen: dict[str, int] = {}
+
+    async def set_status(
+        self, requester: str, user_id: str, presence: Any, status_msg: Any
+    ) -> None:
+        """PUT /presence/{userId}/status"""
+        if requester != user_id:
+            raise forbidden("You can only set your own presence")
+        if presence not in STATES:
+            raise invalid_param("'presence' must be online, unavailable or offline")
+        if status_msg is not None and not isinstance(status_msg, str):
+            raise invalid_param("'status_msg' must be a string")
+        if status_msg is not None and len(status_msg.encode()) > MAX_STATUS_BYTES:
+            raise invalid_param("'status_msg' is too long")
+        if not self.enabled:
+            return
+        await self._update(user_id, presence, status_msg, keep_status=False)
+
+    async def get_status(self, requester: str, user_id: str) -> dict[str, Any]:
+        """GET /presence/{userId}/status"""
+        if not self.enabled:
+            return {"presence": "offline"}
+        if requester != user_id and user_id not in await self._state.users_sharing_rooms(requester):
+            raise forbidden("You do not share a room with this user")
+        row = await self._store.get(user_id)
+        if row is None:
+            return {"presence": "offline"}
+        return self._content(row)
+
+    async def on_sync(self, user_id: str, device_id: str, set_presence: str | None) -> None:
+        """Start hook of /sync: syncing marks the user online unless they say otherwise."""
+        if not self.enabled or set_presence == "offline":
+            return
+        await self._update(user_id, set_presence or "online", None, keep_status=True)
+
+    async def sync_section(self, ctx: SyncContext) -> bool:
+        """m.presence of everyone sharing a room with the user, changed since the token."""
+        if not self.enabled:
+            return False
+        users = sorted(await self._state.users_sharing_rooms(ctx.user_id) | {ctx.user_id})
+        since = None if ctx.full_state else ctx.since_stream
+        rows = await self._store.for_users(users, since, ctx.upto.stream)
+        events = [
+            {"type": "m.presence", "sender": row.user_id, "content": self._content(row)}
+            for row in sorted(rows, key=lambda r: r.stream_pos)
+        ]
+        events = [e for e in events if ctx.filter.presence.matches(e)]
+        if not events:
+            return False
+        ctx.response["presence"] = {"events": events}
+        return True
+
+    # -------------------------------------------------------------- internals
+
+    def _effective_state(self, row: PresenceRow, now: int) -> str:
+        if row.state == "offline":
+            return "offline"
+        seen = max(self._last_seen.get(row.user_id, 0), row.last_active_ts)
+        return "offline" if now - seen > IDLE_OFFLINE_MS else row.state
+
+    def _content(self, row: PresenceRow) -> dict[str, Any]:
+        now = self._clock.time_ms()
+        state = self._effective_state(row, now)
+        last_active = max(self._last_seen.get(row.user_id, 0), row.last_active_ts)
+        content: dict[str, Any] = {
+            "presence": state,
+            "last_active_ago": max(0, now - last_active),
+            "currently_active": state == "online" and now - last_active <= ACTIVE_WINDOW_MS,
+        }
+        if row.status_msg is not None:
+            content["status_msg"] = row.status_msg
+        return content
+
+    async def _update(
+        self, user_id: str, state: str, status_msg: str | None, keep_status: bool
+    ) -> None:
+        """Record activity; write (and wake others) only if what they see changes."""
+        now = self._clock.time_ms()
+        row = await self._store.get(user_id)
+        if keep_status and row is not None:
+            status_msg = row.status_msg
+        if row is not None:
+            shown = self._effective_state(row, now)
+            if shown == state and row.status_msg == status_msg:
+                if state != "offline":
+                    self._last_seen[user_id] = now
+                return
+        if state != "offline":
+            self._last_seen[user_id] = now
+        async with self._stream.next_position() as pos, self._db.transaction() as txn:
+            await self._store.put(txn, PresenceRow(user_id, state, status_msg, now, pos))
+        self._notifier.notify_users(await self._state.users_sharing_rooms(user_id) | {user_id})

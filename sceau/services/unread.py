@@ -1,0 +1,141 @@
+"""Unread notification counts, from push rules evaluated as each event is written.
+
+A persist hook runs inside the event's write transaction: it evaluates the
+push rules of every joined local member but the sender (rulesets, room
+context and members' display names are loaded once per event, not per user)
+and records one row per notified user. A receipt deletes the rows it covers,
+so a room's counts are simply the rows left. Encrypted events are evaluated
+as they are, so ``m.room.encrypted`` matches ``.m.rule.encrypted``.
+"""
+
+from collections import OrderedDict
+from typing import Any
+
+from sceau.protocol.power_levels import user_power_level
+from sceau.protocol.push_rules import PushContext, evaluate_push_rules, is_highlight, is_notify
+from sceau.services.events import PersistedEvent
+from sceau.services.push import PushRuleService
+from sceau.services.sync import SyncContext
+from sceau.storage.database import Transaction
+from sceau.storage.push import PushAction, PushStore
+
+JsonDict = dict[str, Any]
+MAIN_THREAD = "main"
+
+
+def thread_of(content: Any) -> str:
+    """The thread an event belongs to: its root's ID, or 'main'."""
+    relates = content.get("m.relates_to") if isinstance(content, dict) else None
+    if isinstance(relates, dict) and relates.get("rel_type") == "m.thread":
+        root = relates.get("event_id")
+        if isinstance(root, str):
+            return root
+    return MAIN_THREAD
+
+
+class UnreadCounter:
+    #: Member, power-level and create events by ID. Events never change once
+    #: written (a redacted member event may keep its old display name here).
+    PDU_CACHE_SIZE = 20_000
+
+    def __init__(self, *, server_name: str, store: PushStore, rules: PushRuleService) -> None:
+        self._suffix = ":" + server_name
+        self._store = store
+        self._rules = rules
+        self._pdus: OrderedDict[str, JsonDict] = OrderedDict()
+
+    async def on_event(self, txn: Transaction, event: PersistedEvent) -> None:
+        """Persist hook: record who is notified by this event."""
+        pdu = event.pdu
+        sender = pdu.get("sender")
+        members = await self._store.joined_members(txn, event.room_id)
+        local = [u for u in members if u != sender and u.endswith(self._suffix)]
+        if not local:
+            return
+        content = pdu.get("content")
+        content = content if isinstance(content, dict) else {}
+        power_id = event.state_before.get(("m.room.power_levels", ""))
+        create_id = event.state_before.get(("m.room.create", ""))
+        wanted = [i for i in (power_id, create_id) if i is not None]
+        needs_names = isinstance(content.get("body"), str)
+        if needs_names:
+            wanted.extend(members[u] for u in local)
+        pdus = await self._load(txn, wanted)
+        power = _content(pdus.get(power_id or ""))
+        create = pdus.get(create_id or "", {})
+        sender_level = user_power_level(str(sender), power or None, create, event.room_version)
+        rulesets = await self._rules.rulesets(local)
+        thread = thread_of(content)
+        actions: list[PushAction] = []
+        for user_id in local:
+            name = _content(pdus.get(members[user_id])).get("displayname") if needs_names else None
+            ctx = PushContext(
+                user_id=user_id,
+                display_name=name if isinstance(name, str) else None,
+                room_member_count=len(members),
+                power_levels=power,
+                sender_power_level=sender_level,
+            )
+            result = evaluate_push_rules(rulesets[user_id], pdu, ctx)
+            if is_notify(result):
+                actions.append(
+                    PushAction(
+                        user_id, event.room_id, event.stream_pos, thread, is_highlight(result)
+                    )
+                )
+        if actions:
+            await self._store.insert_actions(txn, actions)
+
+    async def sync_section(self, ctx: SyncContext) -> bool:
+        """unread_notifications in every joined room entry of the response.
+
+        Runs after the sections that add rooms: a count only changes with a
+        new event or one of the user's receipts, which put the room there.
+        It never makes a sync return by itself.
+        """
+        rooms = ctx.response.get("rooms", {}).get("join", {})
+        if not rooms:
+            return False
+        counts = await self._store.unread_counts(ctx.user_id, list(rooms))
+        threaded = ctx.filter.room.timeline.unread_thread_notifications
+        for room_id, entry in rooms.items():
+            per_thread = counts.get(room_id, {})
+            if threaded:
+                main = per_thread.get(MAIN_THREAD, (0, 0))
+                entry["unread_notifications"] = _counts(*main)
+                threads = {t: _counts(*c) for t, c in per_thread.items() if t != MAIN_THREAD}
+                if threads:
+                    entry["unread_thread_notifications"] = threads
+            else:
+                total = (
+                    sum(c[0] for c in per_thread.values()),
+                    sum(c[1] for c in per_thread.values()),
+                )
+                entry["unread_notifications"] = _counts(*total)
+        return False
+
+    async def _load(self, txn: Transaction, event_ids: list[str]) -> dict[str, JsonDict]:
+        found: dict[str, JsonDict] = {}
+        missing = []
+        for event_id in event_ids:
+            cached = self._pdus.get(event_id)
+            if cached is None:
+                missing.append(event_id)
+            else:
+                found[event_id] = cached
+        if missing:
+            loaded = await self._store.event_pdus(txn, missing)
+            found.update(loaded)
+            self._pdus.update(loaded)
+            while len(self._pdus) > self.PDU_CACHE_SIZE:
+                self._pdus.popitem(last=False)
+        return found
+
+
+def _content(pdu: JsonDict | None) -> JsonDict:
+    content = pdu.get("content") if pdu else None
+    return content if isinstance(content, dict) else {}
+
+
+def _counts(notifications: int, highlights: int) -> dict[str, int]:
+    return {"notification_count": notifications, "highlight_count": highlights}
