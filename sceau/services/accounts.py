@@ -391,7 +391,8 @@ class AccountService:
 
     async def reset_password(self, user_id: str, new_password: str) -> None:
         """Admin reset: a new password, and every session of the user ends."""
-        await self._existing_user(user_id)
+        if (await self._existing_user(user_id)).deactivated:
+            raise forbidden(f"{user_id} is deactivated")
         await self.set_password(user_id, new_password)
         await self._delete_devices(user_id, keep=None)
 
