@@ -53,7 +53,7 @@ async def key_changes(request: Request) -> Response:
     upto = min(parse_sync_token(raw_to).stream, hs.stream.current())
     memberships = await hs.stores.state.rooms_for_user(user.user_id, ("join",))
     changes = await hs.e2ee.device_lists.changes(
-        user.user_id, [m.room_id for m in memberships], since, upto
+        user.user_id, [m.room_id for m in memberships], since, upto, past_range=True
     )
     return json_response(changes.to_json())
 

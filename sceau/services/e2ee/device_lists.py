@@ -63,9 +63,18 @@ class DeviceListService:
         self._notifier.notify_users(audience)
 
     async def changes(
-        self, user_id: str, joined_room_ids: list[str], since: int, upto: int
+        self,
+        user_id: str,
+        joined_room_ids: list[str],
+        since: int,
+        upto: int,
+        past_range: bool = False,
     ) -> DeviceListChanges:
-        """What ``user_id`` must re-query or forget for the range ``(since, upto]``."""
+        """What ``user_id`` must re-query or forget for the range ``(since, upto]``.
+
+        ``past_range``: the range may end before now (``/keys/changes``), so
+        users who have since stopped sharing a room still count.
+        """
         result = DeviceListChanges()
         sharing: set[str] | None = None
 
@@ -77,7 +86,10 @@ class DeviceListService:
 
         changed = await self._store.changed_users(since, upto)
         if changed:
-            result.changed |= changed & await shared()
+            allowed = await shared()
+            if past_range:
+                allowed = allowed | await self._parted_since(user_id, since)
+            result.changed |= changed & allowed
         # Users we newly share a room with: their devices are news to us.
         joined_rooms = set(joined_room_ids)
         newly_joined = [
@@ -98,6 +110,21 @@ class DeviceListService:
             result.left = gone - await shared()
         result.changed -= result.left
         return result
+
+    async def _parted_since(self, user_id: str, since: int) -> set[str]:
+        """Users who stopped sharing a room with ``user_id`` after ``since``.
+
+        A range that ends in the past (``/keys/changes``) must still report
+        changes of users we shared a room with *then*.
+        """
+        rooms = [m.room_id for m in await self._state.rooms_for_user(user_id, ("join",))]
+        _joined, gone = await self._store.members_changed_since(rooms, since, None)
+        left_rooms = await self._store.rooms_left_since(user_id, since, None)
+        if left_rooms:
+            gone |= await self._store.joined_members(left_rooms)
+            _joined, more = await self._store.members_changed_since(left_rooms, since, None)
+            gone |= more
+        return gone
 
     async def sync_section(self, ctx: SyncContext) -> bool:
         """/sync ``device_lists`` (incremental syncs only, as the spec says)."""

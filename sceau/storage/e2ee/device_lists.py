@@ -2,6 +2,9 @@
 
 from sceau.storage.database import Database, Transaction, in_clause
 
+#: Upper bound meaning "up to now".
+_NO_END = 2**62
+
 
 class DeviceListStore:
     def __init__(self, db: Database) -> None:
@@ -36,18 +39,19 @@ class DeviceListStore:
         )
         return [row[0] for row in rows]
 
-    async def rooms_left_since(self, user_id: str, after: int, upto: int) -> list[str]:
+    async def rooms_left_since(self, user_id: str, after: int, upto: int | None) -> list[str]:
+        """Rooms the user left (or was removed from) in ``(after, upto]``; None: no end."""
         rows = await self._db.fetchall(
             "SELECT room_id FROM current_state WHERE type = 'm.room.member' AND state_key = ?"
             " AND membership IN ('leave', 'ban') AND stream_pos > ? AND stream_pos <= ?",
             user_id,
             after,
-            upto,
+            _NO_END if upto is None else upto,
         )
         return [row[0] for row in rows]
 
     async def members_changed_since(
-        self, room_ids: list[str], after: int, upto: int
+        self, room_ids: list[str], after: int, upto: int | None
     ) -> tuple[set[str], set[str]]:
         """``(joined, gone)``: members whose membership in these rooms changed in the range."""
         joined: set[str] = set()
@@ -60,7 +64,7 @@ class DeviceListStore:
                 " AND stream_pos > ? AND stream_pos <= ?",
                 *chunk,
                 after,
-                upto,
+                _NO_END if upto is None else upto,
             )
             for user_id, membership in rows:
                 if membership == "join":
