@@ -266,8 +266,8 @@ async def test_read_receipts_and_read_markers_are_seen_by_the_sender(server: Ser
             full_state=True,
         )
         room = markers.rooms.join[room_id]
-        fully_read = [e.source for e in room.account_data if e.source.get("type") == "m.fully_read"]
-        assert fully_read and fully_read[0]["content"]["event_id"] == second
+        fully_read = [e.event_id for e in room.account_data if isinstance(e, nio.FullyReadEvent)]
+        assert fully_read == [second]
     finally:
         await close_all(alice, bob)
 
