@@ -211,7 +211,7 @@ async def test_a_new_js_sdk_device_restores_the_key_backup_and_decrypts_history(
 
     await js_login(js, server, "phone", alice_id, recoveryKey=setup["recoveryKey"])
     status = await js.call("crossSigningStatus", name="phone")
-    assert status["status"]["publicKeysOnDevice"] is True
+    assert status["userHasKeys"] is True
     before = await js.call("history", name="phone", roomId=room_id)
     assert [m["body"] for m in before] == [None, None, None]
     assert all(m["encrypted"] and m["failure"] for m in before)

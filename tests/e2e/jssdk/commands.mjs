@@ -59,7 +59,8 @@ function describe(event) {
     sender: event.getSender(),
     type: event.getType(),
     encrypted: event.isEncrypted(),
-    body: event.getContent()?.body ?? null,
+    // A failed decryption shows a "** Unable to decrypt **" body: report none.
+    body: event.isDecryptionFailure() ? null : (event.getContent()?.body ?? null),
     failure: event.decryptionFailureReason ?? null,
   };
 }
@@ -76,15 +77,17 @@ function liveMessages(client, roomId) {
 export const commands = {
   version: () => ({ node: process.version, sdk: "matrix-js-sdk" }),
 
-  /** m.login.password as a new device, Rust crypto in memory, first sync done. */
-  async login({ name, baseUrl, userId, password, deviceName, recoveryKey }) {
+  /** m.login.password as a new device (or a given token), Rust crypto in memory, first sync done. */
+  async login({ name, baseUrl, userId, password, deviceName, recoveryKey, session }) {
     const anonymous = sdk.createClient({ baseUrl });
-    const login = await anonymous.loginRequest({
-      type: "m.login.password",
-      identifier: { type: "m.id.user", user: userId },
-      password,
-      initial_device_display_name: deviceName ?? name,
-    });
+    const login =
+      session ??
+      (await anonymous.loginRequest({
+        type: "m.login.password",
+        identifier: { type: "m.id.user", user: userId },
+        password,
+        initial_device_display_name: deviceName ?? name,
+      }));
     const entry = { password, recoveryKey: recoveryKey ?? null };
     entry.secretKey = recoveryKey ? decodeRecoveryKey(recoveryKey) : null;
     const client = sdk.createClient({
@@ -230,9 +233,11 @@ export const commands = {
     return { version: check?.backupInfo?.version ?? null, ...result };
   },
 
+  /** What the device knows of its user's cross-signing, after asking /keys/query afresh. */
   async crossSigningStatus({ name }) {
     const crypto = get(name).client.getCrypto();
     return {
+      userHasKeys: await crypto.userHasCrossSigningKeys(undefined, true),
       ready: await crypto.isCrossSigningReady(),
       status: await crypto.getCrossSigningStatus(),
     };
