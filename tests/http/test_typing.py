@@ -71,9 +71,7 @@ async def test_long_poll_sees_typing_expire_after_its_timeout(user_factory):
         "PUT", f"/rooms/{room}/typing/{alice.user_id}", json={"typing": True, "timeout": 300}
     )
     token = (await bob.ok("GET", "/sync"))["next_batch"]
-    result = await asyncio.wait_for(
-        bob.ok("GET", f"/sync?since={token}&timeout=20000"), 5
-    )
+    result = await asyncio.wait_for(bob.ok("GET", f"/sync?since={token}&timeout=20000"), 5)
     assert _typing(result, room) == []
 
 
