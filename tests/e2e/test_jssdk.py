@@ -43,16 +43,21 @@ async def js_login(js: JsDriver, server: ServerProcess, name: str, user_id: str,
     return await js.call("login", **args, **extra)
 
 
-async def raw_messages(server: ServerProcess, token: str, room_id: str) -> list[dict]:
-    """The room's events exactly as the server stores and serves them."""
+async def get_json(server: ServerProcess, token: str, path: str, **params: str) -> dict:
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.get(
-            f"/_matrix/client/v3/rooms/{room_id}/messages",
-            params={"dir": "b", "limit": "50"},
+            "/_matrix/client/v3" + path,
+            params=params,
             headers={"Authorization": f"Bearer {token}"},
         )
-    assert response.status_code == 200, response.text
-    return list(response.json()["chunk"])
+    assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
+    return dict(response.json())
+
+
+async def raw_messages(server: ServerProcess, token: str, room_id: str) -> list[dict]:
+    """The room's messages exactly as the server stores and serves them."""
+    page = await get_json(server, token, f"/rooms/{room_id}/messages", dir="b", limit="50")
+    return [e for e in page["chunk"] if e["type"] in ("m.room.message", "m.room.encrypted")]
 
 
 async def test_the_driver_runs_node_22_and_matrix_js_sdk(js: JsDriver):
@@ -182,9 +187,7 @@ async def test_js_sdk_and_nio_exchange_encrypted_messages_both_ways(
 
         # The server only ever had ciphertext.
         stored = await raw_messages(server, bob.access_token, room_id)
-        messages = [e for e in stored if e["type"] in ("m.room.message", "m.room.encrypted")]
-        assert len(messages) == 2
-        assert all(e["type"] == "m.room.encrypted" for e in messages)
+        assert [e["type"] for e in stored] == ["m.room.encrypted"] * 2
         assert not any(text in str(stored) for text in (from_js, from_nio))
     finally:
         await bob.close()
@@ -194,7 +197,7 @@ async def test_a_new_js_sdk_device_restores_the_key_backup_and_decrypts_history(
     server: ServerProcess, js: JsDriver
 ):
     alice_id = await new_account(server, "alice")
-    await js_login(js, server, "laptop", alice_id)
+    laptop = await js_login(js, server, "laptop", alice_id)
     setup = await js.call("bootstrap", name="laptop")
     assert setup["crossSigningReady"] is True
     assert setup["secretStorageReady"] is True
@@ -206,6 +209,14 @@ async def test_a_new_js_sdk_device_restores_the_key_backup_and_decrypts_history(
         await js.call("send", name="laptop", roomId=room_id, body=body)
     backup = await js.call("waitForBackup", name="laptop", sessions=1)
     assert backup["version"] == setup["backupVersion"]
+    # The server holds ciphertext only: in the room and in the backup.
+    token = laptop["accessToken"]
+    stored = await raw_messages(server, token, room_id)
+    assert [e["type"] for e in stored] == ["m.room.encrypted"] * 3
+    backed_up = await get_json(server, token, "/room_keys/keys", version=backup["version"])
+    sessions = backed_up["rooms"][room_id]["sessions"]
+    assert all("ciphertext" in s["session_data"] for s in sessions.values())
+    assert not any(body in str(stored) + str(backed_up) for body in bodies)
     # The laptop goes away: the new device cannot ask it for keys.
     await js.call("stop", name="laptop")
 

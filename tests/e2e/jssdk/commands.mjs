@@ -108,7 +108,7 @@ export const commands = {
     const synced = waitForFirstSync(client);
     await client.startClient({ initialSyncLimit: 20 });
     await synced;
-    return { userId: login.user_id, deviceId: login.device_id };
+    return { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token };
   },
 
   async createRoom({ name, invite = [], encrypted = true }) {
