@@ -210,8 +210,8 @@ async def test_room_of_three_everyone_decrypts_everyone(e2ee_server: ServerProce
             await send_secret(sender, room_id, body)
             await until(
                 clients,
-                lambda b=body: all(
-                    b in decrypted_texts(c, room_id) for c in clients if c is not sender
+                lambda b=body, s=sender: all(
+                    b in decrypted_texts(c, room_id) for c in clients if c is not s
                 ),
                 f"everyone decrypts {body!r}",
             )
