@@ -233,3 +233,29 @@ async def test_a_new_js_sdk_device_restores_the_key_backup_and_decrypts_history(
     after = await js.call("history", name="phone", roomId=room_id)
     assert [m["body"] for m in after] == bodies
     assert all(m["encrypted"] and m["failure"] is None for m in after)
+
+
+async def test_a_new_js_sdk_device_cross_signs_itself_and_the_first_device_trusts_it(
+    server: ServerProcess, js: JsDriver
+):
+    alice_id = await new_account(server, "alice")
+    laptop = await js_login(js, server, "laptop", alice_id)
+    setup = await js.call("bootstrap", name="laptop")
+    room_id = await js.call("createRoom", name="laptop", encrypted=True)
+
+    phone = await js_login(js, server, "phone", alice_id, recoveryKey=setup["recoveryKey"])
+    assert await js.call("crossSignFromSecretStorage", name="phone") is True
+    # The signature travels: /keys/signatures/upload, device_lists.changed, /keys/query.
+    await js.call(
+        "waitForCrossSignedDevice", name="laptop", userId=alice_id, deviceId=phone["deviceId"]
+    )
+    await js.call(
+        "waitForCrossSignedDevice", name="phone", userId=alice_id, deviceId=laptop["deviceId"]
+    )
+
+    # The laptop's next message is encrypted for the phone too.
+    await js.call("waitForRoom", name="phone", roomId=room_id, encrypted=True)
+    body = f"to all my devices {secrets.token_hex(3)}"
+    await js.call("send", name="laptop", roomId=room_id, body=body)
+    seen = await js.call("waitForMessage", name="phone", roomId=room_id, body=body)
+    assert seen["encrypted"] is True and seen["sender"] == alice_id

@@ -233,6 +233,36 @@ export const commands = {
     return { version: check?.backupInfo?.version ?? null, ...result };
   },
 
+  /** A new device takes the cross-signing keys from secret storage and signs itself. */
+  async crossSignFromSecretStorage({ name }) {
+    const entry = get(name);
+    const crypto = entry.client.getCrypto();
+    // The public keys first (/keys/query), as a client does before importing private ones.
+    if (!(await crypto.userHasCrossSigningKeys(undefined, true))) {
+      throw new Error("/keys/query shows no cross-signing keys for the user");
+    }
+    await crypto.bootstrapCrossSigning({
+      authUploadDeviceSigningKeys: passwordAuth(entry.client.getUserId(), entry.password),
+    });
+    return await crypto.isCrossSigningReady();
+  },
+
+  /** Until `name` sees the device as verified by its owner's cross-signing key. */
+  async waitForCrossSignedDevice({ name, userId, deviceId, timeoutMs = 15000 }) {
+    const crypto = get(name).client.getCrypto();
+    let status = null;
+    await until(
+      async () => {
+        status = await crypto.getDeviceVerificationStatus(userId, deviceId);
+        return status?.crossSigningVerified;
+      },
+      `${name} to see ${userId}'s ${deviceId} cross-signed`,
+      timeoutMs,
+      () => `Last status: ${JSON.stringify(status)}`,
+    );
+    return true;
+  },
+
   /** What the device knows of its user's cross-signing, after asking /keys/query afresh. */
   async crossSigningStatus({ name }) {
     const crypto = get(name).client.getCrypto();
