@@ -9,7 +9,9 @@ them through their own endpoints.
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sceau.errors import MatrixError, forbidden, invalid_param, not_found
+import orjson
+
+from sceau.errors import MatrixError, bad_json, forbidden, invalid_param, not_found
 from sceau.notifier import Notifier
 from sceau.protocol.identifiers import is_valid_room_id
 from sceau.services.sync import SyncContext
@@ -95,9 +97,10 @@ class AccountDataService:
         _check_room_id(room_id)
         order = body.get("order")
         if order is not None and (isinstance(order, bool) or not isinstance(order, int | float)):
-            raise invalid_param("'order' must be a number")
+            raise bad_json("'order' must be a number")
         if len(tag.encode()) > 255:
             raise invalid_param("Tag names are at most 255 bytes")
+        ensure_storable(body)
         await self._edit_tags(user_id, room_id, lambda tags: tags.__setitem__(tag, body))
 
     async def delete_tag(self, requester: str, user_id: str, room_id: str, tag: str) -> None:
@@ -109,6 +112,7 @@ class AccountDataService:
         self, user_id: str, room_id: str, data_type: str, content: dict[str, Any]
     ) -> None:
         """Store one entry (for services that own a type, e.g. m.fully_read) and wake the user."""
+        ensure_storable(content)
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             await self._store.put(txn, user_id, room_id, data_type, content, pos)
         self._notifier.notify_users([user_id])
@@ -160,6 +164,14 @@ class AccountDataService:
 def add_global_account_data(ctx: SyncContext, event: dict[str, Any]) -> None:
     """Append a global account data event to the sync response (for other sections)."""
     ctx.response.setdefault("account_data", {"events": []}).setdefault("events", []).append(event)
+
+
+def ensure_storable(value: Any) -> None:
+    """Reject JSON too deeply nested to be stored (orjson stops at 255 levels)."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        raise bad_json("JSON is nested too deeply") from None
 
 
 def _own(requester: str, user_id: str) -> None:

@@ -11,7 +11,7 @@ no writes. A user who stops syncing is shown offline after
 from typing import Any
 
 from sceau.clock import Clock
-from sceau.errors import forbidden, invalid_param
+from sceau.errors import bad_json, forbidden, invalid_param
 from sceau.notifier import Notifier
 from sceau.services.sync import SyncContext
 from sceau.storage.database import Database
@@ -55,10 +55,12 @@ class PresenceService:
         """PUT /presence/{userId}/status"""
         if requester != user_id:
             raise forbidden("You can only set your own presence")
+        if not isinstance(presence, str):
+            raise bad_json("'presence' must be a string")
         if presence not in STATES:
             raise invalid_param("'presence' must be online, unavailable or offline")
         if status_msg is not None and not isinstance(status_msg, str):
-            raise invalid_param("'status_msg' must be a string")
+            raise bad_json("'status_msg' must be a string")
         if status_msg is not None and len(status_msg.encode()) > MAX_STATUS_BYTES:
             raise invalid_param("'status_msg' is too long")
         if not self.enabled:

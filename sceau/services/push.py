@@ -21,7 +21,7 @@ from sceau.protocol.push_rules import (
     default_push_rules,
     validate_push_rule,
 )
-from sceau.services.account_data import add_global_account_data
+from sceau.services.account_data import add_global_account_data, ensure_storable
 from sceau.services.sync import SyncContext
 from sceau.storage.database import Database
 from sceau.storage.push import DefaultOverride, PushStore
@@ -99,6 +99,7 @@ class PushRuleService:
             rule = validate_push_rule(kind, rule_id, body)
         except PushRuleError as exc:
             raise bad_json(f"Invalid push rule: {exc}") from None
+        ensure_storable(rule)
         for anchor in (before, after):
             if anchor is not None and anchor.startswith("."):
                 raise invalid_param("Rules cannot be placed relative to server-default rules")
@@ -135,6 +136,7 @@ class PushRuleService:
             checked = validate_push_rule("room", "!check:x", {"actions": actions})["actions"]
         except PushRuleError as exc:
             raise bad_json(f"Invalid actions: {exc}") from None
+        ensure_storable(checked)
         await self._change(user_id, kind, rule_id, "actions", checked)
 
     # ------------------------------------------------------------------- sync
@@ -213,7 +215,7 @@ class PushRuleService:
         pusher = _pusher(body, app_id, pushkey, kind)
         append = body.get("append", False)
         if not isinstance(append, bool):
-            raise invalid_param("'append' must be a boolean")
+            raise bad_json("'append' must be a boolean")
         async with self._db.transaction() as txn:
             if not append:
                 await self._store.delete_pushers_of_others(txn, user_id, app_id, pushkey)
@@ -281,23 +283,28 @@ def _string(body: JsonDict, key: str, max_len: int) -> str:
     value = body.get(key)
     if value is None:
         raise missing_param(key)
-    if not isinstance(value, str) or not value:
-        raise invalid_param(f"'{key}' must be a non-empty string")
+    if not isinstance(value, str):
+        raise bad_json(f"'{key}' must be a string")
+    if not value:
+        raise invalid_param(f"'{key}' must not be empty")
     if len(value.encode()) > max_len:
         raise invalid_param(f"'{key}' is longer than {max_len} bytes")
     return value
 
 
 def _pusher(body: JsonDict, app_id: str, pushkey: str, kind: Any) -> JsonDict:
+    if not isinstance(kind, str):
+        raise bad_json("'kind' must be a string or null")
     if kind not in PUSHER_KINDS:
         raise invalid_param("'kind' must be 'http', 'email' or null")
     data = body.get("data")
     if data is None:
         raise missing_param("data")
     if not isinstance(data, dict):
-        raise invalid_param("'data' must be an object")
+        raise bad_json("'data' must be an object")
     if kind == "http" and not isinstance(data.get("url"), str):
         raise invalid_param("'data.url' is required for http pushers")
+    ensure_storable(data)
     pusher: JsonDict = {
         "app_id": app_id,
         "pushkey": pushkey,
@@ -310,6 +317,6 @@ def _pusher(body: JsonDict, app_id: str, pushkey: str, kind: Any) -> JsonDict:
     profile_tag = body.get("profile_tag")
     if profile_tag is not None:
         if not isinstance(profile_tag, str):
-            raise invalid_param("'profile_tag' must be a string")
+            raise bad_json("'profile_tag' must be a string")
         pusher["profile_tag"] = profile_tag
     return pusher

@@ -9,7 +9,7 @@ to its event (in its thread, or everywhere when unthreaded).
 from typing import Any
 
 from sceau.clock import Clock
-from sceau.errors import forbidden, invalid_param, not_found
+from sceau.errors import bad_json, forbidden, invalid_param, not_found
 from sceau.notifier import Notifier
 from sceau.protocol.identifiers import is_valid_event_id
 from sceau.services.account_data import AccountDataService
@@ -64,7 +64,10 @@ class ReceiptService:
         """POST /rooms/{roomId}/read_markers: any of m.fully_read, m.read, m.read.private."""
         chosen = {t: markers[t] for t in RECEIPT_TYPES if markers.get(t) is not None}
         for receipt_type, event_id in chosen.items():
-            if not isinstance(event_id, str) or not is_valid_event_id(event_id):
+            if not isinstance(event_id, str):
+                raise bad_json(f"'{receipt_type}' must be a string")
+        for receipt_type, event_id in chosen.items():
+            if not is_valid_event_id(event_id):
                 raise invalid_param(f"'{receipt_type}' must be an event ID")
         await self._require_joined(user_id, room_id)
         positions = {t: await self._event_position(room_id, e) for t, e in chosen.items()}
@@ -150,8 +153,10 @@ def _thread(thread_id: Any, receipt_type: str) -> str:
     """The stored thread of a receipt: '' when unthreaded."""
     if thread_id is None:
         return ""
-    if not isinstance(thread_id, str) or not thread_id:
-        raise invalid_param("'thread_id' must be a non-empty string")
+    if not isinstance(thread_id, str):
+        raise bad_json("'thread_id' must be a string")
+    if not thread_id:
+        raise invalid_param("'thread_id' must not be empty")
     if receipt_type == FULLY_READ:
         raise invalid_param("m.fully_read cannot be threaded")
     if thread_id != "main" and not is_valid_event_id(thread_id):
