@@ -105,23 +105,6 @@ async def test_bad_presence_values_are_rejected(user_factory):
     assert bad_sync.status_code == 400
 
 
-async def test_idle_user_is_shown_offline_and_back_online_after_a_sync(user_factory, services):
-    alice = await user_factory("alice")
-    await alice.ok("GET", "/sync")
-    presence = services.presence
-    real_time = services.clock.time_ms
-    services.clock.time_ms = lambda: real_time() + 10 * 60_000  # type: ignore[method-assign]
-    try:
-        status = await alice.ok("GET", f"/presence/{alice.user_id}/status")
-        assert status["presence"] == "offline"
-        token = (await alice.ok("GET", "/sync?set_presence=offline"))["next_batch"]
-        back = await alice.ok("GET", f"/sync?since={token}")
-        assert _presence(back)[alice.user_id]["presence"] == "online"
-    finally:
-        services.clock.time_ms = real_time  # type: ignore[method-assign]
-    assert presence.enabled
-
-
 @DISABLED
 async def test_disabled_presence_reads_offline_and_ignores_updates(user_factory):
     alice = await user_factory("alice")
