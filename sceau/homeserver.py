@@ -330,6 +330,11 @@ def _add_e2ee(services: Services) -> None:
     ]
     services.account_hooks.device_created.append(e2ee.keys.device_created)
     services.account_hooks.devices_deleted.append(e2ee.keys.devices_deleted)
+    services.account_hooks.deactivated += [
+        e2ee.cross_signing.account_deactivated,
+        e2ee.key_backup.account_deactivated,
+        e2ee.dehydrated.account_deactivated,
+    ]
 
 
 def _add_ephemeral(services: Services) -> None:

@@ -97,6 +97,12 @@ class CrossSigningService:
                 await self._store.set_key(txn, user_id, key_type, public, key, pos)
         await self._device_lists.mark_changed([user_id])
 
+    async def account_deactivated(self, user_id: str) -> None:
+        """Hook: a closed account publishes no cross-signing identity any more."""
+        async with self._db.transaction() as txn:
+            await self._store.delete_user(txn, user_id)
+        await self._device_lists.mark_changed([user_id])
+
     async def upload_signatures(self, requester: str, body: JsonDict) -> JsonDict:
         """Verify and store each signature; report failures per key."""
         failures: dict[str, dict[str, JsonDict]] = {}

@@ -89,6 +89,11 @@ class DehydratedDeviceService:
             result["next_batch"] = str(position)
         return result
 
+    async def account_deactivated(self, user_id: str) -> None:
+        """Hook: the device itself went with the others; forget its pickle."""
+        async with self._db.transaction() as txn:
+            await self._store.delete(txn, user_id)
+
     async def _drop(self, user_id: str, device_id: str) -> None:
         async with self._db.transaction() as txn:
             await self._store.delete(txn, user_id)

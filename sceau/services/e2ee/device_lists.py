@@ -92,17 +92,14 @@ class DeviceListService:
             result.changed |= changed & allowed
         # Users we newly share a room with: their devices are news to us.
         joined_rooms = set(joined_room_ids)
-        newly_joined = [
-            r
-            for r in await self._store.rooms_joined_since(user_id, since, upto)
-            if r in joined_rooms
-        ]
+        own = await self._store.own_membership_changes(user_id, since, upto)
+        newly_joined = [r for r, m in own if m == "join" and r in joined_rooms]
+        left_rooms = [r for r, m in own if m in ("leave", "ban")]
         met = await self._store.joined_members(newly_joined) if newly_joined else set()
         joined, gone = await self._store.members_changed_since(joined_room_ids, since, upto)
         met |= joined
         met.discard(user_id)
         result.changed |= met
-        left_rooms = await self._store.rooms_left_since(user_id, since, upto)
         if left_rooms:
             gone |= await self._store.joined_members(left_rooms)
         gone.discard(user_id)
@@ -119,7 +116,8 @@ class DeviceListService:
         """
         rooms = [m.room_id for m in await self._state.rooms_for_user(user_id, ("join",))]
         _joined, gone = await self._store.members_changed_since(rooms, since, None)
-        left_rooms = await self._store.rooms_left_since(user_id, since, None)
+        own = await self._store.own_membership_changes(user_id, since, None)
+        left_rooms = [r for r, m in own if m in ("leave", "ban")]
         if left_rooms:
             gone |= await self._store.joined_members(left_rooms)
             _joined, more = await self._store.members_changed_since(left_rooms, since, None)

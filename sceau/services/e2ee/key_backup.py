@@ -96,6 +96,10 @@ class KeyBackupService:
             raise not_found("Unknown backup version")
         return found
 
+    async def account_deactivated(self, user_id: str) -> None:
+        """Hook: a closed account's encrypted backups are deleted."""
+        await self._store.delete_user(user_id)
+
     # ------------------------------------------------------------------- keys
 
     async def upload(

@@ -96,7 +96,7 @@ class ToDeviceService:
                 continue  # Federation is off: remote users cannot be reached.
             devices = {d.device_id for d in await self._accounts.get_devices(user_id)}
             wildcard = by_device.get("*")
-            if wildcard is not None:
+            if isinstance(wildcard, dict):
                 per_device = dict.fromkeys(devices, wildcard)
             for device_id, content in by_device.items():
                 if device_id != "*" and device_id in devices:

@@ -85,6 +85,15 @@ class CrossSigningStore:
             key_id,
         )
 
+    async def delete_user(self, txn: Transaction, user_id: str) -> None:
+        """A deactivated account: its cross-signing keys and the signatures it made go."""
+        await txn.execute("DELETE FROM e2e_cross_signing_keys WHERE user_id = ?", user_id)
+        await txn.execute(
+            "DELETE FROM e2e_signatures WHERE target_user_id = ? OR signer_user_id = ?",
+            user_id,
+            user_id,
+        )
+
     async def signatures_for(
         self, target_user_ids: list[str], visible_signers: list[str]
     ) -> list[StoredSignature]:

@@ -28,27 +28,18 @@ class DeviceListStore:
         )
         return {row[0] for row in rows}
 
-    async def rooms_joined_since(self, user_id: str, after: int, upto: int) -> list[str]:
-        """Rooms the user joined in ``(after, upto]`` (current membership is that join)."""
+    async def own_membership_changes(
+        self, user_id: str, after: int, upto: int | None
+    ) -> list[tuple[str, str]]:
+        """``(room_id, membership)`` of the user's rooms whose membership changed in range."""
         rows = await self._db.fetchall(
-            "SELECT room_id FROM current_state WHERE type = 'm.room.member' AND state_key = ?"
-            " AND membership = 'join' AND stream_pos > ? AND stream_pos <= ?",
-            user_id,
-            after,
-            upto,
-        )
-        return [row[0] for row in rows]
-
-    async def rooms_left_since(self, user_id: str, after: int, upto: int | None) -> list[str]:
-        """Rooms the user left (or was removed from) in ``(after, upto]``; None: no end."""
-        rows = await self._db.fetchall(
-            "SELECT room_id FROM current_state WHERE type = 'm.room.member' AND state_key = ?"
-            " AND membership IN ('leave', 'ban') AND stream_pos > ? AND stream_pos <= ?",
+            "SELECT room_id, membership FROM current_state WHERE type = 'm.room.member'"
+            " AND state_key = ? AND stream_pos > ? AND stream_pos <= ?",
             user_id,
             after,
             _NO_END if upto is None else upto,
         )
-        return [row[0] for row in rows]
+        return [(row[0], row[1]) for row in rows]
 
     async def members_changed_since(
         self, room_ids: list[str], after: int, upto: int | None

@@ -92,6 +92,12 @@ class KeyBackupStore:
                 "DELETE FROM room_keys WHERE user_id = ? AND version = ?", user_id, version
             )
 
+    async def delete_user(self, user_id: str) -> None:
+        """A deactivated account keeps no backups."""
+        async with self._db.transaction() as txn:
+            await txn.execute("DELETE FROM room_keys WHERE user_id = ?", user_id)
+            await txn.execute("DELETE FROM room_key_versions WHERE user_id = ?", user_id)
+
     async def bump_etag(self, txn: Transaction, user_id: str, version: int) -> None:
         await txn.execute(
             "UPDATE room_key_versions SET etag = etag + 1 WHERE user_id = ? AND version = ?",
