@@ -50,6 +50,8 @@ class PushRuleService:
         self._notifier = notifier
         self._store = store
         self._cache: OrderedDict[str, JsonDict] = OrderedDict()
+        #: Users (among those cached) who changed anything from the defaults.
+        self._customised: set[str] = set()
 
     # ---------------------------------------------------------------- rulesets
 
@@ -68,9 +70,16 @@ class PushRuleService:
                 ruleset = _assemble(user_id, own[user_id], overrides[user_id])
                 found[user_id] = ruleset
                 self._cache[user_id] = ruleset
+                if any(own[user_id].values()) or overrides[user_id]:
+                    self._customised.add(user_id)
             while len(self._cache) > self.CACHE_SIZE:
-                self._cache.popitem(last=False)
+                evicted, _ = self._cache.popitem(last=False)
+                self._customised.discard(evicted)
         return found
+
+    def has_default_rules(self, user_id: str) -> bool:
+        """Whether a user's ruleset (loaded by :meth:`rulesets`) is the untouched default."""
+        return user_id in self._cache and user_id not in self._customised
 
     async def get_rule(self, user_id: str, kind: str, rule_id: str) -> JsonDict:
         rule, _ = await self._find(user_id, kind, rule_id)
@@ -194,6 +203,7 @@ class PushRuleService:
             await write(txn)
             await self._store.mark_rules_changed(txn, user_id, pos)
         self._cache.pop(user_id, None)
+        self._customised.discard(user_id)
         self._notifier.notify_users([user_id])
 
     # ---------------------------------------------------------------- pushers

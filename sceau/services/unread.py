@@ -12,7 +12,13 @@ from collections import OrderedDict
 from typing import Any
 
 from sceau.protocol.power_levels import user_power_level
-from sceau.protocol.push_rules import PushContext, evaluate_push_rules, is_highlight, is_notify
+from sceau.protocol.push_rules import (
+    PushContext,
+    default_push_rules,
+    evaluate_push_rules,
+    is_highlight,
+    is_notify,
+)
 from sceau.services.events import PersistedEvent
 from sceau.services.push import PushRuleService
 from sceau.services.sync import SyncContext
@@ -21,6 +27,16 @@ from sceau.storage.push import PushAction, PushStore
 
 JsonDict = dict[str, Any]
 MAIN_THREAD = "main"
+
+#: The only default rules whose outcome depends on who receives the event.
+USER_SPECIFIC_RULES = frozenset(
+    {
+        ".m.rule.invite_for_me",
+        ".m.rule.is_user_mention",
+        ".m.rule.contains_display_name",
+        ".m.rule.contains_user_name",
+    }
+)
 
 
 def thread_of(content: Any) -> str:
@@ -43,6 +59,7 @@ class UnreadCounter:
         self._store = store
         self._rules = rules
         self._pdus: OrderedDict[str, JsonDict] = OrderedDict()
+        self._shared_defaults = _without_user_specific_rules(default_push_rules("@_:_"))
 
     async def on_event(self, txn: Transaction, event: PersistedEvent) -> None:
         """Persist hook: record who is notified by this event."""
@@ -67,6 +84,8 @@ class UnreadCounter:
         rulesets = await self._rules.rulesets(local)
         thread = thread_of(content)
         actions: list[PushAction] = []
+        shared: list[object] | None = None
+        folded_body = content["body"].casefold() if needs_names else ""
         for user_id in local:
             name = _content(pdus.get(members[user_id])).get("displayname") if needs_names else None
             ctx = PushContext(
@@ -76,7 +95,16 @@ class UnreadCounter:
                 power_levels=power,
                 sender_power_level=sender_level,
             )
-            result = evaluate_push_rules(rulesets[user_id], pdu, ctx)
+            if self._rules.has_default_rules(user_id) and not _may_concern(
+                user_id, ctx.display_name, pdu, folded_body
+            ):
+                # Every user on the defaults who is not named by the event gets
+                # the same outcome: evaluate it once for all of them.
+                if shared is None:
+                    shared = evaluate_push_rules(self._shared_defaults, pdu, ctx)
+                result = shared
+            else:
+                result = evaluate_push_rules(rulesets[user_id], pdu, ctx)
             if is_notify(result):
                 actions.append(
                     PushAction(
@@ -130,6 +158,39 @@ class UnreadCounter:
             while len(self._pdus) > self.PDU_CACHE_SIZE:
                 self._pdus.popitem(last=False)
         return found
+
+
+def _without_user_specific_rules(ruleset: JsonDict) -> JsonDict:
+    rules = ruleset["global"]
+    return {
+        "global": {
+            kind: [r for r in entries if r["rule_id"] not in USER_SPECIFIC_RULES]
+            for kind, entries in rules.items()
+        }
+    }
+
+
+def _may_concern(user_id: str, display_name: str | None, pdu: JsonDict, folded_body: str) -> bool:
+    """Whether a user-specific default rule could match (a cheap, generous test).
+
+    Name and localpart matches are case-insensitive whole words, so a
+    case-folded substring test never misses one; it may let through a
+    non-match, which then gets a full evaluation.
+    """
+    if pdu.get("state_key") == user_id:
+        return True
+    mentions = _content(pdu).get("m.mentions")
+    if isinstance(mentions, dict):
+        mentioned = mentions.get("user_ids")
+        if isinstance(mentioned, list) and user_id in mentioned:
+            return True
+    if folded_body:
+        localpart = user_id[1:].split(":", 1)[0]
+        if localpart.casefold() in folded_body:
+            return True
+        if display_name and display_name.casefold() in folded_body:
+            return True
+    return False
 
 
 def _content(pdu: JsonDict | None) -> JsonDict:

@@ -158,3 +158,28 @@ async def test_unread_counts_do_not_make_an_empty_sync_return(user_factory):
     token = (await bob.ok("GET", "/sync"))["next_batch"]
     quiet = await bob.ok("GET", f"/sync?since={token}")
     assert "rooms" not in quiet
+
+
+async def test_display_name_in_any_case_highlights_only_its_owner(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    carol = await user_factory("carol")
+    room = await _shared_room(alice, bob)
+    await carol.ok("POST", f"/join/{room}", json={})
+    await bob.ok("PUT", f"/profile/{bob.user_id}/displayname", json={"displayname": "Róbert"})
+    await _send(alice, room, _text("RÓBERT, viens voir"), "1")
+    await _send(alice, room, _text("Róberta n'est pas là"), "2")
+    assert _counts(await bob.ok("GET", "/sync"), room) == {
+        "notification_count": 2,
+        "highlight_count": 1,
+    }
+    assert _counts(await carol.ok("GET", "/sync"), room)["highlight_count"] == 0
+
+
+async def test_invite_is_not_counted_for_joined_members(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    carol = await user_factory("carol")
+    room = await _shared_room(alice, bob)
+    await alice.ok("POST", f"/rooms/{room}/invite", json={"user_id": carol.user_id})
+    assert _counts(await bob.ok("GET", "/sync"), room)["notification_count"] == 0
