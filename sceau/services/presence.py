@@ -91,6 +91,13 @@ class PresenceService:
         users = sorted(await self._state.users_sharing_rooms(ctx.user_id) | {ctx.user_id})
         since = None if ctx.full_state else ctx.since_stream
         rows = await self._store.for_users(users, since, ctx.upto.stream)
+        if since is not None:
+            # People who just started sharing a room with the user: send their
+            # current presence even though it did not change.
+            sent = {row.user_id for row in rows}
+            newcomers = sorted((_joined_in_response(ctx) & set(users)) - sent)
+            if newcomers:
+                rows += await self._store.for_users(newcomers, None, ctx.upto.stream)
         events = [
             {"type": "m.presence", "sender": row.user_id, "content": self._content(row)}
             for row in sorted(rows, key=lambda r: r.stream_pos)
@@ -100,6 +107,11 @@ class PresenceService:
             return False
         ctx.response["presence"] = {"events": events}
         return True
+
+    async def user_deactivated(self, user_id: str) -> None:
+        """Account hook: a deactivated user goes offline for good."""
+        if self.enabled:
+            await self._update(user_id, "offline", None, keep_status=False)
 
     # -------------------------------------------------------------- internals
 
@@ -141,3 +153,19 @@ class PresenceService:
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             await self._store.put(txn, PresenceRow(user_id, state, status_msg, now, pos))
         self._notifier.notify_users(await self._state.users_sharing_rooms(user_id) | {user_id})
+
+
+def _joined_in_response(ctx: SyncContext) -> set[str]:
+    """Users whose join appears in this response's rooms (new members, or rooms just joined)."""
+    joined: set[str] = set()
+    for room in ctx.response.get("rooms", {}).get("join", {}).values():
+        for part in ("state", "timeline"):
+            for event in room.get(part, {}).get("events", []):
+                content = event.get("content")
+                if (
+                    event.get("type") == "m.room.member"
+                    and isinstance(content, dict)
+                    and content.get("membership") == "join"
+                ):
+                    joined.add(event.get("state_key", ""))
+    return joined

@@ -208,6 +208,11 @@ class PushRuleService:
 
     # ---------------------------------------------------------------- pushers
 
+    async def user_deactivated(self, user_id: str) -> None:
+        """Account hook: a deactivated account gets no more pushes."""
+        async with self._db.transaction() as txn:
+            await self._store.delete_pushers_of_user(txn, user_id)
+
     async def pushers(self, user_id: str) -> list[JsonDict]:
         return await self._store.pushers(user_id)
 

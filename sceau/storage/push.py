@@ -140,6 +140,9 @@ class PushStore:
             pushkey,
         )
 
+    async def delete_pushers_of_user(self, txn: Transaction, user_id: str) -> None:
+        await txn.execute("DELETE FROM pushers WHERE user_id = ?", user_id)
+
     async def delete_pushers_of_others(
         self, txn: Transaction, user_id: str, app_id: str, pushkey: str
     ) -> None:

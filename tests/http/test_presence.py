@@ -112,3 +112,14 @@ async def test_disabled_presence_reads_offline_and_ignores_updates(user_factory)
     await alice.ok("PUT", path, json={"presence": "online", "status_msg": "ici"})
     assert await alice.ok("GET", path) == {"presence": "offline"}
     assert "presence" not in await alice.ok("GET", "/sync")
+
+
+async def test_new_room_mate_presence_arrives_with_the_join(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    await alice.ok("PUT", f"/presence/{alice.user_id}/status", json={"presence": "unavailable"})
+    token = (await bob.ok("GET", "/sync"))["next_batch"]
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room}", json={})
+    result = await bob.ok("GET", f"/sync?since={token}")
+    assert _presence(result)[alice.user_id]["presence"] == "unavailable"

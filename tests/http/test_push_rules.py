@@ -224,3 +224,16 @@ async def test_invalid_pushers_are_rejected(user_factory):
         response = await alice.request("POST", "/pushers/set", json=body)
         assert response.status_code == 400, (body, response.text)
     assert await alice.ok("GET", "/pushers") == {"pushers": []}
+
+
+async def test_deactivation_removes_pushers(register, services):
+    alice = await register("alice", "un mot de passe solide")
+    await alice.ok("POST", "/pushers/set", json=_pusher())
+    assert len(await services.push.pushers(alice.user_id)) == 1
+    auth = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": alice.user_id},
+        "password": "un mot de passe solide",
+    }
+    await alice.ok("POST", "/account/deactivate", json={"auth": auth})
+    assert await services.push.pushers(alice.user_id) == []
