@@ -383,6 +383,8 @@ def _add_ephemeral(services: Services) -> None:
     services.rooms.membership_hooks.append(services.typing.on_membership)
     services.sync.typing_position = services.typing.position
     services.sync.start_hooks.append(services.presence.on_sync)
+    services.account_hooks.deactivated.append(services.presence.user_deactivated)
+    services.account_hooks.deactivated.append(services.push.user_deactivated)
     services.sync.sections += [
         services.typing.sync_section,
         services.receipts.sync_section,
