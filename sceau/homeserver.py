@@ -139,7 +139,9 @@ def load_or_create_signing_key(path: Path) -> SigningKey:
     if path.exists():
         return decode_signing_key_file(path.read_text(encoding="utf-8"))
     key = generate_signing_key(
-        secrets.token_bytes(32), "a_" + encode_base64(secrets.token_bytes(3), urlsafe=True)
+        secrets.token_bytes(32),
+        # Key versions allow only [A-Za-z0-9_]: URL-safe base64 may hold a "-".
+        "a_" + encode_base64(secrets.token_bytes(3), urlsafe=True).replace("-", "_"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
