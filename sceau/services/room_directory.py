@@ -74,7 +74,8 @@ class RoomDirectoryService:
         offset = _parse_since(query.since)
         rooms = [room for room in await self._summaries.published() if _matches(room, query)]
         rooms.sort(key=lambda room: (-room.joined_members, room.room_id))
-        limit = len(rooms) if query.limit is None else query.limit
+        # A limit of 0 or none lists everything (there is no empty page to ask for).
+        limit = query.limit if query.limit else len(rooms)
         page = rooms[offset : offset + limit]
         response: dict[str, Any] = {
             "chunk": [_chunk_entry(room) for room in page],

@@ -136,3 +136,11 @@ async def test_visibility_can_be_read_and_changed_by_moderators_only(user_factor
 async def test_thirdparty_protocols_is_empty(user_factory):
     alice = await user_factory("alice")
     assert await alice.ok("GET", "/thirdparty/protocols") == {}
+
+
+async def test_limit_zero_lists_every_room(user_factory):
+    alice = await user_factory("alice")
+    rooms = {await public_room(alice, preset="public_chat") for _ in range(2)}
+    listing = await alice.ok("GET", "/publicRooms?limit=0")
+    assert {r["room_id"] for r in listing["chunk"]} == rooms
+    assert "next_batch" not in listing

@@ -87,3 +87,13 @@ async def test_rejects_malformed_requests(user_factory):
         response = await alice.request("POST", "/user_directory/search", json=body)
         assert response.status_code == 400, body
         assert response.json()["errcode"] == "M_BAD_JSON"
+
+
+async def test_deactivated_users_are_not_found(user_factory, services):
+    alice = await user_factory("alice")
+    gone = await user_factory("gonzo")
+    await gone.ok("POST", "/createRoom", json={"preset": "public_chat"})
+    assert user_ids(await find(alice, "gonzo")) == [gone.user_id]
+    async with services.stores.db.transaction() as txn:
+        await txn.execute("UPDATE users SET deactivated = 1 WHERE user_id = ?", gone.user_id)
+    assert user_ids(await find(alice, "gonzo")) == []
