@@ -1,0 +1,103 @@
+"""``sceau admin``: the shell commands create, list, reset and close accounts in the data folder."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sceau import admin_cli
+from sceau.cli import main
+from sceau.config import load_config
+from sceau.homeserver import build_services
+
+
+def admin(data_dir: Path, *args: str) -> None:
+    main(["admin", *args, "--data-dir", str(data_dir), "--server-name", "cli.test"])
+
+
+def account(data_dir: Path, user_id: str):
+    """The stored user record, read through a fresh set of services."""
+
+    async def read():
+        services = await build_services(load_config(data_dir / "sceau.yaml"))
+        try:
+            return await services.stores.accounts.get_user(user_id)
+        finally:
+            await services.stores.db.close()
+
+    return asyncio.run(read())
+
+
+def can_log_in(data_dir: Path, user: str, password: str) -> bool:
+    async def attempt() -> bool:
+        services = await build_services(load_config(data_dir / "sceau.yaml"))
+        try:
+            await services.accounts.login(user, password, None, None, "127.0.0.1")
+            return True
+        except Exception:
+            return False
+        finally:
+            await services.stores.db.close()
+
+    return asyncio.run(attempt())
+
+
+def test_create_user_with_password_and_admin_flag(tmp_path, capsys):
+    admin(tmp_path, "create-user", "Alice", "--password", "s3cret pw", "--admin")
+    assert "Created @alice:cli.test (admin)" in capsys.readouterr().out
+    user = account(tmp_path, "@alice:cli.test")
+    assert user is not None and user.is_admin and not user.deactivated
+    assert can_log_in(tmp_path, "alice", "s3cret pw")
+
+
+def test_create_user_prompts_for_the_password_twice(tmp_path, monkeypatch):
+    answers = iter(["typed pw", "typed pw"])
+    monkeypatch.setattr(admin_cli.getpass, "getpass", lambda _prompt: next(answers))
+    admin(tmp_path, "create-user", "@bob:cli.test")
+    assert can_log_in(tmp_path, "bob", "typed pw")
+
+
+def test_mismatched_prompted_passwords_create_nothing(tmp_path, monkeypatch, capsys):
+    answers = iter(["one", "two"])
+    monkeypatch.setattr(admin_cli.getpass, "getpass", lambda _prompt: next(answers))
+    with pytest.raises(SystemExit) as exit_info:
+        admin(tmp_path, "create-user", "carol")
+    assert exit_info.value.code == 1
+    assert "do not match" in capsys.readouterr().err
+    assert account(tmp_path, "@carol:cli.test") is None
+
+
+def test_create_user_refuses_taken_invalid_and_foreign_ids(tmp_path, capsys):
+    admin(tmp_path, "create-user", "alice", "--password", "pw")
+    for name in ("alice", "not valid", "@alice:elsewhere.org"):
+        with pytest.raises(SystemExit) as exit_info:
+            admin(tmp_path, "create-user", name, "--password", "pw")
+        assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "M_USER_IN_USE" in err and "M_INVALID_USERNAME" in err and "not on this server" in err
+
+
+def test_reset_password_replaces_the_old_one(tmp_path):
+    admin(tmp_path, "create-user", "alice", "--password", "old pw")
+    admin(tmp_path, "reset-password", "alice", "--password", "new pw")
+    assert can_log_in(tmp_path, "alice", "new pw")
+    assert not can_log_in(tmp_path, "alice", "old pw")
+
+
+def test_deactivate_user_blocks_login_and_shows_in_the_list(tmp_path, capsys):
+    admin(tmp_path, "create-user", "alice", "--password", "pw")
+    admin(tmp_path, "create-user", "bob", "--password", "pw", "--admin")
+    admin(tmp_path, "deactivate-user", "@alice:cli.test")
+    assert not can_log_in(tmp_path, "alice", "pw")
+    capsys.readouterr()
+    admin(tmp_path, "list-users")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["@alice:cli.test\tdeactivated", "@bob:cli.test\tadmin"]
+
+
+def test_commands_on_unknown_users_fail_with_a_message(tmp_path, capsys):
+    for command in (("deactivate-user", "ghost"), ("reset-password", "ghost", "--password", "x")):
+        with pytest.raises(SystemExit) as exit_info:
+            admin(tmp_path, *command)
+        assert exit_info.value.code == 1
+        assert "M_NOT_FOUND" in capsys.readouterr().err
