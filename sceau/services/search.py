@@ -19,7 +19,7 @@ from sceau.services.room_state import RoomStateService
 from sceau.services.tokens import position_token
 from sceau.storage.database import Transaction
 from sceau.storage.events import EventStore, StoredEvent
-from sceau.storage.search import INDEXED_FIELDS, KEYS, SearchHit, SearchStore, Term
+from sceau.storage.search import INDEXED_FIELDS, KEYS, SearchHit, SearchStore, Term, fold
 from sceau.storage.state import StateStore
 
 _WORD = re.compile(r"[^\W_]+")
@@ -37,11 +37,11 @@ def parse_search_terms(text: str) -> list[Term]:
     for match in _PHRASE_OR_WORD.finditer(text):
         phrase, word = match.groups()
         if phrase is not None:
-            words = tuple(w.lower() for w in _WORD.findall(phrase))
+            words = tuple(w.lower() for w in _WORD.findall(phrase) if fold(w))
             if words:
                 terms.append(Term(words, prefix=False))
         else:
-            terms.extend(Term((w.lower(),)) for w in _WORD.findall(word))
+            terms.extend(Term((w.lower(),)) for w in _WORD.findall(word) if fold(w))
     return terms[:MAX_TERMS]
 
 

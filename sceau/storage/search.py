@@ -7,6 +7,7 @@ terms, never as raw user text, so neither engine's query syntax can be
 injected.
 """
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,12 @@ class SearchHit:
     rank: float
 
 
+def fold(text: str) -> str:
+    """Strip diacritics, as SQLite's ``remove_diacritics`` does, so both engines agree."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _fts5_query(terms: Sequence[Term]) -> str:
     """Every term must match; words are quoted so FTS5 reads no operators in them."""
     parts = []
@@ -51,7 +58,7 @@ def _tsquery(terms: Sequence[Term]) -> str:
     """``'a':* & ('b' <-> 'c')`` for to_tsquery('simple', ...)."""
     parts = []
     for term in terms:
-        words = [f"'{word.replace(chr(39), '').replace(chr(92), '')}'" for word in term.words]
+        words = [f"'{fold(word).replace(chr(39), '').replace(chr(92), '')}'" for word in term.words]
         if term.prefix:
             words[-1] += ":*"
         parts.append("(" + " <-> ".join(words) + ")" if len(words) > 1 else words[0])
@@ -74,7 +81,7 @@ class SearchStore:
                 event_id,
                 room_id,
                 key,
-                text,
+                fold(text),
             )
         else:
             await txn.execute(

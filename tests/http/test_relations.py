@@ -229,3 +229,13 @@ async def test_outsider_cannot_list_threads(user_factory):
     room = (await alice.ok("POST", "/createRoom", json={"preset": "private_chat"}))["room_id"]
     response = await eve.request("GET", f"{V1}/rooms/{room}/threads")
     assert response.status_code == 403
+
+
+async def test_sync_timeline_carries_bundled_aggregations(user_factory):
+    alice, bob, room = await shared_room(user_factory)
+    original = await send(alice, room, text("typo"))
+    fix = await send(alice, room, edit(original, "fixed"))
+    synced = await bob.ok("GET", "/sync")
+    timeline = synced["rooms"]["join"][room]["timeline"]["events"]
+    by_id = {event["event_id"]: event for event in timeline}
+    assert by_id[original]["unsigned"]["m.relations"]["m.replace"]["event_id"] == fix

@@ -54,6 +54,10 @@ async def test_search_matches_prefixes_case_and_accent_insensitively(user_factor
     found = await search(alice, {"search_term": "conse"})
     assert ids(found) == [hit]
     assert "conseil" in found["highlights"]
+    found = await search(alice, {"search_term": "reunion"})
+    assert ids(found) == [hit]
+    found = await search(alice, {"search_term": "RÉUNION"})
+    assert ids(found) == [hit]
     found = await search(alice, {"search_term": '"conseil demain"'})
     assert ids(found) == [hit]
     found = await search(alice, {"search_term": '"demain conseil"'})
@@ -209,5 +213,14 @@ async def test_search_rejects_malformed_bodies(user_factory):
     assert response.status_code == 400
     empty = await alice.ok("POST", "/search", json={"search_categories": {}})
     assert empty == {"search_categories": {}}
-    odd = await search(alice, {"search_term": 'NEAR( "" * ^ -- \' ; OR AND \x00 ✓'})
+    odd = await search(alice, {"search_term": 'NEAR( "" * ^ -- \' ; OR AND \x00 ✓ \u0301 ́'})
     assert odd["results"] == []
+
+
+async def test_search_can_include_the_rooms_current_state(user_factory):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"name": "Stateful"}))["room_id"]
+    await say(alice, room, "stateful message")
+    found = await search(alice, {"search_term": "message", "include_state": True})
+    types = {event["type"] for event in found["state"][room]}
+    assert {"m.room.create", "m.room.name", "m.room.member"} <= types
