@@ -120,7 +120,14 @@ def _parse_since(token: str | None) -> int:
     return int(token[1:])
 
 
+#: Join rules under which a published room is worth listing: anyone can get in.
+LISTED_JOIN_RULES = ("public", "knock", "knock_restricted")
+
+
 def _matches(room: RoomSummary, query: DirectoryQuery) -> bool:
+    """Published, open to outsiders (or readable by them), and matching the filter."""
+    if room.join_rule not in LISTED_JOIN_RULES and room.history_visibility != "world_readable":
+        return False
     if query.room_types is not None and room.room_type not in query.room_types:
         return False
     term = (query.search_term or "").strip().casefold()

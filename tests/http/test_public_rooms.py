@@ -144,3 +144,19 @@ async def test_limit_zero_lists_every_room(user_factory):
     listing = await alice.ok("GET", "/publicRooms?limit=0")
     assert {r["room_id"] for r in listing["chunk"]} == rooms
     assert "next_batch" not in listing
+
+
+async def test_published_rooms_closed_to_outsiders_are_not_listed(user_factory):
+    alice = await user_factory("alice")
+    room = await public_room(alice, preset="public_chat")
+    await alice.ok("PUT", f"/rooms/{room}/state/m.room.join_rules", json={"join_rule": "invite"})
+    assert (await alice.ok("GET", "/publicRooms"))["chunk"] == []
+    await alice.ok(
+        "PUT",
+        f"/rooms/{room}/state/m.room.history_visibility",
+        json={"history_visibility": "world_readable"},
+    )
+    listed = (await alice.ok("GET", "/publicRooms"))["chunk"]
+    assert [(r["room_id"], r["join_rule"], r["world_readable"]) for r in listed] == [
+        (room, "invite", True)
+    ]
