@@ -382,6 +382,7 @@ def _add_ephemeral(services: Services) -> None:
         server_name=services.config.server_name, store=push_store, rules=services.push
     )
     services.events.persist_hooks.append(unread.on_event)
+    services.rooms.membership_hooks.append(unread.on_membership)
     services.rooms.membership_hooks.append(services.typing.on_membership)
     services.sync.typing_position = services.typing.position
     services.sync.start_hooks.append(services.presence.on_sync)

@@ -114,6 +114,11 @@ class UnreadCounter:
         if actions:
             await self._store.insert_actions(txn, actions)
 
+    async def on_membership(self, user_id: str, room_id: str, membership: str) -> None:
+        """Membership hook: unread notifications of a room one has left are dropped."""
+        if membership in ("leave", "ban"):
+            await self._store.forget_room_actions(user_id, room_id)
+
     async def sync_section(self, ctx: SyncContext) -> bool:
         """unread_notifications in every joined room entry of the response.
 

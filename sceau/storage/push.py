@@ -182,6 +182,14 @@ class PushStore:
             [(a.user_id, a.room_id, a.stream_pos, a.thread_id, int(a.highlight)) for a in actions],
         )
 
+    async def forget_room_actions(self, user_id: str, room_id: str) -> None:
+        async with self._db.transaction() as txn:
+            await txn.execute(
+                "DELETE FROM event_push_actions WHERE user_id = ? AND room_id = ?",
+                user_id,
+                room_id,
+            )
+
     async def unread_counts(
         self, user_id: str, room_ids: list[str]
     ) -> dict[str, dict[str, tuple[int, int]]]:

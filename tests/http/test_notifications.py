@@ -183,3 +183,66 @@ async def test_invite_is_not_counted_for_joined_members(user_factory):
     room = await _shared_room(alice, bob)
     await alice.ok("POST", f"/rooms/{room}/invite", json={"user_id": carol.user_id})
     assert _counts(await bob.ok("GET", "/sync"), room)["notification_count"] == 0
+
+
+async def test_sync_with_every_ephemeral_section_matches_the_spec_schema(user_factory):
+    from tests.http.test_spec_shapes import validator_for
+
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = await _shared_room(alice, bob)
+    event_id = await _send(alice, room, _text("bob ?"), "1")
+    await bob.ok("POST", f"/rooms/{room}/receipt/m.read/{event_id}", json={"thread_id": "main"})
+    await bob.ok("POST", f"/rooms/{room}/read_markers", json={"m.fully_read": event_id})
+    await alice.ok("PUT", f"/rooms/{room}/typing/{alice.user_id}", json={"typing": True})
+    await bob.ok("PUT", f"/user/{bob.user_id}/rooms/{room}/tags/m.favourite", json={"order": 1})
+    await bob.ok("PUT", f"/user/{bob.user_id}/account_data/x.y", json={"a": 1})
+    await alice.ok("PUT", f"/presence/{alice.user_id}/status", json={"presence": "online"})
+    await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/2", json=_text("encore"))
+    flt = json.dumps({"room": {"timeline": {"unread_thread_notifications": True}}})
+    sync = await bob.ok("GET", "/sync", params={"filter": flt})
+    entry = sync["rooms"]["join"][room]
+    types = {e["type"] for e in entry["ephemeral"]["events"]}
+    assert types == {"m.typing", "m.receipt"}
+    assert {e["type"] for e in entry["account_data"]["events"]} == {"m.fully_read", "m.tag"}
+    assert {"m.push_rules", "x.y"} <= {e["type"] for e in sync["account_data"]["events"]}
+    assert sync["presence"]["events"]
+    assert entry["unread_notifications"]["notification_count"] == 1
+    errors = list(validator_for("/_matrix/client/v3/sync", "GET", 200).iter_errors(sync))
+    assert not errors, [e.message[:200] for e in errors[:5]]
+
+
+async def test_pushers_and_rules_match_the_spec_schema(user_factory):
+    from tests.http.test_spec_shapes import validator_for
+
+    alice = await user_factory("alice")
+    await alice.ok(
+        "POST",
+        "/pushers/set",
+        json={
+            "kind": "http",
+            "app_id": "a",
+            "pushkey": "k",
+            "app_display_name": "A",
+            "device_display_name": "D",
+            "lang": "fr",
+            "data": {"url": "https://p.example/_matrix/push/v1/notify", "format": "event_id_only"},
+        },
+    )
+    await alice.ok("PUT", "/pushrules/global/content/x", json={"pattern": "x", "actions": []})
+    for path, body in [
+        ("/_matrix/client/v3/pushers", await alice.ok("GET", "/pushers")),
+        ("/_matrix/client/v3/pushrules/", await alice.ok("GET", "/pushrules/")),
+    ]:
+        errors = list(validator_for(path, "GET", 200).iter_errors(body))
+        assert not errors, (path, [e.message[:200] for e in errors[:5]])
+
+
+async def test_leaving_a_room_drops_its_unread_counts(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = await _shared_room(alice, bob)
+    await _send(alice, room, _text("un"), "1")
+    await bob.ok("POST", f"/rooms/{room}/leave", json={})
+    await bob.ok("POST", f"/join/{room}", json={})
+    assert _counts(await bob.ok("GET", "/sync"), room)["notification_count"] == 0
