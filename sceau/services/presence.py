@@ -88,16 +88,12 @@ class PresenceService:
         """m.presence of everyone sharing a room with the user, changed since the token."""
         if not self.enabled:
             return False
-        users = sorted(await self._state.users_sharing_rooms(ctx.user_id) | {ctx.user_id})
         since = None if ctx.full_state else ctx.since_stream
-        rows = await self._store.for_users(users, since, ctx.upto.stream)
-        if since is not None:
-            # People who just started sharing a room with the user: send their
-            # current presence even though it did not change.
-            sent = {row.user_id for row in rows}
-            newcomers = sorted((_joined_in_response(ctx) & set(users)) - sent)
-            if newcomers:
-                rows += await self._store.for_users(newcomers, None, ctx.upto.stream)
+        if since is None:
+            users = sorted(await self._state.users_sharing_rooms(ctx.user_id) | {ctx.user_id})
+            rows = await self._store.for_users(users, None, ctx.upto.stream)
+        else:
+            rows = await self._incremental_rows(ctx, since)
         events = [
             {"type": "m.presence", "sender": row.user_id, "content": self._content(row)}
             for row in sorted(rows, key=lambda r: r.stream_pos)
@@ -107,6 +103,24 @@ class PresenceService:
             return False
         ctx.response["presence"] = {"events": events}
         return True
+
+    async def _incremental_rows(self, ctx: SyncContext, since: int) -> list[PresenceRow]:
+        """Changes since the token of the user's room-mates, and room-mates who just joined.
+
+        Most syncs find no presence change at all, so the (costlier) set of
+        room-mates is only computed when something changed.
+        """
+        rows = await self._store.changed(since, ctx.upto.stream)
+        if rows:
+            mates = await self._state.users_sharing_rooms(ctx.user_id) | {ctx.user_id}
+            rows = [row for row in rows if row.user_id in mates]
+        # People who just started sharing a room with the user: send their
+        # current presence even though it did not change.
+        sent = {row.user_id for row in rows}
+        newcomers = sorted(_joined_in_response(ctx) - sent - {""})
+        if newcomers:
+            rows += await self._store.for_users(newcomers, None, ctx.upto.stream)
+        return rows
 
     async def user_deactivated(self, user_id: str) -> None:
         """Account hook: a deactivated user goes offline for good."""

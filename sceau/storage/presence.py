@@ -42,6 +42,15 @@ class PresenceStore:
             row.stream_pos,
         )
 
+    async def changed(self, after: int, upto: int) -> list[PresenceRow]:
+        """Every row written in (after, upto], whoever it belongs to."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM presence WHERE stream_pos > ? AND stream_pos <= ?",
+            after,
+            upto,
+        )
+        return [_row(row) for row in rows]
+
     async def for_users(
         self, user_ids: list[str], after: int | None, upto: int
     ) -> list[PresenceRow]:
