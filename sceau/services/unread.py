@@ -64,6 +64,10 @@ class UnreadCounter:
     async def on_event(self, txn: Transaction, event: PersistedEvent) -> None:
         """Persist hook: record who is notified by this event."""
         pdu = event.pdu
+        if pdu.get("type") == "m.room.redaction":
+            target = _redacted_event_id(pdu)
+            if target is not None:
+                await self._store.forget_event_actions(txn, event.room_id, target)
         sender = pdu.get("sender")
         members = await self._store.joined_members(txn, event.room_id)
         local = [u for u in members if u != sender and u.endswith(self._suffix)]
@@ -196,6 +200,14 @@ def _may_concern(user_id: str, display_name: str | None, pdu: JsonDict, folded_b
         if display_name and display_name.casefold() in folded_body:
             return True
     return False
+
+
+def _redacted_event_id(pdu: JsonDict) -> str | None:
+    """The event a redaction targets (top-level before v11, in content from v11)."""
+    target = pdu.get("redacts")
+    if not isinstance(target, str):
+        target = _content(pdu).get("redacts")
+    return target if isinstance(target, str) else None
 
 
 def _content(pdu: JsonDict | None) -> JsonDict:

@@ -182,6 +182,16 @@ class PushStore:
             [(a.user_id, a.room_id, a.stream_pos, a.thread_id, int(a.highlight)) for a in actions],
         )
 
+    async def forget_event_actions(self, txn: Transaction, room_id: str, event_id: str) -> None:
+        """A redacted event no longer counts as unread for anyone."""
+        await txn.execute(
+            "DELETE FROM event_push_actions WHERE room_id = ? AND stream_pos ="
+            " (SELECT stream_pos FROM events WHERE event_id = ? AND room_id = ?)",
+            room_id,
+            event_id,
+            room_id,
+        )
+
     async def forget_room_actions(self, user_id: str, room_id: str) -> None:
         async with self._db.transaction() as txn:
             await txn.execute(

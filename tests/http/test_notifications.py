@@ -246,3 +246,13 @@ async def test_leaving_a_room_drops_its_unread_counts(user_factory):
     await bob.ok("POST", f"/rooms/{room}/leave", json={})
     await bob.ok("POST", f"/join/{room}", json={})
     assert _counts(await bob.ok("GET", "/sync"), room)["notification_count"] == 0
+
+
+async def test_redacted_message_no_longer_counts(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = await _shared_room(alice, bob)
+    event_id = await _send(alice, room, _text("oups"), "1")
+    await _send(alice, room, _text("reste"), "2")
+    await alice.ok("PUT", f"/rooms/{room}/redact/{event_id}/r1", json={})
+    assert _counts(await bob.ok("GET", "/sync"), room)["notification_count"] == 1
