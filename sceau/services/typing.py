@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 from sceau.clock import Clock
-from sceau.errors import forbidden
+from sceau.errors import forbidden, invalid_param
 from sceau.notifier import Notifier
 from sceau.services.sync import SyncContext
 from sceau.storage.state import StateStore
@@ -56,6 +56,8 @@ class TypingService:
     async def set_typing(
         self, user_id: str, room_id: str, typing: bool, timeout_ms: int | None
     ) -> None:
+        if timeout_ms is not None and timeout_ms < 0:
+            raise invalid_param("'timeout' must not be negative")
         if await self._state.membership(room_id, user_id) != "join":
             raise forbidden("You are not joined to this room")
         self.expire_due()
