@@ -14,7 +14,7 @@ from sceau.notifier import Notifier
 from sceau.protocol.identifiers import is_valid_event_id
 from sceau.services.account_data import AccountDataService
 from sceau.services.sync import SyncContext
-from sceau.services.typing import add_ephemeral, wanted_rooms
+from sceau.services.typing import add_ephemeral, newly_joined_rooms, wanted_rooms
 from sceau.storage.database import Database
 from sceau.storage.receipts import Receipt, ReceiptStore
 from sceau.storage.state import StateStore
@@ -86,6 +86,15 @@ class ReceiptService:
             return False
         since = None if ctx.full_state else ctx.since_stream
         receipts = await self._store.for_rooms(rooms, since, ctx.upto.stream)
+        fresh = sorted(newly_joined_rooms(ctx) & set(rooms))
+        if since is not None and fresh:
+            # A room just joined: its receipts so far, not only the new ones.
+            known = {(r.room_id, r.receipt_type, r.user_id, r.thread_id) for r in receipts}
+            receipts += [
+                r
+                for r in await self._store.for_rooms(fresh, None, ctx.upto.stream)
+                if (r.room_id, r.receipt_type, r.user_id, r.thread_id) not in known
+            ]
         by_room: dict[str, dict[str, Any]] = {}
         for receipt in receipts:
             if receipt.receipt_type == READ_PRIVATE and receipt.user_id != ctx.user_id:

@@ -37,6 +37,25 @@ def wanted_rooms(ctx: SyncContext, event_type: str) -> list[str]:
     ]
 
 
+def newly_joined_rooms(ctx: SyncContext) -> set[str]:
+    """Rooms whose entry in this response carries the user's own join (an incremental join)."""
+    if ctx.since is None:
+        return set()
+    found = set()
+    for room_id, room in ctx.response.get("rooms", {}).get("join", {}).items():
+        for event in room.get("timeline", {}).get("events", []):
+            content = event.get("content")
+            if (
+                event.get("type") == "m.room.member"
+                and event.get("state_key") == ctx.user_id
+                and isinstance(content, dict)
+                and content.get("membership") == "join"
+            ):
+                found.add(room_id)
+                break
+    return found
+
+
 class TypingService:
     def __init__(self, *, clock: Clock, notifier: Notifier, state: StateStore) -> None:
         self._clock = clock
@@ -97,11 +116,12 @@ class TypingService:
         """m.typing in each joined room whose typing list changed since the token."""
         self.expire_due()
         since = None if ctx.since is None else ctx.since.typing
+        fresh = newly_joined_rooms(ctx)
         found = False
         for room_id in wanted_rooms(ctx, "m.typing"):
             users = self.typing_users(room_id)
             changed = self._changed.get(room_id, 0)
-            if since is None or ctx.full_state:
+            if since is None or ctx.full_state or room_id in fresh:
                 if not users:
                     continue
             elif not since < changed <= ctx.upto.typing:

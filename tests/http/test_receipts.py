@@ -189,3 +189,20 @@ async def test_private_receipt_does_not_wake_other_members(user_factory, service
     assert not waiter.woken
     result = await asyncio.wait_for(poll, 5)
     assert _receipts(result, room) == []
+
+
+async def test_joining_a_room_brings_its_existing_receipts(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    carol = await user_factory("carol")
+    room = await _shared_room(alice, bob)
+    event_id = await _send(alice, room, "x", "1")
+    await bob.ok("POST", f"/rooms/{room}/receipt/m.read/{event_id}", json={})
+    await alice.ok("PUT", f"/rooms/{room}/typing/{alice.user_id}", json={"typing": True})
+    token = (await carol.ok("GET", "/sync"))["next_batch"]
+    await carol.ok("POST", f"/join/{room}", json={})
+    result = await carol.ok("GET", f"/sync?since={token}")
+    assert bob.user_id in _receipts(result, room)[0][event_id]["m.read"]
+    events = result["rooms"]["join"][room]["ephemeral"]["events"]
+    typing = [e for e in events if e["type"] == "m.typing"]
+    assert typing[0]["content"]["user_ids"] == [alice.user_id]
