@@ -55,20 +55,21 @@ class AccountStore:
         is_admin: bool = False,
         displayname: str | None = None,
     ) -> bool:
-        """Create a user; False if the ID is taken (no exception, no partial write)."""
-        taken = await txn.fetchval("SELECT 1 FROM users WHERE user_id = ?", user_id)
-        if taken:
-            return False
-        await txn.execute(
+        """Create a user; False if the ID is taken (no exception, no partial write).
+
+        ``ON CONFLICT DO NOTHING`` keeps two concurrent registrations of one
+        name from raising a unique violation: the second simply gets False.
+        """
+        inserted = await txn.fetchval(
             "INSERT INTO users (user_id, password_hash, created_ts, is_admin, displayname)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
             user_id,
             password_hash,
             created_ts,
             int(is_admin),
             displayname,
         )
-        return True
+        return inserted is not None
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         row = await self._db.fetchone(
@@ -124,20 +125,16 @@ class AccountStore:
         created_ts: int,
     ) -> bool:
         """Create the device if new (True), else keep it and its name (False)."""
-        exists = await txn.fetchval(
-            "SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?", user_id, device_id
-        )
-        if exists:
-            return False
-        await txn.execute(
+        inserted = await txn.fetchval(
             "INSERT INTO devices (user_id, device_id, display_name, created_ts)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id) DO NOTHING"
+            " RETURNING device_id",
             user_id,
             device_id,
             display_name,
             created_ts,
         )
-        return True
+        return inserted is not None
 
     async def get_devices(self, user_id: str) -> list[DeviceRecord]:
         rows = await self._db.fetchall(

@@ -473,3 +473,23 @@ async def test_deactivation_with_erase_clears_the_profile(client, register):
     body = {"auth": password_auth(alice.user_id), "erase": True}
     await alice.ok("POST", "/account/deactivate", json=body)
     assert (await client.get(V3 + f"/profile/{alice.user_id}")).json() == {}
+
+
+async def test_concurrent_registrations_of_one_name_give_one_account_and_one_user_in_use(client):
+    import asyncio
+
+    body = {"username": "race", "password": PASSWORD, "auth": {"type": "m.login.dummy"}}
+    responses = await asyncio.gather(*(post(client, "/register", body) for _ in range(4)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 400, 400, 400], [r.text for r in responses]
+    assert all(r.json()["errcode"] == "M_USER_IN_USE" for r in responses if r.status_code == 400)
+
+
+async def test_concurrent_logins_on_one_device_id_all_succeed(client, register):
+    import asyncio
+
+    alice = await register("alice")
+    responses = await asyncio.gather(*(login(client, "alice", device_id="SAME") for _ in range(4)))
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    devices = (await alice.ok("GET", "/devices"))["devices"]
+    assert sorted(d["device_id"] for d in devices) == sorted([alice.device_id, "SAME"])
