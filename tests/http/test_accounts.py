@@ -1,5 +1,6 @@
 """Registration, login, logout, whoami, password change and deactivation over HTTP."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -476,8 +477,6 @@ async def test_deactivation_with_erase_clears_the_profile(client, register):
 
 
 async def test_concurrent_registrations_of_one_name_give_one_account_and_one_user_in_use(client):
-    import asyncio
-
     body = {"username": "race", "password": PASSWORD, "auth": {"type": "m.login.dummy"}}
     responses = await asyncio.gather(*(post(client, "/register", body) for _ in range(4)))
     statuses = sorted(r.status_code for r in responses)
@@ -486,8 +485,6 @@ async def test_concurrent_registrations_of_one_name_give_one_account_and_one_use
 
 
 async def test_concurrent_logins_on_one_device_id_all_succeed(client, register):
-    import asyncio
-
     alice = await register("alice")
     responses = await asyncio.gather(*(login(client, "alice", device_id="SAME") for _ in range(4)))
     assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
