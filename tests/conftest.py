@@ -7,10 +7,12 @@ must run.
 """
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
+import shutil
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,30 +80,83 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-async def db(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, empty database on the parametrised backend."""
-    database: Database
-    schema = None
-    if backend == "postgresql":
-        import asyncpg
+def _run_in_thread(coro: Any) -> Any:
+    """Run a coroutine to completion from sync code, even inside a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
-        schema = "t_" + secrets.token_hex(6)
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once per run; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        database = SqliteDatabase(str(path))
+        await migrate(database)
+        await database.close()
+
+    _run_in_thread(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A PostgreSQL schema migrated once per run; tests empty it between them."""
+    import asyncpg
+
+    schema = "t_" + secrets.token_hex(6)
+
+    async def build() -> None:
         conn = await asyncpg.connect(PG_DSN)
         await conn.execute(f"CREATE SCHEMA {schema}")
         await conn.close()
+        database = await PostgresDatabase.connect(PG_DSN, 1, schema=schema)
+        await migrate(database)
+        await database.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_DSN)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()
+
+    _run_in_thread(build())
+    yield schema
+    _run_in_thread(drop())
+
+
+async def _empty_postgres_schema(schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_DSN, server_settings={"search_path": schema})
+    tables = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename != 'schema_version'",
+        schema,
+    )
+    if tables:
+        # DELETE is far quicker than TRUNCATE on the handful of rows a test writes.
+        statements = "".join(f'DELETE FROM "{schema}"."{row[0]}";' for row in tables)
+        await conn.execute(f"BEGIN;{statements}COMMIT;")
+    await conn.close()
+
+
+@pytest.fixture
+async def db(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """A migrated, empty database on the parametrised backend."""
+    database: Database
+    if backend == "postgresql":
+        schema = request.getfixturevalue("postgres_schema")
+        await _empty_postgres_schema(schema)
         database = await PostgresDatabase.connect(PG_DSN, 5, schema=schema)
     else:
+        template = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "test.db")
         database = SqliteDatabase(str(tmp_path / "test.db"))
     await migrate(database)
     yield database
     await database.close()
-    if schema is not None:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_DSN)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
 
 
 @pytest.fixture

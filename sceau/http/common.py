@@ -83,7 +83,26 @@ async def read_json(request: Request, required: bool = True) -> dict[str, Any]:
         raise not_json() from None
     if not isinstance(value, dict):
         raise bad_json("Request body must be a JSON object")
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH:
+        _check_depth(value)
     return value
+
+
+#: Deeper JSON than this is refused: nothing in Matrix needs it, and the
+#: encoder that stores it would fail further down.
+MAX_JSON_DEPTH = 100
+
+
+def _check_depth(value: Any) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise bad_json(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def get_field(
