@@ -95,3 +95,8 @@ def guest_access_forbidden() -> MatrixError:
 
 def user_deactivated() -> MatrixError:
     return MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
+
+
+def unstorable_text() -> MatrixError:
+    """A value no column can hold: text with a NUL character, an integer beyond 64 bits."""
+    return MatrixError(400, "M_INVALID_PARAM", "Value out of range (NUL character or huge number)")

@@ -22,16 +22,25 @@ class SyncToken:
         return f"s{self.stream}_{self.typing}"
 
 
+MAX_POSITION = 2**62
+
+
 def parse_sync_token(token: str) -> SyncToken:
     try:
         if token.startswith("s"):
             stream, _, typing = token[1:].partition("_")
-            return SyncToken(int(stream), int(typing or 0))
-        if token.startswith("t"):
-            return SyncToken(int(token[1:]))
+            parsed = SyncToken(int(stream), int(typing or 0))
+        elif token.startswith("t"):
+            parsed = SyncToken(int(token[1:]))
+        else:
+            parsed = None
     except ValueError:
-        pass
-    raise invalid_param("Invalid pagination or sync token")
+        parsed = None
+    if parsed is None or not (
+        0 <= parsed.stream < MAX_POSITION and 0 <= parsed.typing < MAX_POSITION
+    ):
+        raise invalid_param("Invalid pagination or sync token")
+    return parsed
 
 
 def parse_position(token: str) -> int:

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from sceau.errors import unstorable_text
+
 Row = Sequence[Any]
 
 
@@ -64,19 +66,29 @@ class _SqliteTxn:
         self._conn = conn
 
     async def execute(self, sql: str, *params: Any) -> None:
+        _refuse_nul(params)
         self._conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+        materialised = list(rows)
+        for row in materialised:
+            _refuse_nul(row)
+        self._conn.executemany(sql, materialised)
 
     async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        if _has_nul(params):
+            return None
         row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        if _has_nul(params):
+            return []
         return self._conn.execute(sql, params).fetchall()
 
     async def fetchval(self, sql: str, *params: Any) -> Any:
+        if _has_nul(params):
+            return None
         row = self._conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -143,6 +155,26 @@ def to_postgres_sql(sql: str) -> str:
     return cached
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _has_nul(params: Sequence[Any]) -> bool:
+    """True for values no column can hold: text with NUL, integers beyond 64 bits."""
+    for param in params:
+        if isinstance(param, str):
+            if "\x00" in param:
+                return True
+        elif isinstance(param, int) and param not in _INT64:
+            return True
+    return False
+
+
+def _refuse_nul(params: Sequence[Any]) -> None:
+    """Refuse unstorable values as bad input, the same way on both engines."""
+    if _has_nul(params):
+        raise unstorable_text()
+
+
 class _PostgresTxn:
     dialect = "postgresql"
 
@@ -150,20 +182,30 @@ class _PostgresTxn:
         self._conn = conn
 
     async def execute(self, sql: str, *params: Any) -> None:
+        _refuse_nul(params)
         await self._conn.execute(to_postgres_sql(sql), *params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(to_postgres_sql(sql), list(rows))
+        materialised = list(rows)
+        for row in materialised:
+            _refuse_nul(row)
+        await self._conn.executemany(to_postgres_sql(sql), materialised)
 
     async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        if _has_nul(params):
+            return None
         row: Row | None = await self._conn.fetchrow(to_postgres_sql(sql), *params)
         return row
 
     async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        if _has_nul(params):
+            return []
         rows: list[Row] = await self._conn.fetch(to_postgres_sql(sql), *params)
         return rows
 
     async def fetchval(self, sql: str, *params: Any) -> Any:
+        if _has_nul(params):
+            return None
         return await self._conn.fetchval(to_postgres_sql(sql), *params)
 
 
@@ -193,15 +235,23 @@ class PostgresDatabase:
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PostgresTxn(conn)
 
+    # A look-up by a value holding NUL finds nothing: no stored text can hold it.
+
     async def fetchone(self, sql: str, *params: Any) -> Row | None:
+        if _has_nul(params):
+            return None
         row: Row | None = await self._pool.fetchrow(to_postgres_sql(sql), *params)
         return row
 
     async def fetchall(self, sql: str, *params: Any) -> list[Row]:
+        if _has_nul(params):
+            return []
         rows: list[Row] = await self._pool.fetch(to_postgres_sql(sql), *params)
         return rows
 
     async def fetchval(self, sql: str, *params: Any) -> Any:
+        if _has_nul(params):
+            return None
         return await self._pool.fetchval(to_postgres_sql(sql), *params)
 
     async def execute_script(self, sql: str) -> None:
