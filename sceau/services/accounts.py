@@ -32,6 +32,7 @@ from sceau.protocol.identifiers import (
     parse_user_id,
 )
 from sceau.services.auth import AuthService, PasswordService, Requester, UiaService
+from sceau.services.devices import PASSWORD_FLOWS, check_device_id, check_device_name
 from sceau.services.ratelimit import RateLimiter
 from sceau.storage.accounts import AccountStore, UserRecord
 from sceau.storage.database import Database, Transaction
@@ -39,9 +40,6 @@ from sceau.storage.database import Database, Transaction
 logger = logging.getLogger(__name__)
 
 MAX_PASSWORD_LENGTH = 512
-MAX_DEVICE_ID_LENGTH = 255
-MAX_DEVICE_NAME_LENGTH = 256
-PASSWORD_FLOWS = [["m.login.password"]]
 
 UserHook = Callable[[str], Awaitable[None]]
 DeviceHook = Callable[[str, str], Awaitable[None]]
@@ -103,23 +101,6 @@ class RegistrationRequest:
     initial_device_display_name: str | None = None
     inhibit_login: bool = False
     auth: Any = None
-
-
-def check_device_id(device_id: str) -> None:
-    """A client-chosen device ID: printable, at most 255 bytes (it ends up in URLs and SQL)."""
-    if not device_id or len(device_id.encode("utf-8", "surrogatepass")) > MAX_DEVICE_ID_LENGTH:
-        raise invalid_param("device_id must be 1 to 255 bytes long")
-    if not device_id.isprintable():
-        raise invalid_param("device_id must not contain control characters")
-
-
-def check_device_name(name: str | None) -> None:
-    if name is None:
-        return
-    if len(name) > MAX_DEVICE_NAME_LENGTH:
-        raise invalid_param(f"device display name is longer than {MAX_DEVICE_NAME_LENGTH}")
-    if "\x00" in name:
-        raise invalid_param("device display name must not contain NUL")
 
 
 def check_password(password: str) -> None:

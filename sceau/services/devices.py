@@ -4,18 +4,37 @@ Deleting a device ends its access tokens in the same transaction; the
 ``devices_deleted`` hook then lets device-list tracking react.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sceau.errors import MatrixError, not_found
-from sceau.services.accounts import (
-    PASSWORD_FLOWS,
-    AccountHooks,
-    check_device_id,
-    check_device_name,
-)
+from sceau.errors import MatrixError, invalid_param, not_found
 from sceau.services.auth import Requester, UiaService
 from sceau.storage.accounts import AccountStore, DeviceRecord
 from sceau.storage.database import Database
+
+if TYPE_CHECKING:
+    # Only a type here: accounts imports this module's checks.
+    from sceau.services.accounts import AccountHooks
+
+MAX_DEVICE_ID_LENGTH = 255
+MAX_DEVICE_NAME_LENGTH = 256
+PASSWORD_FLOWS = [["m.login.password"]]
+
+
+def check_device_id(device_id: str) -> None:
+    """A client-chosen device ID: printable, at most 255 bytes (it ends up in URLs and SQL)."""
+    if not device_id or len(device_id.encode("utf-8", "surrogatepass")) > MAX_DEVICE_ID_LENGTH:
+        raise invalid_param("device_id must be 1 to 255 bytes long")
+    if not device_id.isprintable():
+        raise invalid_param("device_id must not contain control characters")
+
+
+def check_device_name(name: str | None) -> None:
+    if name is None:
+        return
+    if len(name) > MAX_DEVICE_NAME_LENGTH:
+        raise invalid_param(f"device display name is longer than {MAX_DEVICE_NAME_LENGTH}")
+    if "\x00" in name:
+        raise invalid_param("device display name must not contain NUL")
 
 
 def _valid_device_id(device_id: str) -> bool:
@@ -28,7 +47,7 @@ def _valid_device_id(device_id: str) -> bool:
 
 class DeviceService:
     def __init__(
-        self, *, db: Database, accounts: AccountStore, uia: UiaService, hooks: AccountHooks
+        self, *, db: Database, accounts: AccountStore, uia: UiaService, hooks: "AccountHooks"
     ) -> None:
         self._db = db
         self._accounts = accounts
