@@ -157,3 +157,21 @@ async def test_device_signs_its_users_master_key(register):
     assert result == {"failures": {}}
     shown = (await _query(alice, alice))["master_keys"][alice.user_id]
     assert f"ed25519:{alice.device_id}" in shown["signatures"][alice.user_id]
+
+
+async def test_replacing_the_self_signing_key_drops_its_old_device_signatures(register):
+    alice = await register("alice")
+    device = await upload_device(alice)
+    cs = CrossSigning(alice.user_id)
+    await alice.ok("POST", "/keys/device_signing/upload", json=cs.upload_body())
+    signed = cs.sign_as(device.device_keys(), cs.self_signing)
+    await alice.ok(
+        "POST", "/keys/signatures/upload", json={alice.user_id: {alice.device_id: signed}}
+    )
+    old_id = f"ed25519:{cs.public(cs.self_signing)}"
+    new = CrossSigning(alice.user_id)
+    body = {**new.upload_body(), "auth": {**PASSWORD_AUTH, "user": alice.user_id}}
+    await alice.ok("POST", "/keys/device_signing/upload", json=body)
+    keys = (await _query(alice, alice))["device_keys"][alice.user_id][alice.device_id]
+    assert old_id not in keys["signatures"][alice.user_id]
+    assert f"ed25519:{alice.device_id}" in keys["signatures"][alice.user_id]

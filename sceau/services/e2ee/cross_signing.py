@@ -94,8 +94,18 @@ class CrossSigningService:
             raise forbidden("Key ID in use")
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             for key_type, (public, key) in uploaded.items():
+                old = current.get(key_type)
+                if old is not None and _public(old) != public:
+                    await self._forget_old_key(txn, user_id, key_type, _public(old))
                 await self._store.set_key(txn, user_id, key_type, public, key, pos)
         await self._device_lists.mark_changed([user_id])
+
+    async def _forget_old_key(self, txn: Any, user_id: str, key_type: str, public: str) -> None:
+        """A replaced key's signatures (on it, or made with it) vouch for nothing now."""
+        if key_type == "master":
+            await self._store.delete_signatures_on(txn, user_id, public)
+        else:
+            await self._store.delete_signatures_by(txn, user_id, f"ed25519:{public}")
 
     async def account_deactivated(self, user_id: str) -> None:
         """Hook: a closed account publishes no cross-signing identity any more."""

@@ -85,6 +85,16 @@ class CrossSigningStore:
             key_id,
         )
 
+    async def delete_signatures_by(
+        self, txn: Transaction, signer_user_id: str, signer_key_id: str
+    ) -> None:
+        """Drop signatures made with a key that was replaced (they no longer vouch)."""
+        await txn.execute(
+            "DELETE FROM e2e_signatures WHERE signer_user_id = ? AND signer_key_id = ?",
+            signer_user_id,
+            signer_key_id,
+        )
+
     async def delete_user(self, txn: Transaction, user_id: str) -> None:
         """A deactivated account: its cross-signing keys and the signatures it made go."""
         await txn.execute("DELETE FROM e2e_cross_signing_keys WHERE user_id = ?", user_id)
