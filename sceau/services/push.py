@@ -10,6 +10,7 @@ Pushers are stored for a later delivery service; nothing is sent yet.
 
 import copy
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sceau.clock import Clock
@@ -23,7 +24,7 @@ from sceau.protocol.push_rules import (
 )
 from sceau.services.account_data import add_global_account_data, ensure_storable
 from sceau.services.sync import SyncContext
-from sceau.storage.database import Database
+from sceau.storage.database import Database, Transaction
 from sceau.storage.push import DefaultOverride, PushStore
 from sceau.streams import StreamIdGenerator
 
@@ -112,27 +113,31 @@ class PushRuleService:
         for anchor in (before, after):
             if anchor is not None and anchor.startswith("."):
                 raise invalid_param("Rules cannot be placed relative to server-default rules")
-        own = (await self._store.user_rules([user_id]))[user_id].get(kind, [])
-        existing = next((r for r in own if r["rule_id"] == rule_id), None)
-        if existing is not None:
-            rule["enabled"] = existing.get("enabled", True)
-        rules = _place(own, rule, before, after)
-        await self._write(
-            user_id, lambda txn: self._store.set_kind_rules(txn, user_id, kind, rules)
-        )
+
+        async def write(txn: Transaction) -> None:
+            own = (await self._store.user_rules([user_id], txn))[user_id].get(kind, [])
+            existing = next((r for r in own if r["rule_id"] == rule_id), None)
+            if existing is not None:
+                rule["enabled"] = existing.get("enabled", True)
+            rules = _place(own, rule, before, after)
+            await self._store.set_kind_rules(txn, user_id, kind, rules)
+
+        await self._write(user_id, write)
 
     async def delete_rule(self, user_id: str, kind: str, rule_id: str) -> None:
         _check_kind(kind)
         if rule_id.startswith("."):
             await self._find(user_id, kind, rule_id)  # 404 for unknown IDs
             raise invalid_param("Server-default rules cannot be deleted")
-        own = (await self._store.user_rules([user_id]))[user_id].get(kind, [])
-        if not any(r["rule_id"] == rule_id for r in own):
-            raise not_found("No such push rule")
-        rules = [r for r in own if r["rule_id"] != rule_id]
-        await self._write(
-            user_id, lambda txn: self._store.set_kind_rules(txn, user_id, kind, rules)
-        )
+
+        async def write(txn: Transaction) -> None:
+            own = (await self._store.user_rules([user_id], txn))[user_id].get(kind, [])
+            if not any(r["rule_id"] == rule_id for r in own):
+                raise not_found("No such push rule")
+            rules = [r for r in own if r["rule_id"] != rule_id]
+            await self._store.set_kind_rules(txn, user_id, kind, rules)
+
+        await self._write(user_id, write)
 
     async def set_enabled(self, user_id: str, kind: str, rule_id: str, enabled: Any) -> None:
         if not isinstance(enabled, bool):
@@ -180,25 +185,27 @@ class PushRuleService:
 
     async def _change(self, user_id: str, kind: str, rule_id: str, key: str, value: Any) -> None:
         _, is_default = await self._find(user_id, kind, rule_id)
-        if is_default:
-            overrides = (await self._store.default_overrides([user_id]))[user_id]
+
+        async def change_default(txn: Transaction) -> None:
+            overrides = (await self._store.default_overrides([user_id], txn))[user_id]
             current = overrides.get(rule_id, DefaultOverride(None, None))
             if key == "enabled":
                 updated = DefaultOverride(value, current.actions)
             else:
                 updated = DefaultOverride(current.enabled, value)
-            await self._write(
-                user_id,
-                lambda txn: self._store.set_default_override(txn, user_id, rule_id, updated),
-            )
-            return
-        own = (await self._store.user_rules([user_id]))[user_id].get(kind, [])
-        rules = [{**r, key: value} if r["rule_id"] == rule_id else r for r in own]
-        await self._write(
-            user_id, lambda txn: self._store.set_kind_rules(txn, user_id, kind, rules)
-        )
+            await self._store.set_default_override(txn, user_id, rule_id, updated)
 
-    async def _write(self, user_id: str, write: Any) -> None:
+        async def change_own(txn: Transaction) -> None:
+            own = (await self._store.user_rules([user_id], txn))[user_id].get(kind, [])
+            if not any(r["rule_id"] == rule_id for r in own):
+                raise not_found("No such push rule")
+            rules = [{**r, key: value} if r["rule_id"] == rule_id else r for r in own]
+            await self._store.set_kind_rules(txn, user_id, kind, rules)
+
+        await self._write(user_id, change_default if is_default else change_own)
+
+    async def _write(self, user_id: str, write: Callable[[Transaction], Awaitable[None]]) -> None:
+        """Read, change and mark the ruleset changed in one transaction, then wake the user."""
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             await write(txn)
             await self._store.mark_rules_changed(txn, user_id, pos)

@@ -35,12 +35,15 @@ class PushStore:
 
     # ------------------------------------------------------------- push rules
 
-    async def user_rules(self, user_ids: list[str]) -> dict[str, dict[str, list[JsonDict]]]:
+    async def user_rules(
+        self, user_ids: list[str], txn: Transaction | None = None
+    ) -> dict[str, dict[str, list[JsonDict]]]:
         """Each user's own rules: user -> kind -> rules in priority order."""
+        reader: Any = txn if txn is not None else self._db
         found: dict[str, dict[str, list[JsonDict]]] = {u: {} for u in user_ids}
         for start in range(0, len(user_ids), 500):
             chunk = user_ids[start : start + 500]
-            rows = await self._db.fetchall(
+            rows = await reader.fetchall(
                 "SELECT user_id, kind, rule_json FROM push_rules"
                 f" WHERE user_id IN {in_clause(len(chunk))} ORDER BY priority",
                 *chunk,
@@ -49,11 +52,14 @@ class PushStore:
                 found[user_id].setdefault(kind, []).append(orjson.loads(rule_json))
         return found
 
-    async def default_overrides(self, user_ids: list[str]) -> dict[str, dict[str, DefaultOverride]]:
+    async def default_overrides(
+        self, user_ids: list[str], txn: Transaction | None = None
+    ) -> dict[str, dict[str, DefaultOverride]]:
+        reader: Any = txn if txn is not None else self._db
         found: dict[str, dict[str, DefaultOverride]] = {u: {} for u in user_ids}
         for start in range(0, len(user_ids), 500):
             chunk = user_ids[start : start + 500]
-            rows = await self._db.fetchall(
+            rows = await reader.fetchall(
                 "SELECT user_id, rule_id, enabled, actions_json FROM push_rule_defaults"
                 f" WHERE user_id IN {in_clause(len(chunk))}",
                 *chunk,
