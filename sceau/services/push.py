@@ -53,6 +53,8 @@ class PushRuleService:
         self._cache: OrderedDict[str, JsonDict] = OrderedDict()
         #: Users (among those cached) who changed anything from the defaults.
         self._customised: set[str] = set()
+        #: Bumped by every write, so a read that raced a write is not cached.
+        self._writes = 0
 
     # ---------------------------------------------------------------- rulesets
 
@@ -65,11 +67,15 @@ class PushRuleService:
         found = {u: self._cache[u] for u in user_ids if u in self._cache}
         missing = [u for u in user_ids if u not in found]
         if missing:
+            writes_before = self._writes
             own = await self._store.user_rules(missing)
             overrides = await self._store.default_overrides(missing)
+            cacheable = self._writes == writes_before
             for user_id in missing:
                 ruleset = _assemble(user_id, own[user_id], overrides[user_id])
                 found[user_id] = ruleset
+                if not cacheable:
+                    continue
                 self._cache[user_id] = ruleset
                 if any(own[user_id].values()) or overrides[user_id]:
                     self._customised.add(user_id)
@@ -206,9 +212,11 @@ class PushRuleService:
 
     async def _write(self, user_id: str, write: Callable[[Transaction], Awaitable[None]]) -> None:
         """Read, change and mark the ruleset changed in one transaction, then wake the user."""
+        self._writes += 1
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             await write(txn)
             await self._store.mark_rules_changed(txn, user_id, pos)
+        self._writes += 1
         self._cache.pop(user_id, None)
         self._customised.discard(user_id)
         self._notifier.notify_users([user_id])
