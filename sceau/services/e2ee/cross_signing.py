@@ -9,10 +9,10 @@ private to the signer).
 from typing import Any
 
 from sceau.errors import MatrixError, bad_json, forbidden, missing_param
-from sceau.protocol.canonical_json import encode_canonical_json
 from sceau.protocol.types import JsonDict
 from sceau.services.e2ee.device_lists import DeviceListService
 from sceau.services.e2ee.validation import (
+    canonical,
     check_cross_signing_key,
     ed25519_key,
     has_valid_signature,
@@ -184,7 +184,10 @@ class CrossSigningService:
         if signable(master) != signable(obj):
             raise invalid_signature("The signed master key does not match the stored key")
         found = []
-        signatures = (obj.get("signatures") or {}).get(user_id) or {}
+        all_signatures = obj.get("signatures")
+        signatures = all_signatures.get(user_id) if isinstance(all_signatures, dict) else None
+        if not isinstance(signatures, dict):
+            signatures = {}
         for sig_key_id, signature in signatures.items():
             if not isinstance(sig_key_id, str) or not sig_key_id.startswith("ed25519:"):
                 continue
@@ -224,4 +227,4 @@ class CrossSigningService:
 
 
 def _canonical(value: Any) -> bytes:
-    return encode_canonical_json(value)
+    return canonical(value)

@@ -80,7 +80,12 @@ class DehydratedDeviceService:
             raise not_found("No such dehydrated device")
         after = None
         if next_batch is not None:
-            if not isinstance(next_batch, str) or not next_batch.isdigit():
+            if not (
+                isinstance(next_batch, str)
+                and next_batch.isascii()
+                and next_batch.isdigit()
+                and len(next_batch) <= 18
+            ):
                 raise bad_json("'next_batch' must be a token from a previous response")
             after = int(next_batch)
         events, position = await self._to_device.fetch_for_device(user_id, device_id, after)

@@ -29,7 +29,7 @@ def is_better(new: RoomKey, old: RoomKey) -> bool:
 
 
 def parse_version(raw: Any) -> int:
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18:
+    if not _is_number(raw):
         raise not_found("Unknown backup version")
     return int(raw)
 
@@ -43,7 +43,7 @@ def _room_key(room_id: str, session_id: str, data: Any) -> RoomKey:
         data.get("is_verified"),
     )
     for name, value in (("first_message_index", fmi), ("forwarded_count", fwd)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
             raise bad_json(f"'{name}' must be a non-negative integer")
     if not isinstance(verified, bool):
         raise bad_json("'is_verified' must be a boolean")
@@ -111,7 +111,7 @@ class KeyBackupService:
             raise not_found("No current backup version")
         if raw_version is None:
             raise MatrixError(400, "M_MISSING_PARAM", "Missing parameter: version")
-        if not raw_version.isdigit() or int(raw_version) != current.version:
+        if not _is_number(raw_version) or int(raw_version) != current.version:
             raise wrong_version(current.version)
         uploaded = [
             _room_key(room_id, session_id, data)
@@ -165,6 +165,11 @@ class KeyBackupService:
         if raw_version is None:
             raise MatrixError(400, "M_MISSING_PARAM", "Missing parameter: version")
         return await self._require(user_id, raw_version)
+
+
+def _is_number(raw: Any) -> bool:
+    """A decimal position small enough for a BIGINT column."""
+    return isinstance(raw, str) and raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18
 
 
 def _version_fields(body: JsonDict) -> tuple[str, JsonDict]:

@@ -10,11 +10,15 @@ from typing import Any
 import orjson
 
 from sceau.errors import bad_json, invalid_param
-from sceau.protocol.canonical_json import encode_canonical_json
 from sceau.protocol.identifiers import is_valid_user_id
 from sceau.protocol.types import JsonDict
 from sceau.services.e2ee.device_lists import DeviceListService
-from sceau.services.e2ee.validation import check_device_keys, check_signed_key, ed25519_key
+from sceau.services.e2ee.validation import (
+    canonical,
+    check_device_keys,
+    check_signed_key,
+    ed25519_key,
+)
 from sceau.services.sync import SyncContext
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database
@@ -225,7 +229,7 @@ def _key_map(body: JsonDict, name: str) -> dict[str, Any]:
 
 
 def _canonical(value: Any) -> str:
-    return encode_canonical_json(value).decode()
+    return canonical(value).decode()
 
 
 def _canonical_of(raw: str) -> str:

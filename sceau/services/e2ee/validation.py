@@ -4,7 +4,7 @@ from typing import Any
 
 from sceau.errors import MatrixError, bad_json, invalid_param
 from sceau.protocol.base64 import decode_base64
-from sceau.protocol.canonical_json import encode_canonical_json
+from sceau.protocol.canonical_json import CanonicalJsonError, encode_canonical_json
 from sceau.protocol.signing import SignatureError, verify_json_signature
 from sceau.protocol.types import JsonDict
 
@@ -13,11 +13,17 @@ def invalid_signature(error: str) -> MatrixError:
     return MatrixError(400, "M_INVALID_SIGNATURE", error)
 
 
+def canonical(value: Any) -> bytes:
+    """Canonical JSON of client input; values it cannot hold (floats...) are M_BAD_JSON."""
+    try:
+        return encode_canonical_json(value)
+    except CanonicalJsonError as exc:
+        raise bad_json(f"Not canonical JSON: {exc}") from None
+
+
 def signable(obj: JsonDict) -> bytes:
     """What a signature covers: the object without ``signatures`` and ``unsigned``."""
-    return encode_canonical_json(
-        {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
-    )
+    return canonical({k: v for k, v in obj.items() if k not in ("signatures", "unsigned")})
 
 
 def ed25519_key(encoded: Any) -> bytes:
