@@ -16,12 +16,12 @@ const WAIT_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it returns something truthy; fails with `describe()` after `timeoutMs`. */
-async function until(probe, what, timeoutMs = WAIT_MS, describe = () => "") {
+async function until(probe, what, timeoutMs = WAIT_MS, describe = () => "", everyMs = 100) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
     if (value) return value;
-    await sleep(100);
+    await sleep(everyMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}. ${describe()}`);
 }
@@ -225,6 +225,30 @@ export const commands = {
       () => `The backup holds ${count}.`,
     );
     return { version, sessions: count };
+  },
+
+  /** The backup key from secret storage, without restoring: sessions then come on demand. */
+  async loadBackupKey({ name }) {
+    const crypto = get(name).client.getCrypto();
+    await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+    const check = await crypto.checkKeyBackupAndEnable();
+    return { version: check?.backupInfo?.version ?? null };
+  },
+
+  /** Until every message of /messages decrypts (keys may arrive meanwhile). */
+  async waitForHistoryDecrypted({ name, roomId, timeoutMs = WAIT_MS }) {
+    let last = [];
+    await until(
+      async () => {
+        last = await commands.history({ name, roomId });
+        return last.length > 0 && last.every((m) => m.failure === null);
+      },
+      `every message of ${roomId} to decrypt at ${name}`,
+      timeoutMs,
+      () => `Last: ${JSON.stringify(last)}`,
+      500, // each try is a /messages request
+    );
+    return last;
   },
 
   /** The backup key from secret storage (via the recovery key), then every session. */
