@@ -170,3 +170,18 @@ async def test_initial_sync_has_no_device_lists(user_factory):
     alice = await user_factory("alice")
     await upload_device(alice)
     assert "device_lists" not in await alice.ok("GET", "/sync")
+
+
+async def test_long_poll_returns_when_a_room_member_uploads_keys(user_factory):
+    import asyncio
+
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    await _shared_room(alice, bob)
+    token = (await bob.ok("GET", "/sync"))["next_batch"]
+    poll = asyncio.create_task(bob.ok("GET", f"/sync?since={token}&timeout=10000"))
+    await asyncio.sleep(0.2)
+    assert not poll.done()
+    await upload_device(alice)
+    result = await asyncio.wait_for(poll, 5)
+    assert alice.user_id in _lists(result)["changed"]
