@@ -30,7 +30,10 @@ async function handle(line) {
     id = request.id;
     const command = commands[request.cmd];
     if (!command) throw new Error(`unknown command ${request.cmd}`);
-    reply({ id, ok: true, result: (await command(request.args ?? {})) ?? null });
+    const started = Date.now();
+    const result = (await command(request.args ?? {})) ?? null;
+    console.error(`[driver] ${request.cmd} done in ${Date.now() - started} ms`);
+    reply({ id, ok: true, result });
   } catch (error) {
     const detail = error?.data ? ` ${JSON.stringify(error.data)}` : "";
     console.error(error);
