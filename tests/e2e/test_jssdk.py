@@ -196,6 +196,48 @@ async def test_js_sdk_and_nio_exchange_encrypted_messages_both_ways(
         await bob.close()
 
 
+async def test_js_sdk_learns_of_a_new_nio_device_and_encrypts_for_it(
+    server: ServerProcess, js: JsDriver, tmp_path: Path
+):
+    """device_lists.changed reaches the js-sdk, which then shares the room key with the device."""
+    alice_id = await new_account(server, "alice")
+    bob = e2ee_nio_client(server, tmp_path / "bob")
+    bob_phone: nio.AsyncClient | None = None
+    try:
+        ok(
+            await bob.register(f"bob_{secrets.token_hex(4)}", PASSWORD, "nio"),
+            nio.RegisterResponse,
+            "POST /register",
+        )
+        ok(await bob.sync(timeout=0, full_state=True), nio.SyncResponse, "initial /sync")
+        await nio_keys_round(bob)
+        await js_login(js, server, "alice", alice_id)
+        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=True)
+        await sync_until(bob, lambda r: room_id in r.rooms.invite, "bob's invite", within_s=30)
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+        await js.call("send", name="alice", roomId=room_id, body="before the phone")
+        await nio_sync_until_text(bob, room_id, "before the phone")
+
+        bob_phone = e2ee_nio_client(server, tmp_path / "bob_phone")
+        bob_phone.user = bob.user_id
+        ok(await bob_phone.login(PASSWORD, device_name="phone"), nio.LoginResponse, "login")
+        ok(await bob_phone.sync(timeout=0, full_state=True), nio.SyncResponse, "initial /sync")
+        await nio_keys_round(bob_phone)
+        known = await js.call(
+            "waitForDevice", name="alice", userId=bob.user_id, deviceId=bob_phone.device_id
+        )
+        assert bob.device_id in known
+
+        await js.call("send", name="alice", roomId=room_id, body="hello, phone")
+        got = await nio_sync_until_text(bob_phone, room_id, "hello, phone")
+        assert got.decrypted and got.sender == alice_id
+    finally:
+        await bob.close()
+        if bob_phone is not None:
+            await bob_phone.close()
+
+
 async def test_a_new_js_sdk_device_restores_the_key_backup_and_decrypts_history(
     server: ServerProcess, js: JsDriver
 ):

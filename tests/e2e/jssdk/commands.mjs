@@ -260,6 +260,23 @@ export const commands = {
     return { version: check?.backupInfo?.version ?? null, ...result };
   },
 
+  /** Until `name` knows the device (from its own device-list tracking, no forced query). */
+  async waitForDevice({ name, userId, deviceId }) {
+    const crypto = get(name).client.getCrypto();
+    let known = [];
+    await until(
+      async () => {
+        const devices = (await crypto.getUserDeviceInfo([userId])).get(userId);
+        known = [...(devices?.keys() ?? [])];
+        return known.includes(deviceId);
+      },
+      `${name} to learn of ${userId}'s device ${deviceId}`,
+      WAIT_MS,
+      () => `Known devices: ${JSON.stringify(known)}`,
+    );
+    return known;
+  },
+
   /** A new device takes the cross-signing keys from secret storage and signs itself. */
   async crossSignFromSecretStorage({ name }) {
     const entry = get(name);
