@@ -175,3 +175,20 @@ async def test_replacing_the_self_signing_key_drops_its_old_device_signatures(re
     keys = (await _query(alice, alice))["device_keys"][alice.user_id][alice.device_id]
     assert old_id not in keys["signatures"][alice.user_id]
     assert f"ed25519:{alice.device_id}" in keys["signatures"][alice.user_id]
+
+
+async def test_signature_upload_shows_in_device_lists(register):
+    alice = await register("alice")
+    bob = await register("bob")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room}", json={})
+    device = await upload_device(alice)
+    cs = CrossSigning(alice.user_id)
+    await alice.ok("POST", "/keys/device_signing/upload", json=cs.upload_body())
+    token = (await bob.ok("GET", "/sync"))["next_batch"]
+    signed = cs.sign_as(device.device_keys(), cs.self_signing)
+    await alice.ok(
+        "POST", "/keys/signatures/upload", json={alice.user_id: {alice.device_id: signed}}
+    )
+    sync = await bob.ok("GET", f"/sync?since={token}")
+    assert alice.user_id in sync["device_lists"]["changed"]

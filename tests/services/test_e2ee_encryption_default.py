@@ -110,3 +110,10 @@ async def test_policy_setting_all_and_off(user_factory, preset, encrypted):
     alice = await user_factory("alice")
     room = (await alice.ok("POST", "/createRoom", json={"preset": preset}))["room_id"]
     assert (await _encryption(alice, room) is not None) is encrypted
+
+
+async def test_upgraded_room_stays_encrypted(user_factory):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    new = await alice.ok("POST", f"/rooms/{room}/upgrade", json={"new_version": "11"})
+    assert (await _encryption(alice, new["replacement_room"]))["algorithm"] == MEGOLM
