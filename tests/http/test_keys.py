@@ -232,3 +232,19 @@ async def test_upload_and_claim_bad_bodies(user_factory):
     ):
         response = await alice.request("POST", path, json=body)
         assert response.status_code == 400, (path, body, response.text)
+
+
+async def test_concurrent_uploads_of_different_device_keys_only_one_wins(user_factory):
+    alice = await user_factory("alice")
+    candidates = [ClientDevice(alice.user_id, alice.device_id) for _ in range(4)]
+    responses = await asyncio.gather(
+        *(
+            alice.request("POST", "/keys/upload", json={"device_keys": c.device_keys()})
+            for c in candidates
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200, 400, 400, 400]
+    winner = candidates[[r.status_code for r in responses].index(200)]
+    result = await alice.ok("POST", "/keys/query", json={"device_keys": {alice.user_id: []}})
+    stored = result["device_keys"][alice.user_id][alice.device_id]
+    assert stored["keys"][f"ed25519:{alice.device_id}"] == winner.ed25519

@@ -20,8 +20,10 @@ class DeviceKeyStore:
 
     # ------------------------------------------------------------ device keys
 
-    async def get_device_keys(self, user_id: str, device_id: str) -> JsonDict | None:
-        raw = await self._db.fetchval(
+    async def get_device_keys(
+        self, user_id: str, device_id: str, txn: Transaction | None = None
+    ) -> JsonDict | None:
+        raw = await (txn or self._db).fetchval(
             "SELECT key_json FROM e2e_device_keys WHERE user_id = ? AND device_id = ?",
             user_id,
             device_id,
