@@ -202,12 +202,10 @@ class KeyService:
 
     async def sync_section(self, ctx: SyncContext) -> bool:
         """Counts a device needs to top up its keys (always present: Element relies on it)."""
-        ctx.response["device_one_time_keys_count"] = await self.one_time_key_counts(
-            ctx.user_id, ctx.device_id
-        )
-        ctx.response[
-            "device_unused_fallback_key_types"
-        ] = await self._keys.unused_fallback_key_types(ctx.user_id, ctx.device_id)
+        counts, unused = await self._keys.sync_counts(ctx.user_id, ctx.device_id)
+        counts.setdefault(DEFAULT_OTK_ALGORITHM, 0)
+        ctx.response["device_one_time_keys_count"] = counts
+        ctx.response["device_unused_fallback_key_types"] = unused
         return False
 
     async def device_created(self, user_id: str, device_id: str) -> None:

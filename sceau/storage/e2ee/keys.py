@@ -205,6 +205,21 @@ class DeviceKeyStore:
         )
         return None if row is None else ClaimedKey(row[0], orjson.loads(row[1]))
 
+    async def sync_counts(self, user_id: str, device_id: str) -> tuple[dict[str, int], list[str]]:
+        """One query for /sync: one-time key counts and unused fallback key algorithms."""
+        rows = await self._db.fetchall(
+            "SELECT 'otk', algorithm, COUNT(*) FROM e2e_one_time_keys"
+            " WHERE user_id = ? AND device_id = ? GROUP BY algorithm"
+            " UNION ALL SELECT 'fallback', algorithm, 0 FROM e2e_fallback_keys"
+            " WHERE user_id = ? AND device_id = ? AND used = 0",
+            user_id,
+            device_id,
+            user_id,
+            device_id,
+        )
+        counts = {row[1]: int(row[2]) for row in rows if row[0] == "otk"}
+        return counts, sorted(row[1] for row in rows if row[0] == "fallback")
+
     async def unused_fallback_key_types(self, user_id: str, device_id: str) -> list[str]:
         rows = await self._db.fetchall(
             "SELECT algorithm FROM e2e_fallback_keys"
