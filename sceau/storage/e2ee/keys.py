@@ -219,12 +219,3 @@ class DeviceKeyStore:
         )
         counts = {row[1]: int(row[2]) for row in rows if row[0] == "otk"}
         return counts, sorted(row[1] for row in rows if row[0] == "fallback")
-
-    async def unused_fallback_key_types(self, user_id: str, device_id: str) -> list[str]:
-        rows = await self._db.fetchall(
-            "SELECT algorithm FROM e2e_fallback_keys"
-            " WHERE user_id = ? AND device_id = ? AND used = 0 ORDER BY algorithm",
-            user_id,
-            device_id,
-        )
-        return [row[0] for row in rows]
