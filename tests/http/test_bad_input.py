@@ -7,24 +7,25 @@ query parameters, and drop or forge its access token. Whatever happens:
 
 * the server never answers 5xx;
 * a 4xx carries a JSON object whose ``errcode`` starts with ``M_``;
-* after a 4xx, no stream has moved and the user's rooms are unchanged.
+* after a 4xx, no event was stored and the user's rooms are unchanged.
+
+Checks that only concern the HTTP layer (body parsing, tokens, field types)
+run on SQLite; the odd values, which travel down to SQL, run on both engines.
 """
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 
-from sceau.homeserver import Services
 from tests.http.bad_input_support import (
     ODD_STRINGS,
     TEMPLATES,
     UIA_WITHOUT_TOKEN,
     Endpoint,
+    Failure,
+    Probe,
     World,
     build_world,
     endpoints,
@@ -32,57 +33,16 @@ from tests.http.bad_input_support import (
 )
 
 ENDPOINTS = endpoints()
-WITH_BODY = [e for e in ENDPOINTS if e.takes_body]
-WITH_PARAMS = [e for e in ENDPOINTS if e.params]
-GETS = [e for e in ENDPOINTS if e.method == "GET"]
-PRIVATE = [e for e in ENDPOINTS if not e.public and e.path.startswith("/_matrix/client")]
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def ids(endpoint: Endpoint) -> str:
     return str(endpoint)
 
 
-@dataclass(frozen=True)
-class Failure:
-    endpoint: Endpoint
-    case: str
-    status: int
-    message: str
-
-
 #: Server bugs found by these tests, still open: ``(reason, matches(backend, failure))``.
 #: A test whose every failure is listed here is reported as xfail, not as a failure.
 KNOWN_BUGS: list[tuple[str, Callable[[str, Failure], bool]]] = [
-    (
-        "server bug: a NUL character (U+0000) in a path parameter or identifier field is "
-        "sent to PostgreSQL, which cannot store it in a text column, and the server answers 500",
-        lambda backend, f: (
-            backend == "postgresql" and f.status == 500 and ("NUL" in f.case or "\\x00" in f.case)
-        ),
-    ),
-    (
-        "server bug: JSON nested deeper than orjson's 254 levels is accepted by the parser but "
-        "cannot be re-serialised when stored (filters, account data, tags): 500, want 400 M_BAD_JSON",
-        lambda backend, f: f.case == "nesting 900 deep" and f.status == 500,
-    ),
-    (
-        "server bug: a filter 'limit' of 2**63 reaches SQL (OverflowError / out of range), "
-        "GET /rooms/{roomId}/messages answers 500 (want 400 M_BAD_JSON or M_INVALID_PARAM)",
-        lambda backend, f: (
-            f.endpoint.shape.endswith("/messages")
-            and "9223372036854775808" in f.case
-            and f.status == 500
-        ),
-    ),
-    (
-        "server bug: GET /sync?filter=9223372036854775808 (a filter ID of 2**63) reaches SQL "
-        "and answers 500 (want 400 M_INVALID_PARAM or 404 M_NOT_FOUND)",
-        lambda backend, f: (
-            f.endpoint.shape.endswith("/sync")
-            and "'filter': '9223372036854775808'" in f.case
-            and f.status == 500
-        ),
-    ),
     (
         "server bug: POST /createRoom accepts an 'invite_3pid' that is not a list (want 400)",
         lambda backend, f: (
@@ -92,130 +52,14 @@ KNOWN_BUGS: list[tuple[str, Callable[[str, Failure], bool]]] = [
 ]
 
 
-class Probe:
-    """Sends requests as the world's user and checks the invariants on every answer.
-
-    Failures are collected rather than raised, so one run reports every broken
-    case of an endpoint; :meth:`verdict` ends the test.
-    """
-
-    def __init__(
-        self, services: Services, http: httpx.AsyncClient, world: World, backend: str
-    ) -> None:
-        self.services = services
-        self.http = http
-        self.world = world
-        self.backend = backend
-        self.failures: list[Failure] = []
-
-    def fail(self, endpoint: Endpoint, case: str, status: int, message: str) -> None:
-        self.failures.append(Failure(endpoint, case, status, message))
-
-    async def _event_count(self) -> int:
-        """Events stored: a refused write may use up a stream position, but adds no event."""
-        return int(await self.services.stores.db.fetchval("SELECT COUNT(*) FROM events"))
-
-    async def _joined(self) -> list[str] | None:
-        response = await self.world.alice.request("GET", "/joined_rooms")
-        if response.status_code != 200:
-            return None
-        return sorted(response.json()["joined_rooms"])
-
-    async def send(
-        self,
-        endpoint: Endpoint,
-        case: str,
-        *,
-        content: bytes | None = None,
-        body: Any = None,
-        path: str | None = None,
-        params: dict[str, str] | None = None,
-        token: str | None = "alice",
-    ) -> httpx.Response:
-        """One request; checks no 5xx, a Matrix error shape, and no write on 4xx."""
-        if content is None and body is not None:
-            # The standard encoder: orjson refuses integers beyond 64 bits.
-            content = json.dumps(body, ensure_ascii=False).encode()
-        if content is None and endpoint.takes_body:
-            content = b"{}"
-        headers = {"Content-Type": "application/json"}
-        if token == "alice":
-            headers["Authorization"] = f"Bearer {self.world.alice.token}"
-        elif token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        before = (await self._event_count(), await self._joined())
-        response = await self.http.request(
-            endpoint.method,
-            path or self.world.fill(endpoint),
-            content=content,
-            params=params,
-            headers=headers,
-            timeout=30,
-        )
-        status = response.status_code
-        text = response.text[:300]
-        if status >= 500:
-            self.fail(endpoint, case, status, f"server error: {status} {text}")
-            await self.refresh()
-        elif status >= 400:
-            data = response.json()
-            is_uia = status == 401 and isinstance(data, dict) and "flows" in data
-            if not is_uia and not str(_get(data, "errcode")).startswith("M_"):
-                self.fail(endpoint, case, status, f"no Matrix errcode: {status} {text}")
-            after = (await self._event_count(), await self._joined())
-            if after != before:
-                self.fail(endpoint, case, status, f"a failed request wrote something: {text}")
-                await self.refresh()
-        elif endpoint.method != "GET" or before[1] is None:
-            joined = await self._joined()
-            if joined is None or self.world.room_id not in joined:
-                await self.refresh()  # the token died or alice left: start again
-        return response
-
-    def expect(
-        self, response: httpx.Response, endpoint: Endpoint, case: str, status: int, *codes: str
-    ) -> None:
-        """The answer must be ``status`` with one of ``codes``."""
-        errcode = _get(response.json(), "errcode")
-        if response.status_code != status or errcode not in codes:
-            self.fail(
-                endpoint,
-                case,
-                response.status_code,
-                f"expected {status} {'/'.join(codes)}, got {response.status_code} "
-                f"{response.text[:300]}",
-            )
-
-    async def refresh(self) -> None:
-        """A new world: the last request may have changed or destroyed this one."""
-        self.world = await build_world(self.services, self.http)
-
-    def verdict(self) -> None:
-        """Fail on any unexpected failure; xfail when only known server bugs remain."""
-        unknown = []
-        reasons: set[str] = set()
-        for failure in self.failures:
-            reason = next((r for r, match in KNOWN_BUGS if match(self.backend, failure)), None)
-            if reason is None:
-                unknown.append(failure)
-            else:
-                reasons.add(reason)
-        if unknown:
-            pytest.fail(
-                "\n".join(f"{f.endpoint} [{f.case}]: {f.message}" for f in unknown[:30]),
-                pytrace=False,
-            )
-        if reasons:
-            pytest.xfail("; ".join(sorted(reasons)))
-
-
-def _get(data: Any, key: str) -> Any:
-    return data.get(key) if isinstance(data, dict) else None
-
-
 @pytest.fixture
-async def probe(services: Services, client: httpx.AsyncClient, backend: str) -> Probe:
+async def probe(services, client, backend: str) -> Probe:
     return Probe(services, client, await build_world(services, client), backend)
+
+
+def template_for(endpoint: Endpoint) -> dict[str, Any]:
+    template = TEMPLATES.get((endpoint.method, endpoint.shape))
+    return dict(template.body) if template else {}
 
 
 NOT_JSON_BODIES = {
@@ -233,8 +77,8 @@ NOT_AN_OBJECT = {
 }
 
 
-@pytest.mark.parametrize("endpoint", WITH_BODY, ids=ids)
-async def test_bodies_that_are_not_json_objects_get_not_json_or_bad_json(probe, endpoint):
+async def check_body_parsing(probe: Probe, endpoint: Endpoint) -> None:
+    """Not JSON -> M_NOT_JSON; JSON but not an object -> M_BAD_JSON; too big -> M_TOO_LARGE."""
     for case, content in NOT_JSON_BODIES.items():
         response = await probe.send(endpoint, case, content=content)
         probe.expect(response, endpoint, case, 400, "M_NOT_JSON")
@@ -246,24 +90,60 @@ async def test_bodies_that_are_not_json_objects_get_not_json_or_bad_json(probe, 
     deep = b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     response = await probe.send(endpoint, "nesting 5000 deep", content=deep)
     probe.expect(response, endpoint, "nesting 5000 deep", 400, "M_NOT_JSON", "M_BAD_JSON")
-    probe.verdict()
-
-
-@pytest.mark.parametrize("endpoint", WITH_BODY, ids=ids)
-async def test_request_bodies_over_the_size_limit_get_too_large(probe, endpoint):
     huge = {"a": "x" * (probe.services.config.limits.max_request_bytes + 10)}
     response = await probe.send(endpoint, "body over the limit", body=huge)
     probe.expect(response, endpoint, "body over the limit", 413, "M_TOO_LARGE")
-    probe.verdict()
 
 
-def template_for(endpoint: Endpoint) -> dict[str, Any]:
+async def check_field_types(probe: Probe, endpoint: Endpoint) -> None:
+    """Known fields of another JSON type, and floats where integers go, are refused.
+
+    The spec describes both codes for a wrong type: M_BAD_JSON ("valid JSON, but
+    malformed") and M_INVALID_PARAM ("expected an integer and instead received a string").
+    """
     template = TEMPLATES.get((endpoint.method, endpoint.shape))
-    return dict(template.body) if template else {}
+    if template is None:
+        return
+    for field in template.typed:
+        value = template.body[field]
+        wrongs = wrong_values_for(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            wrongs.append(1.5)
+        for wrong in wrongs:
+            case = f"{field}={wrong!r}"
+            response = await probe.send(endpoint, case, body={**template.body, field: wrong})
+            probe.expect(response, endpoint, case, 400, "M_BAD_JSON", "M_INVALID_PARAM")
 
 
-@pytest.mark.parametrize("endpoint", WITH_BODY, ids=ids)
-async def test_odd_unicode_huge_numbers_and_deep_values_never_break_the_server(probe, endpoint):
+async def check_tokens(probe: Probe, endpoint: Endpoint) -> None:
+    """No token -> M_MISSING_TOKEN; a token the server never issued -> M_UNKNOWN_TOKEN."""
+    if endpoint.public or not endpoint.path.startswith("/_matrix/client"):
+        return
+    uia_ok = (endpoint.method, endpoint.shape) in UIA_WITHOUT_TOKEN
+    response = await probe.send(endpoint, "no token", token=None, body=template_for(endpoint))
+    if not (uia_ok and response.status_code == 401):
+        probe.expect(response, endpoint, "no token", 401, "M_MISSING_TOKEN")
+    for token in ("sct_nosuchtoken", "a" * 5000, "sct_\x7f"):
+        case = f"token={token[:10]!r}"
+        response = await probe.send(endpoint, case, token=token)
+        if uia_ok:
+            continue
+        probe.expect(response, endpoint, case, 401, "M_UNKNOWN_TOKEN")
+        if response.json().get("soft_logout") is not False:
+            probe.fail(endpoint, case, 401, f"soft_logout should be false: {response.text}")
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids)
+async def test_malformed_bodies_wrong_types_and_bad_tokens_get_the_spec_errors(probe, endpoint):
+    if endpoint.takes_body:
+        await check_body_parsing(probe, endpoint)
+        await check_field_types(probe, endpoint)
+    await check_tokens(probe, endpoint)
+    probe.verdict(KNOWN_BUGS)
+
+
+async def check_odd_bodies(probe: Probe, endpoint: Endpoint) -> None:
     base = template_for(endpoint)
     strings = [k for k, v in base.items() if isinstance(v, str)] or ["x"]
     for odd in ODD_STRINGS:
@@ -280,46 +160,6 @@ async def test_odd_unicode_huge_numbers_and_deep_values_never_break_the_server(p
     await probe.send(endpoint, "nesting 900 deep", body={**base, "extra": nested})
     await probe.send(endpoint, "long key", body={**base, "k" * 70_000: 1})
     await probe.send(endpoint, "empty body", content=b"")
-    probe.verdict()
-
-
-TYPED = [
-    (endpoint, field)
-    for endpoint in WITH_BODY
-    if (template := TEMPLATES.get((endpoint.method, endpoint.shape)))
-    for field in template.typed
-]
-
-
-@pytest.mark.parametrize(("endpoint", "field"), TYPED, ids=[f"{e} {f}" for e, f in TYPED])
-async def test_known_fields_of_the_wrong_type_get_bad_json_or_invalid_param(probe, endpoint, field):
-    """The spec describes both codes for this: M_BAD_JSON ("valid JSON, but malformed")
-    and M_INVALID_PARAM ("expected an integer and instead received a string")."""
-    base = template_for(endpoint)
-    for wrong in wrong_values_for(base[field]):
-        case = f"{field}={wrong!r}"
-        response = await probe.send(endpoint, case, body={**base, field: wrong})
-        probe.expect(response, endpoint, case, 400, "M_BAD_JSON", "M_INVALID_PARAM")
-    probe.verdict()
-
-
-INTEGER_FIELDS = [
-    (endpoint, field)
-    for endpoint in WITH_BODY
-    if (template := TEMPLATES.get((endpoint.method, endpoint.shape)))
-    for field, value in template.body.items()
-    if field in template.typed and isinstance(value, int) and not isinstance(value, bool)
-]
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "field"), INTEGER_FIELDS, ids=[f"{e} {f}" for e, f in INTEGER_FIELDS]
-)
-async def test_floats_where_integers_go_are_rejected(probe, endpoint, field):
-    case = f"{field}=1.5"
-    response = await probe.send(endpoint, case, body={**template_for(endpoint), field: 1.5})
-    probe.expect(response, endpoint, case, 400, "M_BAD_JSON", "M_INVALID_PARAM")
-    probe.verdict()
 
 
 ODD_PATH_VALUES = {
@@ -335,19 +175,17 @@ ODD_PATH_VALUES = {
 }
 
 
-@pytest.mark.parametrize("endpoint", WITH_PARAMS, ids=ids)
-async def test_odd_path_parameters_never_break_the_server(probe, endpoint):
+async def check_path_parameters(probe: Probe, endpoint: Endpoint) -> None:
     for name in endpoint.params:
         for case, raw in ODD_PATH_VALUES.items():
             path = probe.world.fill(endpoint, {name: raw})
             await probe.send(endpoint, f"{name}={case}", path=path, body=template_for(endpoint))
-    probe.verdict()
 
 
 BAD_QUERIES = [
     {name: value}
     for name in ("limit", "timeout", "from", "to", "since", "at", "filter", "dir")
-    for value in ("abc", "-1", str(2**63), "1.5", "1e400", "\x00", "\u202e", "[]", "{bad")
+    for value in ("abc", "-1", str(2**63), "1.5", "\x00", "{bad")
 ] + [
     {"filter": '{"room": {"timeline": {"limit": "ten"}}}'},
     {"filter": '{"limit": 9223372036854775808}'},
@@ -363,36 +201,23 @@ BAD_QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("endpoint", GETS, ids=ids)
-async def test_bad_query_parameters_never_break_the_server(probe, endpoint):
+async def check_query_parameters(probe: Probe, endpoint: Endpoint) -> None:
+    if endpoint.method != "GET":
+        return
     for params in BAD_QUERIES:
         if endpoint.shape.endswith("/sync") and "timeout" not in params:
             # Never wait: a long-poll here would only slow the test down.
             params = {**params, "timeout": "0"}
         await probe.send(endpoint, f"?{params}", params=params)
-    probe.verdict()
 
 
-@pytest.mark.parametrize("endpoint", PRIVATE, ids=ids)
-async def test_requests_without_a_token_get_missing_token(probe, endpoint):
-    response = await probe.send(endpoint, "no token", token=None, body=template_for(endpoint))
-    uia_ok = (endpoint.method, endpoint.shape) in UIA_WITHOUT_TOKEN
-    if not (uia_ok and response.status_code == 401):
-        probe.expect(response, endpoint, "no token", 401, "M_MISSING_TOKEN")
-    probe.verdict()
-
-
-@pytest.mark.parametrize("endpoint", PRIVATE, ids=ids)
-async def test_requests_with_an_unknown_token_get_unknown_token(probe, endpoint):
-    for token in ("sct_nosuchtoken", "a" * 5000, "sct_\x7f"):
-        case = f"token={token[:10]!r}"
-        response = await probe.send(endpoint, case, token=token)
-        if (endpoint.method, endpoint.shape) in UIA_WITHOUT_TOKEN:
-            continue
-        probe.expect(response, endpoint, case, 401, "M_UNKNOWN_TOKEN")
-        if response.json().get("soft_logout") is not False:
-            probe.fail(endpoint, case, 401, f"soft_logout should be false: {response.text}")
-    probe.verdict()
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids)
+async def test_odd_unicode_huge_numbers_and_odd_parameters_never_break_the_server(probe, endpoint):
+    if endpoint.takes_body:
+        await check_odd_bodies(probe, endpoint)
+    await check_path_parameters(probe, endpoint)
+    await check_query_parameters(probe, endpoint)
+    probe.verdict(KNOWN_BUGS)
 
 
 def _put_endpoint(shape: str) -> Endpoint:
@@ -423,21 +248,21 @@ async def test_events_over_65536_bytes_get_too_large_and_are_not_stored(probe, s
     small = await probe.send(endpoint, "60 kB event", body={key: "x" * 60_000})
     assert small.status_code == 200, small.text
     assert before == (await _timeline_ids(world))[1:]
-    probe.verdict()
+    probe.verdict(KNOWN_BUGS)
 
 
-@pytest.mark.parametrize(
-    ("case", "value"),
-    [("2**53", 2**53), ("-(2**53)", -(2**53)), ("2**63", 2**63), ("float", 1.5)],
-)
+OUTSIDE_CANONICAL_JSON = {"2**53": 2**53, "-(2**53)": -(2**53), "2**63": 2**63, "float": 1.5}
+
+
 @pytest.mark.parametrize("shape", EVENT_PUTS)
-async def test_event_content_outside_canonical_json_gets_bad_json(probe, shape, case, value):
+async def test_event_content_outside_canonical_json_gets_bad_json(probe, shape):
     """Events must be canonical JSON: integers within ±(2**53 - 1), no floats."""
     endpoint = _put_endpoint(shape)
-    body = {"msgtype": "m.text", "body": "n", "topic": "t", "n": {"deep": [value]}}
-    response = await probe.send(endpoint, case, body=body)
-    probe.expect(response, endpoint, case, 400, "M_BAD_JSON")
-    probe.verdict()
+    for case, value in OUTSIDE_CANONICAL_JSON.items():
+        body = {"msgtype": "m.text", "body": "n", "topic": "t", "n": {"deep": [value]}}
+        response = await probe.send(endpoint, case, body=body)
+        probe.expect(response, endpoint, case, 400, "M_BAD_JSON")
+    probe.verdict(KNOWN_BUGS)
 
 
 CREATE_ROOM_FAILURES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -460,15 +285,18 @@ CREATE_ROOM_FAILURES: dict[str, Callable[[World], dict[str, Any]]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CREATE_ROOM_FAILURES))
-async def test_a_failed_create_room_leaves_no_room_behind(probe, case):
+async def test_a_failed_create_room_leaves_no_room_and_no_alias_behind(probe):
     endpoint = Endpoint("POST", "/_matrix/client/v3/createRoom")
-    world = probe.world
-    alias_path = f"/directory/room/{quote(world.alias)}"
-    alias_before = (await world.alice.ok("GET", alias_path))["room_id"]
-    response = await probe.send(endpoint, case, body=CREATE_ROOM_FAILURES[case](world))
-    # (probe.send also checks that /joined_rooms and every stream are unchanged.)
-    if not 400 <= response.status_code < 500:
-        probe.fail(endpoint, case, response.status_code, f"accepted: {response.text[:200]}")
-    assert (await world.alice.ok("GET", alias_path))["room_id"] == alias_before
-    probe.verdict()
+    for case, make_body in CREATE_ROOM_FAILURES.items():
+        world = probe.world
+        alias_path = f"/directory/room/{quote(world.alias)}"
+        alias_before = (await world.alice.ok("GET", alias_path))["room_id"]
+        response = await probe.send(endpoint, case, body=make_body(world))
+        # (probe.send also checks that /joined_rooms and the stored events are unchanged.)
+        if not 400 <= response.status_code < 500:
+            probe.fail(endpoint, case, response.status_code, f"accepted: {response.text[:200]}")
+            await probe.refresh()
+            continue
+        if (await world.alice.ok("GET", alias_path))["room_id"] != alias_before:
+            probe.fail(endpoint, case, response.status_code, "the alias was moved")
+    probe.verdict(KNOWN_BUGS)
