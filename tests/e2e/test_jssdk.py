@@ -337,6 +337,65 @@ async def test_a_new_js_sdk_device_fetches_each_missing_session_from_the_backup_
     assert loaded["version"] == setup["backupVersion"]
     for room_id, body in messages.items():
         history = await js.call(
-            "waitForHistoryDecrypted", name="phone", roomId=room_id, timeoutMs=15_000
+            "waitForHistoryDecrypted", name="phone", roomId=room_id, timeoutMs=10_000
         )
         assert [m["body"] for m in history] == [body]
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="server bug: matrix-js-sdk fetches the dehydrated device's to-device messages with "
+    "GET /_matrix/client/unstable/org.matrix.msc3814.v1/dehydrated_device/{deviceId}/events"
+    "?from=<next_batch>, which answers 405 (only POST with a next_batch body is served); "
+    "the device ID, unpadded base64, may also hold a '/' that {device_id} does not match",
+)
+async def test_a_dehydrated_js_sdk_device_receives_keys_while_alice_is_offline(
+    server: ServerProcess, js: JsDriver, tmp_path: Path
+):
+    """MSC3814: bob's room key reaches alice's dehydrated device; her next login rehydrates it."""
+    alice_id = await new_account(server, "alice")
+    await js_login(js, server, "laptop", alice_id)
+    setup = await js.call("bootstrap", name="laptop")
+    dehydrated = await js.call("dehydrate", name="laptop")
+    bob = e2ee_nio_client(server, tmp_path / "bob")
+    try:
+        ok(
+            await bob.register(f"bob_{secrets.token_hex(4)}", PASSWORD, "nio"),
+            nio.RegisterResponse,
+            "POST /register",
+        )
+        ok(await bob.sync(timeout=0, full_state=True), nio.SyncResponse, "initial /sync")
+        await nio_keys_round(bob)
+        room_id = await js.call("createRoom", name="laptop", invite=[bob.user_id], encrypted=True)
+        await sync_until(bob, lambda r: room_id in r.rooms.invite, "bob's invite", within_s=30)
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="laptop", roomId=room_id, userId=bob.user_id)
+        # Alice goes offline: only her dehydrated device can take bob's key now.
+        await js.call("stop", name="laptop")
+
+        ok(await bob.sync(timeout=0), nio.SyncResponse, "/sync")
+        await nio_keys_round(bob)
+        ok(await bob.joined_members(room_id), nio.JoinedMembersResponse, "joined_members")
+        await nio_keys_round(bob)
+        assert dehydrated["deviceId"] in bob.device_store[alice_id]
+        body = f"while you were away {secrets.token_hex(3)}"
+        ok(
+            await bob.room_send(
+                room_id,
+                "m.room.message",
+                {"msgtype": "m.text", "body": body},
+                ignore_unverified_devices=True,
+            ),
+            nio.RoomSendResponse,
+            "PUT send (encrypted)",
+        )
+    finally:
+        await bob.close()
+
+    await js_login(js, server, "phone", alice_id, recoveryKey=setup["recoveryKey"])
+    assert await js.call("crossSignFromSecretStorage", name="phone") is True
+    outcome = await js.call("rehydrate", name="phone")
+    assert outcome["error"] is None and outcome["completed"] is True
+    assert outcome["roomKeys"] >= 1
+    history = await js.call("waitForHistoryDecrypted", name="phone", roomId=room_id)
+    assert [m["body"] for m in history] == [body]

@@ -2,12 +2,13 @@
 // arguments and returns something JSON-serialisable. Clients are named
 // ("alice", "alice2"...) so one driver process can hold several devices.
 import * as sdk from "matrix-js-sdk";
-import { decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/index.js";
+import { CryptoEvent, decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { logger } from "matrix-js-sdk/lib/logger.js";
 
 logger.setLevel(process.env.JSSDK_LOG_LEVEL ?? "info");
 
 const MEGOLM = "m.megolm.v1.aes-sha2";
+const DEHYDRATION_PREFIX = "/_matrix/client/unstable/org.matrix.msc3814.v1";
 const clients = new Map(); // name -> { client, secretKey, recoveryKey, password }
 
 // Generous: CI machines are shared, and a wait only lasts this long when something is wrong.
@@ -305,6 +306,38 @@ export const commands = {
       () => `Last status: ${JSON.stringify(status)}`,
     );
     return true;
+  },
+
+  /** MSC3814: a new dehydration key in secret storage, and a dehydrated device on the server. */
+  async dehydrate({ name }) {
+    const { client } = get(name);
+    const crypto = client.getCrypto();
+    if (!(await crypto.isDehydrationSupported())) throw new Error("dehydration not supported");
+    await crypto.startDehydration({ createNewKey: true, rehydrate: false });
+    const device = await client.http.authedRequest(
+      sdk.Method.Get, "/dehydrated_device", undefined, undefined, { prefix: DEHYDRATION_PREFIX },
+    );
+    return { deviceId: device.device_id };
+  },
+
+  /** Rehydrates the dehydrated device (key from secret storage): its to-device keys become ours. */
+  async rehydrate({ name }) {
+    const { client } = get(name);
+    const outcome = { completed: false, error: null, roomKeys: 0, toDevice: 0 };
+    const progress = (roomKeys, toDevice) => Object.assign(outcome, { roomKeys, toDevice });
+    const completed = () => (outcome.completed = true);
+    const failed = (message) => (outcome.error = message);
+    client.on(CryptoEvent.RehydrationProgress, progress);
+    client.on(CryptoEvent.RehydrationCompleted, completed);
+    client.on(CryptoEvent.RehydrationError, failed);
+    try {
+      await client.getCrypto().startDehydration({ rehydrate: true });
+    } finally {
+      client.off(CryptoEvent.RehydrationProgress, progress);
+      client.off(CryptoEvent.RehydrationCompleted, completed);
+      client.off(CryptoEvent.RehydrationError, failed);
+    }
+    return outcome;
   },
 
   /** What the device knows of its user's cross-signing, after asking /keys/query afresh. */
