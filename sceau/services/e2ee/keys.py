@@ -81,11 +81,12 @@ class KeyService:
             fallbacks[algorithm] = (key_id, _canonical(key))
         async with self._db.transaction() as txn:
             if new_device_keys:
-                # Re-checked inside the transaction: a concurrent upload may have won.
-                now = await self._keys.get_device_keys(user_id, device_id, txn=txn)
-                if now is not None and _identity(now) != _identity(cleaned):
-                    raise invalid_param("This device already has different keys")
-                await self._keys.set_device_keys(txn, user_id, device_id, cleaned)
+                # Decided inside the transaction: a concurrent upload may have won.
+                now = await self._keys.insert_device_keys(txn, user_id, device_id, cleaned)
+                if now is not None:
+                    if _identity(now) != _identity(cleaned):
+                        raise invalid_param("This device already has different keys")
+                    await self._keys.set_device_keys(txn, user_id, device_id, cleaned)
             existing = await self._keys.existing_one_time_keys(
                 txn, user_id, device_id, [(alg, kid) for alg, kid, _raw in otks]
             )

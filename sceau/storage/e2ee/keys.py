@@ -41,6 +41,31 @@ class DeviceKeyStore:
             orjson.dumps(keys).decode(),
         )
 
+    async def insert_device_keys(
+        self, txn: Transaction, user_id: str, device_id: str, keys: JsonDict
+    ) -> JsonDict | None:
+        """Store keys for a device that has none; else return (and lock) the existing ones.
+
+        The INSERT decides between concurrent first uploads: on PostgreSQL a
+        second insert waits for the first to commit, then finds its row.
+        """
+        row = await txn.fetchone(
+            "INSERT INTO e2e_device_keys (user_id, device_id, key_json) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id, device_id) DO NOTHING RETURNING device_id",
+            user_id,
+            device_id,
+            orjson.dumps(keys).decode(),
+        )
+        if row is not None:
+            return None
+        lock = " FOR UPDATE" if txn.dialect == "postgresql" else ""
+        raw = await txn.fetchval(
+            f"SELECT key_json FROM e2e_device_keys WHERE user_id = ? AND device_id = ?{lock}",
+            user_id,
+            device_id,
+        )
+        return None if raw is None else orjson.loads(raw)
+
     async def device_keys_for_users(self, user_ids: list[str]) -> dict[str, dict[str, JsonDict]]:
         """``{user: {device: keys}}`` for every device of these users that has keys."""
         if not user_ids:
