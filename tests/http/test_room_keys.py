@@ -176,3 +176,17 @@ async def test_bad_key_data_is_rejected(user_factory):
         assert response.status_code == 400, data
     response = await alice.request("POST", "/room_keys/version", json={"algorithm": ALGORITHM})
     assert response.status_code == 400
+
+
+async def test_concurrent_version_creation_and_uploads_stay_consistent(user_factory):
+    import asyncio
+
+    alice = await user_factory("alice")
+    versions = await asyncio.gather(*(_create(alice) for _ in range(5)))
+    assert len(set(versions)) == 5
+    current = (await alice.ok("GET", "/room_keys/version"))["version"]
+    assert current == max(versions, key=int)
+    url = f"/room_keys/keys/{ROOM}/s?version={current}"
+    copies = [_data(fmi=i, tag=str(i)) for i in (7, 3, 9, 1, 5)]
+    await asyncio.gather(*(alice.ok("PUT", url, json=c) for c in copies))
+    assert (await alice.ok("GET", url))["session_data"]["ciphertext"] == "1"

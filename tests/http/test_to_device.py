@@ -156,3 +156,16 @@ async def test_bad_send_bodies(user_factory):
     ):
         response = await alice.request("PUT", "/sendToDevice/m.test/bad", json=body)
         assert response.status_code == 400, body
+
+
+async def test_concurrent_retries_of_one_transaction_deliver_once(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    responses = await asyncio.gather(
+        *(
+            _send(alice, "m.test", "race", {bob.user_id: {bob.device_id: {"n": 1}}})
+            for _ in range(8)
+        )
+    )
+    assert {r.status_code for r in responses} == {200}
+    assert len(_events(await bob.ok("GET", "/sync"))) == 1

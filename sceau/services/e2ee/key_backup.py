@@ -121,11 +121,10 @@ class KeyBackupService:
         async with self._store.transaction() as txn:
             changed = False
             for key in uploaded:
-                old = await self._store.get_keys(
-                    user_id, current.version, key.room_id, key.session_id, txn=txn
-                )
-                if not old or is_better(key, old[0]):
-                    await self._store.put_key(txn, user_id, current.version, key)
+                old = await self._store.insert_key(txn, user_id, current.version, key)
+                if old is None or is_better(key, old):
+                    if old is not None:
+                        await self._store.put_key(txn, user_id, current.version, key)
                     changed = True
             if changed:
                 await self._store.bump_etag(txn, user_id, current.version)

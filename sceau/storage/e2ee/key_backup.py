@@ -40,20 +40,25 @@ class KeyBackupStore:
         self._db = db
 
     async def create_version(self, user_id: str, algorithm: str, auth_data: JsonDict) -> int:
-        async with self._db.transaction() as txn:
-            last = await txn.fetchval(
-                "SELECT MAX(version) FROM room_key_versions WHERE user_id = ?", user_id
-            )
-            version = int(last or 0) + 1
-            await txn.execute(
-                "INSERT INTO room_key_versions (user_id, version, algorithm, auth_data)"
-                " VALUES (?, ?, ?, ?)",
-                user_id,
-                version,
-                algorithm,
-                orjson.dumps(auth_data).decode(),
-            )
-        return version
+        """A new version numbered after every earlier one (deleted ones included)."""
+        for _attempt in range(10):
+            async with self._db.transaction() as txn:
+                last = await txn.fetchval(
+                    "SELECT MAX(version) FROM room_key_versions WHERE user_id = ?", user_id
+                )
+                version = int(last or 0) + 1
+                row = await txn.fetchone(
+                    "INSERT INTO room_key_versions (user_id, version, algorithm, auth_data)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, version) DO NOTHING"
+                    " RETURNING version",
+                    user_id,
+                    version,
+                    algorithm,
+                    orjson.dumps(auth_data).decode(),
+                )
+            if row is not None:
+                return version
+        raise RuntimeError("could not allocate a backup version")
 
     async def get_version(
         self, user_id: str, version: int | None, txn: Transaction | None = None
@@ -136,6 +141,40 @@ class KeyBackupStore:
         return [
             RoomKey(r[0], r[1], int(r[2]), int(r[3]), bool(r[4]), orjson.loads(r[5])) for r in rows
         ]
+
+    async def insert_key(
+        self, txn: Transaction, user_id: str, version: int, key: RoomKey
+    ) -> RoomKey | None:
+        """Store a session that has no copy yet; else return (and lock) the stored copy."""
+        row = await txn.fetchone(
+            "INSERT INTO room_keys (user_id, version, room_id, session_id, first_message_index,"
+            " forwarded_count, is_verified, session_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id, version, room_id, session_id) DO NOTHING RETURNING session_id",
+            user_id,
+            version,
+            key.room_id,
+            key.session_id,
+            key.first_message_index,
+            key.forwarded_count,
+            int(key.is_verified),
+            orjson.dumps(key.session_data).decode(),
+        )
+        if row is not None:
+            return None
+        lock = " FOR UPDATE" if txn.dialect == "postgresql" else ""
+        found = await txn.fetchone(
+            "SELECT room_id, session_id, first_message_index, forwarded_count, is_verified,"
+            " session_data FROM room_keys WHERE user_id = ? AND version = ? AND room_id = ?"
+            f" AND session_id = ?{lock}",
+            user_id,
+            version,
+            key.room_id,
+            key.session_id,
+        )
+        assert found is not None
+        return RoomKey(
+            found[0], found[1], int(found[2]), int(found[3]), bool(found[4]), orjson.loads(found[5])
+        )
 
     async def put_key(self, txn: Transaction, user_id: str, version: int, key: RoomKey) -> None:
         await txn.execute(

@@ -132,7 +132,8 @@ class DeviceKeyStore:
         seq = int(last or 0) + 1
         await txn.executemany(
             "INSERT INTO e2e_one_time_keys"
-            " (user_id, device_id, algorithm, key_id, key_json, seq) VALUES (?, ?, ?, ?, ?, ?)",
+            " (user_id, device_id, algorithm, key_id, key_json, seq) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id, device_id, algorithm, key_id) DO NOTHING",
             [(user_id, device_id, alg, key_id, raw, seq) for alg, key_id, raw in keys],
         )
 

@@ -13,24 +13,20 @@ class ToDeviceStore:
     async def claim_txn(
         self, txn: Transaction, user_id: str, device_id: str, txn_id: str, now_ms: int
     ) -> bool:
-        """Record a sender's transaction ID; False if it was already used."""
-        used = await txn.fetchval(
-            "SELECT 1 FROM to_device_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
-            user_id,
-            device_id,
-            txn_id,
-        )
-        if used:
-            return False
-        await txn.execute(
+        """Record a sender's transaction ID; False if it was already used.
+
+        One INSERT decides, so two concurrent retries cannot both send.
+        """
+        row = await txn.fetchone(
             "INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ts)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id, txn_id) DO NOTHING"
+            " RETURNING txn_id",
             user_id,
             device_id,
             txn_id,
             now_ms,
         )
-        return True
+        return row is not None
 
     async def forget_txns_before(self, txn: Transaction, cutoff_ms: int) -> None:
         await txn.execute("DELETE FROM to_device_txns WHERE created_ts < ?", cutoff_ms)
