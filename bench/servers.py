@@ -54,14 +54,13 @@ def ensure_synapse_venv() -> Path:
 
 
 def synapse_version(python: Path) -> str:
-    """The installed Synapse release."""
-    out = subprocess.run(
-        [str(python), "-c", "import synapse; print(synapse.__version__)"],
-        cwd="/",  # outside any git checkout, or Synapse appends its branch and commit
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    """The installed Synapse release, from its package metadata.
+
+    ``synapse.__version__`` is not used: it appends the branch and commit of any
+    git checkout around the virtualenv, which here is Sceau's own.
+    """
+    code = "import importlib.metadata as m; print(m.version('matrix-synapse'))"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
 
