@@ -38,6 +38,14 @@ def spec() -> dict[str, Any]:
     return _spec(require_shared() / "matrix-spec" / "client-server.json")
 
 
+#: The standard error body, for statuses an endpoint's spec entry does not list.
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["errcode"],
+    "properties": {"errcode": {"type": "string", "pattern": "^M_"}, "error": {"type": "string"}},
+}
+
+
 def validator_for(spec_path: str, method: str, status: int) -> Draft202012Validator:
     """A validator for the JSON body the spec gives ``method spec_path`` at ``status``.
 
@@ -48,6 +56,8 @@ def validator_for(spec_path: str, method: str, status: int) -> Draft202012Valida
     operation = document["paths"].get(spec_path, {}).get(method.lower())
     assert operation, f"the spec has no {method} {spec_path}"
     response = operation["responses"].get(str(status))
+    if response is None and status >= 400:
+        return Draft202012Validator(ERROR_SCHEMA)
     assert response, f"the spec gives {method} {spec_path} no {status} response"
     assert "application/json" in response.get("content", {}), f"{spec_path} {status}: not JSON"
     pointer = "/".join(
@@ -234,6 +244,22 @@ async def _get_stored_filter(w: World) -> httpx.Response:
 async def _tagged(w: World) -> None:
     path = f"/user/{w.alice.user_id}/rooms/{w.room}/tags/u.work"
     await _ok(w.alice, "PUT", path, json={"order": 0.5})
+
+
+async def _displayname_set(w: World) -> None:
+    path = f"/profile/{w.alice.user_id}/displayname"
+    await _ok(w.alice, "PUT", path, json={"displayname": "Alice Dupont"})
+
+
+async def _account_data_stored(w: World) -> None:
+    path = f"/user/{w.alice.user_id}/account_data/org.example"
+    await _ok(w.alice, "PUT", path, json={"colour": "bleu"})
+
+
+async def _register_taken(w: World) -> httpx.Response:
+    localpart = w.alice.user_id[1:].split(":")[0]
+    body = {"username": localpart, "password": "p4ssword!", "auth": {"type": "m.login.dummy"}}
+    return await w.http.post(V3 + "/register", json=body)
 
 
 async def _incremental_sync(w: World) -> httpx.Response:
@@ -481,6 +507,80 @@ CASES: dict[str, Case] = {
                 "room_events": {"search_term": "bonjour", "event_context": {"before_limit": 1}}
             }
         },
+    ),
+    # More reads and writes around the timeline.
+    "get displayname": after(
+        _displayname_set,
+        simple("GET", V3 + "/profile/{userId}/{keyName}", V3 + "/profile/{alice}/displayname"),
+    ),
+    "get account data": after(
+        _account_data_stored,
+        simple(
+            "GET",
+            V3 + "/user/{userId}/account_data/{type}",
+            V3 + "/user/{alice}/account_data/org.example",
+        ),
+    ),
+    "delete tag": after(
+        _tagged,
+        simple(
+            "DELETE",
+            V3 + "/user/{userId}/rooms/{roomId}/tags/{tag}",
+            V3 + "/user/{alice}/rooms/{room}/tags/u.work",
+        ),
+    ),
+    "pushrule actions": simple(
+        "GET",
+        V3 + "/pushrules/global/{kind}/{ruleId}/actions",
+        V3 + "/pushrules/global/override/.m.rule.master/actions",
+    ),
+    "members at a token": simple(
+        "GET", R + "/members", V3 + "/rooms/{room}/members?membership=join&not_membership=leave"
+    ),
+    "messages with a filter": simple(
+        "GET",
+        R + "/messages",
+        V3 + "/rooms/{room}/messages?dir=b&filter=%7B%22types%22%3A%5B%22m.room.message%22%5D%7D",
+    ),
+    "full-state sync": simple("GET", V3 + "/sync", V3 + "/sync?timeout=0&full_state=true"),
+    "delete_devices challenge": simple(
+        "POST",
+        V3 + "/delete_devices",
+        V3 + "/delete_devices",
+        {"devices": ["{device}"]},
+        status=401,
+    ),
+    "deactivate challenge": simple(
+        "POST", V3 + "/account/deactivate", V3 + "/account/deactivate", {}, status=401
+    ),
+    # Errors have shapes too.
+    "send to a room not joined": simple(
+        "PUT",
+        R + "/send/{eventType}/{txnId}",
+        V3 + "/rooms/{room}/send/m.room.message/{txn}",
+        {"body": "x"},
+        who="carol",
+        status=403,
+    ),
+    "unknown event": simple(
+        "GET", R + "/event/{eventId}", V3 + "/rooms/{room}/event/%24nosuchevent", status=404
+    ),
+    "unknown alias": anonymous(
+        "GET",
+        V3 + "/directory/room/{roomAlias}",
+        V3 + "/directory/room/%23nosuchalias%3Atest.local",
+        status=404,
+    ),
+    "login with a wrong password": anonymous(
+        "POST",
+        V3 + "/login",
+        V3 + "/login",
+        {"type": "m.login.password", "user": "{alice}", "password": "wrong"},
+        status=403,
+    ),
+    "register a taken name": Case("POST", V3 + "/register", _register_taken, status=400),
+    "createRoom with an unknown version": simple(
+        "POST", V3 + "/createRoom", V3 + "/createRoom", {"room_version": "999"}, status=400
     ),
     "thirdparty protocols": simple(
         "GET", V3 + "/thirdparty/protocols", V3 + "/thirdparty/protocols"
