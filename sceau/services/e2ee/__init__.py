@@ -54,7 +54,6 @@ def build_e2ee(
         keys=key_store,
         cross_signing=cross_store,
         inbox=inbox,
-        accounts=accounts,
         device_lists=device_lists,
     )
     to_device = ToDeviceService(

@@ -20,7 +20,6 @@ from sceau.services.e2ee.validation import (
     ed25519_key,
 )
 from sceau.services.sync import SyncContext
-from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database
 from sceau.storage.e2ee.cross_signing import CrossSigningStore, StoredSignature
 from sceau.storage.e2ee.keys import DeviceKeyStore
@@ -40,7 +39,6 @@ class KeyService:
         keys: DeviceKeyStore,
         cross_signing: CrossSigningStore,
         inbox: ToDeviceStore,
-        accounts: AccountStore,
         device_lists: DeviceListService,
     ) -> None:
         self._server_name = server_name
@@ -48,7 +46,6 @@ class KeyService:
         self._keys = keys
         self._cross = cross_signing
         self._inbox = inbox
-        self._accounts = accounts
         self._device_lists = device_lists
 
     # ----------------------------------------------------------------- upload
@@ -130,17 +127,17 @@ class KeyService:
         users = list(local)
         all_keys = await self._keys.device_keys_for_users(users)
         cross = await self._cross.keys_for_users(users)
-        signatures = await self._cross.signatures_for(users, [requester])
-        names = await self._display_names(users)
+        signatures = _by_target(await self._cross.signatures_for(users, [requester]))
         device_keys: JsonDict = {}
         for user_id, devices in local.items():
-            mine = all_keys.get(user_id, {})
-            chosen = {d: k for d, k in mine.items() if not devices or d in devices}
-            for dev, keys in chosen.items():
-                keys.setdefault("unsigned", {})["device_display_name"] = names.get((user_id, dev))
-                if keys["unsigned"]["device_display_name"] is None:
-                    del keys["unsigned"]["device_display_name"]
-                _merge(keys, user_id, dev, signatures)
+            chosen: JsonDict = {}
+            for dev, (keys, name) in all_keys.get(user_id, {}).items():
+                if devices and dev not in devices:
+                    continue
+                if name is not None:
+                    keys.setdefault("unsigned", {})["device_display_name"] = name
+                _merge(keys, signatures.get((user_id, dev), []))
+                chosen[dev] = keys
             device_keys[user_id] = chosen
         result: JsonDict = {"device_keys": device_keys, "failures": failures}
         for key_type, field in (
@@ -154,17 +151,10 @@ class KeyService:
                 if key is None or (key_type == "user_signing" and user_id != requester):
                     continue
                 (public,) = [v for v in key["keys"].values()]
-                _merge(key, user_id, public, signatures)
+                _merge(key, signatures.get((user_id, public), []))
                 found[user_id] = key
             result[field] = found
         return result
-
-    async def _display_names(self, users: list[str]) -> dict[tuple[str, str], str | None]:
-        names: dict[tuple[str, str], str | None] = {}
-        for user_id in users:
-            for device in await self._accounts.get_devices(user_id):
-                names[(user_id, device.device_id)] = device.display_name
-        return names
 
     # ------------------------------------------------------------------ claim
 
@@ -244,9 +234,17 @@ def _identity(keys: JsonDict) -> tuple[Any, Any]:
     return (keys.get("keys"), sorted(keys.get("algorithms") or []))
 
 
-def _merge(obj: JsonDict, user_id: str, key_id: str, signatures: list[StoredSignature]) -> None:
-    """Add stored signatures on ``(user_id, key_id)`` to ``obj['signatures']``."""
+def _by_target(
+    signatures: list[StoredSignature],
+) -> dict[tuple[str, str], list[StoredSignature]]:
+    index: dict[tuple[str, str], list[StoredSignature]] = {}
     for sig in signatures:
-        if sig.target_user_id == user_id and sig.target_key_id == key_id:
-            by_signer = obj.setdefault("signatures", {}).setdefault(sig.signer_user_id, {})
-            by_signer[sig.signer_key_id] = sig.signature
+        index.setdefault((sig.target_user_id, sig.target_key_id), []).append(sig)
+    return index
+
+
+def _merge(obj: JsonDict, signatures: list[StoredSignature]) -> None:
+    """Add stored signatures on this key to ``obj['signatures']``."""
+    for sig in signatures:
+        by_signer = obj.setdefault("signatures", {}).setdefault(sig.signer_user_id, {})
+        by_signer[sig.signer_key_id] = sig.signature

@@ -66,19 +66,21 @@ class DeviceKeyStore:
         )
         return None if raw is None else orjson.loads(raw)
 
-    async def device_keys_for_users(self, user_ids: list[str]) -> dict[str, dict[str, JsonDict]]:
-        """``{user: {device: keys}}`` for every device of these users that has keys."""
-        if not user_ids:
-            return {}
-        rows = await self._db.fetchall(
-            "SELECT k.user_id, k.device_id, k.key_json FROM e2e_device_keys k"
-            " JOIN devices d ON d.user_id = k.user_id AND d.device_id = k.device_id"
-            f" WHERE k.user_id IN {in_clause(len(user_ids))}",
-            *user_ids,
-        )
-        found: dict[str, dict[str, JsonDict]] = {}
-        for user_id, device_id, raw in rows:
-            found.setdefault(user_id, {})[device_id] = orjson.loads(raw)
+    async def device_keys_for_users(
+        self, user_ids: list[str]
+    ) -> dict[str, dict[str, tuple[JsonDict, str | None]]]:
+        """``{user: {device: (keys, display name)}}`` for every device that has keys."""
+        found: dict[str, dict[str, tuple[JsonDict, str | None]]] = {}
+        for start in range(0, len(user_ids), 500):
+            chunk = user_ids[start : start + 500]
+            rows = await self._db.fetchall(
+                "SELECT k.user_id, k.device_id, k.key_json, d.display_name FROM e2e_device_keys k"
+                " JOIN devices d ON d.user_id = k.user_id AND d.device_id = k.device_id"
+                f" WHERE k.user_id IN {in_clause(len(chunk))}",
+                *chunk,
+            )
+            for user_id, device_id, raw, name in rows:
+                found.setdefault(user_id, {})[device_id] = (orjson.loads(raw), name)
         return found
 
     async def delete_device(self, txn: Transaction, user_id: str, device_id: str) -> None:
