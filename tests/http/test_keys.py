@@ -248,3 +248,14 @@ async def test_concurrent_uploads_of_different_device_keys_only_one_wins(user_fa
     result = await alice.ok("POST", "/keys/query", json={"device_keys": {alice.user_id: []}})
     stored = result["device_keys"][alice.user_id][alice.device_id]
     assert stored["keys"][f"ed25519:{alice.device_id}"] == winner.ed25519
+
+
+async def test_query_for_many_users_at_once(user_factory, services):
+    """More users than one SQL IN list may hold (queries are chunked)."""
+    alice = await user_factory("alice")
+    await upload_device(alice)
+    wanted = {f"@u{i}:test.local": [] for i in range(1200)}
+    wanted[alice.user_id] = []
+    result = await alice.ok("POST", "/keys/query", json={"device_keys": wanted})
+    assert alice.device_id in result["device_keys"][alice.user_id]
+    assert len(result["device_keys"]) == 1201

@@ -1,6 +1,7 @@
 """Cross-signing keys (master, self-signing, user-signing) and uploaded signatures."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -31,12 +32,9 @@ class CrossSigningStore:
         return {row[0]: orjson.loads(row[1]) for row in rows}
 
     async def keys_for_users(self, user_ids: list[str]) -> dict[str, dict[str, JsonDict]]:
-        if not user_ids:
-            return {}
-        rows = await self._db.fetchall(
-            "SELECT user_id, key_type, key_json FROM e2e_cross_signing_keys"
-            f" WHERE user_id IN {in_clause(len(user_ids))}",
-            *user_ids,
+        rows = await self._rows_for_users(
+            "SELECT user_id, key_type, key_json FROM e2e_cross_signing_keys WHERE user_id IN",
+            user_ids,
         )
         found: dict[str, dict[str, JsonDict]] = {}
         for user_id, key_type, raw in rows:
@@ -108,12 +106,18 @@ class CrossSigningStore:
         self, target_user_ids: list[str], visible_signers: list[str]
     ) -> list[StoredSignature]:
         """Signatures on these users' keys made by the owners or by ``visible_signers``."""
-        if not target_user_ids:
-            return []
-        rows = await self._db.fetchall(
+        rows = await self._rows_for_users(
             "SELECT target_user_id, target_key_id, signer_user_id, signer_key_id, signature"
-            f" FROM e2e_signatures WHERE target_user_id IN {in_clause(len(target_user_ids))}",
-            *target_user_ids,
+            " FROM e2e_signatures WHERE target_user_id IN",
+            target_user_ids,
         )
         allowed = set(visible_signers)
         return [StoredSignature(*row) for row in rows if row[2] == row[0] or row[2] in allowed]
+
+    async def _rows_for_users(self, sql: str, user_ids: list[str]) -> list[Any]:
+        """``sql`` ends with ``IN``; run it over the users in chunks (parameter limits)."""
+        rows: list[Any] = []
+        for start in range(0, len(user_ids), 500):
+            chunk = user_ids[start : start + 500]
+            rows.extend(await self._db.fetchall(f"{sql} {in_clause(len(chunk))}", *chunk))
+        return rows
