@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.jssdk.jsclient import JsDriver, require_node
 from tests.e2e.nio_helpers import PASSWORD, ok, register, sync_until, timeline
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerFactory, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -399,3 +399,27 @@ async def test_a_dehydrated_js_sdk_device_receives_keys_while_alice_is_offline(
     assert outcome["roomKeys"] >= 1
     history = await js.call("waitForHistoryDecrypted", name="phone", roomId=room_id)
     assert [m["body"] for m in history] == [body]
+
+
+async def test_rooms_the_js_sdk_creates_are_encrypted_by_default_for_good(
+    make_server: ServerFactory, js: JsDriver
+):
+    """With the default policy, a private room is encrypted without the client asking."""
+    server = make_server(encryption={"encrypt_new_rooms": "not_public"})
+    alice_id = await new_account(server, "alice")
+    alice = await js_login(js, server, "alice", alice_id)
+    room_id = await js.call("createRoom", name="alice", encrypted=False, expectEncrypted=True)
+    body = f"encrypted by default {secrets.token_hex(3)}"
+    await js.call("send", name="alice", roomId=room_id, body=body)
+    stored = await raw_messages(server, alice["accessToken"], room_id)
+    assert [e["type"] for e in stored] == ["m.room.encrypted"]
+    assert body not in str(stored)
+
+    # Encryption cannot be turned off, nor its algorithm changed.
+    for content in ({}, {"algorithm": "m.none"}):
+        refused = await js.call(
+            "sendState", name="alice", roomId=room_id, type="m.room.encryption", content=content
+        )
+        assert "eventId" not in refused, f"the server accepted m.room.encryption {content}"
+        assert refused["status"] in (400, 403), refused
+    assert await js.call("isEncrypted", name="alice", roomId=room_id) is True

@@ -115,14 +115,31 @@ export const commands = {
     return { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token };
   },
 
-  async createRoom({ name, invite = [], encrypted = true }) {
+  /** `encrypted` asks for encryption; `expectEncrypted` is what the room must end up as. */
+  async createRoom({ name, invite = [], encrypted = true, expectEncrypted = encrypted }) {
     const { client } = get(name);
     const initial_state = encrypted
       ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } }]
       : [];
     const { room_id: roomId } = await client.createRoom({ invite, initial_state });
-    await commands.waitForRoom({ name, roomId, encrypted });
+    await commands.waitForRoom({ name, roomId, encrypted: expectEncrypted });
     return roomId;
+  },
+
+  /** A state event; a refusal is returned (not thrown) so the test can check it. */
+  async sendState({ name, roomId, type, content, stateKey = "" }) {
+    try {
+      const { event_id: eventId } = await get(name).client.sendStateEvent(
+        roomId, type, content, stateKey,
+      );
+      return { eventId };
+    } catch (error) {
+      return { status: error.httpStatus ?? null, errcode: error.errcode ?? String(error) };
+    }
+  },
+
+  async isEncrypted({ name, roomId }) {
+    return await get(name).client.getCrypto().isEncryptionEnabledInRoom(roomId);
   },
 
   async join({ name, roomId, encrypted = true }) {
