@@ -306,6 +306,42 @@ async def test_a_new_js_sdk_device_cross_signs_itself_and_the_first_device_trust
     assert seen["encrypted"] is True and seen["sender"] == alice_id
 
 
+async def test_after_another_device_replaces_the_backup_the_first_one_moves_to_it(
+    server: ServerProcess, js: JsDriver
+):
+    """The laptop learns of the new version and re-uploads every key to it.
+
+    It learns either from the phone, which sends the new backup key to its
+    verified devices by to-device message, or from the server, which refuses
+    an upload to the deleted version.
+    """
+    alice_id = await new_account(server, "alice")
+    await js_login(js, server, "laptop", alice_id)
+    setup = await js.call("bootstrap", name="laptop")
+    room_id = await js.call("createRoom", name="laptop", encrypted=True)
+    await js.call("send", name="laptop", roomId=room_id, body="first, in backup v1")
+    await js.call("waitForBackup", name="laptop", sessions=1)
+
+    await js_login(js, server, "phone", alice_id, recoveryKey=setup["recoveryKey"])
+    assert await js.call("crossSignFromSecretStorage", name="phone") is True
+    replaced = await js.call("resetBackup", name="phone")
+    assert replaced["version"] and replaced["version"] != setup["backupVersion"]
+    await js.call("stop", name="phone")
+
+    # A new session gives the laptop something to upload; it must all land in v2.
+    await js.call("forceDiscardSession", name="laptop", roomId=room_id)
+    await js.call("send", name="laptop", roomId=room_id, body="second, after the reset")
+    moved = await js.call("waitForBackup", name="laptop", sessions=2, version=replaced["version"])
+    assert moved["sessions"] == 2
+    await js.call("stop", name="laptop")
+
+    await js_login(js, server, "tablet", alice_id, recoveryKey=setup["recoveryKey"])
+    restored = await js.call("restoreBackup", name="tablet")
+    assert restored["version"] == replaced["version"] and restored["imported"] == 2
+    history = await js.call("history", name="tablet", roomId=room_id)
+    assert [m["body"] for m in history] == ["first, in backup v1", "second, after the reset"]
+
+
 @pytest.mark.xfail(
     strict=False,
     reason="server bug: GET /room_keys/keys/{roomId}/{sessionId} answers 404 M_UNRECOGNIZED "

@@ -221,11 +221,24 @@ export const commands = {
     };
   },
 
-  /** Until the server's current backup holds at least `sessions` megolm sessions. */
-  async waitForBackup({ name, sessions = 1, timeoutMs = WAIT_MS }) {
+  /**
+   * Until the client backs up to `version` (default: its active one) and the
+   * server holds at least `sessions` megolm sessions there.
+   */
+  async waitForBackup({ name, sessions = 1, version = null, timeoutMs = WAIT_MS }) {
     const { client } = get(name);
-    const version = await client.getCrypto().getActiveSessionBackupVersion();
-    if (!version) throw new Error(`${name} has no active key backup`);
+    const crypto = client.getCrypto();
+    let active = null;
+    await until(
+      async () => {
+        active = await crypto.getActiveSessionBackupVersion();
+        return active && (version === null || active === version);
+      },
+      `${name} to back up to version ${version ?? "(any)"}`,
+      timeoutMs,
+      () => `Active: ${active}.`,
+    );
+    version = active;
     let count = 0;
     await until(
       async () => {
@@ -243,6 +256,19 @@ export const commands = {
       () => `The backup holds ${count}.`,
     );
     return { version, sessions: count };
+  },
+
+  /** A new backup version (old ones deleted), its key stored in secret storage. */
+  async resetBackup({ name }) {
+    const crypto = get(name).client.getCrypto();
+    await crypto.resetKeyBackup();
+    return { version: await crypto.getActiveSessionBackupVersion() };
+  },
+
+  /** The next message in the room starts a new megolm session. */
+  async forceDiscardSession({ name, roomId }) {
+    await get(name).client.getCrypto().forceDiscardSession(roomId);
+    return true;
   },
 
   /** The backup key from secret storage, without restoring: sessions then come on demand. */
