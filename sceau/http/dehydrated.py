@@ -32,11 +32,26 @@ async def delete_device(request: Request) -> Response:
 
 
 async def device_events(request: Request) -> Response:
-    """POST /_matrix/client/unstable/org.matrix.msc3814.v1/dehydrated_device/{deviceId}/events"""
+    """POST /_matrix/client/unstable/org.matrix.msc3814.v1/dehydrated_device/{deviceId}/events
+
+    The MSC's form (and ruma's): the previous ``next_batch`` in the body.
+    """
     user = await requester(request)
     body = await read_json(request, required=False)
     result = await services(request).e2ee.dehydrated.events(
         user.user_id, request.path_params["device_id"], body.get("next_batch")
+    )
+    return json_response(result)
+
+
+async def device_events_get(request: Request) -> Response:
+    """GET /_matrix/client/unstable/org.matrix.msc3814.v1/dehydrated_device/{deviceId}/events
+
+    matrix-js-sdk's form: the previous ``next_batch`` as the ``from`` query parameter.
+    """
+    user = await requester(request)
+    result = await services(request).e2ee.dehydrated.events(
+        user.user_id, request.path_params["device_id"], request.query_params.get("from")
     )
     return json_response(result)
 
@@ -47,7 +62,9 @@ def routes() -> list[BaseRoute]:
             ("PUT", "/dehydrated_device", put_device),
             ("GET", "/dehydrated_device", get_device),
             ("DELETE", "/dehydrated_device", delete_device),
-            ("POST", "/dehydrated_device/{device_id}/events", device_events),
+            # Device IDs are unpadded base64 and may hold a '/' (sent as %2F).
+            ("POST", "/dehydrated_device/{device_id:path}/events", device_events),
+            ("GET", "/dehydrated_device/{device_id:path}/events", device_events_get),
         ],
         versions=PREFIX,
     )

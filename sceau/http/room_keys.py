@@ -119,7 +119,8 @@ def routes() -> list[BaseRoute]:
     for path in (
         "/room_keys/keys",
         "/room_keys/keys/{room_id}",
-        "/room_keys/keys/{room_id}/{session_id}",
+        # Megolm session IDs are base64 and may hold a '/' (sent as %2F).
+        "/room_keys/keys/{room_id}/{session_id:path}",
     ):
         specs += [("PUT", path, put_keys), ("GET", path, get_keys), ("DELETE", path, delete_keys)]
     return client_routes(specs)

@@ -72,6 +72,7 @@ async def test_to_device_messages_for_it_are_paged_then_acknowledged(user_factor
     assert len(again["events"]) == 3
     done = await alice.ok("POST", url, json={"next_batch": first["next_batch"]})
     assert done["events"] == []
+    assert "next_batch" not in done  # clients page until it is absent
     wrong = await alice.request("POST", f"{BASE}/dehydrated_device/OTHER/events", json={})
     assert wrong.status_code == 404
 
@@ -89,3 +90,26 @@ async def test_bad_bodies(user_factory):
     for body in ({}, {"device_id": "X"}, {"device_id": "X", "device_data": "nope"}):
         response = await alice.request("PUT", f"{BASE}/dehydrated_device", json=body)
         assert response.status_code == 400, body
+
+
+async def test_js_sdk_form_get_with_from_and_a_slash_in_the_device_id(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    device_id = "ab/CD+ef"
+    await alice.ok("PUT", f"{BASE}/dehydrated_device", json=_body(alice, device_id))
+    for i in range(3):
+        await bob.ok(
+            "PUT",
+            f"/sendToDevice/m.room.encrypted/g{i}",
+            json={"messages": {alice.user_id: {device_id: {"n": i}}}},
+        )
+    url = f"{BASE}/dehydrated_device/ab%2FCD%2Bef/events"
+    seen, params = [], {}
+    for _ in range(5):
+        page = await alice.ok("GET", url, params=params)
+        seen += [e["content"]["n"] for e in page["events"]]
+        if "next_batch" not in page:
+            break
+        params = {"from": page["next_batch"]}
+    assert seen == [0, 1, 2]
+    assert (await alice.ok("GET", url))["events"] == []

@@ -21,7 +21,8 @@ class ClientDevice:
     def __init__(self, user_id: str, device_id: str) -> None:
         self.user_id = user_id
         self.device_id = device_id
-        self.key = generate_signing_key(secrets.token_bytes(32), device_id)
+        # Device IDs may hold characters a key version may not: sign as "dev", rename.
+        self.key = generate_signing_key(secrets.token_bytes(32), "dev")
         self.curve = curve_key()
         self._next_key = 0
 
@@ -40,10 +41,13 @@ class ClientDevice:
             },
             **extra,
         }
-        return sign_json(keys, self.user_id, self.key)
+        return self.signed(keys)
 
     def signed(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return sign_json(obj, self.user_id, self.key)
+        signed = sign_json(obj, self.user_id, self.key)
+        sigs = signed["signatures"][self.user_id]
+        sigs[f"ed25519:{self.device_id}"] = sigs.pop(self.key.key_id)
+        return signed
 
     def one_time_keys(self, count: int) -> dict[str, Any]:
         keys = {}

@@ -190,3 +190,15 @@ async def test_concurrent_version_creation_and_uploads_stay_consistent(user_fact
     copies = [_data(fmi=i, tag=str(i)) for i in (7, 3, 9, 1, 5)]
     await asyncio.gather(*(alice.ok("PUT", url, json=c) for c in copies))
     assert (await alice.ok("GET", url))["session_data"]["ciphertext"] == "1"
+
+
+async def test_session_ids_with_a_slash_work_at_session_level(user_factory):
+    alice = await user_factory("alice")
+    version = await _create(alice)
+    session = "abc/DEF+ghi"
+    url = f"/room_keys/keys/{ROOM}/abc%2FDEF%2Bghi?version={version}"
+    await alice.ok("PUT", url, json=_data(tag="slash"))
+    assert (await alice.ok("GET", url))["session_data"]["ciphertext"] == "slash"
+    room = await alice.ok("GET", f"/room_keys/keys/{ROOM}?version={version}")
+    assert session in room["sessions"]
+    assert (await alice.ok("DELETE", url))["count"] == 0

@@ -90,7 +90,8 @@ class DehydratedDeviceService:
             after = int(next_batch)
         events, position = await self._to_device.fetch_for_device(user_id, device_id, after)
         result: JsonDict = {"events": events}
-        if position is not None:
+        # No next_batch once the inbox is empty: clients page until it is absent.
+        if events and position is not None:
             result["next_batch"] = str(position)
         return result
 
