@@ -19,13 +19,12 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.http.bad_input_probe import Failure, Probe
 from tests.http.bad_input_support import (
     ODD_STRINGS,
     TEMPLATES,
     UIA_WITHOUT_TOKEN,
     Endpoint,
-    Failure,
-    Probe,
     World,
     build_world,
     endpoints,
