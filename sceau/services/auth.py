@@ -6,6 +6,7 @@ gives no usable tokens. Passwords are hashed with argon2id off the event loop.
 
 import asyncio
 import hashlib
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,11 +47,14 @@ def default_password_hasher() -> PasswordHasher:
 class PasswordService:
     """argon2id hashing, run in a worker thread because it is deliberately slow."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, hasher: PasswordHasher | None = None, concurrency: int | None = None) -> None:
         self._hasher = hasher or default_password_hasher()
+        # Each hash holds its memory cost in RAM: bound how many run at once.
+        self._slots = asyncio.Semaphore(concurrency or max(1, os.cpu_count() or 1))
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         if not password_hash:
@@ -62,7 +66,8 @@ class PasswordService:
             except (VerificationError, InvalidHashError):
                 return False
 
-        return await asyncio.to_thread(check)
+        async with self._slots:
+            return await asyncio.to_thread(check)
 
 
 class AuthService:
