@@ -172,6 +172,25 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         },
         ("pushkey", "kind", "app_id", "data"),
     ),
+    ("POST", V3 + "/knock/{}"): Template({"reason": "r"}, ("reason",)),
+    ("PUT", V3 + "/directory/list/room/{}"): Template({"visibility": "public"}, ("visibility",)),
+    ("PUT", V3 + "/sendToDevice/{}/{}"): Template(
+        {"messages": {"@alice:test.local": {"*": {"a": 1}}}}, ("messages",)
+    ),
+    ("PUT", V3 + "/pushrules/global/{}/{}"): Template(
+        {
+            "actions": ["notify"],
+            "conditions": [{"kind": "event_match", "key": "type", "pattern": "m.room.message"}],
+        },
+        ("actions", "conditions"),
+    ),
+    # Under UIA the server may ask for authentication before it looks at the
+    # other fields, so only the bodies are given here, not their types.
+    ("POST", V3 + "/account/password"): Template({"new_password": "n3w pass!"}),
+    ("POST", V3 + "/account/deactivate"): Template({"erase": False}),
+    ("POST", V3 + "/delete_devices"): Template({"devices": ["NOSUCHDEVICE"]}),
+    ("PUT", V3 + "/user/{}/account_data/{}"): Template({"colour": "bleu"}),
+    ("PUT", V3 + "/user/{}/rooms/{}/account_data/{}"): Template({"colour": "bleu"}),
     ("PUT", V3 + "/pushrules/global/{}/{}/enabled"): Template({"enabled": False}, ("enabled",)),
     ("PUT", V3 + "/pushrules/global/{}/{}/actions"): Template(
         {"actions": ["notify"]}, ("actions",)
