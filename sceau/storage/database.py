@@ -209,6 +209,11 @@ class _PostgresTxn:
         return await self._conn.fetchval(to_postgres_sql(sql), *params)
 
 
+async def _keep_session(_conn: Any) -> None:
+    """Skip asyncpg's reset round trip on release: Sceau sets no session state
+    (no LISTEN, advisory locks, cursors or SET), so there is nothing to undo."""
+
+
 class PostgresDatabase:
     """An asyncpg pool."""
 
@@ -226,7 +231,11 @@ class PostgresDatabase:
 
         settings = {"search_path": schema} if schema else None
         pool = await asyncpg.create_pool(
-            dsn, min_size=1, max_size=pool_size, server_settings=settings
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            server_settings=settings,
+            reset=_keep_session,
         )
         return cls(pool)
 
