@@ -260,7 +260,29 @@ async def incremental_sync(w: World) -> httpx.Response:
         "PUT", f"/rooms/{w.room}/typing/{w.bob.user_id}", json={"typing": True, "timeout": 5000}
     )
     await w.bob.request("POST", f"/rooms/{w.room}/receipt/m.read/{w.message}", json={})
-    return await w.alice.request("GET", f"/sync?timeout=0&since={first['next_batch']}")
+    await w.bob.request("PUT", f"/presence/{w.bob.user_id}/status", json={"presence": "online"})
+    me = w.alice.user_id
+    await w.alice.request("PUT", f"/user/{me}/account_data/org.example", json={"a": 1})
+    await w.alice.request("PUT", f"/user/{me}/rooms/{w.room}/tags/u.work", json={"order": 0.5})
+    await w.alice.request("PUT", f"/user/{me}/rooms/{w.room}/account_data/org.ex", json={"b": 2})
+    # A room alice is invited to, and one she has left: the invite and leave sections.
+    invited = await w.bob.ok("POST", "/createRoom", json={"invite": [me], "name": "Invitation"})
+    left = (await w.bob.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await w.alice.ok("POST", f"/join/{left}", json={})
+    await w.alice.ok("POST", f"/rooms/{left}/leave", json={})
+    response = await w.alice.request(
+        "GET",
+        "/sync",
+        params={
+            "timeout": "0",
+            "since": first["next_batch"],
+            "filter": '{"room": {"include_leave": true}}',
+        },
+    )
+    rooms = response.json().get("rooms", {})
+    assert invited["room_id"] in rooms.get("invite", {}), "the invite is missing from /sync"
+    assert left in rooms.get("leave", {}), "the left room is missing from /sync"
+    return response
 
 
 async def register(w: World) -> httpx.Response:
