@@ -342,12 +342,6 @@ async def test_after_another_device_replaces_the_backup_the_first_one_moves_to_i
     assert [m["body"] for m in history] == ["first, in backup v1", "second, after the reset"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server bug: GET /room_keys/keys/{roomId}/{sessionId} answers 404 M_UNRECOGNIZED "
-    "when the session ID contains '/' (sent as %2F): the route's {session_id} does not "
-    "match a decoded '/' (sceau/http/room_keys.py needs {session_id:path})",
-)
 async def test_a_new_js_sdk_device_fetches_each_missing_session_from_the_backup_on_demand(
     server: ServerProcess, js: JsDriver
 ):
@@ -378,13 +372,6 @@ async def test_a_new_js_sdk_device_fetches_each_missing_session_from_the_backup_
         assert [m["body"] for m in history] == [body]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server bug: matrix-js-sdk fetches the dehydrated device's to-device messages with "
-    "GET /_matrix/client/unstable/org.matrix.msc3814.v1/dehydrated_device/{deviceId}/events"
-    "?from=<next_batch>, which answers 405 (only POST with a next_batch body is served); "
-    "the device ID, unpadded base64, may also hold a '/' that {device_id} does not match",
-)
 async def test_a_dehydrated_js_sdk_device_receives_keys_while_alice_is_offline(
     server: ServerProcess, js: JsDriver, tmp_path: Path
 ):
