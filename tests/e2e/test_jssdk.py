@@ -366,9 +366,7 @@ async def test_a_new_js_sdk_device_fetches_each_missing_session_from_the_backup_
     loaded = await js.call("loadBackupKey", name="phone")
     assert loaded["version"] == setup["backupVersion"]
     for room_id, body in messages.items():
-        history = await js.call(
-            "waitForHistoryDecrypted", name="phone", roomId=room_id, timeoutMs=10_000
-        )
+        history = await js.call("waitForHistoryDecrypted", name="phone", roomId=room_id)
         assert [m["body"] for m in history] == [body]
 
 
