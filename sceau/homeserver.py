@@ -276,6 +276,7 @@ async def build_services(
                 rooms=stores.rooms,
                 room_state=room_state,
                 formatter=formatter,
+                room_changes=events.room_changes,
             ),
             max_timeout_ms=config.limits.max_sync_timeout_ms,
         ),

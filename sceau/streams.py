@@ -9,6 +9,7 @@ position N has seen everything at or below N.
 """
 
 import heapq
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -59,3 +60,40 @@ class StreamIdGenerator:
     def current(self) -> int:
         """The highest position below which every write has finished."""
         return self._current
+
+
+class ChangeTracker:
+    """Remembers, per key, the last stream position at which the key changed.
+
+    Lets a /sync skip a query when nothing for that key (a user, a room, a
+    device) changed since the client's token. It knows nothing about changes
+    before it was created, or about keys it had to forget to stay bounded, so
+    for tokens older than :attr:`earliest` it answers "maybe" (True), and the
+    caller queries as before. It is fed by the write path only.
+    """
+
+    def __init__(self, start: int, max_keys: int = 100_000) -> None:
+        self.earliest = start
+        self._max_keys = max_keys
+        self._last: OrderedDict[str, int] = OrderedDict()
+        self._latest = start
+
+    def record(self, key: str, position: int) -> None:
+        self._last.pop(key, None)
+        self._last[key] = position
+        self._latest = max(self._latest, position)
+        while len(self._last) > self._max_keys:
+            _, forgotten = self._last.popitem(last=False)
+            self.earliest = max(self.earliest, forgotten)
+
+    def changed_since(self, key: str, since: int | None) -> bool:
+        """False only when the key certainly did not change after ``since``."""
+        if since is None or since < self.earliest:
+            return True
+        return self._last.get(key, self.earliest) > since
+
+    def any_changed_since(self, since: int | None) -> bool:
+        """False only when no key at all changed after ``since``."""
+        if since is None or since < self.earliest:
+            return True
+        return self._latest > since

@@ -31,7 +31,7 @@ from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore, NewEvent
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 MAX_PDU_BYTES = 65_536
 MAX_ID_BYTES = 255
@@ -113,6 +113,8 @@ class EventService:
         self._state = state
         self._rooms = rooms
         self._stream = stream
+        #: Which rooms got events at which position (for /sync to skip quiet rooms).
+        self.room_changes = ChangeTracker(stream.current())
         self._notifier = notifier
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.persist_hooks: list[PersistHook] = []
@@ -306,6 +308,7 @@ class EventService:
             draft.state_group = group
             if extra_write is not None:
                 await extra_write(txn, room_id)
+        self.room_changes.record(room_id, positions[-1])
         self._notifier.notify_room(room_id)
         if notify_users:
             self._notifier.notify_users(notify_users)

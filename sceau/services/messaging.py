@@ -81,6 +81,9 @@ class MessagingService:
         target = await self._event_store.get_event(event_id)
         if target is None or target.room_id != room_id:
             raise not_found("Event not found")
+        if target.type == "m.room.encryption":
+            # Redaction would empty its content and silently turn encryption off.
+            raise forbidden("The room's encryption settings cannot be redacted")
         if target.sender != user_id and not await self._may_redact_others(room_id, user_id):
             raise forbidden("You may only redact your own events")
         content: JsonDict = {"reason": reason} if reason else {}

@@ -16,6 +16,7 @@ from sceau.services.tokens import position_token
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import Membership, StateIds, StateStore
+from sceau.streams import ChangeTracker
 
 #: State events shown to invitees and knockers before they join.
 STRIPPED_STATE_TYPES = (
@@ -48,7 +49,9 @@ class RoomSyncBuilder:
         rooms: RoomStore,
         room_state: RoomStateService,
         formatter: EventFormatter,
+        room_changes: ChangeTracker,
     ) -> None:
+        self._room_changes = room_changes
         self._events = events
         self._state = state
         self._rooms = rooms
@@ -60,7 +63,9 @@ class RoomSyncBuilder:
     ) -> dict[str, dict[str, Any]]:
         """{"join": {...}, "invite": {...}, "leave": {...}, "knock": {...}} (empty parts omitted later)."""
         room_filter = req.filter.room
-        forgotten = await self._rooms.forgotten_rooms(req.user_id)
+        # Only rooms one has left can be forgotten: most users have none to look up.
+        has_left = any(m.membership in ("leave", "ban") for m in memberships)
+        forgotten = await self._rooms.forgotten_rooms(req.user_id) if has_left else set()
         visible = [
             m
             for m in memberships
@@ -71,7 +76,12 @@ class RoomSyncBuilder:
         if req.since is None or req.full_state:
             active = set(joined_ids)
         else:
-            active = await self._events.rooms_with_events_between(joined_ids, req.since, req.upto)
+            maybe = [r for r in joined_ids if self._room_changes.changed_since(r, req.since)]
+            active = (
+                await self._events.rooms_with_events_between(maybe, req.since, req.upto)
+                if maybe
+                else set()
+            )
         result: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         for membership in visible:
             changed = req.since is None or membership.stream_pos > req.since
