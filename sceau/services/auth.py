@@ -47,7 +47,9 @@ def default_password_hasher() -> PasswordHasher:
 class PasswordService:
     """argon2id hashing, run in a worker thread because it is deliberately slow."""
 
-    def __init__(self, hasher: PasswordHasher | None = None, concurrency: int | None = None) -> None:
+    def __init__(
+        self, hasher: PasswordHasher | None = None, concurrency: int | None = None
+    ) -> None:
         self._hasher = hasher or default_password_hasher()
         # Each hash holds its memory cost in RAM: bound how many run at once.
         self._slots = asyncio.Semaphore(concurrency or max(1, os.cpu_count() or 1))

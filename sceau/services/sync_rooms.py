@@ -250,7 +250,7 @@ class RoomSyncBuilder:
 
     async def _stripped_state(self, membership: Membership) -> list[dict[str, Any]]:
         state = await self._state.current_state_ids(membership.room_id, list(STRIPPED_STATE_TYPES))
-        ids = list(state.values()) + [membership.event_id]
+        ids = [*state.values(), membership.event_id]
         found = await self._events.get_events(ids)
         own = found.get(membership.event_id)
         if own is not None and own.sender != own.state_key:
