@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e.jssdk.helpers import get_json, js_login, new_account, raw_messages, started_driver
 from tests.e2e.jssdk.jsclient import JsDriver
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerFactory, ServerProcess
+from tests.e2e.test_no_plaintext import _database_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -154,3 +155,32 @@ async def test_a_new_js_sdk_device_fetches_each_missing_session_from_the_backup_
     for room_id, body in messages.items():
         history = await js.call("waitForHistoryDecrypted", name="phone", roomId=room_id)
         assert [m["body"] for m in history] == [body]
+
+
+async def test_the_database_holds_no_message_recovery_key_or_backup_key_in_the_clear(
+    make_server: ServerFactory, js: JsDriver
+):
+    server = make_server()
+    alice_id = await new_account(server, "alice")
+    await js_login(js, server, "laptop", alice_id)
+    setup = await js.call("bootstrap", name="laptop")
+    room_id = await js.call("createRoom", name="laptop", encrypted=True)
+    control = f"visible-control-{secrets.token_hex(4)}"
+    await js.call(
+        "sendState", name="laptop", roomId=room_id, type="m.room.topic", content={"topic": control}
+    )
+    bodies = [f"classified-{secrets.token_hex(4)}-{i}" for i in range(3)]
+    for body in bodies:
+        await js.call("send", name="laptop", roomId=room_id, body=body)
+    await js.call("waitForBackup", name="laptop", sessions=1)
+    backup_key = (await js.call("clientSecrets", name="laptop"))["backupKey"]
+    assert backup_key
+    await js.call("quit")
+    server.stop()  # everything the server wrote is now on disk
+
+    content = _database_bytes(server)
+    assert control.encode() in content, "positive control: the search sees stored text"
+    recovery_key = setup["recoveryKey"]
+    needles = [*bodies, recovery_key, recovery_key.replace(" ", ""), backup_key, '"session_key"']
+    found = [needle for needle in needles if needle.encode() in content]
+    assert found == [], f"in the clear in the database: {found}"

@@ -178,6 +178,12 @@ export const keyCommands = {
     return outcome;
   },
 
+  /** Secrets that must never reach the server in the clear (for a search of its database). */
+  async clientSecrets({ name }) {
+    const key = await get(name).client.getCrypto().getSessionBackupPrivateKey();
+    return { backupKey: key ? Buffer.from(key).toString("base64").replace(/=+$/, "") : null };
+  },
+
   /** What the device knows of its user's cross-signing, after asking /keys/query afresh. */
   async crossSigningStatus({ name }) {
     const crypto = get(name).client.getCrypto();
