@@ -34,11 +34,16 @@ def ok(response: Any, expected: type[R], what: str) -> R:
     pytest.fail(f"{what} failed: HTTP {status} {errcode}: {message}")
 
 
-def new_client(server: ServerProcess, user: str = "") -> nio.AsyncClient:
-    """A nio client without E2EE and without retries (a retry would hide a failure)."""
+def new_client(
+    server: ServerProcess, user: str = "", limit_retries: int | None = 0
+) -> nio.AsyncClient:
+    """A nio client without E2EE and, by default, without retries (they would hide failures).
+
+    ``limit_retries=None`` lets nio wait and retry on M_LIMIT_EXCEEDED as often as it is told.
+    """
     config = nio.AsyncClientConfig(
         encryption_enabled=False,
-        max_limit_exceeded=0,
+        max_limit_exceeded=limit_retries,
         max_timeouts=0,
         request_timeout=45,
     )
