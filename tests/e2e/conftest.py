@@ -83,16 +83,17 @@ def make_server(
 
 
 @pytest.fixture(scope="module")
-def server(
+def make_module_server(
     request: pytest.FixtureRequest, e2e_backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
+) -> Iterator[ServerFactory]:
+    """A factory of servers that live as long as the module (a special config, shared)."""
+    yield from _server_factory(request, e2e_backend, tmp_path_factory.mktemp("sceau"))
+
+
+@pytest.fixture(scope="module")
+def server(make_module_server: ServerFactory) -> ServerProcess:
     """One running server shared by the tests of a module."""
-    factory = _server_factory(request, e2e_backend, tmp_path_factory.mktemp("sceau"))
-    make = next(factory)
-    try:
-        yield make()
-    finally:
-        factory.close()
+    return make_module_server()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.e2e
 BURST = 3
 
 
-@pytest.fixture
-def limited_server(make_server: ServerFactory) -> ServerProcess:
-    return make_server(
+@pytest.fixture(scope="module")
+def limited_server(make_module_server: ServerFactory) -> ServerProcess:
+    return make_module_server(
         rate_limits={
             "enabled": True,
             "message": {"per_second": 4, "burst": BURST},

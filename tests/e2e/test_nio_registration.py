@@ -59,9 +59,9 @@ async def test_a_closed_server_refuses_registration_and_admits_admin_created_use
         await client.close()
 
 
-@pytest.fixture
-def token_server(make_server: ServerFactory) -> ServerProcess:
-    return make_server(registration={"mode": "token", "tokens": [TOKEN]})
+@pytest.fixture(scope="module")
+def token_server(make_module_server: ServerFactory) -> ServerProcess:
+    return make_module_server(registration={"mode": "token", "tokens": [TOKEN]})
 
 
 TOKEN = "jeton-secret"
