@@ -324,6 +324,7 @@ def _add_e2ee(services: Services) -> None:
         state=services.stores.state,
         stream=services.stream,
         notifier=services.notifier,
+        member_changes=services.events.member_changes,
     )
     services.e2ee = e2ee
     services.sync.sections += [

@@ -17,7 +17,7 @@ from sceau.protocol.identifiers import is_valid_room_id
 from sceau.services.sync import SyncContext
 from sceau.storage.account_data import GLOBAL, AccountDataStore
 from sceau.storage.database import Database
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 SERVER_GLOBAL_TYPES = frozenset({"m.push_rules"})
 SERVER_ROOM_TYPES = frozenset({"m.fully_read", "m.push_rules"})
@@ -44,6 +44,8 @@ class AccountDataService:
         self._db = db
         self._stream = stream
         self._notifier = notifier
+        #: Users whose account data changed, by position (fed by the writes below).
+        self.changes = ChangeTracker(stream.current())
         self._store = store
         #: Global types whose content the server computes (m.push_rules).
         self.virtual_types: dict[str, VirtualType] = {}
@@ -115,6 +117,7 @@ class AccountDataService:
         ensure_storable(content)
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             await self._store.put(txn, user_id, room_id, data_type, content, pos)
+        self.changes.record(user_id, pos)
         self._notifier.notify_users([user_id])
 
     async def read(self, user_id: str, room_id: str, data_type: str) -> dict[str, Any] | None:
@@ -130,6 +133,7 @@ class AccountDataService:
             tags = dict(tags) if isinstance(tags, dict) else {}
             edit(tags)
             await self._store.put(txn, user_id, room_id, "m.tag", {"tags": tags}, pos)
+        self.changes.record(user_id, pos)
         self._notifier.notify_users([user_id])
 
     # ----------------------------------------------------------------- sync
@@ -137,6 +141,8 @@ class AccountDataService:
     async def sync_section(self, ctx: SyncContext) -> bool:
         """Global and per-room account data written since the token (all of it at first)."""
         since = None if ctx.full_state else ctx.since_stream
+        if not self.changes.changed_since(ctx.user_id, since):
+            return False
         rows = await self._store.changed(ctx.user_id, since, ctx.upto.stream)
         joined = set(ctx.joined_room_ids)
         global_events: list[dict[str, Any]] = []

@@ -115,6 +115,8 @@ class EventService:
         self._stream = stream
         #: Which rooms got events at which position (for /sync to skip quiet rooms).
         self.room_changes = ChangeTracker(stream.current())
+        #: Rooms (by room ID) and users (by user ID) whose membership changed.
+        self.member_changes = ChangeTracker(stream.current())
         self._notifier = notifier
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.persist_hooks: list[PersistHook] = []
@@ -283,6 +285,7 @@ class EventService:
         room_id = draft.room_id
         assert room_id is not None
         notify_users: set[str] = set()
+        member_positions: dict[str, int] = {}
         async with (
             self._stream.next_positions(len(built)) as positions,
             self._db.transaction() as txn,
@@ -303,12 +306,16 @@ class EventService:
                 group = await self._write_event(txn, room_id, draft.version, position, item, group)
                 if item.spec.event_type == "m.room.member" and item.spec.state_key:
                     notify_users.add(item.spec.state_key)
+                    member_positions[item.spec.state_key] = position
             assert group is not None
             await self._rooms.set_head(txn, room_id, built[-1].event_id, draft.depth, group)
             draft.state_group = group
             if extra_write is not None:
                 await extra_write(txn, room_id)
         self.room_changes.record(room_id, positions[-1])
+        for user_id, position in member_positions.items():
+            self.member_changes.record(user_id, position)
+            self.member_changes.record(room_id, position)
         self._notifier.notify_room(room_id)
         if notify_users:
             self._notifier.notify_users(notify_users)

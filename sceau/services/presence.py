@@ -8,6 +8,7 @@ no writes. A user who stops syncing is shown offline after
 ``IDLE_OFFLINE_MS``, lazily, when read; their next sync writes them online.
 """
 
+from collections import OrderedDict
 from typing import Any
 
 from sceau.clock import Clock
@@ -17,7 +18,7 @@ from sceau.services.sync import SyncContext
 from sceau.storage.database import Database
 from sceau.storage.presence import PresenceRow, PresenceStore
 from sceau.storage.state import StateStore
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 STATES = ("online", "unavailable", "offline")
 #: Activity this recent counts as "currently active".
@@ -25,6 +26,9 @@ ACTIVE_WINDOW_MS = 60_000
 #: Without a sync or presence update for this long, a user is offline.
 IDLE_OFFLINE_MS = 5 * 60_000
 MAX_STATUS_BYTES = 1024
+
+
+ROW_CACHE_SIZE = 100_000
 
 
 class PresenceService:
@@ -48,6 +52,10 @@ class PresenceService:
         self._state = state
         #: user -> last time they synced or set their presence (not persisted).
         self._last_seen: dict[str, int] = {}
+        #: Users whose presence changed, by position (fed by _update).
+        self.changes = ChangeTracker(stream.current())
+        #: Presence rows as last written or read, bounded; only _update writes them.
+        self._rows: OrderedDict[str, PresenceRow | None] = OrderedDict()
 
     async def set_status(
         self, requester: str, user_id: str, presence: Any, status_msg: Any
@@ -73,7 +81,7 @@ class PresenceService:
             return {"presence": "offline"}
         if requester != user_id and user_id not in await self._state.users_sharing_rooms(requester):
             raise forbidden("You do not share a room with this user")
-        row = await self._store.get(user_id)
+        row = await self._row(user_id)
         if row is None:
             return {"presence": "offline"}
         return self._content(row)
@@ -110,7 +118,11 @@ class PresenceService:
         Most syncs find no presence change at all, so the (costlier) set of
         room-mates is only computed when something changed.
         """
-        rows = await self._store.changed(since, ctx.upto.stream)
+        rows = (
+            await self._store.changed(since, ctx.upto.stream)
+            if self.changes.any_changed_since(since)
+            else []
+        )
         if rows:
             mates = await self._state.users_sharing_rooms(ctx.user_id) | {ctx.user_id}
             rows = [row for row in rows if row.user_id in mates]
@@ -128,6 +140,22 @@ class PresenceService:
             await self._update(user_id, "offline", None, keep_status=False)
 
     # -------------------------------------------------------------- internals
+
+    async def _row(self, user_id: str) -> PresenceRow | None:
+        if user_id in self._rows:
+            self._rows.move_to_end(user_id)
+            return self._rows[user_id]
+        row = await self._store.get(user_id)
+        if user_id in self._rows:
+            return self._rows[user_id]  # a write landed while we read: it wins
+        self._remember(user_id, row)
+        return row
+
+    def _remember(self, user_id: str, row: PresenceRow | None) -> None:
+        self._rows[user_id] = row
+        self._rows.move_to_end(user_id)
+        while len(self._rows) > ROW_CACHE_SIZE:
+            self._rows.popitem(last=False)
 
     def _effective_state(self, row: PresenceRow, now: int) -> str:
         if row.state == "offline":
@@ -153,7 +181,7 @@ class PresenceService:
     ) -> None:
         """Record activity; write (and wake others) only if what they see changes."""
         now = self._clock.time_ms()
-        row = await self._store.get(user_id)
+        row = await self._row(user_id)
         if keep_status and row is not None:
             status_msg = row.status_msg
         if row is not None:
@@ -165,7 +193,10 @@ class PresenceService:
         if state != "offline":
             self._last_seen[user_id] = now
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
-            await self._store.put(txn, PresenceRow(user_id, state, status_msg, now, pos))
+            new_row = PresenceRow(user_id, state, status_msg, now, pos)
+            await self._store.put(txn, new_row)
+        self._remember(user_id, new_row)
+        self.changes.record(user_id, pos)
         self._notifier.notify_users(await self._state.users_sharing_rooms(user_id) | {user_id})
 
 

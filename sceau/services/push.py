@@ -26,7 +26,7 @@ from sceau.services.account_data import add_global_account_data, ensure_storable
 from sceau.services.sync import SyncContext
 from sceau.storage.database import Database, Transaction
 from sceau.storage.push import DefaultOverride, PushStore
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 JsonDict = dict[str, Any]
 MASTER_RULE = ".m.rule.master"
@@ -49,6 +49,8 @@ class PushRuleService:
         self._db = db
         self._stream = stream
         self._notifier = notifier
+        #: Users whose push rules changed, by position (fed by the writes below).
+        self.changes = ChangeTracker(stream.current())
         self._store = store
         self._cache: OrderedDict[str, JsonDict] = OrderedDict()
         #: Users (among those cached) who changed anything from the defaults.
@@ -166,8 +168,10 @@ class PushRuleService:
         event: JsonDict = {"type": "m.push_rules"}
         if not ctx.filter.account_data.matches(event):
             return False
-        changed_at = await self._store.rules_changed_at(ctx.user_id)
         incremental = ctx.since is not None and not ctx.full_state
+        if incremental and not self.changes.changed_since(ctx.user_id, ctx.since_stream):
+            return False
+        changed_at = await self._store.rules_changed_at(ctx.user_id)
         if incremental and not _within(changed_at, ctx):
             return False
         event["content"] = await self.ruleset(ctx.user_id)
@@ -219,6 +223,7 @@ class PushRuleService:
         self._writes += 1
         self._cache.pop(user_id, None)
         self._customised.discard(user_id)
+        self.changes.record(user_id, pos)
         self._notifier.notify_users([user_id])
 
     # ---------------------------------------------------------------- pushers

@@ -18,7 +18,7 @@ from sceau.services.typing import add_ephemeral, newly_joined_rooms, wanted_room
 from sceau.storage.database import Database
 from sceau.storage.receipts import Receipt, ReceiptStore
 from sceau.storage.state import StateStore
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 READ = "m.read"
 READ_PRIVATE = "m.read.private"
@@ -45,6 +45,8 @@ class ReceiptService:
         self._store = store
         self._state = state
         self._account_data = account_data
+        #: Rooms whose receipts changed, by position (fed by _store_receipt).
+        self.changes = ChangeTracker(stream.current())
 
     async def send_receipt(
         self, user_id: str, room_id: str, receipt_type: str, event_id: str, thread_id: Any
@@ -85,8 +87,9 @@ class ReceiptService:
         if not rooms:
             return False
         since = None if ctx.full_state else ctx.since_stream
-        receipts = await self._store.for_rooms(rooms, since, ctx.upto.stream)
         fresh = sorted(newly_joined_rooms(ctx) & set(rooms))
+        changed = [r for r in rooms if self.changes.changed_since(r, since)]
+        receipts = await self._store.for_rooms(changed, since, ctx.upto.stream) if changed else []
         if since is not None and fresh:
             # A room just joined: its receipts so far, not only the new ones.
             known = {(r.room_id, r.receipt_type, r.user_id, r.thread_id) for r in receipts}
@@ -152,6 +155,7 @@ class ReceiptService:
             )
             await self._store.upsert(txn, receipt, event_pos)
             await self._store.clear_notifications(txn, user_id, room_id, thread_id, event_pos)
+        self.changes.record(room_id, pos)
         if receipt_type == READ_PRIVATE:
             self._notifier.notify_users([user_id])
         else:

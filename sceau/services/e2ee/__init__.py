@@ -19,7 +19,7 @@ from sceau.storage.e2ee.key_backup import KeyBackupStore
 from sceau.storage.e2ee.keys import DeviceKeyStore
 from sceau.storage.e2ee.to_device import ToDeviceStore
 from sceau.storage.state import StateStore
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 
 @dataclass
@@ -41,12 +41,18 @@ def build_e2ee(
     state: StateStore,
     stream: StreamIdGenerator,
     notifier: Notifier,
+    member_changes: ChangeTracker | None = None,
 ) -> E2eeServices:
     key_store = DeviceKeyStore(db)
     cross_store = CrossSigningStore(db)
     inbox = ToDeviceStore(db)
     device_lists = DeviceListService(
-        db=db, store=DeviceListStore(db), state=state, stream=stream, notifier=notifier
+        db=db,
+        store=DeviceListStore(db),
+        state=state,
+        stream=stream,
+        notifier=notifier,
+        member_changes=member_changes,
     )
     keys = KeyService(
         server_name=server_name,

@@ -16,7 +16,7 @@ from sceau.services.sync import SyncContext
 from sceau.storage.database import Database
 from sceau.storage.e2ee.device_lists import DeviceListStore
 from sceau.storage.state import StateStore
-from sceau.streams import StreamIdGenerator
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 
 @dataclass
@@ -37,8 +37,13 @@ class DeviceListService:
         state: StateStore,
         stream: StreamIdGenerator,
         notifier: Notifier,
+        member_changes: ChangeTracker | None = None,
     ) -> None:
         self._db = db
+        #: Users whose device lists changed, by position (fed by mark_changed).
+        self.list_changes = ChangeTracker(stream.current())
+        #: Rooms and users whose membership changed (fed by the event service).
+        self._member_changes = member_changes
         self._store = store
         self._state = state
         self._stream = stream
@@ -52,6 +57,8 @@ class DeviceListService:
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             for user_id in users:
                 await self._store.record_change(txn, user_id, pos)
+        for user_id in users:
+            self.list_changes.record(user_id, pos)
         await self.notify_trackers(users)
 
     async def notify_trackers(self, user_ids: Iterable[str]) -> None:
@@ -84,19 +91,32 @@ class DeviceListService:
                 sharing = await self._store.joined_members(joined_room_ids) | {user_id}
             return sharing
 
-        changed = await self._store.changed_users(since, upto)
+        changed: set[str] = set()
+        if past_range or self.list_changes.any_changed_since(since):
+            changed = await self._store.changed_users(since, upto)
         if changed:
             allowed = await shared()
             if past_range:
                 allowed = allowed | await self._parted_since(user_id, since)
             result.changed |= changed & allowed
         # Users we newly share a room with: their devices are news to us.
+        moved_rooms = joined_room_ids
+        if not past_range and self._member_changes is not None:
+            moved_rooms = [
+                r for r in joined_room_ids if self._member_changes.changed_since(r, since)
+            ]
+            if not moved_rooms and not self._member_changes.changed_since(user_id, since):
+                return result
         joined_rooms = set(joined_room_ids)
         own = await self._store.own_membership_changes(user_id, since, upto)
         newly_joined = [r for r, m in own if m == "join" and r in joined_rooms]
         left_rooms = [r for r, m in own if m in ("leave", "ban")]
         met = await self._store.joined_members(newly_joined) if newly_joined else set()
-        joined, gone = await self._store.members_changed_since(joined_room_ids, since, upto)
+        joined, gone = (
+            await self._store.members_changed_since(moved_rooms, since, upto)
+            if moved_rooms
+            else (set(), set())
+        )
         met |= joined
         met.discard(user_id)
         result.changed |= met

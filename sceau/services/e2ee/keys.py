@@ -5,6 +5,7 @@ own keys, so a compromised server cannot be *made* to hand out forged keys by
 a third party, and it hands each one-time key out at most once.
 """
 
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -30,6 +31,9 @@ DEFAULT_OTK_ALGORITHM = "signed_curve25519"
 MAX_KEYS_PER_UPLOAD = 1000
 
 
+COUNT_CACHE_SIZE = 10_000
+
+
 class KeyService:
     def __init__(
         self,
@@ -47,6 +51,14 @@ class KeyService:
         self._cross = cross_signing
         self._inbox = inbox
         self._device_lists = device_lists
+        # Key counts by device for /sync, dropped whenever a device's keys change.
+        # A read that raced with a change (generation moved) is not cached.
+        self._counts: OrderedDict[tuple[str, str], tuple[dict[str, int], list[str]]] = OrderedDict()
+        self._generation = 0
+
+    def _forget_counts(self, user_id: str, device_id: str) -> None:
+        self._generation += 1
+        self._counts.pop((user_id, device_id), None)
 
     # ----------------------------------------------------------------- upload
 
@@ -97,6 +109,7 @@ class KeyService:
             await self._keys.add_one_time_keys(txn, user_id, device_id, fresh)
             for algorithm, (key_id, raw) in fallbacks.items():
                 await self._keys.set_fallback_key(txn, user_id, device_id, algorithm, key_id, raw)
+        self._forget_counts(user_id, device_id)
         if new_device_keys:
             await self._device_lists.mark_changed([user_id])
         return await self.one_time_key_counts(user_id, device_id)
@@ -178,6 +191,8 @@ class KeyService:
                 }
                 continue
             requests.extend((user_id, device_id, alg) for device_id, alg in devices.items())
+        for user_id, device_id, _algorithm in requests:
+            self._forget_counts(user_id, device_id)
         async with self._db.transaction() as txn:
             for user_id, device_id, algorithm in requests:
                 key = await self._keys.claim_one_time_key(txn, user_id, device_id, algorithm)
@@ -187,16 +202,27 @@ class KeyService:
                     claimed.setdefault(user_id, {}).setdefault(device_id, {})[
                         f"{algorithm}:{key.key_id}"
                     ] = key.key
+        for user_id, device_id, _algorithm in requests:
+            self._forget_counts(user_id, device_id)
         return {"one_time_keys": claimed, "failures": failures}
 
     # ------------------------------------------------------------ sync, hooks
 
     async def sync_section(self, ctx: SyncContext) -> bool:
         """Counts a device needs to top up its keys (always present: Element relies on it)."""
-        counts, unused = await self._keys.sync_counts(ctx.user_id, ctx.device_id)
-        counts.setdefault(DEFAULT_OTK_ALGORITHM, 0)
-        ctx.response["device_one_time_keys_count"] = counts
-        ctx.response["device_unused_fallback_key_types"] = unused
+        key = (ctx.user_id, ctx.device_id)
+        cached = self._counts.get(key)
+        if cached is None:
+            generation = self._generation
+            counts, unused = await self._keys.sync_counts(ctx.user_id, ctx.device_id)
+            counts.setdefault(DEFAULT_OTK_ALGORITHM, 0)
+            cached = (counts, unused)
+            if generation == self._generation:
+                self._counts[key] = cached
+                if len(self._counts) > COUNT_CACHE_SIZE:
+                    self._counts.popitem(last=False)
+        ctx.response["device_one_time_keys_count"] = dict(cached[0])
+        ctx.response["device_unused_fallback_key_types"] = list(cached[1])
         return False
 
     async def device_created(self, user_id: str, device_id: str) -> None:
@@ -209,6 +235,8 @@ class KeyService:
             for device_id in device_ids:
                 await self._keys.delete_device(txn, user_id, device_id)
                 await self._inbox.delete_inbox(txn, user_id, device_id)
+        for device_id in device_ids:
+            self._forget_counts(user_id, device_id)
         await self._device_lists.mark_changed([user_id])
 
 

@@ -7,6 +7,7 @@ and only then is the message deleted. A sync that could not return the whole
 queue records how far it got, so the next sync deletes only that much.
 """
 
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -31,6 +32,9 @@ MAX_INBOX = 10_000
 TXN_LIFETIME_MS = 24 * 3600 * 1000
 
 
+KNOWN_EMPTY_SIZE = 100_000
+
+
 class ToDeviceService:
     def __init__(
         self,
@@ -53,6 +57,10 @@ class ToDeviceService:
         self._notifier = notifier
         self._max_inbox = max_inbox
         self._sends = 0
+        # Devices known to have an empty inbox, so /sync can skip the look-up.
+        # Sends bump the generation; a look-up that raced a send is not trusted.
+        self._known_empty: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._generation = 0
 
     async def send(
         self,
@@ -64,6 +72,7 @@ class ToDeviceService:
     ) -> None:
         """PUT /sendToDevice/{type}/{txnId}: queue, once per transaction ID."""
         targets = await self._expand(sender, event_type, messages)
+        self._generation += 1
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             now = self._clock.time_ms()
             if not await self._store.claim_txn(txn, sender, sender_device, txn_id, now):
@@ -74,6 +83,9 @@ class ToDeviceService:
             self._sends += 1
             if self._sends % 1000 == 0:
                 await self._store.forget_txns_before(txn, now - TXN_LIFETIME_MS)
+        self._generation += 1
+        for user_id, device_id, _event in targets:
+            self._known_empty.pop((user_id, device_id), None)
         self._notifier.notify_users({user_id for user_id, _d, _e in targets})
 
     async def _expand(
@@ -110,7 +122,15 @@ class ToDeviceService:
 
     async def sync_section(self, ctx: SyncContext) -> bool:
         """/sync ``to_device``: acknowledge what the token proves, return what waits."""
+        key = (ctx.user_id, ctx.device_id)
+        if key in self._known_empty:
+            return False
+        generation = self._generation
         if not await self._store.has_messages(ctx.user_id, ctx.device_id):
+            if generation == self._generation:
+                self._known_empty[key] = None
+                if len(self._known_empty) > KNOWN_EMPTY_SIZE:
+                    self._known_empty.popitem(last=False)
             return False
         if ctx.since is not None:
             await self._store.acknowledge(ctx.user_id, ctx.device_id, ctx.since.stream)
