@@ -1,8 +1,12 @@
 // What the command modules share: the named clients, polling, UIA, and how events are reported.
 import * as sdk from "matrix-js-sdk";
 import { logger } from "matrix-js-sdk/lib/logger.js";
+import { RustBackupManager } from "matrix-js-sdk/lib/rust-crypto/backup.js";
 
 logger.setLevel(process.env.JSSDK_LOG_LEVEL ?? "info");
+// The SDK waits a random 0-10 s before uploading keys to the backup, to spread
+// the load of many clients; one test client has no need, and tests run faster.
+RustBackupManager.maxBackupLoopStartDelayMillis = 0;
 
 export { sdk };
 export const clients = new Map(); // name -> { client, secretKey, recoveryKey, password }
