@@ -71,6 +71,11 @@ class RoomService:
         if preset not in PRESETS:
             raise bad_json(f"'preset' must be one of {', '.join(PRESETS)}")
         invitees = _string_list(body, "invite")
+        invite_3pid = body.get("invite_3pid", [])
+        if not isinstance(invite_3pid, list):
+            raise bad_json("'invite_3pid' must be a list")
+        if invite_3pid:
+            raise forbidden("Third-party invites are not enabled on this server")
         for user_id in invitees:
             if not is_valid_user_id(user_id):
                 raise invalid_param(f"Invalid user ID to invite: {user_id!r}")

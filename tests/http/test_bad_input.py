@@ -41,14 +41,7 @@ def ids(endpoint: Endpoint) -> str:
 
 #: Server bugs found by these tests, still open: ``(reason, matches(backend, failure))``.
 #: A test whose every failure is listed here is reported as xfail, not as a failure.
-KNOWN_BUGS: list[tuple[str, Callable[[str, Failure], bool]]] = [
-    (
-        "server bug: POST /createRoom accepts an 'invite_3pid' that is not a list (want 400)",
-        lambda backend, f: (
-            f.endpoint.shape.endswith("/createRoom") and f.case == "invite_3pid not a list"
-        ),
-    ),
-]
+KNOWN_BUGS: list[tuple[str, Callable[[str, Failure], bool]]] = []
 
 
 @pytest.fixture
