@@ -292,3 +292,31 @@ async def test_a_failed_create_room_leaves_no_room_and_no_alias_behind(probe):
         if (await world.alice.ok("GET", alias_path))["room_id"] != alias_before:
             probe.fail(endpoint, case, response.status_code, "the alias was moved")
     probe.verdict(KNOWN_BUGS)
+
+
+UNKNOWN_PATHS = [
+    "/_matrix/client/v3/nosuchendpoint",
+    "/_matrix/client/v3/rooms/!r:test.local/nosuchaction",
+    "/_matrix/client/unstable/org.example.nothing",
+    "/_matrix/client/v4/joined_rooms",
+]
+
+
+@SQLITE_ONLY
+async def test_unknown_endpoints_and_unsupported_methods_get_unrecognized(probe):
+    for path in UNKNOWN_PATHS:
+        endpoint = Endpoint("GET", path)
+        response = await probe.send(endpoint, "unknown path", path=path)
+        probe.expect(response, endpoint, "unknown path", 404, "M_UNRECOGNIZED")
+    methods: dict[str, set[str]] = {}
+    for endpoint in ENDPOINTS:
+        methods.setdefault(endpoint.path, set()).add(endpoint.method)
+    for path, allowed in methods.items():
+        for method in sorted({"GET", "PUT", "POST", "DELETE"} - allowed):
+            endpoint = Endpoint(method, path)
+            response = await probe.send(endpoint, f"{method} not allowed")
+            # Another route may serve this method on a path of the same shape; if not,
+            # the answer is the spec's 405 M_UNRECOGNIZED.
+            if response.status_code == 405:
+                probe.expect(response, endpoint, f"{method} not allowed", 405, "M_UNRECOGNIZED")
+    probe.verdict(KNOWN_BUGS)
