@@ -175,3 +175,49 @@ async def test_a_sync_token_from_before_a_crash_still_works_after_restart(
         again = await bob.ok("GET", "/sync", params={"timeout": 0, "since": synced["next_batch"]})
         room = again.get("rooms", {}).get("join", {}).get(room_id, {})
         assert not room.get("timeline", {}).get("events")
+
+
+async def test_rooms_created_around_a_kill_9_are_whole_or_absent(make_server: ServerFactory):
+    """createRoom writes several events: a crash may lose an unacknowledged room, never half of one."""
+    server = make_server()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        alice = await register(server, http, "alice")
+        acked: list[str] = []
+        killed = asyncio.Event()
+
+        async def create(i: int) -> None:
+            body = {"name": f"salle {i}", "topic": "t", "preset": "private_chat"}
+            try:
+                response = await alice.request("POST", "/createRoom", json=body)
+            except httpx.HTTPError:
+                return
+            if response.status_code == 200:
+                acked.append(response.json()["room_id"])
+            if len(acked) >= 8 and not killed.is_set():
+                killed.set()
+                server.kill()
+
+        async def worker(start: int) -> None:
+            for i in range(start, 40, 4):
+                if killed.is_set():
+                    return
+                await create(i)
+
+        await asyncio.gather(*(worker(n) for n in range(4)))
+        server.kill()
+        server.start()
+
+        joined = (await alice.ok("GET", "/joined_rooms"))["joined_rooms"]
+        assert set(acked) <= set(joined), f"acknowledged rooms lost: {set(acked) - set(joined)}"
+        for room_id in joined:
+            state = await alice.ok("GET", f"/rooms/{room_id}/state")
+            kinds = {(e["type"], e["state_key"]) for e in state}
+            for needed in [
+                ("m.room.create", ""),
+                ("m.room.member", alice.user_id),
+                ("m.room.power_levels", ""),
+                ("m.room.join_rules", ""),
+                ("m.room.name", ""),
+                ("m.room.topic", ""),
+            ]:
+                assert needed in kinds, f"{room_id} came back without {needed}: {sorted(kinds)}"
