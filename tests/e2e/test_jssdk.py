@@ -51,8 +51,15 @@ async def test_js_sdk_logs_in_and_chats_with_nio_in_a_plain_room(
     try:
         me = await js_login(js, server, "alice", alice_id)
         assert me["userId"] == alice_id and me["deviceId"]
-        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=False)
-        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        # nio creates and invites; the js-sdk sees the invite in /sync and joins.
+        created = ok(
+            await bob.room_create(name="Quai d'Orsay", invite=[alice_id]),
+            nio.RoomCreateResponse,
+            "POST /createRoom",
+        )
+        room_id = created.room_id
+        await js.call("waitForRoom", name="alice", roomId=room_id, membership="invite")
+        await js.call("join", name="alice", roomId=room_id, encrypted=False)
         await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
 
         sent = await js.call("send", name="alice", roomId=room_id, body="Bonjour depuis js")
