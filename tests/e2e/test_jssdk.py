@@ -136,10 +136,21 @@ async def test_js_sdk_learns_of_a_new_nio_device_and_encrypts_for_it(
     bob_phone: nio.AsyncClient | None = None
     try:
         await js_login(js, server, "alice", alice_id)
-        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=True)
-        await sync_until(bob, lambda r: room_id in r.rooms.invite, "bob's invite", within_s=30)
-        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
-        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+        # This time nio creates the encrypted room and the js-sdk joins it.
+        encryption = {"algorithm": "m.megolm.v1.aes-sha2"}
+        created = ok(
+            await bob.room_create(
+                invite=[alice_id],
+                initial_state=[
+                    {"type": "m.room.encryption", "state_key": "", "content": encryption}
+                ],
+            ),
+            nio.RoomCreateResponse,
+            "POST /createRoom",
+        )
+        room_id = created.room_id
+        await js.call("waitForRoom", name="alice", roomId=room_id, membership="invite")
+        await js.call("join", name="alice", roomId=room_id, encrypted=True)
         await js.call("send", name="alice", roomId=room_id, body="before the phone")
         await nio_sync_until_text(bob, room_id, "before the phone")
 
