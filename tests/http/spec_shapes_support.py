@@ -228,6 +228,16 @@ async def get_stored_filter(w: World) -> httpx.Response:
     return await w.alice.request("GET", f"/user/{w.alice.user_id}/filter/{stored['filter_id']}")
 
 
+async def pushrule_stored(w: World) -> None:
+    body = {"pattern": "réunion", "actions": ["notify"]}
+    await ok(w.alice, "PUT", "/pushrules/global/content/org.example.mot", json=body)
+
+
+async def room_account_data_stored(w: World) -> None:
+    path = f"/user/{w.alice.user_id}/rooms/{w.room}/account_data/org.example"
+    await ok(w.alice, "PUT", path, json={"vue": "compacte"})
+
+
 async def tagged(w: World) -> None:
     path = f"/user/{w.alice.user_id}/rooms/{w.room}/tags/u.work"
     await ok(w.alice, "PUT", path, json={"order": 0.5})

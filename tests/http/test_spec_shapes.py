@@ -32,8 +32,10 @@ from tests.http.spec_shapes_support import (
     incremental_sync,
     knock_room,
     login,
+    pushrule_stored,
     register,
     register_taken,
+    room_account_data_stored,
     simple,
     tagged,
     validator_for,
@@ -244,6 +246,54 @@ CASES: dict[str, Case] = {
         V3 + "/pushrules/global/override/.m.rule.master/enabled",
     ),
     "pushers": simple("GET", V3 + "/pushers", V3 + "/pushers"),
+    "put pushrule": simple(
+        "PUT",
+        V3 + "/pushrules/global/{kind}/{ruleId}",
+        V3 + "/pushrules/global/content/org.example.mot",
+        {"pattern": "réunion", "actions": ["notify"]},
+    ),
+    "delete pushrule": after(
+        pushrule_stored,
+        simple(
+            "DELETE",
+            V3 + "/pushrules/global/{kind}/{ruleId}",
+            V3 + "/pushrules/global/content/org.example.mot",
+        ),
+    ),
+    "disable pushrule": simple(
+        "PUT",
+        V3 + "/pushrules/global/{kind}/{ruleId}/enabled",
+        V3 + "/pushrules/global/override/.m.rule.suppress_notices/enabled",
+        {"enabled": False},
+    ),
+    "set pushrule actions": simple(
+        "PUT",
+        V3 + "/pushrules/global/{kind}/{ruleId}/actions",
+        V3 + "/pushrules/global/override/.m.rule.suppress_notices/actions",
+        {"actions": ["notify"]},
+    ),
+    "set pusher": simple(
+        "POST",
+        V3 + "/pushers/set",
+        V3 + "/pushers/set",
+        {
+            "pushkey": "clef",
+            "kind": "http",
+            "app_id": "fr.gouv.app",
+            "app_display_name": "App",
+            "device_display_name": "Téléphone",
+            "lang": "fr",
+            "data": {"url": "https://push.example/_matrix/push/v1/notify"},
+        },
+    ),
+    "get room account data": after(
+        room_account_data_stored,
+        simple(
+            "GET",
+            V3 + "/user/{userId}/rooms/{roomId}/account_data/{type}",
+            V3 + "/user/{alice}/rooms/{room}/account_data/org.example",
+        ),
+    ),
     "user directory": simple(
         "POST", V3 + "/user_directory/search", V3 + "/user_directory/search", {"search_term": "bob"}
     ),
