@@ -127,10 +127,13 @@ async def test_js_sdk_and_nio_exchange_encrypted_messages_both_ways(
         await bob.close()
 
 
-async def test_js_sdk_learns_of_a_new_nio_device_and_encrypts_for_it(
+async def test_js_sdk_encrypts_for_a_new_nio_device_and_forgets_a_deleted_one(
     server: ServerProcess, js: JsDriver, tmp_path: Path
 ):
-    """device_lists.changed reaches the js-sdk, which then shares the room key with the device."""
+    """device_lists.changed reaches the js-sdk, which then shares the room key with the device.
+
+    And when the device is deleted, the js-sdk hears of it the same way and forgets it.
+    """
     alice_id = await new_account(server, "alice")
     bob = await registered_e2ee_client(server, tmp_path / "bob")
     bob_phone: nio.AsyncClient | None = None
@@ -167,6 +170,21 @@ async def test_js_sdk_learns_of_a_new_nio_device_and_encrypts_for_it(
         await js.call("send", name="alice", roomId=room_id, body="hello, phone")
         got = await nio_sync_until_text(bob_phone, room_id, "hello, phone")
         assert got.decrypted and got.sender == alice_id
+
+        # Deleting the device (UIA with the password) is a device-list change too.
+        phone_id = bob_phone.device_id
+        asked = await bob.delete_devices([phone_id])
+        assert isinstance(asked, nio.DeleteDevicesAuthResponse), asked
+        auth = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": bob.user_id},
+            "password": PASSWORD,
+            "session": asked.session,
+        }
+        ok(await bob.delete_devices([phone_id], auth), nio.DeleteDevicesResponse, "DELETE device")
+        await js.call(
+            "waitForDevice", name="alice", userId=bob.user_id, deviceId=phone_id, present=False
+        )
     finally:
         await bob.close()
         if bob_phone is not None:

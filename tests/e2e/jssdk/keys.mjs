@@ -99,17 +99,20 @@ export const keyCommands = {
     return { version: check?.backupInfo?.version ?? null, ...result };
   },
 
-  /** Until `name` knows the device (from its own device-list tracking, no forced query). */
-  async waitForDevice({ name, userId, deviceId }) {
+  /**
+   * Until `name` knows the device (or, with `present: false`, no longer does),
+   * from its own device-list tracking: no forced /keys/query.
+   */
+  async waitForDevice({ name, userId, deviceId, present = true }) {
     const crypto = get(name).client.getCrypto();
     let known = [];
     await until(
       async () => {
         const devices = (await crypto.getUserDeviceInfo([userId])).get(userId);
         known = [...(devices?.keys() ?? [])];
-        return known.includes(deviceId);
+        return known.includes(deviceId) === present;
       },
-      `${name} to learn of ${userId}'s device ${deviceId}`,
+      `${name} to ${present ? "learn of" : "forget"} ${userId}'s device ${deviceId}`,
       WAIT_MS,
       () => `Known devices: ${JSON.stringify(known)}`,
     );
