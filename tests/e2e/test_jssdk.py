@@ -191,6 +191,39 @@ async def test_js_sdk_encrypts_for_a_new_nio_device_and_forgets_a_deleted_one(
             await bob_phone.close()
 
 
+async def test_after_nio_leaves_the_js_sdk_rotates_and_nio_gets_no_new_key(
+    server: ServerProcess, js: JsDriver, tmp_path: Path
+):
+    """The leave reaches the js-sdk, whose next message starts a session nio never receives."""
+    alice_id = await new_account(server, "alice")
+    bob = await registered_e2ee_client(server, tmp_path / "bob")
+    try:
+        alice = await js_login(js, server, "alice", alice_id)
+        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=True)
+        await sync_until(bob, lambda r: room_id in r.rooms.invite, "bob's invite", within_s=30)
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+        await js.call("send", name="alice", roomId=room_id, body="while bob is here")
+        await nio_sync_until_text(bob, room_id, "while bob is here")
+
+        ok(await bob.room_leave(room_id), nio.RoomLeaveResponse, "POST /leave")
+        await js.call(
+            "waitForMember", name="alice", roomId=room_id, userId=bob.user_id, membership="leave"
+        )
+        await js.call("send", name="alice", roomId=room_id, body="after bob left")
+        stored = await raw_messages(server, alice["accessToken"], room_id)
+        before, after = (e["content"]["session_id"] for e in reversed(stored))
+        assert before != after, "the js-sdk kept the megolm session after bob left"
+
+        for _ in range(3):  # anything addressed to bob's device has had time to arrive
+            ok(await bob.sync(timeout=300), nio.SyncResponse, "/sync")
+            await nio_keys_round(bob)
+        known = {session.id for session in bob.olm.inbound_group_store}
+        assert before in known and after not in known
+    finally:
+        await bob.close()
+
+
 async def test_a_dehydrated_js_sdk_device_receives_keys_while_alice_is_offline(
     server: ServerProcess, js: JsDriver, tmp_path: Path
 ):
