@@ -18,6 +18,9 @@ class MatrixError(Exception):
         self.extra = extra
 
     def to_json(self) -> dict[str, Any]:
+        if not self.errcode:
+            # A first user-interactive-auth challenge is not an error: flows only.
+            return dict(self.extra)
         return {"errcode": self.errcode, "error": self.error, **self.extra}
 
 

@@ -32,13 +32,19 @@ def _modules(folder: str) -> list[Path]:
 
 @pytest.mark.parametrize("path", _modules("protocol"), ids=lambda p: p.name)
 def test_protocol_core_imports_nothing_else_from_sceau(path):
-    bad = {m for m in _imports(path) if m.startswith("sceau") and not m.startswith("sceau.protocol")}
+    bad = {
+        m for m in _imports(path) if m.startswith("sceau") and not m.startswith("sceau.protocol")
+    }
     assert not bad, f"{path.name} imports {bad}"
 
 
 @pytest.mark.parametrize("path", _modules("storage"), ids=lambda p: p.name)
 def test_storage_never_imports_services_or_http(path):
-    bad = {m for m in _imports(path) if m.startswith(("sceau.services", "sceau.http", "sceau.homeserver"))}
+    bad = {
+        m
+        for m in _imports(path)
+        if m.startswith(("sceau.services", "sceau.http", "sceau.homeserver"))
+    }
     assert not bad, f"{path.name} imports {bad}"
 
 

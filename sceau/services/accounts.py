@@ -150,7 +150,11 @@ class AccountService:
         mode = self._config.registration.mode
         if mode == "closed":
             raise forbidden("Registration is disabled on this server")
-        return [["m.login.registration_token"]] if mode == "token" else [["m.login.dummy"]]
+        # Token registration ends with a dummy stage, as clients (matrix-nio) and
+        # Synapse expect: the token stage alone would finish the flow too early.
+        if mode == "token":
+            return [["m.login.registration_token", "m.login.dummy"]]
+        return [["m.login.dummy"]]
 
     def user_id_for(self, username: str) -> str:
         """The user ID a new account would get, or M_INVALID_USERNAME."""

@@ -157,7 +157,8 @@ class UiaService:
             body["completed"] = list(session.completed)
         if error is not None:
             return MatrixError(401, error.errcode, error.error, **body)
-        return MatrixError(401, "M_FORBIDDEN", "Additional authentication is required", **body)
+        # Without a failed stage the 401 is not an error: flows, params and session only.
+        return MatrixError(401, "", "Authentication is required", **body)
 
     async def run(
         self,

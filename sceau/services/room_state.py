@@ -118,10 +118,14 @@ class RoomStateService:
         joined: dict[str, JsonDict] = {}
         for event in events.values():
             if event.content.get("membership") == "join" and event.state_key:
-                joined[event.state_key] = {
-                    "display_name": event.content.get("displayname"),
-                    "avatar_url": event.content.get("avatar_url"),
-                }
+                profile: JsonDict = {}
+                name = event.content.get("displayname")
+                avatar = event.content.get("avatar_url")
+                if isinstance(name, str):
+                    profile["display_name"] = name
+                if isinstance(avatar, str):
+                    profile["avatar_url"] = avatar
+                joined[event.state_key] = profile
         return joined
 
     async def joined_rooms(self, user_id: str) -> list[str]:

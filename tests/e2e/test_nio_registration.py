@@ -103,13 +103,6 @@ def test_a_token_server_registers_through_the_registration_token_stage(
     assert response.json()["user_id"] == f"@{name}:{token_server.server_name}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server bug (client compatibility): token registration offers the single-stage "
-    "flow [m.login.registration_token], which completes at once; matrix-nio's "
-    "register_with_token (like Synapse) expects [m.login.registration_token, m.login.dummy] "
-    "and cannot parse the early 200, so nio users cannot register with a token",
-)
 async def test_nio_registers_with_a_registration_token(token_server: ServerProcess):
     client = new_client(token_server)
     try:
@@ -126,11 +119,6 @@ async def test_nio_registers_with_a_registration_token(token_server: ServerProce
         await client.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="server bug: the first UIA challenge of /register carries errcode M_FORBIDDEN; the "
-    "spec adds errcode/error only after a failed stage attempt",
-)
 def test_the_first_registration_challenge_carries_no_error(token_server: ServerProcess):
     url = token_server.url + "/_matrix/client/v3/register"
     challenge = httpx.post(url, json={"username": unique("x"), "password": PASSWORD}, timeout=20)

@@ -101,14 +101,21 @@ async def test_token_registration_needs_a_configured_token(client):
     body = {"username": "alice", "password": PASSWORD}
     challenge = await post(client, "/register", body)
     assert challenge.status_code == 401
-    assert challenge.json()["flows"] == [{"stages": ["m.login.registration_token"]}]
+    assert challenge.json()["flows"] == [
+        {"stages": ["m.login.registration_token", "m.login.dummy"]}
+    ]
+    assert "errcode" not in challenge.json()
     dummy = await post(client, "/register", {**body, "auth": {"type": "m.login.dummy"}})
-    assert dummy.status_code == 401 and dummy.json()["errcode"] == "M_UNRECOGNIZED"
+    assert dummy.status_code == 401 and dummy.json()["completed"] == ["m.login.dummy"]
     wrong = {"type": "m.login.registration_token", "token": "guess"}
     refused = await post(client, "/register", {**body, "auth": wrong})
     assert refused.status_code == 401 and refused.json()["errcode"] == "M_FORBIDDEN"
     right = {"type": "m.login.registration_token", "token": "invite-2026"}
-    accepted = await post(client, "/register", {**body, "auth": right})
+    token_done = await post(client, "/register", {**body, "auth": right})
+    assert token_done.status_code == 401
+    assert token_done.json()["completed"] == ["m.login.registration_token"]
+    last = {"type": "m.login.dummy", "session": token_done.json()["session"]}
+    accepted = await post(client, "/register", {**body, "auth": last})
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["user_id"] == "@alice:test.local"
 

@@ -186,7 +186,9 @@ async def test_profile_refresh_updates_member_events_in_joined_rooms(user_factor
     alice = await user_factory("alice")
     room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
     async with services.stores.db.transaction() as txn:
-        await services.stores.accounts.set_profile_field(txn, alice.user_id, "displayname", "Alice Martin")
+        await services.stores.accounts.set_profile_field(
+            txn, alice.user_id, "displayname", "Alice Martin"
+        )
     await services.rooms.refresh_profile_in_rooms(alice.user_id)
     member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{alice.user_id}")
     assert member == {"membership": "join", "displayname": "Alice Martin"}

@@ -388,10 +388,7 @@ CASES: dict[str, Case] = {
 
 
 #: Cases that fail because the server is wrong; each reason says how.
-KNOWN_BUGS = {
-    "joined_members": "server bug: GET /rooms/{roomId}/joined_members gives display_name and "
-    "avatar_url as null for members without them; the spec types them as strings (omit them)",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
