@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sceau.protocol.push_rules import split_dotted_key
 from sceau.protocol.types import JsonDict
 
 
@@ -236,32 +237,13 @@ def parse_filter(body: Any) -> Filter:
 # --- event_fields ------------------------------------------------------------------
 
 
-def _split_path(path: str) -> list[str]:
-    """Split a dotted path; ``\\.`` is a literal dot and ``\\\\`` a backslash."""
-    parts, current, i = [], [], 0
-    while i < len(path):
-        char = path[i]
-        if char == "\\" and i + 1 < len(path) and path[i + 1] in ".\\":
-            current.append(path[i + 1])
-            i += 2
-            continue
-        if char == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return parts
-
-
 def project_event_fields(event: Mapping[str, Any], fields: Iterable[str] | None) -> JsonDict:
     """Keep only the listed dotted paths of ``event`` (all of it when None)."""
     if fields is None:
         return dict(event)
     result: JsonDict = {}
     for path in fields:
-        parts = _split_path(path)
+        parts = split_dotted_key(path)
         source: Any = event
         for part in parts:
             if not isinstance(source, Mapping) or part not in source:
