@@ -1,0 +1,44 @@
+"""The database layer behaves the same on SQLite and PostgreSQL."""
+
+import pytest
+
+from sceau.errors import MatrixError
+from sceau.storage.database import to_postgres_sql
+
+
+def test_placeholders_become_numbered_for_postgres():
+    assert to_postgres_sql("SELECT a FROM t WHERE b = ? AND c IN (?, ?)") == (
+        "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"
+    )
+
+
+async def test_a_failed_transaction_writes_nothing(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as txn:
+            await txn.execute(
+                "INSERT INTO users (user_id, created_ts) VALUES (?, ?)", "@half:test.local", 1
+            )
+            raise RuntimeError("boom")
+    assert await db.fetchval("SELECT COUNT(*) FROM users") == 0
+
+
+async def test_committed_writes_are_visible_to_later_reads(db):
+    async with db.transaction() as txn:
+        await txn.execute(
+            "INSERT INTO users (user_id, created_ts) VALUES (?, ?)", "@a:test.local", 1
+        )
+    assert await db.fetchval("SELECT user_id FROM users") == "@a:test.local"
+
+
+@pytest.mark.parametrize(
+    ("user_id", "created_ts"), [("a\x00b", 1), ("@x:test.local", 2**64)], ids=["nul", "huge int"]
+)
+async def test_unstorable_values_are_refused_the_same_on_both_engines(db, user_id, created_ts):
+    with pytest.raises(MatrixError) as caught:
+        async with db.transaction() as txn:
+            await txn.execute(
+                "INSERT INTO users (user_id, created_ts) VALUES (?, ?)", user_id, created_ts
+            )
+    assert caught.value.errcode == "M_INVALID_PARAM"
+    assert await db.fetchone("SELECT * FROM users WHERE user_id = ?", user_id) is None
+    assert await db.fetchval("SELECT COUNT(*) FROM users") == 0

@@ -1,0 +1,48 @@
+"""Configuration: typed, validated, and every mistake names its key."""
+
+import pytest
+
+from sceau.config import ConfigError, parse_config, render_default_config
+
+
+def test_generated_default_config_is_valid_and_closed_by_default(tmp_path):
+    import yaml
+
+    config = parse_config(yaml.safe_load(render_default_config("ministere.gouv.fr")), str(tmp_path))
+    assert config.server_name == "ministere.gouv.fr"
+    assert config.registration.mode == "closed"
+    assert config.rate_limits.enabled is True
+    assert config.database.backend == "sqlite"
+    assert config.listeners[0].port == 8008
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"server_name": "x.fr", "registraton": {}}, "unknown key 'registraton'"),
+        ({"server_name": "x.fr", "registration": {"mode": "everyone"}}, "registration.mode"),
+        ({"server_name": "x.fr", "listeners": [{"port": "eighty"}]}, "listeners.0.port"),
+        ({"server_name": "x.fr", "listeners": [{"port": 70000}]}, "listeners.0.port"),
+        (
+            {"server_name": "x.fr", "rate_limits": {"message": {"per_second": -1, "burst": 1}}},
+            "rate_limits.message.per_second",
+        ),
+        ({"server_name": "x.fr", "default_room_version": "9"}, "default_room_version"),
+        ({"server_name": "bad name/"}, "server_name"),
+        ({}, "missing key 'server_name'"),
+    ],
+)
+def test_invalid_config_names_the_key(tmp_path, raw, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, str(tmp_path))
+    assert message in str(caught.value)
+
+
+def test_config_must_be_a_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="mapping"):
+        parse_config(["not", "a", "mapping"], str(tmp_path))
+
+
+def test_relative_paths_resolve_against_the_data_folder(tmp_path):
+    config = parse_config({"server_name": "x.fr"}, str(tmp_path))
+    assert config.resolve_path(config.database.path) == tmp_path / "sceau.db"
