@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sceau.config import Config, ConfigError, load_config, render_default_config
+from sceau.memory import tune_allocator
 
 
 def _ensure_config(config_path: Path, server_name: str) -> None:
@@ -35,6 +36,7 @@ def serve(args: argparse.Namespace) -> None:
     from sceau.homeserver import build_app, build_services
 
     config = _load(args)
+    tune_allocator()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

