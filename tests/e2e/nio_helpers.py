@@ -30,7 +30,7 @@ def ok(response: Any, expected: type[R], what: str) -> R:
     transport = getattr(response, "transport_response", None)
     status = getattr(transport, "status", None)
     if errcode == "M_UNRECOGNIZED" and status in (404, 405):
-        pytest.skip(f"the server does not implement {what} yet ({status} M_UNRECOGNIZED)")
+        pytest.fail(f"the server does not implement {what} yet ({status} M_UNRECOGNIZED)")
     pytest.fail(f"{what} failed: HTTP {status} {errcode}: {message}")
 
 
