@@ -116,3 +116,20 @@ async def test_well_known_points_clients_at_the_public_base_url(client):
     response = await client.get("/.well-known/matrix/client")
     assert response.status_code == 200
     assert response.json()["m.homeserver"]["base_url"].startswith("http")
+
+
+async def test_restricted_room_admits_members_of_the_allowed_room_only(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    eve = await user_factory("eve")
+    space = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{space}", json={})
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "private_chat"}))["room_id"]
+    rules = {"join_rule": "restricted", "allow": [{"type": "m.room_membership", "room_id": space}]}
+    await alice.ok("PUT", f"/rooms/{room}/state/m.room.join_rules", json=rules)
+    await bob.ok("POST", f"/join/{room}", json={})
+    member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{bob.user_id}")
+    assert member["membership"] == "join"
+    assert member["join_authorised_via_users_server"] == alice.user_id
+    refused = await eve.request("POST", f"/join/{room}", json={})
+    assert refused.status_code == 403
