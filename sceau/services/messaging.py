@@ -6,10 +6,10 @@ redact what. Everything else is the authorization rules' job.
 """
 
 from sceau.errors import bad_json, forbidden, not_found
-from sceau.protocol.power_levels import action_power_level, user_power_level
 from sceau.protocol.types import JsonDict
 from sceau.services.events import EventService, EventSpec
 from sceau.services.ratelimit import RateLimiter
+from sceau.services.room_power import room_power
 from sceau.storage.events import EventStore
 from sceau.storage.state import StateStore
 
@@ -95,16 +95,8 @@ class MessagingService:
         )
 
     async def _may_redact_others(self, room_id: str, user_id: str) -> bool:
-        state = await self._state.current_state_ids(
-            room_id, ["m.room.power_levels", "m.room.create"]
-        )
-        found = await self._event_store.get_events(state.values())
-        create = found[state[("m.room.create", "")]].pdu
-        pl_id = state.get(("m.room.power_levels", ""))
-        power_levels = found[pl_id].content if pl_id else None
-        version = await self._events.room_version(room_id)
-        level = user_power_level(user_id, power_levels, create, version)
-        return level >= action_power_level("redact", power_levels)
+        power = await room_power(self._state, self._event_store, room_id)
+        return power.may(user_id, "redact")
 
     async def _require_room(self, room_id: str) -> None:
         await self._events.room_version(room_id)

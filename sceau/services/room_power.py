@@ -7,7 +7,13 @@ refuse early with a clear message (directory listing, room upgrades).
 from dataclasses import dataclass
 
 from sceau.errors import not_found
-from sceau.protocol.power_levels import PowerLevel, event_power_level, user_power_level
+from sceau.protocol.power_levels import (
+    Action,
+    PowerLevel,
+    action_power_level,
+    event_power_level,
+    user_power_level,
+)
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.types import JsonDict
 from sceau.storage.events import EventStore
@@ -25,6 +31,10 @@ class RoomPower:
 
     def may_send_state(self, user_id: str, event_type: str) -> bool:
         return self.level_of(user_id) >= event_power_level(event_type, True, self.power_levels)
+
+    def may(self, user_id: str, action: Action) -> bool:
+        """invite, kick, ban or redact."""
+        return self.level_of(user_id) >= action_power_level(action, self.power_levels)
 
 
 async def room_power(state: StateStore, events: EventStore, room_id: str) -> RoomPower:

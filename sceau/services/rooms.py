@@ -20,10 +20,11 @@ from sceau.errors import (
     unsupported_room_version,
 )
 from sceau.protocol.identifiers import is_valid_room_alias, is_valid_room_id, is_valid_user_id
-from sceau.protocol.power_levels import action_power_level, default_power_levels, user_power_level
+from sceau.protocol.power_levels import default_power_levels
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.types import JsonDict
 from sceau.services.events import EventService, EventSpec
+from sceau.services.room_power import room_power
 from sceau.storage.accounts import AccountStore
 from sceau.storage.events import EventStore
 from sceau.storage.rooms import RoomStore
@@ -400,28 +401,18 @@ class RoomService:
 
     async def _restricted_join_authoriser(self, room_id: str, user_id: str) -> str | None:
         """For restricted rooms, a local member who may invite vouches for the join."""
-        state = await self._state.current_state_ids(
-            room_id, ["m.room.join_rules", "m.room.power_levels", "m.room.create"]
-        )
-        rules_id = state.get(("m.room.join_rules", ""))
-        if rules_id is None:
+        rules_id = await self._state.current_state_event_id(room_id, "m.room.join_rules", "")
+        rules = await self._event_store.get_event(rules_id) if rules_id else None
+        if rules is None or rules.content.get("join_rule") not in (
+            "restricted",
+            "knock_restricted",
+        ):
             return None
-        stored = await self._event_store.get_events(state.values())
-        join_rule = stored[rules_id].content.get("join_rule")
-        if join_rule not in ("restricted", "knock_restricted"):
+        if not await self._meets_allow_conditions(rules.content, user_id):
             return None
-        if not await self._meets_allow_conditions(stored[rules_id].content, user_id):
-            return None
-        version = await self._events.room_version(room_id)
-        create = stored[state[("m.room.create", "")]].pdu
-        pl_id = state.get(("m.room.power_levels", ""))
-        power_levels = stored[pl_id].content if pl_id else None
-        needed = action_power_level("invite", power_levels)
+        power = await room_power(self._state, self._event_store, room_id)
         for member in await self._state.members(room_id, "join"):
-            if (
-                member.endswith(":" + self._server_name)
-                and user_power_level(member, power_levels, create, version) >= needed
-            ):
+            if member.endswith(":" + self._server_name) and power.may(member, "invite"):
                 return member
         return None
 
@@ -457,26 +448,10 @@ class RoomService:
             raise not_found("Room alias not found")
         room_id, creator = found
         allowed = creator == user_id or is_admin
-        if not allowed and not await self._can_send_state(
-            room_id, user_id, "m.room.canonical_alias"
-        ):
+        power = await room_power(self._state, self._event_store, room_id)
+        if not allowed and not power.may_send_state(user_id, "m.room.canonical_alias"):
             raise forbidden("You may not delete this alias")
         await self._rooms.delete_alias(alias)
-
-    async def _can_send_state(self, room_id: str, user_id: str, event_type: str) -> bool:
-        from sceau.protocol.power_levels import event_power_level
-
-        state = await self._state.current_state_ids(
-            room_id, ["m.room.power_levels", "m.room.create"]
-        )
-        stored = await self._event_store.get_events(state.values())
-        create = stored[state[("m.room.create", "")]].pdu
-        pl_id = state.get(("m.room.power_levels", ""))
-        power_levels = stored[pl_id].content if pl_id else None
-        version = await self._events.room_version(room_id)
-        return user_power_level(user_id, power_levels, create, version) >= event_power_level(
-            event_type, True, power_levels
-        )
 
 
 def _string_list(body: JsonDict, key: str) -> list[str]:
