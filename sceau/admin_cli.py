@@ -27,11 +27,13 @@ def add_admin_commands(
     admin = subparsers.add_parser("admin", help="administer user accounts")
     commands = admin.add_subparsers(dest="admin_command", required=True)
 
-    def add(name: str, help_text: str, command: Command) -> argparse.ArgumentParser:
+    def add(
+        name: str, help_text: str, command: Command, writes_rooms: bool = False
+    ) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(
             name, help=help_text, parents=[common_options()]
         )
-        parser.set_defaults(func=lambda args: _run(args, load_config_fn, command))
+        parser.set_defaults(func=lambda args: _run(args, load_config_fn, command, writes_rooms))
         return parser
 
     create = add("create-user", "create an account (asks for the password if not given)", _create)
@@ -39,13 +41,15 @@ def add_admin_commands(
     create.add_argument("--password", help="the password (prompted for when absent)")
     create.add_argument("--admin", action="store_true", help="make the user a server admin")
 
-    deactivate = add("deactivate-user", "close an account: sessions end, rooms are left", _close)
+    deactivate = add(
+        "deactivate-user", "close an account: sessions end, rooms are left", _close, True
+    )
     deactivate.add_argument("user", help="localpart or full user ID")
     deactivate.add_argument(
         "--erase", action="store_true", help="also clear the display name and avatar"
     )
 
-    reset = add("reset-password", "set a new password and end every session", _reset)
+    reset = add("reset-password", "set a new password and end every session", _reset, True)
     reset.add_argument("user", help="localpart or full user ID")
     reset.add_argument("--password", help="the new password (prompted for when absent)")
 
@@ -56,6 +60,7 @@ def _run(
     args: argparse.Namespace,
     load_config_fn: Callable[[argparse.Namespace], Config],
     command: Command,
+    writes_rooms: bool = False,
 ) -> None:
     config = load_config_fn(args)
 
@@ -64,6 +69,15 @@ def _run(
 
         services = await build_services(config)
         try:
+            # Commands that end sessions or leave rooms write stream positions,
+            # which only one process may allocate: the server must be stopped.
+            if writes_rooms and not await services.stores.db.take_writer_lock():
+                print(
+                    "sceau admin: the server is running on this database; "
+                    "stop it before this command (create-user and list-users work while it runs)",
+                    file=sys.stderr,
+                )
+                raise SystemExit(2)
             await command(services, args)
         finally:
             await services.stores.db.close()

@@ -47,6 +47,13 @@ def serve(args: argparse.Namespace) -> None:
         except (OSError, ValueError) as exc:
             print(f"sceau: cannot start: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
+        if not await services.stores.db.take_writer_lock():
+            print(
+                "sceau: another Sceau process is already serving this database; stop it first",
+                file=sys.stderr,
+            )
+            await services.stores.db.close()
+            raise SystemExit(2)
         app = build_app(services)
         listener = config.listeners[0]
         server = uvicorn.Server(

@@ -101,3 +101,24 @@ def test_commands_on_unknown_users_fail_with_a_message(tmp_path, capsys):
             admin(tmp_path, *command)
         assert exit_info.value.code == 1
         assert "M_NOT_FOUND" in capsys.readouterr().err
+
+
+def test_commands_that_leave_rooms_refuse_to_run_beside_a_server(tmp_path, capsys):
+    admin(tmp_path, "create-user", "bob", "--password", "pw-0123456789")
+    from sceau.storage.database import SqliteDatabase
+
+    async def hold_lock_and_run() -> int:
+        server_db = SqliteDatabase(str(tmp_path / "sceau.db"))
+        assert await server_db.take_writer_lock()
+        try:
+            with pytest.raises(SystemExit) as stopped:
+                await asyncio.to_thread(admin, tmp_path, "deactivate-user", "bob")
+            return int(stopped.value.code)
+        finally:
+            await server_db.close()
+
+    assert asyncio.run(hold_lock_and_run()) == 2
+    assert "stop it before this command" in capsys.readouterr().err
+    assert account(tmp_path, "@bob:cli.test").deactivated is False
+    admin(tmp_path, "deactivate-user", "bob")
+    assert account(tmp_path, "@bob:cli.test").deactivated is True

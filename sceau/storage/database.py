@@ -9,6 +9,7 @@ microseconds in WAL mode, far less than a hop to a worker thread would.
 """
 
 import asyncio
+import fcntl
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -52,6 +53,15 @@ class Database(Protocol):
     async def fetchval(self, sql: str, *params: Any) -> Any: ...
 
     async def execute_script(self, sql: str) -> None: ...
+
+    async def take_writer_lock(self) -> bool:
+        """Become the one process that writes stream positions; False if another is.
+
+        Stream positions and in-memory caches belong to a single writer
+        process, so a second server (or an admin command that writes room
+        events) on the same database must not run beside it.
+        """
+        ...
 
     async def close(self) -> None: ...
 
@@ -109,6 +119,8 @@ class SqliteDatabase:
         self._conn.execute("PRAGMA cache_size=-32000")
         self._lock = asyncio.Lock()
         self._reader = _SqliteTxn(self._conn)
+        self._path = path
+        self._writer_lock: Any = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTxn]:
@@ -134,8 +146,23 @@ class SqliteDatabase:
         async with self._lock:
             self._conn.executescript(sql)
 
+    async def take_writer_lock(self) -> bool:
+        if self._writer_lock is not None:
+            return True
+        handle = open(self._path + ".lock", "a")  # noqa: SIM115 - held for the process lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._writer_lock = handle
+        return True
+
     async def close(self) -> None:
         self._conn.close()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
+            self._writer_lock = None
 
 
 # ----------------------------------------------------------------- PostgreSQL
@@ -209,6 +236,10 @@ class _PostgresTxn:
         return await self._conn.fetchval(to_postgres_sql(sql), *params)
 
 
+#: Advisory-lock key of the writer process ("sceau" in ASCII).
+WRITER_LOCK_KEY = 0x736365_6175
+
+
 async def _keep_session(_conn: Any) -> None:
     """Skip asyncpg's reset round trip on release: Sceau sets no session state
     (no LISTEN, advisory locks, cursors or SET), so there is nothing to undo."""
@@ -221,6 +252,7 @@ class PostgresDatabase:
 
     def __init__(self, pool: Any) -> None:
         self._pool = pool
+        self._lock_conn: Any = None
 
     @classmethod
     async def connect(
@@ -267,7 +299,21 @@ class PostgresDatabase:
         async with self._pool.acquire() as conn:
             await conn.execute(sql)
 
+    async def take_writer_lock(self) -> bool:
+        if self._lock_conn is not None:
+            return True
+        conn = await self._pool.acquire()
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", WRITER_LOCK_KEY):
+            await self._pool.release(conn)
+            return False
+        # The session-level lock lives as long as this connection, kept out of the pool.
+        self._lock_conn = conn
+        return True
+
     async def close(self) -> None:
+        if self._lock_conn is not None:
+            await self._pool.release(self._lock_conn)
+            self._lock_conn = None
         await self._pool.close()
 
 

@@ -42,3 +42,20 @@ async def test_unstorable_values_are_refused_the_same_on_both_engines(db, user_i
     assert caught.value.errcode == "M_INVALID_PARAM"
     assert await db.fetchone("SELECT * FROM users WHERE user_id = ?", user_id) is None
     assert await db.fetchval("SELECT COUNT(*) FROM users") == 0
+
+
+async def test_only_one_process_may_hold_the_writer_lock(db, backend, tmp_path):
+    from sceau.storage.database import PostgresDatabase, SqliteDatabase
+    from tests.conftest import PG_DSN
+
+    assert await db.take_writer_lock()
+    if backend == "postgresql":
+        other = await PostgresDatabase.connect(PG_DSN, 2)
+    else:
+        other = SqliteDatabase(str(tmp_path / "test.db"))
+    try:
+        assert not await other.take_writer_lock()
+        await db.close()
+        assert await other.take_writer_lock()
+    finally:
+        await other.close()
