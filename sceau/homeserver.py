@@ -201,6 +201,7 @@ async def build_services(
         notifier=notifier,
     )
     formatter = EventFormatter(stores.events, stores.rooms, clock)
+    formatter.relation_targets = events.relation_targets
     room_state = RoomStateService(
         events=stores.events, state=stores.state, rooms=stores.rooms, formatter=formatter
     )
@@ -279,6 +280,7 @@ async def build_services(
                 room_changes=events.room_changes,
             ),
             max_timeout_ms=config.limits.max_sync_timeout_ms,
+            member_changes=events.member_changes,
         ),
         relations=relations,
         search=search,

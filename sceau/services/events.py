@@ -117,6 +117,8 @@ class EventService:
         self.room_changes = ChangeTracker(stream.current())
         #: Rooms (by room ID) and users (by user ID) whose membership changed.
         self.member_changes = ChangeTracker(stream.current())
+        #: Events that became the target of a relation (edit, thread, reaction...).
+        self.relation_targets = ChangeTracker(stream.current())
         self._notifier = notifier
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.persist_hooks: list[PersistHook] = []
@@ -286,6 +288,7 @@ class EventService:
         assert room_id is not None
         notify_users: set[str] = set()
         member_positions: dict[str, int] = {}
+        relation_positions: dict[str, int] = {}
         async with (
             self._stream.next_positions(len(built)) as positions,
             self._db.transaction() as txn,
@@ -304,6 +307,9 @@ class EventService:
             group = None if new_room is not None else draft.state_group
             for position, item in zip(positions, built, strict=True):
                 group = await self._write_event(txn, room_id, draft.version, position, item, group)
+                _rel_type, target = _relation(item.spec.content)
+                if target is not None:
+                    relation_positions[target] = position
                 if item.spec.event_type == "m.room.member" and item.spec.state_key:
                     notify_users.add(item.spec.state_key)
                     member_positions[item.spec.state_key] = position
@@ -313,6 +319,8 @@ class EventService:
             if extra_write is not None:
                 await extra_write(txn, room_id)
         self.room_changes.record(room_id, positions[-1])
+        for target, position in relation_positions.items():
+            self.relation_targets.record(target, position)
         for user_id, position in member_positions.items():
             self.member_changes.record(user_id, position)
             self.member_changes.record(room_id, position)

@@ -14,6 +14,7 @@ from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.services.events import client_event
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.rooms import RoomStore
+from sceau.streams import ChangeTracker
 
 #: (event IDs, viewer user ID) -> event_id -> the ``m.relations`` object.
 AggregationLoader = Callable[[list[str], str | None], Awaitable[dict[str, dict[str, Any]]]]
@@ -29,6 +30,8 @@ class EventFormatter:
         self._versions: OrderedDict[str, RoomVersion] = OrderedDict()
         #: Set by the relations service to bundle aggregations.
         self.aggregations: AggregationLoader | None = None
+        #: Set by the composition root: which events have become relation targets.
+        self.relation_targets: ChangeTracker | None = None
 
     async def version_of(self, room_id: str) -> RoomVersion | None:
         """Room versions never change, so they are cached (bounded)."""
@@ -66,7 +69,8 @@ class EventFormatter:
         relations: dict[str, dict[str, Any]] = {}
         if bundle_relations and self.aggregations is not None:
             relations = await self.aggregations(
-                [e.event_id for e in events if not e.redacted_by], viewer
+                [e.event_id for e in events if not e.redacted_by and self._may_have_relations(e)],
+                viewer,
             )
         formatted = []
         for event in events:
@@ -91,6 +95,13 @@ class EventFormatter:
             body["unsigned"] = unsigned
             formatted.append(body)
         return formatted
+
+    def _may_have_relations(self, event: StoredEvent) -> bool:
+        """False only for events made since start-up that nothing relates to yet."""
+        targets = self.relation_targets
+        if targets is None or event.stream_pos <= targets.earliest:
+            return True
+        return targets.changed_since(event.event_id, targets.earliest)
 
     async def format_one(
         self, event: StoredEvent, viewer: str | None = None, device_id: str | None = None

@@ -9,6 +9,7 @@ the check and the wait, and sleeps until a write concerning this user lands.
 """
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,8 @@ from sceau.notifier import Notifier
 from sceau.protocol.filters import Filter
 from sceau.services.sync_rooms import RoomSyncBuilder, RoomSyncRequest
 from sceau.services.tokens import SyncToken
-from sceau.storage.state import StateStore
-from sceau.streams import StreamIdGenerator
+from sceau.storage.state import Membership, StateStore
+from sceau.streams import ChangeTracker, StreamIdGenerator
 
 
 @dataclass
@@ -56,6 +57,9 @@ SyncSection = Callable[[SyncContext], Awaitable[bool]]
 SyncStartHook = Callable[[str, str, str | None], Awaitable[None]]
 
 
+MEMBERSHIP_CACHE_SIZE = 50_000
+
+
 class SyncService:
     def __init__(
         self,
@@ -66,6 +70,7 @@ class SyncService:
         state: StateStore,
         rooms_builder: RoomSyncBuilder,
         max_timeout_ms: int,
+        member_changes: ChangeTracker | None = None,
     ) -> None:
         self._clock = clock
         self._notifier = notifier
@@ -73,6 +78,10 @@ class SyncService:
         self._state = state
         self._rooms = rooms_builder
         self._max_timeout_ms = max_timeout_ms
+        self._member_changes = member_changes
+        #: user -> (position read at, memberships); valid while the user's
+        #: membership tracker shows no change after that position.
+        self._memberships: OrderedDict[str, tuple[int, list[Membership]]] = OrderedDict()
         self.sections: list[SyncSection] = []
         self.start_hooks: list[SyncStartHook] = []
         #: In-memory serial of typing notifications, part of every token.
@@ -100,7 +109,7 @@ class SyncService:
         timeout_s = min(timeout_ms, self._max_timeout_ms) / 1000.0
         deadline = self._clock.monotonic() + timeout_s
         while True:
-            memberships = await self._state.rooms_for_user(user_id)
+            memberships = await self._memberships_of(user_id)
             joined = [m.room_id for m in memberships if m.membership == "join"]
             waiter = self._notifier.register(user_id, joined)
             try:
@@ -119,6 +128,23 @@ class SyncService:
                 return self._finish(ctx)
             # Let writers that finished together land before recomputing.
             await asyncio.sleep(0)
+
+    async def _memberships_of(self, user_id: str) -> list[Membership]:
+        cached = self._memberships.get(user_id)
+        tracker = self._member_changes
+        if cached is not None and tracker is not None:
+            read_at, memberships = cached
+            if not tracker.changed_since(user_id, read_at):
+                self._memberships.move_to_end(user_id)
+                return memberships
+        read_at = self._stream.current()
+        memberships = await self._state.rooms_for_user(user_id)
+        if tracker is not None:
+            self._memberships[user_id] = (read_at, memberships)
+            self._memberships.move_to_end(user_id)
+            while len(self._memberships) > MEMBERSHIP_CACHE_SIZE:
+                self._memberships.popitem(last=False)
+        return memberships
 
     async def _compute(self, ctx: SyncContext, memberships: list[Any]) -> bool:
         request = RoomSyncRequest(

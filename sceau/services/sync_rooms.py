@@ -76,12 +76,14 @@ class RoomSyncBuilder:
         if req.since is None or req.full_state:
             active = set(joined_ids)
         else:
-            maybe = [r for r in joined_ids if self._room_changes.changed_since(r, req.since)]
-            active = (
-                await self._events.rooms_with_events_between(maybe, req.since, req.upto)
-                if maybe
-                else set()
-            )
+            # The tracker names the rooms with events after the token; a room
+            # whose events all lie past ``upto`` comes back empty and is dropped.
+            active = {r for r in joined_ids if self._room_changes.changed_since(r, req.since)}
+            if active and req.since < self._room_changes.earliest:
+                # A token from before this process started: one query sorts it out.
+                active = await self._events.rooms_with_events_between(
+                    list(active), req.since, req.upto
+                )
         result: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         for membership in visible:
             changed = req.since is None or membership.stream_pos > req.since
@@ -91,9 +93,9 @@ class RoomSyncBuilder:
                 membership.room_id in active or (changed and req.since is not None)
             ):
                 newly_joined = req.since is not None and membership.stream_pos > req.since
-                result["join"][membership.room_id] = await self._joined_room(
-                    req, membership.room_id, newly_joined
-                )
+                entry = await self._joined_room(req, membership.room_id, newly_joined)
+                if entry is not None:
+                    result["join"][membership.room_id] = entry
             elif membership.membership == "invite" and changed:
                 result["invite"][membership.room_id] = {
                     "invite_state": {"events": await self._stripped_state(membership)}
@@ -110,7 +112,8 @@ class RoomSyncBuilder:
 
     async def _joined_room(
         self, req: RoomSyncRequest, room_id: str, newly_joined: bool
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The room's entry, or None when an incremental sync finds nothing new in it."""
         timeline_filter = req.filter.room.timeline
         limit = timeline_filter.limit_or(10)
         initial = req.since is None or req.full_state or newly_joined
@@ -120,6 +123,8 @@ class RoomSyncBuilder:
         )
         if newly_joined:
             timeline = await self._room_state.filter_visible(req.user_id, timeline)
+        if not initial and not timeline and not limited:
+            return None
         if initial or limited:
             state_ids = await self._state_delta(room_id, timeline, since, initial, req.upto)
         else:

@@ -79,7 +79,7 @@ async def test_formatting_more_events_costs_no_more_queries(services, user_facto
     assert many <= 10
 
 
-async def test_events_without_relations_cost_one_extra_query(services, user_factory):
+async def test_new_events_nothing_relates_to_cost_no_relation_query(services, user_factory):
     alice = await user_factory("alice")
     room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
     plain = [await _send(alice, room, {"msgtype": "m.text", "body": str(i)}) for i in range(5)]
@@ -90,4 +90,5 @@ async def test_events_without_relations_cost_one_extra_query(services, user_fact
     await services.formatter.format(ordered, alice.user_id, bundle_relations=False)
     without = counter.count
     await services.formatter.format(ordered, alice.user_id)
-    assert counter.count - without == without + 1
+    # The event service saw every relation made since start-up: none point here.
+    assert counter.count - without == without
