@@ -8,7 +8,7 @@ import orjson
 
 from sceau.storage.database import Database, Transaction, in_clause
 
-_COLUMNS = "stream_pos, event_id, room_id, pdu, redacted_by, replaces_state, state_group"
+EVENT_COLUMNS = "stream_pos, event_id, room_id, pdu, redacted_by, replaces_state, state_group"
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class StoredEvent:
         return content if isinstance(content, dict) else {}
 
 
-def _row_to_event(row: Any) -> StoredEvent:
+def row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(
         stream_pos=int(row[0]),
         event_id=row[1],
@@ -95,8 +95,10 @@ class EventStore:
         )
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
-        row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM events WHERE event_id = ?", event_id)
-        return None if row is None else _row_to_event(row)
+        row = await self._db.fetchone(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?", event_id
+        )
+        return None if row is None else row_to_event(row)
 
     async def get_events(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
         """Events by ID; missing IDs are simply absent from the result."""
@@ -105,10 +107,11 @@ class EventStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM events WHERE event_id IN {in_clause(len(chunk))}", *chunk
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN {in_clause(len(chunk))}",
+                *chunk,
             )
             for row in rows:
-                event = _row_to_event(row)
+                event = row_to_event(row)
                 found[event.event_id] = event
         return found
 
@@ -136,12 +139,12 @@ class EventStore:
             params.extend(types)
         order = "DESC" if newest_first else "ASC"
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
             f" ORDER BY stream_pos {order} LIMIT ?",
             *params,
             limit,
         )
-        return [_row_to_event(row) for row in rows]
+        return [row_to_event(row) for row in rows]
 
     async def rooms_with_events_between(
         self, room_ids: list[str], after: int, upto: int

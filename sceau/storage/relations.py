@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sceau.storage.database import Database, in_clause
-from sceau.storage.events import _COLUMNS, StoredEvent, _row_to_event
+from sceau.storage.events import EVENT_COLUMNS, StoredEvent, row_to_event
 
-_E_COLUMNS = ", ".join("e." + c.strip() for c in _COLUMNS.split(","))
+_E_COLUMNS = ", ".join("e." + c.strip() for c in EVENT_COLUMNS.split(","))
 
 #: How many levels ``recurse`` follows (the spec leaves the bound to servers).
 MAX_RECURSION_DEPTH = 3
@@ -90,7 +90,7 @@ class RelationStore:
             *params,
             limit,
         )
-        return [_row_to_event(row) for row in rows]
+        return [row_to_event(row) for row in rows]
 
     async def relation_kinds(self, event_ids: Sequence[str]) -> dict[str, set[str]]:
         """event -> the relation types pointing at it (most events have none)."""
@@ -114,7 +114,7 @@ class RelationStore:
         found: dict[str, StoredEvent] = {}
         for chunk in _chunks(parent_ids):
             rows = await self._db.fetchall(
-                f"SELECT parent_id, {_COLUMNS} FROM ("
+                f"SELECT parent_id, {EVENT_COLUMNS} FROM ("
                 f" SELECT e.relates_to AS parent_id, {_E_COLUMNS}, ROW_NUMBER() OVER ("
                 "  PARTITION BY e.relates_to"
                 "  ORDER BY e.origin_server_ts DESC, e.event_id DESC) AS n"
@@ -128,7 +128,7 @@ class RelationStore:
                 *chunk,
             )
             for row in rows:
-                found[row[0]] = _row_to_event(row[1:])
+                found[row[0]] = row_to_event(row[1:])
         return found
 
     async def thread_summaries(
@@ -173,11 +173,11 @@ class RelationStore:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM events WHERE stream_pos IN {in_clause(len(chunk))}",
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN {in_clause(len(chunk))}",
                 *chunk,
             )
             for row in rows:
-                event = _row_to_event(row)
+                event = row_to_event(row)
                 found[event.stream_pos] = event
         return found
 
