@@ -170,3 +170,20 @@ def server_config(backend: str, port: int, dsn: str | None, **overrides: Any) ->
 
 #: ``make(**config_overrides) -> ServerProcess``, already started.
 ServerFactory = Callable[..., ServerProcess]
+
+
+def database_bytes(server: "ServerProcess") -> bytes:
+    """Everything the server stored: the SQLite files, or a pg_dump of its database."""
+    config = yaml.safe_load(server.config_path.read_text(encoding="utf-8"))
+    database = config["database"]
+    if database["backend"] == "postgresql":
+        dump = subprocess.run(
+            ["pg_dump", "--no-owner", "--dbname", database["dsn"]],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return dump.stdout
+    files = sorted(server.data_dir.glob(database["path"] + "*"))
+    assert files, "no SQLite files found"
+    return b"".join(path.read_bytes() for path in files)

@@ -13,8 +13,7 @@ import pytest
 
 from tests.e2e.jssdk.helpers import get_json, js_login, new_account, raw_messages, started_driver
 from tests.e2e.jssdk.jsclient import JsDriver
-from tests.e2e.server import ServerFactory, ServerProcess
-from tests.e2e.test_no_plaintext import _database_bytes
+from tests.e2e.server import ServerFactory, ServerProcess, database_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -178,7 +177,7 @@ async def test_the_database_holds_no_message_recovery_key_or_backup_key_in_the_c
     await js.call("quit")
     server.stop()  # everything the server wrote is now on disk
 
-    content = _database_bytes(server)
+    content = database_bytes(server)
     assert control.encode() in content, "positive control: the search sees stored text"
     recovery_key = setup["recoveryKey"]
     needles = [*bodies, recovery_key, recovery_key.replace(" ", ""), backup_key, '"session_key"']

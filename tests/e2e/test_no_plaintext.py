@@ -8,15 +8,13 @@ to-device messages). A positive control (the room name, which is not
 encrypted) proves the search would have found them.
 """
 
-import subprocess
 from pathlib import Path
 
 import nio
 import pytest
-import yaml
 
 from tests.e2e.nio_helpers import close_all, ok, unique
-from tests.e2e.server import ServerFactory, ServerProcess
+from tests.e2e.server import ServerFactory, ServerProcess, database_bytes
 from tests.e2e.test_nio_e2ee import (
     ENCRYPTED_BY_DEFAULT,
     decrypted_texts,
@@ -74,29 +72,13 @@ def _needles(secrets_sent: list[str], tokens: list[str]) -> list[bytes]:
     ]
 
 
-def _database_bytes(server: ServerProcess) -> bytes:
-    config = yaml.safe_load(server.config_path.read_text(encoding="utf-8"))
-    database = config["database"]
-    if database["backend"] == "postgresql":
-        dump = subprocess.run(
-            ["pg_dump", "--no-owner", "--dbname", database["dsn"]],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        return dump.stdout
-    files = sorted(server.data_dir.glob(database["path"] + "*"))
-    assert files, "no SQLite files found"
-    return b"".join(path.read_bytes() for path in files)
-
-
 async def test_database_holds_no_plaintext_of_encrypted_rooms(
     make_server: ServerFactory, tmp_path: Path
 ):
     server = make_server(**ENCRYPTED_BY_DEFAULT)
     room_name, secrets_sent, tokens = await _conversation(server, tmp_path)
     server.stop()  # everything the server wrote is now on disk
-    content = _database_bytes(server)
+    content = database_bytes(server)
     assert room_name.encode() in content, "positive control: the search sees stored text"
     found = [needle for needle in _needles(secrets_sent, tokens) if needle in content]
     assert found == [], f"plaintext found in the database: {found}"
