@@ -24,6 +24,7 @@ from sceau.protocol.signing import (
 )
 from sceau.services.account_data import AccountDataService
 from sceau.services.accounts import AccountHooks, AccountService
+from sceau.services.aliases import AliasService
 from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices, build_e2ee
@@ -113,6 +114,7 @@ class Services:
     events: EventService
     formatter: EventFormatter
     rooms: RoomService
+    aliases: AliasService
     room_state: RoomStateService
     timeline: TimelineService
     messaging: MessagingService
@@ -255,6 +257,13 @@ async def build_services(
         events=events,
         formatter=formatter,
         rooms=rooms,
+        aliases=AliasService(
+            server_name=config.server_name,
+            db=db,
+            rooms=stores.rooms,
+            state=stores.state,
+            events=stores.events,
+        ),
         room_state=room_state,
         timeline=TimelineService(
             events=stores.events,

@@ -272,14 +272,16 @@ async def put_alias(request: Request) -> Response:
     user = await requester(request)
     body = await read_json(request)
     room_id = get_field(body, "room_id", str, required=True)
-    await services(request).rooms.create_alias(user.user_id, request.path_params["alias"], room_id)
+    await services(request).aliases.create_alias(
+        user.user_id, request.path_params["alias"], room_id
+    )
     return json_response({})
 
 
 async def delete_alias(request: Request) -> Response:
     """DELETE /_matrix/client/v3/directory/room/{roomAlias}"""
     user = await requester(request)
-    await services(request).rooms.delete_alias(
+    await services(request).aliases.delete_alias(
         user.user_id, request.path_params["alias"], user.is_admin
     )
     return json_response({})

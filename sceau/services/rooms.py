@@ -430,29 +430,6 @@ class RoomService:
                     return True
         return False
 
-    # -------------------------------------------------------------- aliases
-
-    async def create_alias(self, user_id: str, alias: str, room_id: str) -> None:
-        if not is_valid_room_alias(alias) or not alias.endswith(":" + self._server_name):
-            raise invalid_param("Invalid alias, or alias of another server")
-        if await self._rooms.get_room(room_id) is None:
-            raise not_found("Unknown room")
-        await self._require_joined(room_id, user_id)
-        async with self._events.db_transaction() as txn:
-            if not await self._rooms.insert_alias(txn, alias, room_id, user_id):
-                raise MatrixError(409, "M_UNKNOWN", "Room alias already exists")
-
-    async def delete_alias(self, user_id: str, alias: str, is_admin: bool) -> None:
-        found = await self._rooms.get_alias(alias)
-        if found is None:
-            raise not_found("Room alias not found")
-        room_id, creator = found
-        allowed = creator == user_id or is_admin
-        power = await room_power(self._state, self._event_store, room_id)
-        if not allowed and not power.may_send_state(user_id, "m.room.canonical_alias"):
-            raise forbidden("You may not delete this alias")
-        await self._rooms.delete_alias(alias)
-
 
 def _string_list(body: JsonDict, key: str) -> list[str]:
     value = body.get(key, [])
