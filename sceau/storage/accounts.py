@@ -1,5 +1,6 @@
 """Users, devices and access tokens."""
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sceau.storage.database import Database, Transaction
@@ -41,8 +42,15 @@ _USER_COLUMNS = (
 
 
 class AccountStore:
+    #: Access tokens looked up recently (token hash -> owner), bounded.
+    TOKEN_CACHE_SIZE = 20_000
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._owners: OrderedDict[str, TokenOwner] = OrderedDict()
+        #: Bumped whenever a write may change a token's owner record; a read
+        #: that saw the counter move is not cached (it may predate the write).
+        self._owners_generation = 0
 
     # ------------------------------------------------------------------ users
 
@@ -104,6 +112,7 @@ class AccountStore:
         )
 
     async def set_deactivated(self, txn: Transaction, user_id: str) -> None:
+        self._forget_owners(txn)
         await txn.execute(
             "UPDATE users SET deactivated = 1, password_hash = NULL WHERE user_id = ?", user_id
         )
@@ -164,6 +173,7 @@ class AccountStore:
         )
 
     async def delete_device(self, txn: Transaction, user_id: str, device_id: str) -> None:
+        self._forget_owners(txn)
         await txn.execute(
             "DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?", user_id, device_id
         )
@@ -197,6 +207,37 @@ class AccountStore:
         )
 
     async def get_token_owner(self, token_hash: str) -> TokenOwner | None:
+        """Who a token belongs to; every request asks, so answers are cached.
+
+        Every write that deletes a token or changes what the record holds
+        goes through this store and calls :meth:`_forget_owners` both when
+        it runs and once it commits, so a cached owner is never stale.
+        """
+        cached = self._owners.get(token_hash)
+        if cached is not None:
+            return cached
+        generation = self._owners_generation
+        owner = await self._read_token_owner(token_hash)
+        if owner is not None and generation == self._owners_generation:
+            self._owners[token_hash] = owner
+            while len(self._owners) > self.TOKEN_CACHE_SIZE:
+                self._owners.popitem(last=False)
+        return owner
+
+    def _forget_owners(self, txn: Transaction) -> None:
+        """Drop every cached owner now and again after ``txn`` commits.
+
+        Token deletions are rare (log-outs, device deletions, password
+        changes), so clearing the whole cache keeps this simple.
+        """
+        self._clear_owners()
+        txn.after_commit(self._clear_owners)
+
+    def _clear_owners(self) -> None:
+        self._owners_generation += 1
+        self._owners.clear()
+
+    async def _read_token_owner(self, token_hash: str) -> TokenOwner | None:
         row = await self._db.fetchone(
             "SELECT t.user_id, t.device_id, u.is_guest, u.is_admin, u.deactivated"
             " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
@@ -208,11 +249,13 @@ class AccountStore:
         return TokenOwner(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]))
 
     async def delete_token(self, txn: Transaction, token_hash: str) -> None:
+        self._forget_owners(txn)
         await txn.execute("DELETE FROM access_tokens WHERE token_hash = ?", token_hash)
 
     async def delete_tokens_for_user(
         self, txn: Transaction, user_id: str, except_device: str | None = None
     ) -> None:
+        self._forget_owners(txn)
         if except_device is None:
             await txn.execute("DELETE FROM access_tokens WHERE user_id = ?", user_id)
         else:
@@ -226,6 +269,7 @@ class AccountStore:
 
     async def delete_device_tokens(self, txn: Transaction, user_id: str, device_id: str) -> None:
         """Drop a device's access tokens but keep the device (re-login on the same device)."""
+        self._forget_owners(txn)
         await txn.execute(
             "DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?", user_id, device_id
         )

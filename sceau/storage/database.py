@@ -12,7 +12,7 @@ import asyncio
 import fcntl
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -35,6 +35,28 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, *params: Any) -> list[Row]: ...
 
     async def fetchval(self, sql: str, *params: Any) -> Any: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction has committed (never on rollback).
+
+        In-memory caches use it to drop what a write made stale only once
+        the write is visible to every reader.
+        """
+        ...
+
+
+class _AfterCommit:
+    """The callbacks a transaction runs once its commit has succeeded."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+    def run_after_commit(self) -> None:
+        for callback in self._callbacks:
+            callback()
 
 
 class Database(Protocol):
@@ -69,10 +91,11 @@ class Database(Protocol):
 # --------------------------------------------------------------------- SQLite
 
 
-class _SqliteTxn:
+class _SqliteTxn(_AfterCommit):
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
         self._conn = conn
 
     async def execute(self, sql: str, *params: Any) -> None:
@@ -126,12 +149,14 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[_SqliteTxn]:
         async with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            txn = _SqliteTxn(self._conn)
             try:
-                yield _SqliteTxn(self._conn)
+                yield txn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+        txn.run_after_commit()
 
     async def fetchone(self, sql: str, *params: Any) -> Row | None:
         return await self._reader.fetchone(sql, *params)
@@ -202,10 +227,11 @@ def _refuse_nul(params: Sequence[Any]) -> None:
         raise unstorable_text()
 
 
-class _PostgresTxn:
+class _PostgresTxn(_AfterCommit):
     dialect = "postgresql"
 
     def __init__(self, conn: Any) -> None:
+        super().__init__()
         self._conn = conn
 
     async def execute(self, sql: str, *params: Any) -> None:
@@ -273,8 +299,11 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTxn]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield _PostgresTxn(conn)
+        async with self._pool.acquire() as conn:
+            txn = _PostgresTxn(conn)
+            async with conn.transaction():
+                yield txn
+            txn.run_after_commit()
 
     # A look-up by a value holding NUL finds nothing: no stored text can hold it.
 

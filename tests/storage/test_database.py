@@ -59,3 +59,20 @@ async def test_only_one_process_may_hold_the_writer_lock(db, backend, tmp_path):
         assert await other.take_writer_lock()
     finally:
         await other.close()
+
+
+async def test_after_commit_callbacks_run_only_once_the_transaction_commits(db):
+    ran: list[str] = []
+    async with db.transaction() as txn:
+        txn.after_commit(lambda: ran.append("committed"))
+        assert ran == []
+    assert ran == ["committed"]
+
+
+async def test_after_commit_callbacks_never_run_on_rollback(db):
+    ran: list[str] = []
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as txn:
+            txn.after_commit(lambda: ran.append("committed"))
+            raise RuntimeError("boom")
+    assert ran == []
