@@ -287,6 +287,7 @@ async def build_services(
                 room_state=room_state,
                 formatter=formatter,
                 room_changes=events.room_changes,
+                recent=events.recent,
             ),
             max_timeout_ms=config.limits.max_sync_timeout_ms,
             member_changes=events.member_changes,

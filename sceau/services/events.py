@@ -27,8 +27,9 @@ from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.signing import SigningKey
 from sceau.protocol.types import JsonDict, StateKey
+from sceau.services.recent_events import RecentEvents
 from sceau.storage.database import Database, Transaction
-from sceau.storage.events import EventStore, NewEvent
+from sceau.storage.events import EventStore, NewEvent, StoredEvent
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
 from sceau.streams import ChangeTracker, StreamIdGenerator
@@ -104,6 +105,7 @@ class EventService:
         rooms: RoomStore,
         stream: StreamIdGenerator,
         notifier: Notifier,
+        recent: RecentEvents | None = None,
     ) -> None:
         self._server_name = server_name
         self._clock = clock
@@ -120,6 +122,8 @@ class EventService:
         #: Events that became the target of a relation (edit, thread, reaction...).
         self.relation_targets = ChangeTracker(stream.current())
         self._notifier = notifier
+        #: The newest events of busy rooms, for woken /sync requests.
+        self.recent = recent if recent is not None else RecentEvents()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.persist_hooks: list[PersistHook] = []
         #: Rooms' heads and state by room, bounded; updated on the write path only.
@@ -289,6 +293,8 @@ class EventService:
         notify_users: set[str] = set()
         member_positions: dict[str, int] = {}
         relation_positions: dict[str, int] = {}
+        written: list[StoredEvent] = []
+        rewrote_history = False
         async with (
             self._stream.next_positions(len(built)) as positions,
             self._db.transaction() as txn,
@@ -306,7 +312,10 @@ class EventService:
                     raise MatrixError(400, "M_UNKNOWN", "Room ID collision, try again")
             group = None if new_room is not None else draft.state_group
             for position, item in zip(positions, built, strict=True):
-                group = await self._write_event(txn, room_id, draft.version, position, item, group)
+                stored = await self._write_event(txn, room_id, draft.version, position, item, group)
+                group = stored.state_group if item.spec.state_key is None else position
+                written.append(stored)
+                rewrote_history |= item.spec.event_type == "m.room.redaction"
                 _rel_type, target = _relation(item.spec.content)
                 if target is not None:
                     relation_positions[target] = position
@@ -318,6 +327,9 @@ class EventService:
             draft.state_group = group
             if extra_write is not None:
                 await extra_write(txn, room_id)
+        if rewrote_history:
+            self.recent.forget(room_id)
+        self.recent.append(room_id, written)
         self.room_changes.record(room_id, positions[-1])
         for target, position in relation_positions.items():
             self.relation_targets.record(target, position)
@@ -336,8 +348,8 @@ class EventService:
         position: int,
         item: _Built,
         group: int | None,
-    ) -> int:
-        """Insert one event and its state change; returns the state group after it."""
+    ) -> StoredEvent:
+        """Insert one event and its state change; returns it as stored."""
         pdu = item.pdu
         spec = item.spec
         group_before = group if group is not None else position
@@ -358,9 +370,6 @@ class EventService:
                 membership if isinstance(membership, str) else None,
                 position,
             )
-            group_after = position
-        else:
-            group_after = group_before
         rel_type, relates_to = _relation(spec.content)
         await self._events.insert_event(
             txn,
@@ -387,7 +396,15 @@ class EventService:
         )
         for hook in self.persist_hooks:
             await hook(txn, persisted)
-        return group_after
+        return StoredEvent(
+            stream_pos=position,
+            event_id=item.event_id,
+            room_id=room_id,
+            pdu=pdu,
+            redacted_by=None,
+            replaces_state=item.replaces_state,
+            state_group=group_before,
+        )
 
     async def _apply_redaction(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sceau.protocol.filters import Filter, RoomEventFilter
 from sceau.services.formatting import EventFormatter
+from sceau.services.recent_events import RecentEvents
 from sceau.services.room_state import RoomStateService
 from sceau.services.tokens import position_token
 from sceau.storage.events import EventStore, StoredEvent
@@ -50,8 +51,10 @@ class RoomSyncBuilder:
         room_state: RoomStateService,
         formatter: EventFormatter,
         room_changes: ChangeTracker,
+        recent: RecentEvents | None = None,
     ) -> None:
         self._room_changes = room_changes
+        self._recent = recent if recent is not None else RecentEvents(max_rooms=0)
         self._events = events
         self._state = state
         self._rooms = rooms
@@ -176,16 +179,26 @@ class RoomSyncBuilder:
         limit: int,
         timeline_filter: RoomEventFilter,
     ) -> tuple[list[StoredEvent], bool]:
-        fetched = await self._events.room_events(
-            room_id,
-            after=since,
-            before=before,
-            limit=limit + 1,
-            newest_first=True,
-            types=list(timeline_filter.types)
+        types = (
+            list(timeline_filter.types)
             if timeline_filter.types and not any("*" in t for t in timeline_filter.types)
-            else None,
+            else None
         )
+        fetched = None
+        if since is not None:
+            # A woken long-poll: the room's newest events are usually in memory.
+            fetched = self._recent.newest(
+                room_id, after=since, before=before, limit=limit + 1, types=types
+            )
+        if fetched is None:
+            fetched = await self._events.room_events(
+                room_id,
+                after=since,
+                before=before,
+                limit=limit + 1,
+                newest_first=True,
+                types=types,
+            )
         limited = len(fetched) > limit
         chosen = [e for e in fetched[:limit] if timeline_filter.matches(e.pdu)]
         chosen.reverse()

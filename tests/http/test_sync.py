@@ -157,3 +157,22 @@ async def test_bad_since_token_is_invalid_param(user_factory):
     response = await alice.request("GET", "/sync?since=garbage")
     assert response.status_code == 400
     assert response.json()["errcode"] == "M_INVALID_PARAM"
+
+
+async def test_incremental_sync_from_before_a_redaction_shows_the_event_redacted(user_factory):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    first = await alice.ok("GET", "/sync")
+    sent = await alice.ok(
+        "PUT", f"/rooms/{room}/send/m.room.message/r1", json={"body": "oups", "msgtype": "m.text"}
+    )
+    # Seen once, so the room's newest events are now held in memory...
+    seen = await alice.ok("GET", f"/sync?since={first['next_batch']}")
+    assert seen["rooms"]["join"][room]["timeline"]["events"][0]["content"]["body"] == "oups"
+    await alice.ok("PUT", f"/rooms/{room}/redact/{sent['event_id']}/r2", json={})
+    # ...and a client replaying the old token must not get the unredacted copy.
+    again = await alice.ok("GET", f"/sync?since={first['next_batch']}")
+    events = again["rooms"]["join"][room]["timeline"]["events"]
+    target = next(e for e in events if e["event_id"] == sent["event_id"])
+    assert target["content"] == {}
+    assert target["unsigned"]["redacted_because"]["type"] == "m.room.redaction"

@@ -1,0 +1,83 @@
+"""The newest events of each busy room, kept in memory for incremental /sync.
+
+When a message lands in a room, every member's long-poll wakes up and asks
+for the events after its token: the same few events, read once per member.
+The event service, which writes every room event under the room's lock,
+appends each event here once its transaction has committed, so for each
+cached room this holds *every* event after its ``floor`` position. A sync
+whose token is at or past the floor is answered from memory; an older token
+goes to the database as before.
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sceau.storage.events import StoredEvent
+
+
+@dataclass
+class _RoomTail:
+    #: Every event of the room after this position is in ``events``.
+    floor: int
+    events: list[StoredEvent] = field(default_factory=list)
+
+
+class RecentEvents:
+    """Bounded per-room tails of the event stream, fed by the writer only."""
+
+    def __init__(self, per_room: int = 50, max_rooms: int = 5_000) -> None:
+        self._per_room = per_room
+        self._max_rooms = max_rooms
+        self._rooms: OrderedDict[str, _RoomTail] = OrderedDict()
+
+    def append(self, room_id: str, events: list[StoredEvent]) -> None:
+        """Events just committed to one room, in stream order.
+
+        The caller holds the room's write lock, so every earlier event of the
+        room has committed: a new tail can start right before these.
+        """
+        if not events:
+            return
+        tail = self._rooms.pop(room_id, None)
+        if tail is None:
+            tail = _RoomTail(floor=events[0].stream_pos - 1)
+        tail.events.extend(events)
+        overflow = len(tail.events) - self._per_room
+        if overflow > 0:
+            tail.floor = tail.events[overflow - 1].stream_pos
+            del tail.events[:overflow]
+        self._rooms[room_id] = tail
+        while len(self._rooms) > self._max_rooms:
+            self._rooms.popitem(last=False)
+
+    def forget(self, room_id: str) -> None:
+        """Drop a room's tail (an event in it was rewritten, e.g. redacted)."""
+        self._rooms.pop(room_id, None)
+
+    def newest(
+        self,
+        room_id: str,
+        *,
+        after: int,
+        before: int,
+        limit: int,
+        types: list[str] | None = None,
+    ) -> list[StoredEvent] | None:
+        """Events with ``after < position < before``, newest first, at most ``limit``.
+
+        None when the cache cannot vouch for the whole range (the room is not
+        cached or ``after`` is older than its floor): ask the database then.
+        """
+        tail = self._rooms.get(room_id)
+        if tail is None or after < tail.floor:
+            return None
+        found: list[StoredEvent] = []
+        for event in reversed(tail.events):
+            if event.stream_pos <= after:
+                break
+            if event.stream_pos >= before or (types is not None and event.type not in types):
+                continue
+            found.append(event)
+            if len(found) >= limit:
+                break
+        return found
