@@ -62,6 +62,7 @@ from sceau.storage.room_directory import RoomSummaryStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.search import SearchStore
 from sceau.storage.state import StateStore
+from sceau.storage.unread_cache import UnreadCountCache
 from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
 
@@ -365,6 +366,7 @@ def _add_ephemeral(services: Services) -> None:
         services.clock,
     )
     state = services.stores.state
+    unread_cache = UnreadCountCache()
     services.typing = TypingService(clock=clock, notifier=notifier, state=state)
     services.account_data = AccountDataService(
         db=db, stream=stream, notifier=notifier, store=AccountDataStore(db)
@@ -374,7 +376,7 @@ def _add_ephemeral(services: Services) -> None:
         db=db,
         stream=stream,
         notifier=notifier,
-        store=ReceiptStore(db),
+        store=ReceiptStore(db, unread_cache),
         state=state,
         account_data=services.account_data,
     )
@@ -387,7 +389,7 @@ def _add_ephemeral(services: Services) -> None:
         store=PresenceStore(db),
         state=state,
     )
-    push_store = PushStore(db)
+    push_store = PushStore(db, unread_cache)
     services.push = PushRuleService(
         clock=clock, db=db, stream=stream, notifier=notifier, store=push_store
     )

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from sceau.storage.database import Database, Transaction, in_clause
+from sceau.storage.unread_cache import ThreadCounts, UnreadCountCache
 
 JsonDict = dict[str, Any]
 
@@ -30,8 +31,10 @@ class PushAction:
 
 
 class PushStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, unread: UnreadCountCache | None = None) -> None:
         self._db = db
+        #: Shared with the receipt store, which also clears notifications.
+        self.unread = unread if unread is not None else UnreadCountCache()
 
     # ------------------------------------------------------------- push rules
 
@@ -182,6 +185,12 @@ class PushStore:
         return found
 
     async def insert_actions(self, txn: Transaction, actions: list[PushAction]) -> None:
+        deltas: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+        for action in actions:
+            threads = deltas.setdefault((action.user_id, action.room_id), {})
+            notes, highlights = threads.get(action.thread_id, (0, 0))
+            threads[action.thread_id] = (notes + 1, highlights + int(action.highlight))
+        self.unread.add(txn, deltas)
         await txn.executemany(
             "INSERT INTO event_push_actions (user_id, room_id, stream_pos, thread_id, highlight)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -190,6 +199,7 @@ class PushStore:
 
     async def forget_event_actions(self, txn: Transaction, room_id: str, event_id: str) -> None:
         """A redacted event no longer counts as unread for anyone."""
+        self.unread.invalidate_all(txn)
         await txn.execute(
             "DELETE FROM event_push_actions WHERE room_id = ? AND stream_pos ="
             " (SELECT stream_pos FROM events WHERE event_id = ? AND room_id = ?)",
@@ -200,19 +210,26 @@ class PushStore:
 
     async def forget_room_actions(self, user_id: str, room_id: str) -> None:
         async with self._db.transaction() as txn:
+            self.unread.invalidate(txn, [(user_id, room_id)])
             await txn.execute(
                 "DELETE FROM event_push_actions WHERE user_id = ? AND room_id = ?",
                 user_id,
                 room_id,
             )
 
-    async def unread_counts(
-        self, user_id: str, room_ids: list[str]
-    ) -> dict[str, dict[str, tuple[int, int]]]:
+    async def unread_counts(self, user_id: str, room_ids: list[str]) -> dict[str, ThreadCounts]:
         """room -> thread ('main' or root) -> (notifications, highlights) not yet read."""
-        found: dict[str, dict[str, tuple[int, int]]] = {}
-        for start in range(0, len(room_ids), 500):
-            chunk = room_ids[start : start + 500]
+        found: dict[str, ThreadCounts] = {}
+        missing = []
+        for room_id in room_ids:
+            cached = self.unread.get(user_id, room_id)
+            if cached is None:
+                missing.append(room_id)
+            elif cached:
+                found[room_id] = dict(cached)
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            read_at = self.unread.generation()
             rows = await self._db.fetchall(
                 "SELECT room_id, thread_id, COUNT(*), SUM(highlight) FROM event_push_actions"
                 f" WHERE user_id = ? AND room_id IN {in_clause(len(chunk))}"
@@ -220,6 +237,11 @@ class PushStore:
                 user_id,
                 *chunk,
             )
+            read: dict[str, ThreadCounts] = {room_id: {} for room_id in chunk}
             for room_id, thread_id, count, highlights in rows:
-                found.setdefault(room_id, {})[thread_id] = (int(count), int(highlights or 0))
+                read[room_id][thread_id] = (int(count), int(highlights or 0))
+            for room_id, counts in read.items():
+                self.unread.store(user_id, room_id, counts, read_at)
+                if counts:
+                    found[room_id] = counts
         return found

@@ -7,6 +7,7 @@ write takes a position in the shared stream so /sync can send what changed.
 from dataclasses import dataclass
 
 from sceau.storage.database import Database, Transaction, in_clause
+from sceau.storage.unread_cache import UnreadCountCache
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,10 @@ _COLUMNS = "room_id, receipt_type, user_id, thread_id, event_id, ts, stream_pos"
 
 
 class ReceiptStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, unread: UnreadCountCache | None = None) -> None:
         self._db = db
+        #: The push store's cache of counts, which clearing notifications changes.
+        self._unread = unread if unread is not None else UnreadCountCache()
 
     async def event_position(self, room_id: str, event_id: str) -> int | None:
         """Stream position of an event in the room, or None if it is not there."""
@@ -88,6 +91,7 @@ class ReceiptStore:
         self, txn: Transaction, user_id: str, room_id: str, thread_id: str, upto_pos: int
     ) -> None:
         """Forget unread notifications up to ``upto_pos`` (in one thread, or all when '')."""
+        self._unread.invalidate(txn, [(user_id, room_id)])
         sql = "DELETE FROM event_push_actions WHERE user_id = ? AND room_id = ? AND stream_pos <= ?"
         if thread_id:
             await txn.execute(sql + " AND thread_id = ?", user_id, room_id, upto_pos, thread_id)
