@@ -238,7 +238,7 @@ async def build_services(
         state=stores.state,
         events=stores.events,
     )
-    events.persist_hooks += [search.index_event, room_directory.summary_hook]
+    events.persist_hooks += [search.index_events, room_directory.summary_hook]
     auth = AuthService(stores.accounts)
     uia = UiaService(clock, passwords, stores.accounts)
     account_hooks = AccountHooks()
@@ -397,7 +397,7 @@ def _add_ephemeral(services: Services) -> None:
     unread = UnreadCounter(
         server_name=services.config.server_name, store=push_store, rules=services.push
     )
-    services.events.persist_hooks.append(unread.on_event)
+    services.events.persist_hooks.append(unread.on_events)
     services.rooms.membership_hooks.append(unread.on_membership)
     services.rooms.membership_hooks.append(services.typing.on_membership)
     services.sync.typing_position = services.typing.position

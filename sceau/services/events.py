@@ -64,8 +64,9 @@ class PersistedEvent:
     state_before: dict[StateKey, str]
 
 
-#: Called inside the persisting transaction, after the event row is written.
-PersistHook = Callable[[Transaction, PersistedEvent], Awaitable[None]]
+#: Called inside the persisting transaction, once the rows of all its events
+#: (one or more, in stream order) are written.
+PersistHook = Callable[[Transaction, list[PersistedEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -215,7 +216,8 @@ class EventService:
         and the caller retries its events one at a time.
         """
         accepted: list[tuple[_PendingSend, str]] = []
-        seen_txns: dict[tuple[str, str, str], str] = {}
+        txn_keys = [(p.spec.sender, *p.spec.txn) for p in batch if p.spec.txn is not None]
+        seen_txns = await self._events.get_txn_events(txn_keys) if txn_keys else {}
         # A draft taken out of the cache goes back only if the write succeeds,
         # so a failed build or commit never leaves a half-updated draft behind.
         draft = self._drafts.pop(room_id, None) or await self._load_draft(room_id)
@@ -224,7 +226,7 @@ class EventService:
             spec = pending.spec
             txn_key = (spec.sender, *spec.txn) if spec.txn is not None else None
             if txn_key is not None:
-                existing = seen_txns.get(txn_key) or await self._events.get_txn_event(*txn_key)
+                existing = seen_txns.get(txn_key)
                 if existing is not None:
                     accepted.append((pending, existing))
                     continue
@@ -396,7 +398,7 @@ class EventService:
                     raise MatrixError(400, "M_UNKNOWN", "Room ID collision, try again")
             group = None if new_room is not None else draft.state_group
             for position, item in zip(positions, built, strict=True):
-                stored = await self._write_event(txn, room_id, draft.version, position, item, group)
+                stored = await self._write_state(txn, room_id, position, item, group)
                 group = stored.state_group if item.spec.state_key is None else position
                 written.append(stored)
                 rewrote_history |= item.spec.event_type == "m.room.redaction"
@@ -407,6 +409,7 @@ class EventService:
                     notify_users.add(item.spec.state_key)
                     member_positions[item.spec.state_key] = position
             assert group is not None
+            await self._write_events(txn, draft.version, built, written)
             await self._rooms.set_head(txn, room_id, built[-1].event_id, draft.depth, group)
             draft.state_group = group
             if extra_write is not None:
@@ -424,24 +427,19 @@ class EventService:
         if notify_users:
             self._notifier.notify_users(notify_users)
 
-    async def _write_event(
-        self,
-        txn: Transaction,
-        room_id: str,
-        version: RoomVersion,
-        position: int,
-        item: _Built,
-        group: int | None,
+    async def _write_state(
+        self, txn: Transaction, room_id: str, position: int, item: _Built, group: int | None
     ) -> StoredEvent:
-        """Insert one event and its state change; returns it as stored."""
-        pdu = item.pdu
+        """Record a state event's change (new state group, current state).
+
+        Returns the event as it will be stored; its row is written with the
+        rest of the batch by :meth:`_write_events`.
+        """
         spec = item.spec
         group_before = group if group is not None else position
         if spec.state_key is not None:
             key = (spec.event_type, spec.state_key)
             await self._state.create_group(txn, position, room_id, group, {key: item.event_id})
-            if group is None:
-                group_before = position  # the create event "sees" the state it creates
             membership = (
                 spec.content.get("membership") if spec.event_type == "m.room.member" else None
             )
@@ -454,41 +452,69 @@ class EventService:
                 membership if isinstance(membership, str) else None,
                 position,
             )
-        rel_type, relates_to = _relation(spec.content)
-        await self._events.insert_event(
-            txn,
-            NewEvent(
-                stream_pos=position,
-                event_id=item.event_id,
-                room_id=room_id,
-                pdu=pdu,
-                pdu_json=orjson.dumps(pdu).decode(),
-                state_group=group_before,
-                replaces_state=item.replaces_state,
-                rel_type=rel_type,
-                relates_to=relates_to,
-            ),
-        )
-        if spec.txn is not None:
-            await self._events.insert_txn(
-                txn, spec.sender, *spec.txn, item.event_id, self._clock.time_ms()
-            )
-        if spec.event_type == "m.room.redaction" and spec.redacts:
-            await self._apply_redaction(txn, room_id, version, spec.redacts, item.event_id)
-        persisted = PersistedEvent(
-            item.event_id, room_id, pdu, position, version, item.state_before
-        )
-        for hook in self.persist_hooks:
-            await hook(txn, persisted)
         return StoredEvent(
             stream_pos=position,
             event_id=item.event_id,
             room_id=room_id,
-            pdu=pdu,
+            pdu=item.pdu,
             redacted_by=None,
             replaces_state=item.replaces_state,
             state_group=group_before,
         )
+
+    async def _write_events(
+        self,
+        txn: Transaction,
+        version: RoomVersion,
+        built: list[_Built],
+        written: list[StoredEvent],
+    ) -> None:
+        """Insert a batch's event rows and transaction IDs, apply redactions, run the hooks.
+
+        Rows go in with one statement per table, not one per event: a batch
+        of fifty messages costs a handful of round trips to the database.
+        """
+        rows = []
+        txn_ids = []
+        now = self._clock.time_ms()
+        for item, stored in zip(built, written, strict=True):
+            rel_type, relates_to = _relation(item.spec.content)
+            rows.append(
+                NewEvent(
+                    stream_pos=stored.stream_pos,
+                    event_id=stored.event_id,
+                    room_id=stored.room_id,
+                    pdu=item.pdu,
+                    pdu_json=orjson.dumps(item.pdu).decode(),
+                    state_group=stored.state_group,
+                    replaces_state=item.replaces_state,
+                    rel_type=rel_type,
+                    relates_to=relates_to,
+                )
+            )
+            if item.spec.txn is not None:
+                txn_ids.append((item.spec.sender, *item.spec.txn, item.event_id, now))
+        await self._events.insert_events(txn, rows)
+        if txn_ids:
+            await self._events.insert_txns(txn, txn_ids)
+        for item, stored in zip(built, written, strict=True):
+            if item.spec.event_type == "m.room.redaction" and item.spec.redacts:
+                await self._apply_redaction(
+                    txn, stored.room_id, version, item.spec.redacts, item.event_id
+                )
+        persisted = [
+            PersistedEvent(
+                item.event_id,
+                stored.room_id,
+                item.pdu,
+                stored.stream_pos,
+                version,
+                item.state_before,
+            )
+            for item, stored in zip(built, written, strict=True)
+        ]
+        for hook in self.persist_hooks:
+            await hook(txn, persisted)
 
     async def _apply_redaction(
         self,

@@ -48,8 +48,12 @@ class RoomDirectoryService:
         self._state = state
         self._events = events
 
-    async def summary_hook(self, txn: Transaction, event: PersistedEvent) -> None:
+    async def summary_hook(self, txn: Transaction, events: list[PersistedEvent]) -> None:
         """Persist hook: keep the room's summary row in step with its state."""
+        for event in events:
+            await self._update_summary(txn, event)
+
+    async def _update_summary(self, txn: Transaction, event: PersistedEvent) -> None:
         pdu = event.pdu
         if pdu.get("state_key") != "":
             return

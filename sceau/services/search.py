@@ -63,8 +63,12 @@ class SearchService:
 
     # -------------------------------------------------------------- indexing
 
-    async def index_event(self, txn: Transaction, event: PersistedEvent) -> None:
+    async def index_events(self, txn: Transaction, events: list[PersistedEvent]) -> None:
         """Persist hook: index searchable text; unindex what a redaction removes."""
+        for event in events:
+            await self._index_event(txn, event)
+
+    async def _index_event(self, txn: Transaction, event: PersistedEvent) -> None:
         pdu = event.pdu
         event_type = pdu.get("type")
         content = pdu.get("content")

@@ -53,26 +53,40 @@ class UnreadCounter:
     #: Member, power-level and create events by ID. Events never change once
     #: written (a redacted member event may keep its old display name here).
     PDU_CACHE_SIZE = 20_000
+    #: Rooms whose joined members were last worked out (see _joined_members).
+    JOINED_CACHE_SIZE = 1_000
 
     def __init__(self, *, server_name: str, store: PushStore, rules: PushRuleService) -> None:
         self._suffix = ":" + server_name
         self._store = store
         self._rules = rules
         self._pdus: OrderedDict[str, JsonDict] = OrderedDict()
+        self._joined: OrderedDict[str, tuple[dict[str, str], dict[str, str]]] = OrderedDict()
         self._shared_defaults = _without_user_specific_rules(default_push_rules("@_:_"))
 
-    async def on_event(self, txn: Transaction, event: PersistedEvent) -> None:
-        """Persist hook: record who is notified by this event."""
+    async def on_events(self, txn: Transaction, events: list[PersistedEvent]) -> None:
+        """Persist hook: record who is notified by each event, in one insert."""
+        actions: list[PushAction] = []
+        positions = {event.event_id: event.stream_pos for event in events}
+        for event in events:
+            if event.pdu.get("type") == "m.room.redaction":
+                target = _redacted_event_id(event.pdu)
+                if target is not None:
+                    # The target may be in this very batch, not yet inserted.
+                    gone = positions.get(target)
+                    actions = [a for a in actions if a.stream_pos != gone]
+                    await self._store.forget_event_actions(txn, event.room_id, target)
+            actions.extend(await self._actions_for(txn, event))
+        if actions:
+            await self._store.insert_actions(txn, actions)
+
+    async def _actions_for(self, txn: Transaction, event: PersistedEvent) -> list[PushAction]:
         pdu = event.pdu
-        if pdu.get("type") == "m.room.redaction":
-            target = _redacted_event_id(pdu)
-            if target is not None:
-                await self._store.forget_event_actions(txn, event.room_id, target)
         sender = pdu.get("sender")
-        members = await self._store.joined_members(txn, event.room_id)
+        members = await self._joined_members(txn, event)
         local = [u for u in members if u != sender and u.endswith(self._suffix)]
         if not local:
-            return
+            return []
         content = pdu.get("content")
         content = content if isinstance(content, dict) else {}
         power_id = event.state_before.get(("m.room.power_levels", ""))
@@ -115,8 +129,36 @@ class UnreadCounter:
                         user_id, event.room_id, event.stream_pos, thread, is_highlight(result)
                     )
                 )
-        if actions:
-            await self._store.insert_actions(txn, actions)
+        return actions
+
+    async def _joined_members(self, txn: Transaction, event: PersistedEvent) -> dict[str, str]:
+        """Joined users -> member event ID, in the room state right after ``event``.
+
+        Worked out from the state the event service hands over (no query per
+        event); the answer is reused while a room's member events stay the same.
+        """
+        members = {
+            key[1]: event_id
+            for key, event_id in event.state_before.items()
+            if key[0] == "m.room.member"
+        }
+        state_key = event.pdu.get("state_key")
+        if event.pdu.get("type") == "m.room.member" and isinstance(state_key, str):
+            members[state_key] = event.event_id
+        cached = self._joined.get(event.room_id)
+        if cached is not None and cached[0] == members:
+            self._joined.move_to_end(event.room_id)
+            return cached[1]
+        pdus = await self._load(txn, list(members.values()))
+        joined = {
+            user_id: event_id
+            for user_id, event_id in members.items()
+            if _content(pdus.get(event_id)).get("membership") == "join"
+        }
+        self._joined[event.room_id] = (members, joined)
+        while len(self._joined) > self.JOINED_CACHE_SIZE:
+            self._joined.popitem(last=False)
+        return joined
 
     async def on_membership(self, user_id: str, room_id: str, membership: str) -> None:
         """Membership hook: unread notifications of a room one has left are dropped."""

@@ -73,25 +73,30 @@ class EventStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert_event(self, txn: Transaction, event: NewEvent) -> None:
-        pdu = event.pdu
-        await txn.execute(
+    async def insert_events(self, txn: Transaction, events: list[NewEvent]) -> None:
+        """Insert event rows in one statement (a batch of sends, a new room)."""
+        await txn.executemany(
             "INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender,"
             " origin_server_ts, depth, state_group, pdu, rel_type, relates_to, replaces_state)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            event.stream_pos,
-            event.event_id,
-            event.room_id,
-            pdu["type"],
-            pdu.get("state_key"),
-            pdu["sender"],
-            pdu["origin_server_ts"],
-            pdu["depth"],
-            event.state_group,
-            event.pdu_json,
-            event.rel_type,
-            event.relates_to,
-            event.replaces_state,
+            [
+                (
+                    event.stream_pos,
+                    event.event_id,
+                    event.room_id,
+                    event.pdu["type"],
+                    event.pdu.get("state_key"),
+                    event.pdu["sender"],
+                    event.pdu["origin_server_ts"],
+                    event.pdu["depth"],
+                    event.state_group,
+                    event.pdu_json,
+                    event.rel_type,
+                    event.relates_to,
+                    event.replaces_state,
+                )
+                for event in events
+            ],
         )
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
@@ -176,6 +181,23 @@ class EventStore:
 
     # ------------------------------------------------------- transaction IDs
 
+    async def get_txn_events(
+        self, keys: list[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], str]:
+        """(user, device, txn ID) -> the event an earlier send with that key made."""
+        found: dict[tuple[str, str, str], str] = {}
+        for start in range(0, len(keys), 300):
+            chunk = keys[start : start + 300]
+            rows = await self._db.fetchall(
+                "SELECT user_id, device_id, txn_id, event_id FROM event_txns"
+                " WHERE (user_id, device_id, txn_id) IN ("
+                + ", ".join("(?, ?, ?)" for _ in chunk)
+                + ")",
+                *(value for key in chunk for value in key),
+            )
+            found.update(((row[0], row[1], row[2]), str(row[3])) for row in rows)
+        return found
+
     async def get_txn_event(self, user_id: str, device_id: str, txn_id: str) -> str | None:
         value = await self._db.fetchval(
             "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
@@ -185,17 +207,14 @@ class EventStore:
         )
         return None if value is None else str(value)
 
-    async def insert_txn(
-        self, txn: Transaction, user_id: str, device_id: str, txn_id: str, event_id: str, ts: int
+    async def insert_txns(
+        self, txn: Transaction, rows: list[tuple[str, str, str, str, int]]
     ) -> None:
-        await txn.execute(
+        """Remember (user, device, txn ID, event ID, ts) so a retried send is recognised."""
+        await txn.executemany(
             "INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts)"
             " VALUES (?, ?, ?, ?, ?)",
-            user_id,
-            device_id,
-            txn_id,
-            event_id,
-            ts,
+            rows,
         )
 
     async def txn_ids_for(

@@ -164,15 +164,6 @@ class PushStore:
 
     # ------------------------------------------------------- unread counters
 
-    async def joined_members(self, txn: Transaction, room_id: str) -> dict[str, str]:
-        """Joined users of a room -> their member event ID, as seen inside ``txn``."""
-        rows = await txn.fetchall(
-            "SELECT state_key, event_id FROM current_state"
-            " WHERE room_id = ? AND type = 'm.room.member' AND membership = 'join'",
-            room_id,
-        )
-        return {row[0]: row[1] for row in rows}
-
     async def event_pdus(self, txn: Transaction, event_ids: list[str]) -> dict[str, JsonDict]:
         found: dict[str, JsonDict] = {}
         for start in range(0, len(event_ids), 500):

@@ -72,9 +72,9 @@ async def test_an_event_refused_by_the_auth_rules_fails_alone_in_its_batch(servi
 async def test_an_event_that_fails_while_being_written_fails_alone_in_its_batch(services):
     room_id = await services.rooms.create_room(CREATOR, {"preset": "public_chat"})
 
-    async def refuse(txn, event):
+    async def refuse(txn, events):
         # Stands for any write-time refusal (a constraint, an unstorable value).
-        if event.pdu["content"].get("body") == "refusé":
+        if any(event.pdu["content"].get("body") == "refusé" for event in events):
             raise MatrixError(400, "M_INVALID_PARAM", "refused while writing")
 
     services.events.persist_hooks.append(refuse)
