@@ -10,7 +10,7 @@ from typing import Any
 
 from sceau.errors import bad_json, forbidden, invalid_param, not_found
 from sceau.protocol.identifiers import is_valid_server_name
-from sceau.services.events import PersistedEvent
+from sceau.services.event_types import PersistedEvent
 from sceau.services.room_power import room_power
 from sceau.storage.database import Transaction
 from sceau.storage.events import EventStore

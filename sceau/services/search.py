@@ -13,7 +13,7 @@ from typing import Any
 from sceau.errors import bad_json, invalid_param
 from sceau.protocol.filters import FilterError, RoomEventFilter, parse_room_event_filter
 from sceau.protocol.types import JsonDict
-from sceau.services.events import PersistedEvent
+from sceau.services.event_types import PersistedEvent
 from sceau.services.formatting import EventFormatter
 from sceau.services.room_state import RoomStateService
 from sceau.services.tokens import position_token

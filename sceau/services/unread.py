@@ -19,7 +19,7 @@ from sceau.protocol.push_rules import (
     is_highlight,
     is_notify,
 )
-from sceau.services.events import PersistedEvent
+from sceau.services.event_types import PersistedEvent
 from sceau.services.push import PushRuleService
 from sceau.services.sync import SyncContext
 from sceau.storage.database import Transaction
