@@ -54,6 +54,8 @@ class RateLimitConfig(_Section):
     registration: Rate = Rate(per_second=0.5, burst=10)
     #: Login attempts, per client IP.
     login: Rate = Rate(per_second=1, burst=10)
+    #: Media uploads and created media IDs, per user.
+    media: Rate = Rate(per_second=1, burst=30)
 
 
 class LimitsConfig(_Section):
@@ -61,6 +63,17 @@ class LimitsConfig(_Section):
     max_request_bytes: int = Field(default=1_048_576, ge=65_536)
     #: Longest /sync long-poll, in milliseconds.
     max_sync_timeout_ms: int = Field(default=60_000, ge=0)
+
+
+class MediaConfig(_Section):
+    #: Folder of uploaded files and thumbnails, relative to the data folder.
+    store_path: str = "media"
+    #: Largest upload accepted, in bytes (50 MiB).
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    #: Media IDs a user may hold from ``POST /media/v1/create`` without uploading yet.
+    max_pending_uploads: int = Field(default=5, ge=1)
+    #: Images with more pixels than this are not thumbnailed (decompression bombs).
+    max_thumbnail_pixels: int = Field(default=32_000_000, ge=1)
 
 
 class PresenceConfig(_Section):
@@ -81,6 +94,7 @@ class Config(_Section):
     registration: RegistrationConfig = RegistrationConfig()
     rate_limits: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
+    media: MediaConfig = MediaConfig()
     presence: PresenceConfig = PresenceConfig()
     encryption: EncryptionConfig = EncryptionConfig()
     #: Room version for new rooms when the client does not ask for one.
@@ -186,10 +200,22 @@ rate_limits:
   message: {{per_second: 10, burst: 50}}
   registration: {{per_second: 0.5, burst: 10}}
   login: {{per_second: 1, burst: 10}}
+  media: {{per_second: 1, burst: 30}}
 
 limits:
+  # Largest JSON request body; media uploads have their own limit below.
   max_request_bytes: 1048576
   max_sync_timeout_ms: 60000
+
+media:
+  # Uploaded files and thumbnails, relative to this folder.
+  store_path: media
+  # Largest upload in bytes (50 MiB); larger ones answer 413 M_TOO_LARGE.
+  max_upload_bytes: 52428800
+  # Media IDs a user may reserve with /media/v1/create before uploading.
+  max_pending_uploads: 5
+  # Larger images are not thumbnailed (protects against decompression bombs).
+  max_thumbnail_pixels: 32000000
 
 presence:
   enabled: true
