@@ -103,3 +103,11 @@ def user_deactivated() -> MatrixError:
 def unstorable_text() -> MatrixError:
     """A value no column can hold: text with a NUL character, an integer beyond 64 bits."""
     return MatrixError(400, "M_INVALID_PARAM", "Value out of range (NUL character or huge number)")
+
+
+def cannot_overwrite_media() -> MatrixError:
+    return MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA", "Media already uploaded")
+
+
+def not_yet_uploaded() -> MatrixError:
+    return MatrixError(504, "M_NOT_YET_UPLOADED", "Content has not yet been uploaded")

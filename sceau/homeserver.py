@@ -30,6 +30,7 @@ from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices, build_e2ee
 from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
+from sceau.services.media import MediaService
 from sceau.services.messaging import MessagingService
 from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
@@ -53,6 +54,8 @@ from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.events import EventStore
 from sceau.storage.filters import FilterStore
+from sceau.storage.media import MediaStore
+from sceau.storage.media_files import MediaFileStore
 from sceau.storage.migrations import migrate
 from sceau.storage.presence import PresenceStore
 from sceau.storage.push import PushStore
@@ -129,6 +132,7 @@ class Services:
     user_directory: UserDirectoryService
     room_directory: RoomDirectoryService
     upgrades: RoomUpgradeService
+    media: MediaService
     e2ee: E2eeServices = field(init=False)
     typing: TypingService = field(init=False)
     receipts: ReceiptService = field(init=False)
@@ -321,6 +325,14 @@ async def build_services(
         ),
         devices=DeviceService(db=db, accounts=stores.accounts, uia=uia, hooks=account_hooks),
         profile=ProfileService(db=db, accounts=stores.accounts, hooks=account_hooks),
+        media=MediaService(
+            server_name=config.server_name,
+            config=config.media,
+            clock=clock,
+            store=MediaStore(db),
+            files=MediaFileStore(config.resolve_path(config.media.store_path)),
+            ratelimiter=ratelimiter,
+        ),
     )
     _add_e2ee(built)
     _add_ephemeral(built)

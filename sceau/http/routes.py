@@ -12,6 +12,7 @@ from sceau.http import (
     directory,
     discovery,
     keys,
+    media,
     presence,
     profile,
     push,
@@ -48,6 +49,7 @@ def endpoint_modules() -> list[ModuleType]:
         push,
         receipts,
         typing,
+        media,
     ]
 
 
