@@ -49,6 +49,28 @@ async def world(services: Services, client: httpx.AsyncClient) -> World:
 
 
 R = V3 + "/rooms/{roomId}"
+MEDIA = "/_matrix/media/v3"
+
+
+async def media_upload(w: World) -> httpx.Response:
+    headers = {**w.alice.headers, "Content-Type": "text/plain"}
+    return await w.http.post(MEDIA + "/upload?filename=a.txt", content=b"x", headers=headers)
+
+
+async def media_upload_to_created(w: World) -> httpx.Response:
+    created = (await w.alice.ok("POST", "/_matrix/media/v1/create"))["content_uri"]
+    return await w.alice.request("PUT", MEDIA + "/upload/" + created[6:], content=b"x")
+
+
+async def media_upload_unknown(w: World) -> httpx.Response:
+    return await w.alice.request("PUT", MEDIA + "/upload/test.local/nosuchmedia", content=b"x")
+
+
+async def media_text_thumbnail(w: World) -> httpx.Response:
+    uri = (await media_upload(w)).json()["content_uri"]
+    return await w.alice.request("GET", V1 + f"/media/thumbnail/{uri[6:]}?width=32&height=32")
+
+
 CASES: dict[str, Case] = {
     "versions": anonymous("GET", "/_matrix/client/versions", "/_matrix/client/versions"),
     "well-known": anonymous("GET", "/.well-known/matrix/client", "/.well-known/matrix/client"),
@@ -352,7 +374,29 @@ CASES: dict[str, Case] = {
     "deactivate challenge": simple(
         "POST", V3 + "/account/deactivate", V3 + "/account/deactivate", {}, status=401
     ),
+    "media config": simple("GET", V1 + "/media/config", V1 + "/media/config"),
+    "legacy media config": simple("GET", MEDIA + "/config", MEDIA + "/config"),
+    "media upload": Case("POST", MEDIA + "/upload", media_upload),
+    "media create": simple("POST", "/_matrix/media/v1/create", "/_matrix/media/v1/create"),
+    "media upload to a created id": Case(
+        "PUT", MEDIA + "/upload/{serverName}/{mediaId}", media_upload_to_created
+    ),
     # Errors have shapes too.
+    "upload to an unknown media id": Case(
+        "PUT", MEDIA + "/upload/{serverName}/{mediaId}", media_upload_unknown, status=404
+    ),
+    "download unknown media": simple(
+        "GET",
+        V1 + "/media/download/{serverName}/{mediaId}",
+        V1 + "/media/download/test.local/nosuchmedia",
+        status=404,
+    ),
+    "thumbnail of text": Case(
+        "GET", V1 + "/media/thumbnail/{serverName}/{mediaId}", media_text_thumbnail, status=400
+    ),
+    "url preview refused": simple(
+        "GET", V1 + "/media/preview_url", V1 + "/media/preview_url?url=https://a.test/", status=403
+    ),
     "send to a room not joined": simple(
         "PUT",
         R + "/send/{eventType}/{txnId}",
