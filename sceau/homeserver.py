@@ -243,7 +243,7 @@ async def build_services(
         events=stores.events,
     )
     events.persist_hooks += [search.index_events, room_directory.summary_hook]
-    auth = AuthService(stores.accounts)
+    auth = AuthService(stores.accounts, clock=clock)
     uia = UiaService(clock, passwords, stores.accounts)
     account_hooks = AccountHooks()
     account_hooks.deactivated.append(rooms.leave_all_rooms)

@@ -53,7 +53,7 @@ def access_token(request: Request) -> str | None:
 async def requester(request: Request) -> "Requester":
     """Authenticate the request, or raise M_MISSING_TOKEN / M_UNKNOWN_TOKEN."""
     hs = services(request)
-    return await hs.auth.authenticate(access_token(request))
+    return await hs.auth.authenticate(access_token(request), client_ip(request))
 
 
 def client_ip(request: Request) -> str:

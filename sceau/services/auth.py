@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,24 +74,38 @@ class PasswordService:
 
 
 class AuthService:
-    """Turns an access token into a :class:`Requester`."""
+    """Turns an access token into a :class:`Requester`, noting the device's activity."""
 
-    def __init__(self, accounts: AccountStore, random_token: Callable[[], str] | None = None):
+    #: A device's stored last-seen time may lag by this much (ms): at most one
+    #: write per device per interval, however often it makes requests.
+    LAST_SEEN_WRITE_INTERVAL_MS = 300_000
+    LAST_SEEN_CACHE_SIZE = 50_000
+
+    def __init__(
+        self,
+        accounts: AccountStore,
+        random_token: Callable[[], str] | None = None,
+        clock: Clock | None = None,
+    ):
         self._accounts = accounts
         self._random_token = random_token or (lambda: secrets.token_urlsafe(32))
+        self._clock = clock
+        #: (user, device) -> when this process last wrote its last-seen time.
+        self._seen_written: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     def new_access_token(self) -> tuple[str, str]:
         """A fresh (token, token_hash) pair."""
         token = "sct_" + self._random_token()
         return token, hash_token(token)
 
-    async def authenticate(self, token: str | None) -> Requester:
+    async def authenticate(self, token: str | None, ip: str | None = None) -> Requester:
         if not token:
             raise missing_token()
         token_hash = hash_token(token)
         owner = await self._accounts.get_token_owner(token_hash)
         if owner is None or owner.deactivated:
             raise unknown_token()
+        await self._note_activity(owner.user_id, owner.device_id, ip)
         return Requester(
             user_id=owner.user_id,
             device_id=owner.device_id,
@@ -98,6 +113,21 @@ class AuthService:
             is_guest=owner.is_guest,
             is_admin=owner.is_admin,
         )
+
+    async def _note_activity(self, user_id: str, device_id: str, ip: str | None) -> None:
+        """Keep the device's last-seen time and IP (shown in device lists) current."""
+        if self._clock is None:
+            return
+        now = self._clock.time_ms()
+        key = (user_id, device_id)
+        written = self._seen_written.get(key)
+        if written is not None and now - written < self.LAST_SEEN_WRITE_INTERVAL_MS:
+            return
+        self._seen_written[key] = now
+        self._seen_written.move_to_end(key)
+        while len(self._seen_written) > self.LAST_SEEN_CACHE_SIZE:
+            self._seen_written.popitem(last=False)
+        await self._accounts.touch_device(user_id, device_id, now, ip)
 
 
 # ------------------------------------------------------------------------- UIA

@@ -184,7 +184,7 @@ class AccountStore:
     async def touch_device(self, user_id: str, device_id: str, ts: int, ip: str | None) -> None:
         async with self._db.transaction() as txn:
             await txn.execute(
-                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
+                "UPDATE devices SET last_seen_ts = ?, last_seen_ip = COALESCE(?, last_seen_ip)"
                 " WHERE user_id = ? AND device_id = ?",
                 ts,
                 ip,

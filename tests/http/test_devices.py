@@ -137,3 +137,33 @@ async def test_malformed_delete_devices_get_the_spec_error(register, body, errco
 async def test_device_endpoints_need_a_token(client):
     error(await client.get(V3 + "/devices"), 401, "M_MISSING_TOKEN")
     error(await client.delete(V3 + "/devices/X"), 401, "M_MISSING_TOKEN")
+
+
+async def test_a_device_in_use_keeps_its_last_seen_time_current_with_bounded_writes(
+    client, register, services
+):
+    alice = await register("alice")
+    db = services.stores.db
+
+    async def stored_last_seen() -> int:
+        return await db.fetchval(
+            "SELECT last_seen_ts FROM devices WHERE user_id = ? AND device_id = ?",
+            alice.user_id,
+            alice.device_id,
+        )
+
+    async def set_last_seen(ts: int) -> None:
+        async with db.transaction() as txn:
+            await txn.execute(
+                "UPDATE devices SET last_seen_ts = ? WHERE user_id = ?", ts, alice.user_id
+            )
+
+    await set_last_seen(1)
+    await alice.ok("GET", "/account/whoami")
+    assert await stored_last_seen() > 1  # activity after login is recorded
+    await set_last_seen(1)
+    await alice.ok("GET", "/account/whoami")
+    # Within the write interval a request does not write again.
+    assert await stored_last_seen() == 1
+    devices = await alice.ok("GET", "/devices")
+    assert devices["devices"][0]["last_seen_ip"]
