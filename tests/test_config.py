@@ -14,6 +14,7 @@ def test_generated_default_config_is_valid_and_closed_by_default(tmp_path):
     assert config.rate_limits.enabled is True
     assert config.database.backend == "sqlite"
     assert config.listeners[0].port == 8008
+    assert config.media == type(config.media)()  # the template writes the defaults
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,8 @@ def test_generated_default_config_is_valid_and_closed_by_default(tmp_path):
             "rate_limits.message.per_second",
         ),
         ({"server_name": "x.fr", "default_room_version": "9"}, "default_room_version"),
+        ({"server_name": "x.fr", "media": {"max_upload_bytes": 0}}, "media.max_upload_bytes"),
+        ({"server_name": "x.fr", "media": {"store": "m"}}, "unknown key 'media.store'"),
         ({"server_name": "bad name/"}, "server_name"),
         ({}, "missing key 'server_name'"),
     ],
