@@ -56,6 +56,8 @@ class RateLimitConfig(_Section):
     login: Rate = Rate(per_second=1, burst=10)
     #: Media uploads and created media IDs, per user.
     media: Rate = Rate(per_second=1, burst=30)
+    #: Content reports (events, rooms, users), per user.
+    report: Rate = Rate(per_second=1, burst=5)
 
 
 class LimitsConfig(_Section):
@@ -201,6 +203,7 @@ rate_limits:
   registration: {{per_second: 0.5, burst: 10}}
   login: {{per_second: 1, burst: 10}}
   media: {{per_second: 1, burst: 30}}
+  report: {{per_second: 1, burst: 5}}
 
 limits:
   # Largest JSON request body; media uploads have their own limit below.
