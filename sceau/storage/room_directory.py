@@ -5,9 +5,11 @@ One row per room, kept current by a persist hook as state events arrive
 rooms or finding the public ones reads columns instead of parsing events.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sceau.storage.database import Database, Transaction
+from sceau.storage.database import Database, Transaction, in_clause
 
 #: State event type -> (content field, summary column). All use state key "".
 SUMMARY_FIELDS: dict[str, tuple[str, str]] = {
@@ -35,6 +37,36 @@ class RoomSummary:
     canonical_alias: str | None
     avatar_url: str | None
     joined_members: int
+    encryption: str | None = None
+    room_version: str | None = None
+
+
+#: The columns ``_row_to_summary`` reads, from ``rooms r LEFT JOIN room_summaries s``.
+_SUMMARY_SELECT = (
+    "SELECT r.room_id, s.room_type, s.join_rule, s.history_visibility, s.guest_access,"
+    " s.name, s.topic, s.canonical_alias, s.avatar_url,"
+    " (SELECT COUNT(*) FROM current_state m WHERE m.room_id = r.room_id"
+    "  AND m.type = 'm.room.member' AND m.membership = 'join'),"
+    " s.encryption, r.room_version"
+    " FROM rooms r LEFT JOIN room_summaries s ON s.room_id = r.room_id"
+)
+
+
+def _row_to_summary(row: Any) -> RoomSummary:
+    return RoomSummary(
+        room_id=row[0],
+        room_type=row[1],
+        join_rule=row[2],
+        history_visibility=row[3],
+        guest_access=row[4],
+        name=row[5],
+        topic=row[6],
+        canonical_alias=row[7],
+        avatar_url=row[8],
+        joined_members=int(row[9]),
+        encryption=row[10],
+        room_version=row[11],
+    )
 
 
 class RoomSummaryStore:
@@ -56,29 +88,20 @@ class RoomSummaryStore:
 
     async def published(self) -> list[RoomSummary]:
         """Every room published in the local directory, with its joined member count."""
-        rows = await self._db.fetchall(
-            "SELECT r.room_id, s.room_type, s.join_rule, s.history_visibility, s.guest_access,"
-            " s.name, s.topic, s.canonical_alias, s.avatar_url,"
-            " (SELECT COUNT(*) FROM current_state m WHERE m.room_id = r.room_id"
-            "  AND m.type = 'm.room.member' AND m.membership = 'join')"
-            " FROM rooms r LEFT JOIN room_summaries s ON s.room_id = r.room_id"
-            " WHERE r.published = 1"
-        )
-        return [
-            RoomSummary(
-                room_id=row[0],
-                room_type=row[1],
-                join_rule=row[2],
-                history_visibility=row[3],
-                guest_access=row[4],
-                name=row[5],
-                topic=row[6],
-                canonical_alias=row[7],
-                avatar_url=row[8],
-                joined_members=int(row[9]),
+        rows = await self._db.fetchall(_SUMMARY_SELECT + " WHERE r.published = 1")
+        return [_row_to_summary(row) for row in rows]
+
+    async def summaries(self, room_ids: Iterable[str]) -> dict[str, RoomSummary]:
+        """The summaries of these rooms; rooms this server does not know are absent."""
+        ids = list(dict.fromkeys(room_ids))
+        found: dict[str, RoomSummary] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._db.fetchall(
+                _SUMMARY_SELECT + f" WHERE r.room_id IN {in_clause(len(chunk))}", *chunk
             )
-            for row in rows
-        ]
+            found.update((row[0], _row_to_summary(row)) for row in rows)
+        return found
 
     async def join_rule(self, room_id: str) -> str | None:
         value = await self._db.fetchval(
