@@ -42,6 +42,7 @@ from sceau.services.room_directory import RoomDirectoryService
 from sceau.services.room_state import RoomStateService
 from sceau.services.rooms import RoomService
 from sceau.services.search import SearchService
+from sceau.services.spaces import SpaceService
 from sceau.services.sync import SyncService
 from sceau.services.sync_rooms import RoomSyncBuilder
 from sceau.services.timeline import TimelineService
@@ -133,6 +134,7 @@ class Services:
     room_directory: RoomDirectoryService
     upgrades: RoomUpgradeService
     media: MediaService
+    spaces: SpaceService
     e2ee: E2eeServices = field(init=False)
     typing: TypingService = field(init=False)
     receipts: ReceiptService = field(init=False)
@@ -332,6 +334,12 @@ async def build_services(
             store=MediaStore(db),
             files=MediaFileStore(config.resolve_path(config.media.store_path)),
             ratelimiter=ratelimiter,
+        ),
+        spaces=SpaceService(
+            summaries=stores.room_summaries,
+            state=stores.state,
+            events=stores.events,
+            rooms=stores.rooms,
         ),
     )
     _add_e2ee(built)
