@@ -37,6 +37,9 @@ PUBLIC = {
     ("GET", "/_matrix/client/v3/profile/{}/{}"),
     ("GET", "/_matrix/client/v1/register/m.login.registration_token/validity"),
     ("GET", "/_matrix/client/v1/auth_metadata"),
+    # A token is optional: without one, only public or world-readable rooms are summarised.
+    ("GET", "/_matrix/client/v1/room_summary/{}"),
+    ("GET", "/_matrix/client/unstable/im.nheko.summary/summary/{}"),
 }
 #: The spec lets these run under UIA alone (``security: [{}, bearer]``).
 UIA_WITHOUT_TOKEN = {

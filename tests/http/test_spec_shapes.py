@@ -199,6 +199,30 @@ CASES: dict[str, Case] = {
         V1 + "/rooms/{room}/relations/{event}/m.annotation",
     ),
     "threads": simple("GET", V1 + "/rooms/{roomId}/threads", V1 + "/rooms/{room}/threads"),
+    "hierarchy": simple(
+        "GET", V1 + "/rooms/{roomId}/hierarchy", V1 + "/rooms/{room}/hierarchy?limit=5"
+    ),
+    "hierarchy forbidden": simple(
+        "GET",
+        V1 + "/rooms/{roomId}/hierarchy",
+        V1 + "/rooms/!nosuchroom:test.local/hierarchy",
+        status=403,
+    ),
+    "hierarchy bad token": simple(
+        "GET", V1 + "/rooms/{roomId}/hierarchy", V1 + "/rooms/{room}/hierarchy?from=x", status=400
+    ),
+    "room_summary": simple(
+        "GET", V1 + "/room_summary/{roomIdOrAlias}", V1 + "/room_summary/{room}", who="carol"
+    ),
+    "room_summary by alias": anonymous(
+        "GET", V1 + "/room_summary/{roomIdOrAlias}", V1 + "/room_summary/{alias}"
+    ),
+    "room_summary unknown": simple(
+        "GET",
+        V1 + "/room_summary/{roomIdOrAlias}",
+        V1 + "/room_summary/!nosuchroom:test.local",
+        status=404,
+    ),
     "initial sync": simple("GET", V3 + "/sync", V3 + "/sync?timeout=0"),
     "incremental sync": Case("GET", V3 + "/sync", incremental_sync),
     "create filter": simple(
