@@ -38,6 +38,7 @@ from sceau.services.push import PushRuleService
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.receipts import ReceiptService
 from sceau.services.relations import RelationService
+from sceau.services.reports import ReportService
 from sceau.services.room_directory import RoomDirectoryService
 from sceau.services.room_state import RoomStateService
 from sceau.services.rooms import RoomService
@@ -62,6 +63,7 @@ from sceau.storage.presence import PresenceStore
 from sceau.storage.push import PushStore
 from sceau.storage.receipts import ReceiptStore
 from sceau.storage.relations import RelationStore
+from sceau.storage.reports import ReportStore
 from sceau.storage.room_directory import RoomSummaryStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.search import SearchStore
@@ -141,6 +143,7 @@ class Services:
     presence: PresenceService = field(init=False)
     account_data: AccountDataService = field(init=False)
     push: PushRuleService = field(init=False)
+    reports: ReportService = field(init=False)
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -344,6 +347,7 @@ async def build_services(
     )
     _add_e2ee(built)
     _add_ephemeral(built)
+    _add_moderation(built)
     return built
 
 
@@ -432,6 +436,22 @@ def _add_ephemeral(services: Services) -> None:
         services.push.sync_section,
         unread.sync_section,
     ]
+
+
+def _add_moderation(services: Services) -> None:
+    """Content reports, whois and the notification list."""
+    stores, config = services.stores, services.config
+    services.reports = ReportService(
+        server_name=config.server_name,
+        clock=services.clock,
+        store=ReportStore(stores.db),
+        events=stores.events,
+        state=stores.state,
+        rooms=stores.rooms,
+        accounts=stores.accounts,
+        room_state=services.room_state,
+        ratelimiter=services.ratelimiter,
+    )
 
 
 def all_routes() -> list[BaseRoute]:

@@ -18,6 +18,7 @@ from sceau.http import (
     push,
     receipts,
     relations,
+    reports,
     room_keys,
     room_upgrade,
     rooms,
@@ -52,6 +53,7 @@ def endpoint_modules() -> list[ModuleType]:
         receipts,
         typing,
         media,
+        reports,
     ]
 
 
