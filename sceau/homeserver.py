@@ -24,6 +24,7 @@ from sceau.protocol.signing import (
 )
 from sceau.services.account_data import AccountDataService
 from sceau.services.accounts import AccountHooks, AccountService
+from sceau.services.admin import AdminService
 from sceau.services.aliases import AliasService
 from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.devices import DeviceService
@@ -144,6 +145,7 @@ class Services:
     account_data: AccountDataService = field(init=False)
     push: PushRuleService = field(init=False)
     reports: ReportService = field(init=False)
+    admin: AdminService = field(init=False)
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -452,6 +454,7 @@ def _add_moderation(services: Services) -> None:
         room_state=services.room_state,
         ratelimiter=services.ratelimiter,
     )
+    services.admin = AdminService(server_name=config.server_name, accounts=stores.accounts)
 
 
 def all_routes() -> list[BaseRoute]:

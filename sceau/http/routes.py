@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute
 from sceau.http import (
     account_data,
     accounts,
+    admin,
     dehydrated,
     devices,
     directory,
@@ -54,6 +55,7 @@ def endpoint_modules() -> list[ModuleType]:
         typing,
         media,
         reports,
+        admin,
     ]
 
 
