@@ -26,6 +26,7 @@ from sceau.http import (
     search,
     spaces,
     sync,
+    timestamp,
     to_device,
     typing,
 )
@@ -54,6 +55,7 @@ def endpoint_modules() -> list[ModuleType]:
         receipts,
         typing,
         media,
+        timestamp,
         reports,
         admin,
     ]

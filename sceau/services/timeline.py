@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sceau.errors import forbidden, not_found
+from sceau.errors import MatrixError, forbidden, not_found
 from sceau.protocol.filters import RoomEventFilter
 from sceau.services.formatting import EventFormatter
 from sceau.services.room_state import RoomStateService
@@ -11,6 +11,9 @@ from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.state import StateStore
 
 MAX_SCAN_BATCHES = 10
+#: timestamp_to_event looks at events in batches of this size, at most
+#: MAX_SCAN_BATCHES of them, for the first one the user may see.
+TIMESTAMP_BATCH = 200
 
 
 class TimelineService:
@@ -162,3 +165,41 @@ class TimelineService:
                 bundle_relations=False,
             ),
         }
+
+    async def event_at_timestamp(
+        self, user_id: str, room_id: str, ts: int, forwards: bool
+    ) -> dict[str, Any]:
+        """GET /timestamp_to_event: the closest event to ``ts`` the user may see.
+
+        Who may ask is who may read /messages, except that an unknown room is
+        403 like a room one is not in, so the answer does not tell them
+        apart. Hidden events are skipped; after MAX_SCAN_BATCHES batches of
+        them the answer is 404, which bounds the work one request can ask for.
+        """
+        await self._require_access_or_forbidden(user_id, room_id)
+        cursor: tuple[int, int] | None = None
+        for _ in range(MAX_SCAN_BATCHES):
+            batch = await self._events.nearest_to_timestamp(
+                room_id, ts, forwards=forwards, limit=TIMESTAMP_BATCH, cursor=cursor
+            )
+            visible = await self._room_state.filter_visible(user_id, batch)
+            if visible:
+                found = visible[0]
+                return {
+                    "event_id": found.event_id,
+                    "origin_server_ts": int(found.pdu["origin_server_ts"]),
+                }
+            if len(batch) < TIMESTAMP_BATCH:
+                break
+            last = batch[-1]
+            cursor = (int(last.pdu["origin_server_ts"]), last.stream_pos)
+        direction = "forward" if forwards else "backward"
+        raise not_found(f"Unable to find event from {ts} in {direction} direction")
+
+    async def _require_access_or_forbidden(self, user_id: str, room_id: str) -> None:
+        try:
+            await self._require_access(user_id, room_id)
+        except MatrixError as err:
+            if err.status == 404:
+                raise forbidden("You are not in this room") from None
+            raise

@@ -151,6 +151,33 @@ class EventStore:
         )
         return [row_to_event(row) for row in rows]
 
+    async def nearest_to_timestamp(
+        self,
+        room_id: str,
+        ts: int,
+        *,
+        forwards: bool,
+        limit: int,
+        cursor: tuple[int, int] | None = None,
+    ) -> list[StoredEvent]:
+        """Events at or after ``ts`` (forwards) or at or before it, closest first.
+
+        Ties on the timestamp go by stream position. ``cursor`` is the
+        (timestamp, stream position) of the last event of a previous batch.
+        """
+        cmp, order = (">", "ASC") if forwards else ("<", "DESC")
+        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND origin_server_ts {cmp}= ?"
+        params: list[Any] = [room_id, ts]
+        if cursor is not None:
+            sql += (
+                f" AND (origin_server_ts {cmp} ? OR (origin_server_ts = ? AND stream_pos {cmp} ?))"
+            )
+            params += [cursor[0], cursor[0], cursor[1]]
+        rows = await self._db.fetchall(
+            sql + f" ORDER BY origin_server_ts {order}, stream_pos {order} LIMIT ?", *params, limit
+        )
+        return [row_to_event(row) for row in rows]
+
     async def rooms_with_events_between(
         self, room_ids: list[str], after: int, upto: int
     ) -> set[str]:
