@@ -33,6 +33,7 @@ from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
 from sceau.services.media import MediaService
 from sceau.services.messaging import MessagingService
+from sceau.services.notifications import NotificationService
 from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
 from sceau.services.push import PushRuleService
@@ -60,6 +61,7 @@ from sceau.storage.filters import FilterStore
 from sceau.storage.media import MediaStore
 from sceau.storage.media_files import MediaFileStore
 from sceau.storage.migrations import migrate
+from sceau.storage.notifications import NotificationStore
 from sceau.storage.presence import PresenceStore
 from sceau.storage.push import PushStore
 from sceau.storage.receipts import ReceiptStore
@@ -146,6 +148,7 @@ class Services:
     push: PushRuleService = field(init=False)
     reports: ReportService = field(init=False)
     admin: AdminService = field(init=False)
+    notifications: NotificationService = field(init=False)
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -421,7 +424,7 @@ def _add_ephemeral(services: Services) -> None:
     )
     services.account_data.virtual_types["m.push_rules"] = services.push.account_data_content
     unread = UnreadCounter(
-        server_name=services.config.server_name, store=push_store, rules=services.push
+        server_name=services.config.server_name, store=push_store, rules=services.push, clock=clock
     )
     services.events.persist_hooks.append(unread.on_events)
     services.rooms.membership_hooks.append(unread.on_membership)
@@ -455,6 +458,10 @@ def _add_moderation(services: Services) -> None:
         ratelimiter=services.ratelimiter,
     )
     services.admin = AdminService(server_name=config.server_name, accounts=stores.accounts)
+    services.notifications = NotificationService(
+        store=NotificationStore(stores.db), formatter=services.formatter
+    )
+    services.account_hooks.deactivated.append(services.notifications.user_deactivated)
 
 
 def all_routes() -> list[BaseRoute]:

@@ -14,6 +14,7 @@ from sceau.http import (
     discovery,
     keys,
     media,
+    notifications,
     presence,
     profile,
     push,
@@ -57,6 +58,7 @@ def endpoint_modules() -> list[ModuleType]:
         media,
         timestamp,
         reports,
+        notifications,
         admin,
     ]
 

@@ -154,7 +154,9 @@ class ReceiptService:
                 room_id, receipt_type, user_id, thread_id, event_id, self._clock.time_ms(), pos
             )
             await self._store.upsert(txn, receipt, event_pos)
-            await self._store.clear_notifications(txn, user_id, room_id, thread_id, event_pos)
+            await self._store.clear_notifications(
+                txn, user_id, room_id, thread_id, event_pos, now_ms=receipt.ts
+            )
         self.changes.record(room_id, pos)
         if receipt_type == READ_PRIVATE:
             self._notifier.notify_users([user_id])

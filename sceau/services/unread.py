@@ -3,14 +3,16 @@
 A persist hook runs inside the event's write transaction: it evaluates the
 push rules of every joined local member but the sender (rulesets, room
 context and members' display names are loaded once per event, not per user)
-and records one row per notified user. A receipt deletes the rows it covers,
-so a room's counts are simply the rows left. Encrypted events are evaluated
+and records one row per notified user, with the actions its rules gave. A
+receipt moves the rows it covers to the notification history, so a room's
+counts are simply the rows left. Encrypted events are evaluated
 as they are, so ``m.room.encrypted`` matches ``.m.rule.encrypted``.
 """
 
 from collections import OrderedDict
 from typing import Any
 
+from sceau.clock import Clock
 from sceau.protocol.power_levels import user_power_level
 from sceau.protocol.push_rules import (
     PushContext,
@@ -56,8 +58,16 @@ class UnreadCounter:
     #: Rooms whose joined members were last worked out (see _joined_members).
     JOINED_CACHE_SIZE = 1_000
 
-    def __init__(self, *, server_name: str, store: PushStore, rules: PushRuleService) -> None:
+    def __init__(
+        self,
+        *,
+        server_name: str,
+        store: PushStore,
+        rules: PushRuleService,
+        clock: Clock | None = None,
+    ) -> None:
         self._suffix = ":" + server_name
+        self._clock = clock
         self._store = store
         self._rules = rules
         self._pdus: OrderedDict[str, JsonDict] = OrderedDict()
@@ -101,6 +111,7 @@ class UnreadCounter:
         sender_level = user_power_level(str(sender), power or None, create, event.room_version)
         rulesets = await self._rules.rulesets(local)
         thread = thread_of(content)
+        now = self._clock.time_ms() if self._clock else pdu.get("origin_server_ts")
         actions: list[PushAction] = []
         shared: list[object] | None = None
         folded_body = content["body"].casefold() if needs_names else ""
@@ -126,7 +137,13 @@ class UnreadCounter:
             if is_notify(result):
                 actions.append(
                     PushAction(
-                        user_id, event.room_id, event.stream_pos, thread, is_highlight(result)
+                        user_id,
+                        event.room_id,
+                        event.stream_pos,
+                        thread,
+                        is_highlight(result),
+                        actions=result,
+                        ts=now,
                     )
                 )
         return actions

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from sceau.storage.database import Database, Transaction, in_clause
+from sceau.storage.notifications import encode_actions, forget_event
 from sceau.storage.unread_cache import ThreadCounts, UnreadCountCache
 
 JsonDict = dict[str, Any]
@@ -28,6 +29,10 @@ class PushAction:
     stream_pos: int
     thread_id: str
     highlight: bool
+    #: What the matching push rule asked for, listed by GET /notifications.
+    actions: list[Any] | None = None
+    #: When the notification was made (ms).
+    ts: int | None = None
 
 
 class PushStore:
@@ -182,15 +187,33 @@ class PushStore:
             notes, highlights = threads.get(action.thread_id, (0, 0))
             threads[action.thread_id] = (notes + 1, highlights + int(action.highlight))
         self.unread.add(txn, deltas)
+        # Users on the same rules share one actions list: encode it once.
+        encoded: dict[int, str | None] = {}
+        for action in actions:
+            if id(action.actions) not in encoded:
+                encoded[id(action.actions)] = encode_actions(action.actions)
         await txn.executemany(
-            "INSERT INTO event_push_actions (user_id, room_id, stream_pos, thread_id, highlight)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(a.user_id, a.room_id, a.stream_pos, a.thread_id, int(a.highlight)) for a in actions],
+            "INSERT INTO event_push_actions"
+            " (user_id, room_id, stream_pos, thread_id, highlight, actions_json, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    a.user_id,
+                    a.room_id,
+                    a.stream_pos,
+                    a.thread_id,
+                    int(a.highlight),
+                    encoded[id(a.actions)],
+                    a.ts,
+                )
+                for a in actions
+            ],
         )
 
     async def forget_event_actions(self, txn: Transaction, room_id: str, event_id: str) -> None:
-        """A redacted event no longer counts as unread for anyone."""
+        """A redacted event no longer counts as unread, nor is listed, for anyone."""
         self.unread.invalidate_all(txn)
+        await forget_event(txn, room_id, event_id)
         await txn.execute(
             "DELETE FROM event_push_actions WHERE room_id = ? AND stream_pos ="
             " (SELECT stream_pos FROM events WHERE event_id = ? AND room_id = ?)",

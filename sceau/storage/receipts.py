@@ -2,11 +2,13 @@
 
 One row per (room, receipt type, user, thread) holds the latest receipt; each
 write takes a position in the shared stream so /sync can send what changed.
+Cleared notifications move to the notification history (GET /notifications).
 """
 
 from dataclasses import dataclass
 
 from sceau.storage.database import Database, Transaction, in_clause
+from sceau.storage.notifications import archive_read
 from sceau.storage.unread_cache import UnreadCountCache
 
 
@@ -88,10 +90,21 @@ class ReceiptStore:
         return found
 
     async def clear_notifications(
-        self, txn: Transaction, user_id: str, room_id: str, thread_id: str, upto_pos: int
+        self,
+        txn: Transaction,
+        user_id: str,
+        room_id: str,
+        thread_id: str,
+        upto_pos: int,
+        now_ms: int | None = None,
     ) -> None:
-        """Forget unread notifications up to ``upto_pos`` (in one thread, or all when '')."""
+        """Mark notifications up to ``upto_pos`` read (in one thread, or all when '').
+
+        They leave the unread rows for the notification history.
+        """
         self._unread.invalidate(txn, [(user_id, room_id)])
+        if not await archive_read(txn, user_id, room_id, thread_id, upto_pos, now_ms):
+            return
         sql = "DELETE FROM event_push_actions WHERE user_id = ? AND room_id = ? AND stream_pos <= ?"
         if thread_id:
             await txn.execute(sql + " AND thread_id = ?", user_id, room_id, upto_pos, thread_id)
