@@ -194,6 +194,9 @@ TEMPLATES: dict[tuple[str, str], Template] = {
     ("POST", V3 + "/delete_devices"): Template({"devices": ["NOSUCHDEVICE"]}),
     ("PUT", V3 + "/user/{}/account_data/{}"): Template({"colour": "bleu"}),
     ("PUT", V3 + "/user/{}/rooms/{}/account_data/{}"): Template({"colour": "bleu"}),
+    ("POST", ROOM + "/report/{}"): Template({"reason": "r", "score": -50}, ("reason", "score")),
+    ("POST", ROOM + "/report"): Template({"reason": "r"}, ("reason",)),
+    ("POST", V3 + "/users/{}/report"): Template({"reason": "r"}, ("reason",)),
     ("PUT", V3 + "/pushrules/global/{}/{}/enabled"): Template({"enabled": False}, ("enabled",)),
     ("PUT", V3 + "/pushrules/global/{}/{}/actions"): Template(
         {"actions": ["notify"]}, ("actions",)
