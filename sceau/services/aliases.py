@@ -5,12 +5,24 @@ creating transaction; this service handles the aliases added and removed later.
 """
 
 from sceau.errors import MatrixError, forbidden, invalid_param, not_found
-from sceau.protocol.identifiers import is_valid_room_alias
+from sceau.protocol.identifiers import is_valid_room_alias, is_valid_room_id
 from sceau.services.room_power import room_power
 from sceau.storage.database import Database
 from sceau.storage.events import EventStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
+
+
+async def resolve_room_id(rooms: RoomStore, room_id_or_alias: str) -> str:
+    """The room a client named, by ID or by an alias of the local directory."""
+    if room_id_or_alias.startswith("#"):
+        found = await rooms.get_alias(room_id_or_alias)
+        if found is None:
+            raise not_found("Room alias not found")
+        return found[0]
+    if not is_valid_room_id(room_id_or_alias):
+        raise invalid_param("Invalid room ID or alias")
+    return room_id_or_alias
 
 
 class AliasService:

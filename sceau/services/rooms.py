@@ -19,10 +19,11 @@ from sceau.errors import (
     room_in_use,
     unsupported_room_version,
 )
-from sceau.protocol.identifiers import is_valid_room_alias, is_valid_room_id, is_valid_user_id
+from sceau.protocol.identifiers import is_valid_room_alias, is_valid_user_id
 from sceau.protocol.power_levels import default_power_levels
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.types import JsonDict
+from sceau.services.aliases import resolve_room_id
 from sceau.services.events import EventService, EventSpec
 from sceau.services.room_power import room_power
 from sceau.storage.accounts import AccountStore
@@ -245,14 +246,7 @@ class RoomService:
     # -------------------------------------------------------------- membership
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
-        if room_id_or_alias.startswith("#"):
-            found = await self._rooms.get_alias(room_id_or_alias)
-            if found is None:
-                raise not_found("Room alias not found")
-            return found[0]
-        if not is_valid_room_id(room_id_or_alias):
-            raise invalid_param("Invalid room ID or alias")
-        return room_id_or_alias
+        return await resolve_room_id(self._rooms, room_id_or_alias)
 
     async def join(self, user_id: str, room_id_or_alias: str, reason: str | None = None) -> str:
         room_id = await self.resolve_room(room_id_or_alias)

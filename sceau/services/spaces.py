@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sceau.errors import forbidden, invalid_param, not_found
-from sceau.protocol.identifiers import is_valid_room_id
+from sceau.services.aliases import resolve_room_id
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.room_directory import RoomSummary, RoomSummaryStore
 from sceau.storage.rooms import RoomStore
@@ -134,7 +134,7 @@ class SpaceService:
 
     async def room_summary(self, user_id: str | None, room_id_or_alias: str) -> dict[str, Any]:
         """GET /room_summary: the room's summary, if the requester may see it (else 404)."""
-        room_id = await self._resolve(room_id_or_alias)
+        room_id = await resolve_room_id(self._rooms, room_id_or_alias)
         viewer = await self._viewer(user_id)
         room = (await self._load([room_id], suggested_only=False)).get(room_id)
         if room is None or not viewer.may_see(room):
@@ -143,16 +143,6 @@ class SpaceService:
         if user_id is not None:
             summary["membership"] = viewer.memberships.get(room_id, "leave")
         return summary
-
-    async def _resolve(self, room_id_or_alias: str) -> str:
-        if room_id_or_alias.startswith("#"):
-            found = await self._rooms.get_alias(room_id_or_alias)
-            if found is None:
-                raise not_found("Room alias not found")
-            return found[0]
-        if not is_valid_room_id(room_id_or_alias):
-            raise invalid_param("Not a room ID or room alias")
-        return room_id_or_alias
 
     # ---------------------------------------------------------------- loading
 
