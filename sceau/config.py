@@ -5,11 +5,19 @@ start-up with a message naming the key instead of being silently ignored.
 Relative paths are resolved against the folder that holds the config file.
 """
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ConfigError(Exception):
@@ -36,9 +44,32 @@ class DatabaseConfig(_Section):
 
 class RegistrationConfig(_Section):
     #: ``closed``: only the admin CLI creates accounts; ``open``: anyone may
-    #: register; ``token``: registration needs one of ``tokens``.
-    mode: Literal["closed", "open", "token"] = "closed"
+    #: register; ``token``: registration needs one of ``tokens``; ``email``:
+    #: registration needs a validated address of a domain in ``email_domains``.
+    mode: Literal["closed", "open", "token", "email"] = "closed"
     tokens: list[str] = []
+    #: Email domain -> server name of the homeserver whose agents hold it.
+    email_domains: dict[str, str] = {}
+
+    @field_validator("email_domains")
+    @classmethod
+    def _lower_domains(cls, value: dict[str, str]) -> dict[str, str]:
+        return {domain.strip().lower(): server for domain, server in value.items()}
+
+
+class EmailConfig(_Section):
+    """The SMTP server that sends validation links; no other outbound call is made."""
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    #: Upgrade the connection with STARTTLS; ``smtp_ssl``: TLS from the first byte.
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    from_address: str = "Sceau <noreply@localhost>"
+    #: How long an emailed validation link stays valid, in seconds.
+    token_lifetime_s: int = Field(default=24 * 3600, ge=60)
 
 
 class Rate(_Section):
@@ -58,6 +89,8 @@ class RateLimitConfig(_Section):
     media: Rate = Rate(per_second=1, burst=30)
     #: Content reports (events, rooms, users), per user.
     report: Rate = Rate(per_second=1, burst=5)
+    #: Validation emails requested (/requestToken), per client IP.
+    email: Rate = Rate(per_second=0.05, burst=5)
 
 
 class LimitsConfig(_Section):
@@ -65,6 +98,29 @@ class LimitsConfig(_Section):
     max_request_bytes: int = Field(default=1_048_576, ge=65_536)
     #: Longest /sync long-poll, in milliseconds.
     max_sync_timeout_ms: int = Field(default=60_000, ge=0)
+
+
+_CLAMD_ADDRESS = re.compile(
+    r"unix:///\S+|tcp://[A-Za-z0-9.\-]+:\d{1,5}|tcp://\[[0-9A-Fa-f:]+\]:\d{1,5}"
+)
+
+
+class AntivirusConfig(_Section):
+    #: Scan every upload with clamd before it is acknowledged.
+    enabled: bool = False
+    #: Where clamd listens: ``unix:///path/to/clamd.ctl`` or ``tcp://host:port``.
+    clamd: str = "unix:///run/clamav/clamd.ctl"
+    #: Longest one scan may take (connect, stream, verdict), in seconds.
+    timeout_s: float = Field(default=30, gt=0, le=3600)
+    #: When clamd is unreachable or fails: ``reject`` the upload (503) or ``accept`` it unscanned.
+    on_error: Literal["reject", "accept"] = "reject"
+
+    @field_validator("clamd")
+    @classmethod
+    def _check_clamd(cls, value: str) -> str:
+        if _CLAMD_ADDRESS.fullmatch(value) is None:
+            raise ValueError("must be 'unix:///path/to/socket' or 'tcp://host:port'")
+        return value
 
 
 class MediaConfig(_Section):
@@ -76,6 +132,8 @@ class MediaConfig(_Section):
     max_pending_uploads: int = Field(default=5, ge=1)
     #: Images with more pixels than this are not thumbnailed (decompression bombs).
     max_thumbnail_pixels: int = Field(default=32_000_000, ge=1)
+    #: Virus scanning of uploads by a ClamAV daemon (off by default).
+    antivirus: AntivirusConfig = AntivirusConfig()
 
 
 class PresenceConfig(_Section):
@@ -94,6 +152,7 @@ class Config(_Section):
     database: DatabaseConfig = DatabaseConfig()
     signing_key_path: str = "signing.key"
     registration: RegistrationConfig = RegistrationConfig()
+    email: EmailConfig = EmailConfig()
     rate_limits: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
     media: MediaConfig = MediaConfig()
@@ -117,6 +176,14 @@ class Config(_Section):
         if value not in {"10", "11", "12"}:
             raise ValueError("must be one of '10', '11', '12'")
         return value
+
+    @model_validator(mode="after")
+    def _email_mode_needs_smtp(self) -> "Config":
+        if self.registration.mode == "email" and not self.email.smtp_host:
+            raise ValueError("registration.mode 'email' needs email.smtp_host")
+        if self.registration.mode == "email" and not self.registration.email_domains:
+            raise ValueError("registration.mode 'email' needs registration.email_domains")
+        return self
 
     def resolve_path(self, path: str) -> Path:
         """A path from the config, made absolute against the data folder."""
@@ -194,8 +261,26 @@ signing_key_path: signing.key
 registration:
   # closed: only `sceau admin create-user` creates accounts.
   # open: anyone may register. token: registration needs one of `tokens`.
+  # email: registration needs a validated address whose domain is listed in
+  # `email_domains` and owned by this server (the `email` section must be set).
   mode: closed
   tokens: []
+  # Email domain -> server name of the ministry's homeserver that owns it.
+  email_domains: {{}}
+  #   interieur.gouv.fr: interieur.tchap.gouv.fr
+  #   justice.gouv.fr: justice.tchap.gouv.fr
+
+# The SMTP server that sends validation links (registration, password reset).
+# Links point at public_baseurl. No other outbound connection is made.
+email:
+  # smtp_host: "smtp.interieur.gouv.fr"
+  smtp_port: 25
+  # smtp_username: "sceau"
+  # smtp_password: "..."
+  smtp_starttls: false
+  smtp_ssl: false
+  from_address: "Sceau <noreply@localhost>"
+  token_lifetime_s: 86400
 
 rate_limits:
   enabled: true
@@ -204,6 +289,7 @@ rate_limits:
   login: {{per_second: 1, burst: 10}}
   media: {{per_second: 1, burst: 30}}
   report: {{per_second: 1, burst: 5}}
+  email: {{per_second: 0.05, burst: 5}}
 
 limits:
   # Largest JSON request body; media uploads have their own limit below.
@@ -219,6 +305,15 @@ media:
   max_pending_uploads: 5
   # Larger images are not thumbnailed (protects against decompression bombs).
   max_thumbnail_pixels: 32000000
+  # Scan uploads with ClamAV's clamd before accepting them; infected files
+  # answer 403 M_FORBIDDEN. clamd is the only thing contacted.
+  antivirus:
+    enabled: false
+    # "unix:///run/clamav/clamd.ctl" or "tcp://127.0.0.1:3310".
+    clamd: "unix:///run/clamav/clamd.ctl"
+    timeout_s: 30
+    # When clamd is down or fails: reject (503, the default) or accept unscanned.
+    on_error: reject
 
 presence:
   enabled: true
