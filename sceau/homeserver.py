@@ -26,11 +26,13 @@ from sceau.services.account_data import AccountDataService
 from sceau.services.accounts import AccountHooks, AccountService
 from sceau.services.admin import AdminService
 from sceau.services.aliases import AliasService
+from sceau.services.antivirus import ClamdClient
 from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices, build_e2ee
 from sceau.services.events import EventService
 from sceau.services.formatting import EventFormatter
+from sceau.services.mailer import Mailer
 from sceau.services.media import MediaService
 from sceau.services.messaging import MessagingService
 from sceau.services.notifications import NotificationService
@@ -48,6 +50,7 @@ from sceau.services.search import SearchService
 from sceau.services.spaces import SpaceService
 from sceau.services.sync import SyncService
 from sceau.services.sync_rooms import RoomSyncBuilder
+from sceau.services.threepid import ThreepidService
 from sceau.services.timeline import TimelineService
 from sceau.services.typing import TypingService
 from sceau.services.unread import UnreadCounter
@@ -71,6 +74,7 @@ from sceau.storage.room_directory import RoomSummaryStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.search import SearchStore
 from sceau.storage.state import StateStore
+from sceau.storage.threepids import ThreepidStore
 from sceau.storage.unread_cache import UnreadCountCache
 from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
@@ -140,6 +144,7 @@ class Services:
     upgrades: RoomUpgradeService
     media: MediaService
     spaces: SpaceService
+    threepids: ThreepidService
     e2ee: E2eeServices = field(init=False)
     typing: TypingService = field(init=False)
     receipts: ReceiptService = field(init=False)
@@ -258,6 +263,16 @@ async def build_services(
     account_hooks = AccountHooks()
     account_hooks.deactivated.append(rooms.leave_all_rooms)
     account_hooks.profile_changed.append(rooms.refresh_profile_in_rooms)
+    threepids = ThreepidService(
+        config=config,
+        clock=clock,
+        db=db,
+        store=ThreepidStore(db),
+        accounts=stores.accounts,
+        mailer=Mailer(config.email),
+        ratelimiter=ratelimiter,
+    )
+    account_hooks.deactivated.append(threepids.user_deactivated)
     built = Services(
         config=config,
         clock=clock,
@@ -332,6 +347,7 @@ async def build_services(
             uia=uia,
             ratelimiter=ratelimiter,
             hooks=account_hooks,
+            threepids=threepids,
         ),
         devices=DeviceService(db=db, accounts=stores.accounts, uia=uia, hooks=account_hooks),
         profile=ProfileService(db=db, accounts=stores.accounts, hooks=account_hooks),
@@ -342,6 +358,7 @@ async def build_services(
             store=MediaStore(db),
             files=MediaFileStore(config.resolve_path(config.media.store_path)),
             ratelimiter=ratelimiter,
+            scanner=_antivirus(config),
         ),
         spaces=SpaceService(
             summaries=stores.room_summaries,
@@ -349,11 +366,18 @@ async def build_services(
             events=stores.events,
             rooms=stores.rooms,
         ),
+        threepids=threepids,
     )
     _add_e2ee(built)
     _add_ephemeral(built)
     _add_moderation(built)
     return built
+
+
+def _antivirus(config: Config) -> ClamdClient | None:
+    """The clamd client when uploads are to be scanned."""
+    antivirus = config.media.antivirus
+    return ClamdClient(antivirus.clamd, antivirus.timeout_s) if antivirus.enabled else None
 
 
 def _add_e2ee(services: Services) -> None:

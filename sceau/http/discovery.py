@@ -65,15 +65,6 @@ async def turn_server(request: Request) -> Response:
     return json_response({})
 
 
-async def third_party_ids(request: Request) -> Response:
-    """GET /_matrix/client/v3/account/3pid
-
-    Sceau binds no third-party identifiers to accounts yet, so the list is empty.
-    """
-    await requester(request)
-    return json_response({"threepids": []})
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route("/_matrix/client/versions", versions, methods=["GET"]),
@@ -82,7 +73,6 @@ def routes() -> list[BaseRoute]:
             [
                 ("GET", "/capabilities", capabilities),
                 ("GET", "/voip/turnServer", turn_server),
-                ("GET", "/account/3pid", third_party_ids),
             ]
         ),
     ]

@@ -34,6 +34,7 @@ from sceau.protocol.identifiers import (
 from sceau.services.auth import AuthService, PasswordService, Requester, UiaService
 from sceau.services.devices import PASSWORD_FLOWS, check_device_id, check_device_name
 from sceau.services.ratelimit import RateLimiter
+from sceau.services.threepid import EMAIL_STAGE, REGISTER, ThreepidService
 from sceau.storage.accounts import AccountStore, UserRecord
 from sceau.storage.database import Database, Transaction
 
@@ -44,6 +45,7 @@ MAX_PASSWORD_LENGTH = 512
 UserHook = Callable[[str], Awaitable[None]]
 DeviceHook = Callable[[str, str], Awaitable[None]]
 DevicesHook = Callable[[str, list[str]], Awaitable[None]]
+BindHook = Callable[[Transaction, str], Awaitable[None]]
 
 
 async def _run_hooks(name: str, callbacks: list[Any], *args: Any) -> None:
@@ -129,6 +131,7 @@ class AccountService:
         uia: UiaService,
         ratelimiter: RateLimiter,
         hooks: AccountHooks,
+        threepids: ThreepidService | None = None,
         random_device_id: Callable[[], str] = _random_device_id,
     ) -> None:
         self._config = config
@@ -141,6 +144,7 @@ class AccountService:
         self._uia = uia
         self._ratelimiter = ratelimiter
         self._hooks = hooks
+        self._threepids = threepids
         self._random_device_id = random_device_id
         self._dummy_hash: str | None = None
 
@@ -154,6 +158,8 @@ class AccountService:
         # Synapse expect: the token stage alone would finish the flow too early.
         if mode == "token":
             return [["m.login.registration_token", "m.login.dummy"]]
+        if mode == "email":
+            return [[EMAIL_STAGE]]
         return [["m.login.dummy"]]
 
     def user_id_for(self, username: str) -> str:
@@ -201,9 +207,17 @@ class AccountService:
         if request.device_id is not None:
             check_device_id(request.device_id)
         check_device_name(request.initial_device_display_name)
-        await self._uia.run(request.auth, flows, self._check_registration_stage)
+        auth = await self._uia.run(request.auth, flows, self._check_registration_stage)
         if request.password is None:
             raise missing_param("password")
+        bind: BindHook | None = None
+        if flows == [[EMAIL_STAGE]] and self._threepids is not None:
+            email = await self._threepids.validated_session(auth, REGISTER)
+            threepids = self._threepids
+
+            async def bind(txn: Transaction, new_user_id: str) -> None:
+                await threepids.bind(txn, new_user_id, email)
+
         password_hash = await self._passwords.hash(request.password)
         session = await self._create_account(
             user_id,
@@ -212,6 +226,7 @@ class AccountService:
             device=None
             if request.inhibit_login
             else (request.device_id, request.initial_device_display_name),
+            bind=bind,
         )
         if isinstance(session, Session):
             await self._accounts.touch_device(
@@ -226,6 +241,10 @@ class AccountService:
                 secrets.compare_digest(token, t) for t in self._config.registration.tokens
             ):
                 raise MatrixError(401, "M_FORBIDDEN", "Invalid registration token")
+        elif stage == EMAIL_STAGE:
+            if self._threepids is None:
+                raise forbidden("Email validation is not available")
+            await self._threepids.validated_session(auth, REGISTER)
 
     async def _create_account(
         self,
@@ -233,6 +252,7 @@ class AccountService:
         password_hash: str | None,
         is_admin: bool,
         device: tuple[str | None, str | None] | None,
+        bind: BindHook | None = None,
     ) -> Session | str:
         """Insert the user (with a generated localpart if none) and maybe its first session."""
         now = self._clock.time_ms()
@@ -246,6 +266,8 @@ class AccountService:
                     raise user_in_use()
             else:
                 raise MatrixError(503, "M_UNKNOWN", "Could not generate a free user ID")
+            if bind is not None:
+                await bind(txn, candidate)
             if device is not None:
                 session, _ = await self._open_session(txn, candidate, device[0], device[1])
         if session is None:
