@@ -25,6 +25,8 @@ from sceau.protocol.signing import (
 from sceau.services.account_data import AccountDataService
 from sceau.services.accounts import AccountHooks, AccountService
 from sceau.services.admin import AdminService
+from sceau.services.admin_rooms import AdminRoomService
+from sceau.services.admin_users import AdminUserService
 from sceau.services.aliases import AliasService
 from sceau.services.antivirus import ClamdClient
 from sceau.services.auth import AuthService, PasswordService, UiaService
@@ -58,6 +60,7 @@ from sceau.services.upgrade import RoomUpgradeService
 from sceau.services.user_directory import UserDirectoryService
 from sceau.storage.account_data import AccountDataStore
 from sceau.storage.accounts import AccountStore
+from sceau.storage.admin import AdminStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.events import EventStore
 from sceau.storage.filters import FilterStore
@@ -153,6 +156,8 @@ class Services:
     push: PushRuleService = field(init=False)
     reports: ReportService = field(init=False)
     admin: AdminService = field(init=False)
+    admin_users: AdminUserService = field(init=False)
+    admin_rooms: AdminRoomService = field(init=False)
     notifications: NotificationService = field(init=False)
 
 
@@ -468,12 +473,13 @@ def _add_ephemeral(services: Services) -> None:
 
 
 def _add_moderation(services: Services) -> None:
-    """Content reports, whois and the notification list."""
+    """Content reports, whois, the notification list and the Synapse admin API."""
     stores, config = services.stores, services.config
+    reports = ReportStore(stores.db)
     services.reports = ReportService(
         server_name=config.server_name,
         clock=services.clock,
-        store=ReportStore(stores.db),
+        store=reports,
         events=stores.events,
         state=stores.state,
         rooms=stores.rooms,
@@ -486,6 +492,21 @@ def _add_moderation(services: Services) -> None:
         store=NotificationStore(stores.db), formatter=services.formatter
     )
     services.account_hooks.deactivated.append(services.notifications.user_deactivated)
+    admin_store = AdminStore(stores.db, config.server_name)
+    services.admin_users = AdminUserService(
+        server_name=config.server_name,
+        clock=services.clock,
+        db=stores.db,
+        accounts=stores.accounts,
+        admin_store=admin_store,
+        account_service=services.accounts,
+        passwords=services.passwords,
+        profile=services.profile,
+        state=stores.state,
+    )
+    services.admin_rooms = AdminRoomService(
+        admin_store=admin_store, reports=reports, events=stores.events, state=stores.state
+    )
 
 
 def all_routes() -> list[BaseRoute]:

@@ -26,6 +26,7 @@ from sceau.http import (
     rooms,
     search,
     spaces,
+    synapse_admin,
     sync,
     threepid,
     timestamp,
@@ -62,6 +63,7 @@ def endpoint_modules() -> list[ModuleType]:
         reports,
         notifications,
         admin,
+        synapse_admin,
     ]
 
 

@@ -2,6 +2,7 @@
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from sceau.storage.database import Database, Transaction
 
@@ -16,6 +17,8 @@ class UserRecord:
     deactivated: bool
     displayname: str | None
     avatar_url: str | None
+    #: When the account stops working (account validity), or None.
+    expiration_ts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,28 @@ class TokenOwner:
     is_guest: bool
     is_admin: bool
     deactivated: bool
+    expiration_ts: int | None = None
 
 
-_USER_COLUMNS = (
-    "user_id, password_hash, created_ts, is_admin, is_guest, deactivated, displayname, avatar_url"
+USER_COLUMNS = (
+    "user_id, password_hash, created_ts, is_admin, is_guest, deactivated, displayname,"
+    " avatar_url, expiration_ts"
 )
+
+
+def user_from_row(row: Any) -> UserRecord:
+    """A :class:`UserRecord` from a row of :data:`USER_COLUMNS`."""
+    return UserRecord(
+        row[0],
+        row[1],
+        int(row[2]),
+        bool(row[3]),
+        bool(row[4]),
+        bool(row[5]),
+        row[6],
+        row[7],
+        None if row[8] is None else int(row[8]),
+    )
 
 
 class AccountStore:
@@ -62,6 +82,7 @@ class AccountStore:
         created_ts: int,
         is_admin: bool = False,
         displayname: str | None = None,
+        expiration_ts: int | None = None,
     ) -> bool:
         """Create a user; False if the ID is taken (no exception, no partial write).
 
@@ -69,42 +90,30 @@ class AccountStore:
         name from raising a unique violation: the second simply gets False.
         """
         inserted = await txn.fetchval(
-            "INSERT INTO users (user_id, password_hash, created_ts, is_admin, displayname)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
+            "INSERT INTO users"
+            " (user_id, password_hash, created_ts, is_admin, displayname, expiration_ts)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
             user_id,
             password_hash,
             created_ts,
             int(is_admin),
             displayname,
+            expiration_ts,
         )
         return inserted is not None
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         row = await self._db.fetchone(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", user_id
+            f"SELECT {USER_COLUMNS} FROM users WHERE user_id = ?", user_id
         )
-        if row is None:
-            return None
-        return UserRecord(
-            user_id=row[0],
-            password_hash=row[1],
-            created_ts=row[2],
-            is_admin=bool(row[3]),
-            is_guest=bool(row[4]),
-            deactivated=bool(row[5]),
-            displayname=row[6],
-            avatar_url=row[7],
-        )
+        return None if row is None else user_from_row(row)
 
     async def user_exists(self, user_id: str) -> bool:
         return bool(await self._db.fetchval("SELECT 1 FROM users WHERE user_id = ?", user_id))
 
     async def list_users(self) -> list[UserRecord]:
-        rows = await self._db.fetchall(f"SELECT {_USER_COLUMNS} FROM users ORDER BY user_id")
-        return [
-            UserRecord(r[0], r[1], r[2], bool(r[3]), bool(r[4]), bool(r[5]), r[6], r[7])
-            for r in rows
-        ]
+        rows = await self._db.fetchall(f"SELECT {USER_COLUMNS} FROM users ORDER BY user_id")
+        return [user_from_row(row) for row in rows]
 
     async def set_password_hash(self, txn: Transaction, user_id: str, password_hash: str) -> None:
         await txn.execute(
@@ -115,6 +124,26 @@ class AccountStore:
         self._forget_owners(txn)
         await txn.execute(
             "UPDATE users SET deactivated = 1, password_hash = NULL WHERE user_id = ?", user_id
+        )
+
+    async def set_admin(self, txn: Transaction, user_id: str, is_admin: bool) -> None:
+        self._forget_owners(txn)
+        await txn.execute("UPDATE users SET is_admin = ? WHERE user_id = ?", int(is_admin), user_id)
+
+    async def reactivate(self, txn: Transaction, user_id: str, password_hash: str) -> None:
+        """Open a deactivated account again, with a new password (admin API)."""
+        self._forget_owners(txn)
+        await txn.execute(
+            "UPDATE users SET deactivated = 0, password_hash = ? WHERE user_id = ?",
+            password_hash,
+            user_id,
+        )
+
+    async def set_expiration(self, txn: Transaction, user_id: str, expiration_ts: int) -> None:
+        """When the account stops working (account validity); cached owners must see it."""
+        self._forget_owners(txn)
+        await txn.execute(
+            "UPDATE users SET expiration_ts = ? WHERE user_id = ?", expiration_ts, user_id
         )
 
     async def set_profile_field(
@@ -239,14 +268,21 @@ class AccountStore:
 
     async def _read_token_owner(self, token_hash: str) -> TokenOwner | None:
         row = await self._db.fetchone(
-            "SELECT t.user_id, t.device_id, u.is_guest, u.is_admin, u.deactivated"
-            " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+            "SELECT t.user_id, t.device_id, u.is_guest, u.is_admin, u.deactivated,"
+            " u.expiration_ts FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
             " WHERE t.token_hash = ?",
             token_hash,
         )
         if row is None:
             return None
-        return TokenOwner(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]))
+        return TokenOwner(
+            row[0],
+            row[1],
+            bool(row[2]),
+            bool(row[3]),
+            bool(row[4]),
+            None if row[5] is None else int(row[5]),
+        )
 
     async def delete_token(self, txn: Transaction, token_hash: str) -> None:
         self._forget_owners(txn)

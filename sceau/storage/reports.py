@@ -56,17 +56,38 @@ class ReportStore:
         rows = await self._db.fetchall(
             sql + " ORDER BY received_ts DESC, report_id DESC LIMIT ?", *params, limit
         )
-        return [
-            Report(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                None if row[7] is None else int(row[7]),
-                int(row[8]),
-            )
-            for row in rows
-        ]
+        return [_report(row) for row in rows]
+
+    async def event_reports(
+        self, offset: int, limit: int, newest_first: bool = True
+    ) -> tuple[list[Report], int]:
+        """One page of event reports (the admin API's list), and how many there are."""
+        total = await self._db.fetchval("SELECT COUNT(*) FROM content_reports WHERE kind = 'event'")
+        direction = "DESC" if newest_first else "ASC"
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM content_reports WHERE kind = 'event'"
+            f" ORDER BY received_ts {direction}, report_id {direction} LIMIT ? OFFSET ?",
+            limit,
+            offset,
+        )
+        return [_report(row) for row in rows], int(total or 0)
+
+    async def get(self, report_id: str) -> Report | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM content_reports WHERE report_id = ?", report_id
+        )
+        return None if row is None else _report(row)
+
+
+def _report(row: Any) -> Report:
+    return Report(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        None if row[7] is None else int(row[7]),
+        int(row[8]),
+    )
