@@ -40,6 +40,11 @@ PUBLIC = {
     # A token is optional: without one, only public or world-readable rooms are summarised.
     ("GET", "/_matrix/client/v1/room_summary/{}"),
     ("GET", "/_matrix/client/unstable/im.nheko.summary/summary/{}"),
+    ("POST", "/_matrix/client/v3/register/email/requestToken"),
+    ("POST", "/_matrix/client/v3/account/password/email/requestToken"),
+    ("GET", "/_matrix/client/unstable/registration/email/submit_token"),
+    ("GET", "/_matrix/client/unstable/password_reset/email/submit_token"),
+    ("GET", "/_sceau/v1/email_server"),
 }
 #: The spec lets these run under UIA alone (``security: [{}, bearer]``).
 UIA_WITHOUT_TOKEN = {
@@ -158,6 +163,14 @@ TEMPLATES: dict[tuple[str, str], Template] = {
         {"search_term": "a", "limit": 5}, ("search_term", "limit")
     ),
     ("POST", V3 + "/publicRooms"): Template({"limit": 5}, ("limit",)),
+    ("POST", V3 + "/register/email/requestToken"): Template(
+        {"client_secret": "s", "email": "a@b.fr", "send_attempt": 1},
+        ("client_secret", "email", "send_attempt"),
+    ),
+    ("POST", V3 + "/account/password/email/requestToken"): Template(
+        {"client_secret": "s", "email": "a@b.fr", "send_attempt": 1},
+        ("client_secret", "email", "send_attempt"),
+    ),
     ("POST", V3 + "/search"): Template(
         {"search_categories": {"room_events": {"search_term": "hello"}}}, ("search_categories",)
     ),
