@@ -27,6 +27,7 @@ from sceau.errors import (
     too_large,
     unknown,
 )
+from sceau.services.antivirus import ScanError, Scanner
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.thumbnails import (
     ImageTooLarge,
@@ -115,6 +116,7 @@ class MediaService:
         files: MediaFileStore,
         ratelimiter: RateLimiter,
         renderer: Renderer = render,
+        scanner: Scanner | None = None,
     ) -> None:
         self._server_name = server_name
         self._config = config
@@ -123,6 +125,7 @@ class MediaService:
         self._files = files
         self._ratelimiter = ratelimiter
         self.renderer = renderer
+        self._scanner = scanner
         self._waiters = _UploadWaiters()
         self._thumbnail_slots = asyncio.Semaphore(THUMBNAIL_WORKERS)
 
@@ -149,6 +152,7 @@ class MediaService:
         partial = await self._receive(body)
         media_id = new_media_id()
         try:
+            await self._check_clean(partial, user_id)
             await asyncio.to_thread(partial.place, self._files.content_path(media_id))
             upload = Upload(upload_meta[0], upload_meta[1], partial.size, partial.sha256)
             await self._store.insert_uploaded(media_id, user_id, upload, self._clock.time_ms())
@@ -196,6 +200,7 @@ class MediaService:
             await asyncio.to_thread(partial.place, final_path)
 
         try:
+            await self._check_clean(partial, user_id)
             claimed = await self._store.complete_pending(
                 media_id, upload, self._clock.time_ms(), place
             )
@@ -226,6 +231,27 @@ class MediaService:
             partial.discard()
             raise
         return partial
+
+    async def _check_clean(self, partial: PartialFile, user_id: str) -> None:
+        """Refuse a received file that clamd finds infected, before anything is recorded.
+
+        When clamd gives no verdict, ``on_error`` decides: ``reject`` answers
+        503 (the client may retry), ``accept`` keeps the file unscanned.
+        """
+        if self._scanner is None:
+            return
+        await asyncio.to_thread(partial.flush)
+        try:
+            signature = await self._scanner.scan(partial.temp_path)
+        except ScanError as exc:
+            if self._config.antivirus.on_error == "accept":
+                logger.warning("upload by %s accepted unscanned: %s", user_id, exc)
+                return
+            logger.error("upload by %s refused, no antivirus verdict: %s", user_id, exc)
+            raise unknown("The antivirus scan is unavailable; try again later", 503) from None
+        if signature is not None:
+            logger.warning("upload by %s refused: clamd found %s", user_id, signature)
+            raise forbidden("This file failed the antivirus scan")
 
     # ----------------------------------------------------------- downloads
 

@@ -48,6 +48,11 @@ class PartialFile:
         self._sha256.update(chunk)
         self.size += len(chunk)
 
+    def flush(self) -> None:
+        """Hand the buffered bytes to the OS, so the file can be read back (a scan)."""
+        assert self._handle is not None, "file already closed"
+        self._handle.flush()
+
     @property
     def sha256(self) -> str:
         return self._sha256.hexdigest()
