@@ -379,3 +379,22 @@ async def test_open_and_token_modes_keep_their_flows_and_send_no_mail(
         assert challenge.json()["flows"] == [{"stages": stages}]
         error(await request_token(http), 403, "M_FORBIDDEN")
     assert inbox.messages == []
+
+
+async def test_request_token_and_3pid_bodies_match_the_spec(client, inbox):
+    from tests.conftest import require_shared
+    from tests.http.spec_shapes_support import check_shape
+
+    require_shared()
+    response = await request_token(client)
+    check_shape("/_matrix/client/v3/register/email/requestToken", "post", response)
+    check_shape(
+        "/_matrix/client/v3/register/email/requestToken",
+        "post",
+        await request_token(client, secret="x", email="juge@justice.gouv.fr"),
+    )
+    await follow(client, inbox.link())
+    data = (await register_with(client, response.json()["sid"])).json()
+    headers = {"Authorization": f"Bearer {data['access_token']}"}
+    listed = await client.get(V3 + "/account/3pid", headers=headers)
+    check_shape("/_matrix/client/v3/account/3pid", "get", listed)
