@@ -6,7 +6,15 @@ from starlette.routing import BaseRoute
 
 from sceau.errors import missing_param, unknown
 from sceau.http.app import client_routes
-from sceau.http.common import client_ip, get_field, json_response, read_json, requester, services
+from sceau.http.common import (
+    access_token,
+    client_ip,
+    get_field,
+    json_response,
+    read_json,
+    requester,
+    services,
+)
 from sceau.services.accounts import RegistrationRequest, Session
 
 
@@ -130,13 +138,18 @@ async def change_password(request: Request) -> Response:
     """POST /_matrix/client/v3/account/password (UIA m.login.password)
 
     With ``logout_devices`` (the default) every other device is logged out.
+    Without an access token it is a reset by email (m.login.email.identity).
     """
-    who = await requester(request)
+    who = await requester(request) if access_token(request) is not None else None
     body = await read_json(request)
     new_password = get_field(body, "new_password", str, required=True)
     logout_devices = get_field(body, "logout_devices", bool, default=True)
     auth = get_field(body, "auth", dict)
-    await services(request).accounts.change_password(who, new_password, logout_devices, auth)
+    accounts = services(request).accounts
+    if who is None:
+        await accounts.reset_password_by_email(new_password, logout_devices, auth)
+    else:
+        await accounts.change_password(who, new_password, logout_devices, auth)
     return json_response({})
 
 

@@ -21,6 +21,7 @@ from sceau.errors import (
     invalid_param,
     invalid_username,
     missing_param,
+    missing_token,
     not_found,
     user_deactivated,
     user_in_use,
@@ -389,6 +390,19 @@ class AccountService:
         await self.set_password(requester.user_id, new_password)
         if logout_devices:
             await self._delete_devices(requester.user_id, keep=requester.device_id)
+
+    async def reset_password_by_email(
+        self, new_password: str, logout_devices: bool, auth: Any
+    ) -> None:
+        """POST /account/password without a token, under UIA m.login.email.identity."""
+        if self._threepids is None or not self._threepids.resets_by_email:
+            raise missing_token()
+        check_password(new_password)
+        done = await self._uia.run(auth, [[EMAIL_STAGE]], self._threepids.check_reset_stage)
+        user_id = await self._threepids.reset_owner(done)
+        await self.set_password(user_id, new_password)
+        if logout_devices:
+            await self._delete_devices(user_id, keep=None)
 
     async def set_password(self, user_id: str, new_password: str) -> None:
         check_password(new_password)

@@ -206,12 +206,22 @@ class ThreepidService:
             raise threepid_in_use()
         await self._store.delete_session(txn, session.sid)
 
-    async def consume(self, session: ValidationSession) -> None:
+    @property
+    def resets_by_email(self) -> bool:
+        return self._mailer.configured
+
+    async def check_reset_stage(self, _stage: str, auth: dict[str, Any]) -> None:
+        await self.validated_session(auth, PASSWORD)
+
+    async def reset_owner(self, auth: dict[str, Any]) -> str:
+        """The account whose password a completed reset session may change (used up here)."""
+        session = await self.validated_session(auth, PASSWORD)
         async with self._db.transaction() as txn:
             await self._store.delete_session(txn, session.sid)
-
-    async def owner_of(self, session: ValidationSession) -> str | None:
-        return await self._store.owner(session.medium, session.address)
+        owner = await self._store.owner(session.medium, session.address)
+        if owner is None:
+            raise MatrixError(400, "M_THREEPID_NOT_FOUND", "No account has this email address")
+        return owner
 
     # ------------------------------------------------------- listing
 

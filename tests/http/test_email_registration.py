@@ -398,3 +398,51 @@ async def test_request_token_and_3pid_bodies_match_the_spec(client, inbox):
     headers = {"Authorization": f"Bearer {data['access_token']}"}
     listed = await client.get(V3 + "/account/3pid", headers=headers)
     check_shape("/_matrix/client/v3/account/3pid", "get", listed)
+
+
+# ------------------------------------------------------------------ password reset by email
+
+
+async def reset(client: httpx.AsyncClient, sid: str, secret: str = "r", **extra: Any):
+    creds = {"sid": sid, "client_secret": secret}
+    auth = {"type": "m.login.email.identity", "threepid_creds": creds}
+    body = {"new_password": "n3w password", "auth": auth, **extra}
+    return await client.post(V3 + "/account/password", json=body)
+
+
+async def request_reset(client: httpx.AsyncClient, email: str = "marie.curie@interieur.gouv.fr"):
+    body = {"client_secret": "r", "email": email, "send_attempt": 1}
+    return await client.post(V3 + "/account/password/email/requestToken", json=body)
+
+
+async def test_a_forgotten_password_is_reset_through_the_emailed_link(client, inbox):
+    data = (await register_with(client, await validated_sid(client, inbox))).json()
+    response = await request_reset(client, "Marie.Curie@interieur.gouv.fr")
+    assert response.status_code == 200, response.text
+    link = inbox.link()
+    assert urlsplit(link).path == "/_matrix/client/unstable/password_reset/email/submit_token"
+    challenge = await client.post(V3 + "/account/password", json={"new_password": "x"})
+    assert challenge.status_code == 401
+    assert challenge.json()["flows"] == [{"stages": ["m.login.email.identity"]}]
+    early = await reset(client, response.json()["sid"])
+    assert early.status_code == 401 and early.json()["errcode"] == "M_UNAUTHORIZED"
+    assert (await follow(client, link)).status_code == 200
+    assert (await reset(client, response.json()["sid"])).status_code == 200
+    old = {"Authorization": f"Bearer {data['access_token']}"}
+    error(await client.get(V3 + "/account/whoami", headers=old), 401, "M_UNKNOWN_TOKEN")
+    login = {"type": "m.login.password", "user": "marie", "password": "n3w password"}
+    assert (await client.post(V3 + "/login", json=login)).status_code == 200
+    again = await reset(client, response.json()["sid"])
+    assert again.status_code == 401 and again.json()["errcode"] == "M_UNAUTHORIZED"
+
+
+async def test_a_reset_for_an_unbound_address_sends_nothing(client, inbox):
+    error(await request_reset(client), 400, "M_THREEPID_NOT_FOUND")
+    assert inbox.messages == []
+
+
+async def test_a_registration_session_cannot_reset_a_password(client, inbox):
+    await register_with(client, await validated_sid(client, inbox))
+    sid = await validated_sid(client, inbox, secret="r", email="paul@interieur.gouv.fr")
+    refused = await reset(client, sid)
+    assert refused.status_code == 401 and refused.json()["errcode"] == "M_UNAUTHORIZED"
