@@ -140,6 +140,14 @@ class PresenceConfig(_Section):
     enabled: bool = True
 
 
+class AccountValidityConfig(_Section):
+    """Account expiry (Synapse's account validity): for accounts whose access must end."""
+
+    enabled: bool = False
+    #: How long a new account works, in milliseconds (None: new accounts never expire).
+    period_ms: int | None = Field(default=None, ge=1)
+
+
 class EncryptionConfig(_Section):
     #: Which new rooms get ``m.room.encryption`` at creation.
     encrypt_new_rooms: Literal["all", "not_public", "off"] = "not_public"
@@ -158,6 +166,7 @@ class Config(_Section):
     media: MediaConfig = MediaConfig()
     presence: PresenceConfig = PresenceConfig()
     encryption: EncryptionConfig = EncryptionConfig()
+    account_validity: AccountValidityConfig = AccountValidityConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -321,6 +330,12 @@ presence:
 encryption:
   # Which new rooms are end-to-end encrypted: all, not_public or off.
   encrypt_new_rooms: not_public
+
+account_validity:
+  # When enabled, new accounts stop working period_ms after they are made
+  # (e.g. 7776000000 for 90 days); admins extend them through the admin API.
+  enabled: false
+  period_ms: null
 
 default_room_version: "11"
 """

@@ -96,6 +96,11 @@ def guest_access_forbidden() -> MatrixError:
     return MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is not allowed")
 
 
+def expired_account() -> MatrixError:
+    """Synapse's code for an account past its expiration_ts (account validity)."""
+    return MatrixError(403, "ORG_MATRIX_EXPIRED_ACCOUNT", "User account has expired")
+
+
 def user_deactivated() -> MatrixError:
     return MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
 

@@ -503,6 +503,7 @@ def _add_moderation(services: Services) -> None:
         passwords=services.passwords,
         profile=services.profile,
         state=stores.state,
+        validity_period_ms=config.account_validity.period_ms,
     )
     services.admin_rooms = AdminRoomService(
         admin_store=admin_store, reports=reports, events=stores.events, state=stores.state

@@ -50,10 +50,14 @@ def access_token(request: Request) -> str | None:
     return request.query_params.get("access_token")
 
 
-async def requester(request: Request) -> "Requester":
-    """Authenticate the request, or raise M_MISSING_TOKEN / M_UNKNOWN_TOKEN."""
+async def requester(request: Request, allow_expired: bool = False) -> "Requester":
+    """Authenticate the request, or raise M_MISSING_TOKEN / M_UNKNOWN_TOKEN.
+
+    An expired account (account validity) gets ORG_MATRIX_EXPIRED_ACCOUNT,
+    except where ``allow_expired`` (logging out).
+    """
     hs = services(request)
-    return await hs.auth.authenticate(access_token(request), client_ip(request))
+    return await hs.auth.authenticate(access_token(request), client_ip(request), allow_expired)
 
 
 def client_ip(request: Request) -> str:

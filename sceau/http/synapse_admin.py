@@ -177,6 +177,19 @@ async def event_report(request: Request) -> Response:
     return json_response(await services(request).admin_rooms.event_report(user, report_id))
 
 
+async def set_account_validity(request: Request) -> Response:
+    """POST /_synapse/admin/v1/account_validity/validity"""
+    user = await requester(request)
+    body = await read_json(request)
+    target = get_field(body, "user_id", str, required=True)
+    expiration_ts = get_field(body, "expiration_ts", int)
+    get_field(body, "enable_renewal_emails", bool)  # accepted; Sceau sends no renewal emails
+    if expiration_ts is not None and not 0 <= expiration_ts < 2**63:
+        raise invalid_param("'expiration_ts' is out of range")
+    result = await services(request).admin_users.set_validity(user, target, expiration_ts)
+    return json_response(result)
+
+
 def routes() -> list[BaseRoute]:
     specs: list[tuple[str, str, Endpoint]] = [
         ("GET", "/v1/server_version", server_version),
@@ -192,5 +205,6 @@ def routes() -> list[BaseRoute]:
         ("GET", "/v1/rooms/{room_id}/members", room_members),
         ("GET", "/v1/event_reports", event_reports),
         ("GET", "/v1/event_reports/{report_id}", event_report),
+        ("POST", "/v1/account_validity/validity", set_account_validity),
     ]
     return [Route(PREFIX + path, endpoint, methods=[method]) for method, path, endpoint in specs]

@@ -247,6 +247,13 @@ class AccountService:
                 raise forbidden("Email validation is not available")
             await self._threepids.validated_session(auth, REGISTER)
 
+    def _expiry(self, now: int) -> int | None:
+        """When a new account expires: now + period if account validity is on."""
+        validity = self._config.account_validity
+        if not validity.enabled or validity.period_ms is None:
+            return None
+        return now + validity.period_ms
+
     async def _create_account(
         self,
         user_id: str | None,
@@ -261,7 +268,9 @@ class AccountService:
         async with self._db.transaction() as txn:
             for _ in range(10):
                 candidate = user_id or self.user_id_for("user-" + secrets.token_hex(5))
-                if await self._accounts.insert_user(txn, candidate, password_hash, now, is_admin):
+                if await self._accounts.insert_user(
+                    txn, candidate, password_hash, now, is_admin, expiration_ts=self._expiry(now)
+                ):
                     break
                 if user_id is not None:
                     raise user_in_use()

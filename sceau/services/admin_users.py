@@ -58,6 +58,7 @@ class AdminUserService:
         passwords: PasswordService,
         profile: ProfileService,
         state: StateStore,
+        validity_period_ms: int | None = None,
     ) -> None:
         self._server_name = server_name
         self._clock = clock
@@ -68,6 +69,7 @@ class AdminUserService:
         self._passwords = passwords
         self._profile = profile
         self._state = state
+        self._validity_period_ms = validity_period_ms
 
     def server_version(self, requester: Requester) -> JsonDict:
         require_admin(requester)
@@ -177,6 +179,24 @@ class AdminUserService:
         await self._existing(user_id)
         rooms = sorted(m.room_id for m in await self._state.rooms_for_user(user_id, ("join",)))
         return {"joined_rooms": rooms, "total": len(rooms)}
+
+    async def set_validity(
+        self, requester: Requester, user_id: str, expiration_ts: int | None
+    ) -> JsonDict:
+        """POST /v1/account_validity/validity: when the account stops working.
+
+        Without ``expiration_ts`` it is now + ``account_validity.period_ms``.
+        The token cache is cleared by the store, so the next request sees it.
+        """
+        require_admin(requester)
+        await self._existing(user_id)
+        if expiration_ts is None:
+            if self._validity_period_ms is None:
+                raise missing_param("expiration_ts")
+            expiration_ts = self._clock.time_ms() + self._validity_period_ms
+        async with self._db.transaction() as txn:
+            await self._accounts.set_expiration(txn, user_id, expiration_ts)
+        return {"expiration_ts": expiration_ts}
 
     def _local(self, user_id: str) -> str:
         """The localpart of a user of this server, or 400 M_INVALID_PARAM."""

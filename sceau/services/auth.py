@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from sceau.clock import Clock
-from sceau.errors import MatrixError, forbidden, missing_token, unknown_token
+from sceau.errors import MatrixError, expired_account, forbidden, missing_token, unknown_token
 from sceau.storage.accounts import AccountStore
 
 
@@ -98,13 +99,18 @@ class AuthService:
         token = "sct_" + self._random_token()
         return token, hash_token(token)
 
-    async def authenticate(self, token: str | None, ip: str | None = None) -> Requester:
+    async def authenticate(
+        self, token: str | None, ip: str | None = None, allow_expired: bool = False
+    ) -> Requester:
+        """The token's owner; an expired account is refused unless ``allow_expired`` (logout)."""
         if not token:
             raise missing_token()
         token_hash = hash_token(token)
         owner = await self._accounts.get_token_owner(token_hash)
         if owner is None or owner.deactivated:
             raise unknown_token()
+        if not allow_expired and self._expired(owner.expiration_ts):
+            raise expired_account()
         await self._note_activity(owner.user_id, owner.device_id, ip)
         return Requester(
             user_id=owner.user_id,
@@ -113,6 +119,12 @@ class AuthService:
             is_guest=owner.is_guest,
             is_admin=owner.is_admin,
         )
+
+    def _expired(self, expiration_ts: int | None) -> bool:
+        if expiration_ts is None:
+            return False
+        now = self._clock.time_ms() if self._clock is not None else int(time.time() * 1000)
+        return expiration_ts <= now
 
     async def _note_activity(self, user_id: str, device_id: str, ip: str | None) -> None:
         """Keep the device's last-seen time and IP (shown in device lists) current."""
