@@ -5,6 +5,8 @@ Every endpoint needs a server admin's access token: none is 401, a user's is
 services check who is asking, so malformed input gets the same answer for all.
 """
 
+from collections.abc import Collection
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -41,7 +43,7 @@ def _backwards(request: Request, default: str = "f") -> bool:
     return direction == "b"
 
 
-def _choice(request: Request, name: str, allowed: dict[str, object], default: str) -> str:
+def _choice(request: Request, name: str, allowed: Collection[str], default: str) -> str:
     value = request.query_params.get(name) or default
     if value not in allowed:
         raise invalid_param(f"Unknown value for '{name}'")
