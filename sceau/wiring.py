@@ -1,0 +1,158 @@
+"""Capabilities plugged into the core services by the composition root.
+
+Each function builds the services of one area (E2EE key distribution; the
+ephemeral streams; moderation and administration), stores them on the
+:class:`~sceau.homeserver.Services` container and registers their hooks and
+/sync sections. They are called once, from :func:`sceau.homeserver.build_services`.
+"""
+
+from typing import TYPE_CHECKING
+
+from sceau.services.account_data import AccountDataService
+from sceau.services.admin import AdminService
+from sceau.services.admin_rooms import AdminRoomService
+from sceau.services.admin_users import AdminUserService
+from sceau.services.e2ee import build_e2ee
+from sceau.services.notifications import NotificationService
+from sceau.services.presence import PresenceService
+from sceau.services.push import PushRuleService
+from sceau.services.receipts import ReceiptService
+from sceau.services.reports import ReportService
+from sceau.services.typing import TypingService
+from sceau.services.unread import UnreadCounter
+from sceau.storage.account_data import AccountDataStore
+from sceau.storage.admin import AdminStore
+from sceau.storage.notifications import NotificationStore
+from sceau.storage.presence import PresenceStore
+from sceau.storage.push import PushStore
+from sceau.storage.receipts import ReceiptStore
+from sceau.storage.reports import ReportStore
+from sceau.storage.unread_cache import UnreadCountCache
+
+if TYPE_CHECKING:
+    from sceau.homeserver import Services
+
+
+def add_e2ee(services: "Services") -> None:
+    """Key distribution, to-device messaging and device lists, plugged into sync and hooks."""
+    e2ee = build_e2ee(
+        server_name=services.config.server_name,
+        clock=services.clock,
+        db=services.stores.db,
+        accounts=services.stores.accounts,
+        state=services.stores.state,
+        stream=services.stream,
+        notifier=services.notifier,
+        member_changes=services.events.member_changes,
+    )
+    services.e2ee = e2ee
+    services.sync.sections += [
+        e2ee.keys.sync_section,
+        e2ee.to_device.sync_section,
+        e2ee.device_lists.sync_section,
+    ]
+    services.account_hooks.device_created.append(e2ee.keys.device_created)
+    services.account_hooks.devices_deleted.append(e2ee.keys.devices_deleted)
+    services.account_hooks.deactivated += [
+        e2ee.cross_signing.account_deactivated,
+        e2ee.key_backup.account_deactivated,
+        e2ee.dehydrated.account_deactivated,
+    ]
+
+
+def add_ephemeral(services: "Services") -> None:
+    """Typing, receipts, presence, account data, push rules and unread counts.
+
+    The unread-count section goes last: it fills in rooms the others added.
+    """
+    db, stream, notifier, clock = (
+        services.stores.db,
+        services.stream,
+        services.notifier,
+        services.clock,
+    )
+    state = services.stores.state
+    unread_cache = UnreadCountCache()
+    services.typing = TypingService(clock=clock, notifier=notifier, state=state)
+    services.account_data = AccountDataService(
+        db=db, stream=stream, notifier=notifier, store=AccountDataStore(db)
+    )
+    services.receipts = ReceiptService(
+        clock=clock,
+        db=db,
+        stream=stream,
+        notifier=notifier,
+        store=ReceiptStore(db, unread_cache),
+        state=state,
+        account_data=services.account_data,
+    )
+    services.presence = PresenceService(
+        enabled=services.config.presence.enabled,
+        clock=clock,
+        db=db,
+        stream=stream,
+        notifier=notifier,
+        store=PresenceStore(db),
+        state=state,
+    )
+    push_store = PushStore(db, unread_cache)
+    services.push = PushRuleService(
+        clock=clock, db=db, stream=stream, notifier=notifier, store=push_store
+    )
+    services.account_data.virtual_types["m.push_rules"] = services.push.account_data_content
+    unread = UnreadCounter(
+        server_name=services.config.server_name, store=push_store, rules=services.push, clock=clock
+    )
+    services.events.persist_hooks.append(unread.on_events)
+    services.rooms.membership_hooks.append(unread.on_membership)
+    services.rooms.membership_hooks.append(services.typing.on_membership)
+    services.sync.typing_position = services.typing.position
+    services.sync.start_hooks.append(services.presence.on_sync)
+    services.account_hooks.deactivated.append(services.presence.user_deactivated)
+    services.account_hooks.deactivated.append(services.push.user_deactivated)
+    services.sync.sections += [
+        services.typing.sync_section,
+        services.receipts.sync_section,
+        services.presence.sync_section,
+        services.account_data.sync_section,
+        services.push.sync_section,
+        unread.sync_section,
+    ]
+
+
+def add_moderation(services: "Services") -> None:
+    """Content reports, whois, the notification list and the Synapse admin API."""
+    stores, config = services.stores, services.config
+    reports = ReportStore(stores.db)
+    services.reports = ReportService(
+        server_name=config.server_name,
+        clock=services.clock,
+        store=reports,
+        events=stores.events,
+        state=stores.state,
+        rooms=stores.rooms,
+        accounts=stores.accounts,
+        room_state=services.room_state,
+        ratelimiter=services.ratelimiter,
+    )
+    services.admin = AdminService(server_name=config.server_name, accounts=stores.accounts)
+    services.notifications = NotificationService(
+        store=NotificationStore(stores.db), formatter=services.formatter
+    )
+    services.account_hooks.deactivated.append(services.notifications.user_deactivated)
+    admin_store = AdminStore(stores.db, config.server_name)
+    services.admin_users = AdminUserService(
+        server_name=config.server_name,
+        clock=services.clock,
+        db=stores.db,
+        accounts=stores.accounts,
+        admin_store=admin_store,
+        account_service=services.accounts,
+        passwords=services.passwords,
+        profile=services.profile,
+        state=stores.state,
+        validity_period_ms=config.account_validity.period_ms,
+    )
+    services.admin_rooms = AdminRoomService(
+        admin_store=admin_store, reports=reports, events=stores.events, state=stores.state
+    )
