@@ -49,6 +49,7 @@ from sceau.services.room_directory import RoomDirectoryService
 from sceau.services.room_state import RoomStateService
 from sceau.services.rooms import RoomService
 from sceau.services.search import SearchService
+from sceau.services.sliding_sync import SlidingSyncService
 from sceau.services.spaces import SpaceService
 from sceau.services.sync import SyncService
 from sceau.services.sync_rooms import RoomSyncBuilder
@@ -151,6 +152,7 @@ class Services:
     admin_users: AdminUserService = field(init=False)
     admin_rooms: AdminRoomService = field(init=False)
     notifications: NotificationService = field(init=False)
+    sliding_sync: SlidingSyncService = field(init=False)
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:

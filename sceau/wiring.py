@@ -18,6 +18,9 @@ from sceau.services.presence import PresenceService
 from sceau.services.push import PushRuleService
 from sceau.services.receipts import ReceiptService
 from sceau.services.reports import ReportService
+from sceau.services.sliding_sync import SlidingSyncService
+from sceau.services.sliding_sync_rooms import SlidingRoomBuilder
+from sceau.services.sync import SyncSection
 from sceau.services.typing import TypingService
 from sceau.services.unread import UnreadCounter
 from sceau.storage.account_data import AccountDataStore
@@ -118,6 +121,34 @@ def add_ephemeral(services: "Services") -> None:
         services.push.sync_section,
         unread.sync_section,
     ]
+    add_sliding_sync(services, unread.sync_section)
+
+
+def add_sliding_sync(services: "Services", unread: SyncSection) -> None:
+    """Simplified Sliding Sync, reusing the /sync room builder and sections."""
+    stores = services.stores
+    sliding = SlidingSyncService(
+        clock=services.clock,
+        notifier=services.notifier,
+        sync=services.sync,
+        state=stores.state,
+        rooms=SlidingRoomBuilder(
+            builder=services.sync.rooms_builder,
+            events=stores.events,
+            state=stores.state,
+            formatter=services.formatter,
+        ),
+        account_data=services.account_data,
+        max_timeout_ms=services.config.limits.max_sync_timeout_ms,
+    )
+    sections = sliding.sections
+    sections.to_device.append(services.e2ee.to_device.sync_section)
+    sections.e2ee += [services.e2ee.keys.sync_section, services.e2ee.device_lists.sync_section]
+    sections.account_data += [services.account_data.sync_section, services.push.sync_section]
+    sections.receipts.append(services.receipts.sync_section)
+    sections.typing.append(services.typing.sync_section)
+    sections.unread.append(unread)
+    services.sliding_sync = sliding
 
 
 def add_moderation(services: "Services") -> None:

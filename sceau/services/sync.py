@@ -77,6 +77,8 @@ class SyncService:
         self._stream = stream
         self._state = state
         self._rooms = rooms_builder
+        #: Shared with Simplified Sliding Sync.
+        self.rooms_builder = rooms_builder
         self._max_timeout_ms = max_timeout_ms
         self._member_changes = member_changes
         #: user -> (position read at, memberships); valid while the user's

@@ -149,6 +149,24 @@ class RoomSyncBuilder:
             room["timeline"]["prev_batch"] = position_token(req.upto)
         return room
 
+    # --- shared with Simplified Sliding Sync (sceau.services.sliding_sync_rooms) ---
+
+    async def timeline(
+        self, room_id: str, since: int | None, upto: int, limit: int
+    ) -> tuple[list[StoredEvent], bool]:
+        """The newest ``limit`` events after ``since`` up to ``upto``, and whether some were skipped."""
+        return await self._timeline(room_id, since, upto + 1, limit, RoomEventFilter())
+
+    async def state_at(self, room_id: str, position: int) -> StateIds:
+        """The room's state just after stream position ``position``."""
+        return await self._state_at(room_id, position)
+
+    async def summary(self, user_id: str, room_id: str) -> dict[str, Any]:
+        return await self._summary(user_id, room_id)
+
+    async def stripped_state(self, membership: Membership) -> list[dict[str, Any]]:
+        return await self._stripped_state(membership)
+
     async def _left_room(self, req: RoomSyncRequest, membership: Membership) -> dict[str, Any]:
         """Timeline up to and including the leave, and the state at that point."""
         limit = req.filter.room.timeline.limit_or(10)
