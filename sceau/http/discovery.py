@@ -23,10 +23,15 @@ SUPPORTED_SPEC_VERSIONS = [
     "v1.11",
 ]
 
+#: Unstable features served (Element X needs Simplified Sliding Sync).
+UNSTABLE_FEATURES = {"org.matrix.simplified_msc3575": True}
+
 
 async def versions(_request: Request) -> Response:
     """GET /_matrix/client/versions"""
-    return json_response({"versions": SUPPORTED_SPEC_VERSIONS, "unstable_features": {}})
+    return json_response(
+        {"versions": SUPPORTED_SPEC_VERSIONS, "unstable_features": UNSTABLE_FEATURES}
+    )
 
 
 async def well_known_client(request: Request) -> Response:

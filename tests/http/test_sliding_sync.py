@@ -248,3 +248,8 @@ async def test_bad_bodies_get_bad_json_or_invalid_param(user_factory):
     ]
     for body in invalid:
         assert (await _sss(alice, body, status=400))["errcode"] == "M_INVALID_PARAM", body
+
+
+async def test_versions_advertises_simplified_sliding_sync(client):
+    versions = (await client.get("/_matrix/client/versions")).json()
+    assert versions["unstable_features"]["org.matrix.simplified_msc3575"] is True
