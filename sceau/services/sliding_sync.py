@@ -23,7 +23,7 @@ from sceau.services.sliding_sync_request import ExtensionScope, RoomConfig, Slid
 from sceau.services.sliding_sync_rooms import RoomInfo, SlidingRoomBuilder, matches_filters
 from sceau.services.sync import SyncContext, SyncSection, SyncService
 from sceau.services.tokens import SyncToken
-from sceau.storage.state import StateStore
+from sceau.storage.state import Membership, StateStore
 
 MAX_CONNECTIONS = 10_000
 #: Positions kept per connection (a client may retry its previous request).
@@ -96,7 +96,9 @@ class SlidingSyncService:
             watched = [m.room_id for m in memberships if m.membership in ("join", "invite")]
             waiter = self._notifier.register(user_id, watched)
             try:
-                response, snapshot, found = await self._compute(user_id, device_id, req, previous)
+                response, snapshot, found = await self._compute(
+                    user_id, device_id, req, previous, memberships
+                )
                 remaining = deadline - self._clock.monotonic()
                 if found or previous is None or remaining <= 0:
                     break
@@ -120,12 +122,17 @@ class SlidingSyncService:
         return pos
 
     async def _compute(
-        self, user_id: str, device_id: str, req: SlidingSyncRequest, previous: Snapshot | None
+        self,
+        user_id: str,
+        device_id: str,
+        req: SlidingSyncRequest,
+        previous: Snapshot | None,
+        all_memberships: list[Membership],
     ) -> tuple[dict[str, Any], Snapshot, bool]:
         upto = self._sync.current_token()
         memberships = [
             m
-            for m in await self._state.rooms_for_user(user_id)
+            for m in all_memberships
             if m.membership in ("join", "invite") and m.stream_pos <= upto.stream
         ]
         direct = await self._direct_rooms(user_id)
