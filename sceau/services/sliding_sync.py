@@ -163,6 +163,7 @@ class SlidingSyncService:
                 if entry.get("initial"):
                     initial_rooms.append(room_id)
             sent[room_id] = (info.membership.membership, upto.stream)
+        await self._add_departures(user_id, device_id, req, all_memberships, sent, rooms, upto)
         await self._add_counts(user_id, device_id, upto, rooms)
         response: dict[str, Any] = {"lists": lists, "rooms": rooms}
         joined = [m.room_id for m in memberships if m.membership == "join"]
@@ -189,6 +190,40 @@ class SlidingSyncService:
             return await self._rooms.invited_room(info, fresh)
         since = None if fresh or had is None else had[1]
         return await self._rooms.joined_room(user_id, device_id, info, config, since, upto.stream)
+
+    async def _add_departures(
+        self,
+        user_id: str,
+        device_id: str,
+        req: SlidingSyncRequest,
+        memberships: list[Membership],
+        sent: dict[str, tuple[str, int]],
+        rooms: dict[str, Any],
+        upto: SyncToken,
+    ) -> None:
+        """Rooms this connection had that the user has left, was kicked or banned from.
+
+        Each is sent once more, up to and including the membership change, so
+        the client sees the leave and drops the room; then it is forgotten.
+        A rejected invite shows only the leave (the room stays unseen).
+        """
+        limit = max([1, *(wanted.config.timeline_limit for wanted in req.lists.values())])
+        config = RoomConfig(required_state=(("m.room.member", "$ME"),), timeline_limit=limit)
+        for membership in memberships:
+            had = sent.get(membership.room_id)
+            if (
+                had is None
+                or had[0] not in ("join", "invite")
+                or membership.membership not in ("leave", "ban")
+                or membership.stream_pos > upto.stream
+            ):
+                continue
+            since = had[1] if had[0] == "join" else membership.stream_pos - 1
+            info = await self._rooms.info(membership, membership.stream_pos, set())
+            rooms[membership.room_id] = await self._rooms.joined_room(
+                user_id, device_id, info, config, since, membership.stream_pos
+            )
+            del sent[membership.room_id]
 
     async def _add_counts(
         self, user_id: str, device_id: str, upto: SyncToken, rooms: dict[str, Any]

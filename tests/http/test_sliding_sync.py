@@ -116,6 +116,43 @@ async def test_newly_joined_room_arrives_with_initial(user_factory):
     assert second["lists"]["all"]["count"] == 1
 
 
+async def test_a_room_left_is_sent_once_with_the_leave_then_dropped(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room}", json={})
+    state = [["m.room.member", "$ME"]]
+    first = await _sss(bob, _all(3, state=state))
+    assert room in first["rooms"]
+    await _send(alice, room, "avant le départ", "d1")
+    await bob.ok("POST", f"/rooms/{room}/leave", json={})
+    await _send(alice, room, "après le départ", "d2")
+    second = await _sss(bob, _all(3, state=state), pos=first["pos"])
+    entry = second["rooms"][room]
+    bodies = [e["content"].get("body") for e in entry["timeline"]]
+    assert "avant le départ" in bodies and "après le départ" not in bodies
+    own = [e for e in entry["required_state"] if e.get("state_key") == bob.user_id]
+    assert own and own[0]["content"]["membership"] == "leave"
+    assert second["lists"]["all"]["count"] == 0
+    third = await _sss(bob, _all(3, state=state), pos=second["pos"], timeout=100)
+    assert room not in third["rooms"]
+
+
+async def test_a_rejected_invite_is_sent_with_only_the_leave(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    await alice.ok("POST", f"/rooms/{room}/invite", json={"user_id": bob.user_id})
+    first = await _sss(bob, _all(3))
+    assert "invite_state" in first["rooms"][room]
+    await _send(alice, room, "secret", "s1")
+    await bob.ok("POST", f"/rooms/{room}/leave", json={})
+    second = await _sss(bob, _all(3), pos=first["pos"])
+    timeline = second["rooms"][room]["timeline"]
+    assert [e["type"] for e in timeline] == ["m.room.member"]
+    assert timeline[0]["content"]["membership"] == "leave"
+
+
 async def test_invite_has_invite_state_and_is_invite_filter_selects_it(user_factory):
     alice = await user_factory("alice")
     bob = await user_factory("bob")
