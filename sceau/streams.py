@@ -92,6 +92,10 @@ class ChangeTracker:
             return True
         return self._last.get(key, self.earliest) > since
 
+    def last_change(self, key: str) -> int | None:
+        """The last position at which the key changed, if it changed since :attr:`earliest`."""
+        return self._last.get(key)
+
     def any_changed_since(self, since: int | None) -> bool:
         """False only when no key at all changed after ``since``."""
         if since is None or since < self.earliest:

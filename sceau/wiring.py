@@ -137,6 +137,7 @@ def add_sliding_sync(services: "Services", unread: SyncSection) -> None:
             events=stores.events,
             state=stores.state,
             formatter=services.formatter,
+            room_changes=services.events.room_changes,
         ),
         account_data=services.account_data,
         max_timeout_ms=services.config.limits.max_sync_timeout_ms,

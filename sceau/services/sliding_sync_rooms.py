@@ -14,6 +14,7 @@ from sceau.services.sync_rooms import RoomSyncBuilder
 from sceau.services.tokens import position_token
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.state import Membership, StateIds, StateStore
+from sceau.streams import ChangeTracker
 
 MEMBER = "m.room.member"
 
@@ -71,37 +72,85 @@ class SlidingRoomBuilder:
         events: EventStore,
         state: StateStore,
         formatter: EventFormatter,
+        room_changes: ChangeTracker | None = None,
     ) -> None:
         self._builder = builder
         self._events = events
         self._state = state
         self._formatter = formatter
+        #: Which rooms got events when (fed by the event writer), for recency.
+        self._room_changes = room_changes
+        #: room -> (its newest event's position, tracker floor when read), for
+        #: rooms with no event since the tracker started.
+        self._quiet_bumps: dict[str, tuple[int, int]] = {}
+        #: Room types never change, and encryption is never turned off, so
+        #: both are remembered (encryption only once seen).
+        self._room_types: dict[str, str | None] = {}
+        self._encrypted: set[str] = set()
 
     async def info(self, membership: Membership, upto: int, direct: set[str]) -> RoomInfo:
         """Recency, DM-ness, encryption and type of one room."""
         room_id = membership.room_id
-        newest = await self._events.room_events(
-            room_id, before=upto + 1, limit=1, newest_first=True
-        )
-        bump = newest[0].stream_pos if newest else membership.stream_pos
         if membership.membership != "join":
             # An invitee sees nothing of the room past the invite.
             bump = membership.stream_pos
-        keys = await self._state.current_state_ids(room_id, ["m.room.create", "m.room.encryption"])
-        found = await self._events.get_events(keys.values())
-        create = found.get(keys.get(("m.room.create", ""), ""))
-        room_type = create.content.get("type") if create is not None else None
+        else:
+            bump = await self._bump_stamp(room_id, upto, membership.stream_pos)
+        room_type, encrypted = await self._kind(room_id)
         is_dm = room_id in direct
         if not is_dm and membership.membership == "invite":
             invite = await self._events.get_event(membership.event_id)
             is_dm = invite is not None and invite.content.get("is_direct") is True
-        return RoomInfo(
-            membership,
-            bump,
-            is_dm,
-            ("m.room.encryption", "") in keys,
-            room_type if isinstance(room_type, str) else None,
+        return RoomInfo(membership, bump, is_dm, encrypted, room_type)
+
+    async def _bump_stamp(self, room_id: str, upto: int, joined_at: int) -> int:
+        """The position of the room's newest event at or before ``upto``.
+
+        Answered from the event writer's tracker when the room had events
+        since start-up, or from an earlier read when it had none; a long-poll
+        over a hundred rooms then costs no query per room.
+        """
+        tracker = self._room_changes
+        if tracker is not None:
+            last = tracker.last_change(room_id)
+            if last is not None and last <= upto:
+                return last
+            quiet = self._quiet_bumps.get(room_id)
+            if last is None and quiet is not None and quiet[1] == tracker.earliest:
+                return quiet[0]
+        floor = tracker.earliest if tracker is not None else None
+        newest = await self._events.room_events(
+            room_id, before=upto + 1, limit=1, newest_first=True
         )
+        bump = newest[0].stream_pos if newest else joined_at
+        # Still no event since the tracker started (none landed during the read).
+        if (
+            tracker is not None
+            and floor == tracker.earliest
+            and tracker.last_change(room_id) is None
+        ):
+            if len(self._quiet_bumps) > 100_000:
+                self._quiet_bumps.clear()
+            self._quiet_bumps[room_id] = (bump, tracker.earliest)
+        return bump
+
+    async def _kind(self, room_id: str) -> tuple[str | None, bool]:
+        """The room's type (from its create event) and whether it is encrypted."""
+        if room_id in self._encrypted:
+            return self._room_types.get(room_id), True
+        keys = await self._state.current_state_ids(room_id, ["m.room.create", "m.room.encryption"])
+        encrypted = ("m.room.encryption", "") in keys
+        if room_id not in self._room_types:
+            found = await self._events.get_events(keys.values())
+            create = found.get(keys.get(("m.room.create", ""), ""))
+            value = create.content.get("type") if create is not None else None
+            if len(self._room_types) > 100_000:
+                self._room_types.clear()
+                self._encrypted.clear()
+            self._room_types[room_id] = value if isinstance(value, str) else None
+        if encrypted:
+            self._encrypted.add(room_id)
+        return self._room_types[room_id], encrypted
 
     async def invited_room(self, info: RoomInfo, initial: bool) -> dict[str, Any]:
         room: dict[str, Any] = {
