@@ -141,6 +141,7 @@ def add_sliding_sync(services: "Services", unread: SyncSection) -> None:
         ),
         account_data=services.account_data,
         max_timeout_ms=services.config.limits.max_sync_timeout_ms,
+        receipt_changes=services.receipts.changes,
     )
     sections = sliding.sections
     sections.to_device.append(services.e2ee.to_device.sync_section)

@@ -24,6 +24,7 @@ from sceau.services.sliding_sync_rooms import RoomInfo, SlidingRoomBuilder, matc
 from sceau.services.sync import SyncContext, SyncSection, SyncService
 from sceau.services.tokens import SyncToken
 from sceau.storage.state import Membership, StateStore
+from sceau.streams import ChangeTracker
 
 MAX_CONNECTIONS = 10_000
 #: Positions kept per connection (a client may retry its previous request).
@@ -62,8 +63,12 @@ class SlidingSyncService:
         rooms: SlidingRoomBuilder,
         account_data: AccountDataService,
         max_timeout_ms: int,
+        receipt_changes: ChangeTracker | None = None,
     ) -> None:
         self._clock = clock
+        #: Rooms whose receipts changed when: a read receipt changes the
+        #: reader's unread counts without any new event in the room.
+        self._receipt_changes = receipt_changes
         self._notifier = notifier
         self._sync = sync
         self._state = state
@@ -184,12 +189,20 @@ class SlidingSyncService:
     ) -> dict[str, Any] | None:
         membership = info.membership.membership
         fresh = had is None or had[0] != membership
-        if not fresh and had is not None and info.bump_stamp <= had[1]:
+        nothing_new = not fresh and had is not None and info.bump_stamp <= had[1]
+        if nothing_new and (membership != "join" or not self._counts_changed(info, had)):
             return None
         if membership == "invite":
             return await self._rooms.invited_room(info, fresh)
         since = None if fresh or had is None else had[1]
         return await self._rooms.joined_room(user_id, device_id, info, config, since, upto.stream)
+
+    def _counts_changed(self, info: RoomInfo, had: tuple[str, int] | None) -> bool:
+        """Whether a receipt since the room was last sent may have changed its counts."""
+        tracker = self._receipt_changes
+        if tracker is None or had is None:
+            return False
+        return tracker.changed_since(info.membership.room_id, had[1])
 
     async def _add_departures(
         self,

@@ -153,6 +153,23 @@ async def test_a_rejected_invite_is_sent_with_only_the_leave(user_factory):
     assert timeline[0]["content"]["membership"] == "leave"
 
 
+async def test_a_read_receipt_resends_the_room_with_its_new_unread_count(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room}", json={})
+    await _send(alice, room, "à lire", "r1")
+    first = await _sss(bob, _all(1))
+    entry = first["rooms"][room]
+    assert entry["notification_count"] == 1
+    last = entry["timeline"][-1]["event_id"]
+    # Bob reads the room (say, on another device): no new event, but the count drops.
+    await bob.ok("POST", f"/rooms/{room}/receipt/m.read/{last}", json={})
+    second = await _sss(bob, _all(1), pos=first["pos"])
+    assert second["rooms"][room]["notification_count"] == 0
+    assert second["rooms"][room]["timeline"] == []
+
+
 async def test_invite_has_invite_state_and_is_invite_filter_selects_it(user_factory):
     alice = await user_factory("alice")
     bob = await user_factory("bob")
