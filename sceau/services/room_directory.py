@@ -82,7 +82,7 @@ class RoomDirectoryService:
         limit = query.limit if query.limit else len(rooms)
         page = rooms[offset : offset + limit]
         response: dict[str, Any] = {
-            "chunk": [_chunk_entry(room) for room in page],
+            "chunk": [public_room_chunk(room) for room in page],
             "total_room_count_estimate": len(rooms),
         }
         if offset + limit < len(rooms):
@@ -141,7 +141,8 @@ def _matches(room: RoomSummary, query: DirectoryQuery) -> bool:
     return any(term in value.casefold() for value in fields if value)
 
 
-def _chunk_entry(room: RoomSummary) -> dict[str, Any]:
+def public_room_chunk(room: RoomSummary) -> dict[str, Any]:
+    """A room as the directory lists it (PublishedRoomsChunk); absent values left out."""
     entry: dict[str, Any] = {
         "room_id": room.room_id,
         "num_joined_members": room.joined_members,

@@ -17,6 +17,7 @@ from typing import Any
 
 from sceau.errors import forbidden, invalid_param, not_found
 from sceau.services.aliases import resolve_room_id
+from sceau.services.room_directory import public_room_chunk
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.room_directory import RoomSummary, RoomSummaryStore
 from sceau.storage.rooms import RoomStore
@@ -270,24 +271,10 @@ def _parse_token(token: str | None, key: str) -> int:
 
 
 def _summary_json(room: _Room) -> dict[str, Any]:
-    """The spec's RoomSummary: absent values are left out rather than null."""
+    """The spec's RoomSummary: the directory's chunk plus encryption and version."""
     summary = room.summary
-    entry: dict[str, Any] = {
-        "room_id": summary.room_id,
-        "num_joined_members": summary.joined_members,
-        "world_readable": summary.history_visibility == "world_readable",
-        "guest_can_join": summary.guest_access == "can_join",
-    }
-    optional = {
-        "name": summary.name,
-        "topic": summary.topic,
-        "canonical_alias": summary.canonical_alias,
-        "avatar_url": summary.avatar_url,
-        "join_rule": summary.join_rule,
-        "room_type": summary.room_type,
-        "encryption": summary.encryption,
-        "room_version": summary.room_version,
-    }
+    entry = public_room_chunk(summary)
+    optional = {"encryption": summary.encryption, "room_version": summary.room_version}
     entry.update({key: value for key, value in optional.items() if value is not None})
     if room.allowed_room_ids:
         entry["allowed_room_ids"] = list(room.allowed_room_ids)

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.http.bad_input_probe import Failure, Probe
+from tests.http.bad_input_probe import Probe
 from tests.http.bad_input_support import (
     ODD_STRINGS,
     TEMPLATES,
@@ -37,11 +37,6 @@ SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
 def ids(endpoint: Endpoint) -> str:
     return str(endpoint)
-
-
-#: Server bugs found by these tests, still open: ``(reason, matches(backend, failure))``.
-#: A test whose every failure is listed here is reported as xfail, not as a failure.
-KNOWN_BUGS: list[tuple[str, Callable[[str, Failure], bool]]] = []
 
 
 @pytest.fixture
@@ -132,7 +127,7 @@ async def test_malformed_bodies_wrong_types_and_bad_tokens_get_the_spec_errors(p
         await check_body_parsing(probe, endpoint)
         await check_field_types(probe, endpoint)
     await check_tokens(probe, endpoint)
-    probe.verdict(KNOWN_BUGS)
+    probe.verdict()
 
 
 async def check_odd_bodies(probe: Probe, endpoint: Endpoint) -> None:
@@ -209,7 +204,7 @@ async def test_odd_unicode_huge_numbers_and_odd_parameters_never_break_the_serve
         await check_odd_bodies(probe, endpoint)
     await check_path_parameters(probe, endpoint)
     await check_query_parameters(probe, endpoint)
-    probe.verdict(KNOWN_BUGS)
+    probe.verdict()
 
 
 def _put_endpoint(shape: str) -> Endpoint:
@@ -240,7 +235,7 @@ async def test_events_over_65536_bytes_get_too_large_and_are_not_stored(probe, s
     small = await probe.send(endpoint, "60 kB event", body={key: "x" * 60_000})
     assert small.status_code == 200, small.text
     assert before == (await _timeline_ids(world))[1:]
-    probe.verdict(KNOWN_BUGS)
+    probe.verdict()
 
 
 OUTSIDE_CANONICAL_JSON = {"2**53": 2**53, "-(2**53)": -(2**53), "2**63": 2**63, "float": 1.5}
@@ -254,7 +249,7 @@ async def test_event_content_outside_canonical_json_gets_bad_json(probe, shape):
         body = {"msgtype": "m.text", "body": "n", "topic": "t", "n": {"deep": [value]}}
         response = await probe.send(endpoint, case, body=body)
         probe.expect(response, endpoint, case, 400, "M_BAD_JSON")
-    probe.verdict(KNOWN_BUGS)
+    probe.verdict()
 
 
 CREATE_ROOM_FAILURES: dict[str, Callable[[World], dict[str, Any]]] = {
@@ -291,7 +286,7 @@ async def test_a_failed_create_room_leaves_no_room_and_no_alias_behind(probe):
             continue
         if (await world.alice.ok("GET", alias_path))["room_id"] != alias_before:
             probe.fail(endpoint, case, response.status_code, "the alias was moved")
-    probe.verdict(KNOWN_BUGS)
+    probe.verdict()
 
 
 UNKNOWN_PATHS = [
@@ -319,4 +314,4 @@ async def test_unknown_endpoints_and_unsupported_methods_get_unrecognized(probe)
             # the answer is the spec's 405 M_UNRECOGNIZED.
             if response.status_code == 405:
                 probe.expect(response, endpoint, f"{method} not allowed", 405, "M_UNRECOGNIZED")
-    probe.verdict(KNOWN_BUGS)
+    probe.verdict()

@@ -455,19 +455,7 @@ CASES: dict[str, Case] = {
 }
 
 
-#: Cases that fail because the server is wrong; each reason says how.
-KNOWN_BUGS: dict[str, str] = {}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=KNOWN_BUGS[n]))
-        if n in KNOWN_BUGS
-        else n
-        for n in CASES
-    ],
-)
+@pytest.mark.parametrize("name", list(CASES))
 async def test_response_body_matches_the_spec_schema(world: World, name: str):
     case = CASES[name]
     response = await case.call(world)
