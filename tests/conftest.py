@@ -29,7 +29,8 @@ from sceau.storage.migrations import migrate
 
 PG_DSN = os.environ.get("SCEAU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+#: The Matrix spec's OpenAPI definitions, kept in the repository (see tests/spec/README.md).
+SPEC_DIR = Path(__file__).resolve().parent / "spec"
 
 #: Cheap argon2id parameters: tests hash hundreds of passwords.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -57,10 +58,9 @@ def require_postgres() -> None:
     pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (set CI=true to make this an error)")
 
 
-def require_shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared is absent (a fresh clone has no shared/ folder)")
-    return SHARED
+def spec_file(name: str) -> Path:
+    """The path of one of the spec's OpenAPI files, e.g. ``client-server.json``."""
+    return SPEC_DIR / name
 
 
 def make_config(tmp_path: Path, **overrides: Any) -> Config:

@@ -1,7 +1,7 @@
-"""Checks response bodies against the spec's OpenAPI definitions in ../shared.
+"""Checks response bodies against the spec's OpenAPI definitions in tests/spec.
 
-Tests call :func:`assert_spec_shape`; it skips (outside CI) when ../shared is
-absent, as a fresh clone has no shared folder.
+Tests call :func:`assert_spec_shape`; the definitions are part of the repository,
+so these checks run in every clone.
 """
 
 import json
@@ -10,12 +10,12 @@ from typing import Any
 
 import jsonschema
 
-from tests.conftest import require_shared
+from tests.conftest import spec_file
 
 
 @cache
 def _client_server() -> dict[str, Any]:
-    path = require_shared() / "matrix-spec" / "client-server.json"
+    path = spec_file("client-server.json")
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 

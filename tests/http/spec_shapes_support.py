@@ -16,7 +16,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from sceau.homeserver import Services
-from tests.conftest import MatrixUser, create_local_user, require_shared
+from tests.conftest import MatrixUser, create_local_user, spec_file
 
 V3 = "/_matrix/client/v3"
 V1 = "/_matrix/client/v1"
@@ -28,7 +28,7 @@ def _spec(path: Path) -> dict[str, Any]:
 
 
 def spec() -> dict[str, Any]:
-    return _spec(require_shared() / "matrix-spec" / "client-server.json")
+    return _spec(spec_file("client-server.json"))
 
 
 #: The standard error body, for statuses an endpoint's spec entry does not list.

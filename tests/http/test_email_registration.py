@@ -382,10 +382,8 @@ async def test_open_and_token_modes_keep_their_flows_and_send_no_mail(
 
 
 async def test_request_token_and_3pid_bodies_match_the_spec(client, inbox):
-    from tests.conftest import require_shared
     from tests.http.spec_shapes_support import check_shape
 
-    require_shared()
     response = await request_token(client)
     check_shape("/_matrix/client/v3/register/email/requestToken", "post", response)
     check_shape(

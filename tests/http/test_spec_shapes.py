@@ -1,4 +1,4 @@
-"""Response bodies match the Matrix spec's own schemas (``../shared/matrix-spec/client-server.json``).
+"""Response bodies match the Matrix spec's own schemas (``tests/spec/client-server.json``).
 
 Each case calls one endpoint in-process, in a small world with real rooms,
 messages, an edit, a reaction and a thread, and validates the body against
@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from sceau.homeserver import Services
-from tests.conftest import require_shared
 from tests.http.spec_shapes_support import (
     V1,
     V3,
@@ -44,7 +43,6 @@ from tests.http.spec_shapes_support import (
 
 @pytest.fixture
 async def world(services: Services, client: httpx.AsyncClient) -> World:
-    require_shared()
     return await build_world(services, client)
 
 
@@ -470,7 +468,6 @@ async def test_response_body_matches_the_spec_schema(world: World, name: str):
 
 def test_the_validator_rejects_a_body_that_breaks_the_spec():
     """A guard on the harness itself: a wrong body really fails validation."""
-    require_shared()
     validator = validator_for(V3 + "/rooms/{roomId}/messages", "GET", 200)
     assert not list(validator.iter_errors({"chunk": [], "start": "s"}))
     assert list(validator.iter_errors({"chunk": [{"type": 5}], "start": "s"}))
