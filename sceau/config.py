@@ -5,6 +5,7 @@ start-up with a message naming the key instead of being silently ignored.
 Relative paths are resolved against the folder that holds the config file.
 """
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -153,6 +154,81 @@ class EncryptionConfig(_Section):
     encrypt_new_rooms: Literal["all", "not_public", "off"] = "not_public"
 
 
+class PasswordPolicyConfig(_Section):
+    """Rules a new password must meet (registration, change, reset)."""
+
+    #: Shortest password accepted; 0 accepts any non-empty password.
+    minimum_length: int = Field(default=0, ge=0, le=512)
+    require_digit: bool = False
+    require_symbol: bool = False
+    require_uppercase: bool = False
+    require_lowercase: bool = False
+
+
+class EmailRoute(_Section):
+    """Where the addresses matching one entry or pattern belong."""
+
+    #: The homeserver (server name) whose users these addresses are.
+    server: str
+    #: Addresses routed here may register only once invited.
+    requires_invite: bool = False
+
+
+class EmailPattern(EmailRoute):
+    #: A domain pattern matched against the address's domain, ``*`` for any
+    #: run of characters: ``interieur.gouv.fr``, ``*.gouv.fr``.
+    domain: str
+
+    @field_validator("domain")
+    @classmethod
+    def _lower_domain(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value or "@" in value or any(c.isspace() for c in value):
+            raise ValueError("must be a domain or a domain pattern such as '*.gouv.fr'")
+        return value
+
+
+class EmailRoutingConfig(_Section):
+    """Which server each email address belongs to; identical on every server of the federation."""
+
+    #: Exact addresses (lower-cased) and their server, checked first.
+    entries: dict[str, EmailRoute] = {}
+    #: Domain patterns, checked in order after the entries; the first match wins.
+    patterns: list[EmailPattern] = []
+    #: The server of external partners: every unmatched address, invitation required.
+    external_server: str | None = None
+    #: Client networks (CIDR) allowed to call ``/_matrix/identity/api/v1/internal-info``.
+    internal_info_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+
+    @field_validator("entries")
+    @classmethod
+    def _lower_entries(cls, value: dict[str, EmailRoute]) -> dict[str, EmailRoute]:
+        return {address.strip().lower(): route for address, route in value.items()}
+
+    @field_validator("internal_info_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"'{network}' is not a network such as 10.0.0.0/8") from None
+        return value
+
+
+class PolicyConfig(_Section):
+    """The state's rules, identical on every server of the federation (docs/policy.md)."""
+
+    password: PasswordPolicyConfig = PasswordPolicyConfig()
+    email_routing: EmailRoutingConfig = EmailRoutingConfig()
+    #: Users may not change their display name (it is derived from their email).
+    lock_display_name: bool = False
+    #: Users may not add or remove email addresses on their account.
+    lock_email: bool = False
+    #: Email domain -> organisation shown in derived display names ("Jean Dupont [Intérieur]").
+    organisations: dict[str, str] = {}
+
+
 class Config(_Section):
     server_name: str
     public_baseurl: str | None = None
@@ -167,6 +243,7 @@ class Config(_Section):
     presence: PresenceConfig = PresenceConfig()
     encryption: EncryptionConfig = EncryptionConfig()
     account_validity: AccountValidityConfig = AccountValidityConfig()
+    policy: PolicyConfig = PolicyConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -336,6 +413,32 @@ account_validity:
   # (e.g. 7776000000 for 90 days); admins extend them through the admin API.
   enabled: false
   period_ms: null
+
+# The state's rules; keep this section identical on every server of the
+# federation (see docs/policy.md).
+policy:
+  # Rules for new passwords (registration, change, reset).
+  password:
+    minimum_length: 12
+    require_digit: true
+    require_symbol: true
+    require_uppercase: true
+    require_lowercase: true
+  # Which server each email address belongs to. Exact addresses first, then
+  # domain patterns in order; unmatched addresses go to external_server, by
+  # invitation only.
+  email_routing:
+    entries: {{}}
+    #   prefet.x@interieur.gouv.fr: {{server: elysee.example, requires_invite: false}}
+    patterns: []
+    #   - {{domain: "interieur.gouv.fr", server: "interieur.example"}}
+    #   - {{domain: "*.gouv.fr", server: "agents.example"}}
+    # external_server: "externes.example"
+    internal_info_networks: ["127.0.0.0/8", "::1/128"]
+  lock_display_name: false
+  lock_email: false
+  # Email domain -> organisation shown in derived display names.
+  organisations: {{}}
 
 default_room_version: "11"
 """

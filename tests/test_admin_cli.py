@@ -43,18 +43,18 @@ def can_log_in(data_dir: Path, user: str, password: str) -> bool:
 
 
 def test_create_user_with_password_and_admin_flag(tmp_path, capsys):
-    admin(tmp_path, "create-user", "Alice", "--password", "s3cret pw", "--admin")
+    admin(tmp_path, "create-user", "Alice", "--password", "S3cret-pw-2026", "--admin")
     assert "Created @alice:cli.test (admin)" in capsys.readouterr().out
     user = account(tmp_path, "@alice:cli.test")
     assert user is not None and user.is_admin and not user.deactivated
-    assert can_log_in(tmp_path, "alice", "s3cret pw")
+    assert can_log_in(tmp_path, "alice", "S3cret-pw-2026")
 
 
 def test_create_user_prompts_for_the_password_twice(tmp_path, monkeypatch):
-    answers = iter(["typed pw", "typed pw"])
+    answers = iter(["Typed-pw-2026", "Typed-pw-2026"])
     monkeypatch.setattr(admin_cli.getpass, "getpass", lambda _prompt: next(answers))
     admin(tmp_path, "create-user", "@bob:cli.test")
-    assert can_log_in(tmp_path, "bob", "typed pw")
+    assert can_log_in(tmp_path, "bob", "Typed-pw-2026")
 
 
 def test_mismatched_prompted_passwords_create_nothing(tmp_path, monkeypatch, capsys):
@@ -68,27 +68,27 @@ def test_mismatched_prompted_passwords_create_nothing(tmp_path, monkeypatch, cap
 
 
 def test_create_user_refuses_taken_invalid_and_foreign_ids(tmp_path, capsys):
-    admin(tmp_path, "create-user", "alice", "--password", "pw")
+    admin(tmp_path, "create-user", "alice", "--password", "Agent-pw-2026")
     for name in ("alice", "not valid", "@alice:elsewhere.org"):
         with pytest.raises(SystemExit) as exit_info:
-            admin(tmp_path, "create-user", name, "--password", "pw")
+            admin(tmp_path, "create-user", name, "--password", "Agent-pw-2026")
         assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert "M_USER_IN_USE" in err and "M_INVALID_USERNAME" in err and "not on this server" in err
 
 
 def test_reset_password_replaces_the_old_one(tmp_path):
-    admin(tmp_path, "create-user", "alice", "--password", "old pw")
-    admin(tmp_path, "reset-password", "alice", "--password", "new pw")
-    assert can_log_in(tmp_path, "alice", "new pw")
-    assert not can_log_in(tmp_path, "alice", "old pw")
+    admin(tmp_path, "create-user", "alice", "--password", "Old-pw-2026!")
+    admin(tmp_path, "reset-password", "alice", "--password", "New-pw-2026!")
+    assert can_log_in(tmp_path, "alice", "New-pw-2026!")
+    assert not can_log_in(tmp_path, "alice", "Old-pw-2026!")
 
 
 def test_deactivate_user_blocks_login_and_shows_in_the_list(tmp_path, capsys):
-    admin(tmp_path, "create-user", "alice", "--password", "pw")
-    admin(tmp_path, "create-user", "bob", "--password", "pw", "--admin")
+    admin(tmp_path, "create-user", "alice", "--password", "Agent-pw-2026")
+    admin(tmp_path, "create-user", "bob", "--password", "Agent-pw-2026", "--admin")
     admin(tmp_path, "deactivate-user", "@alice:cli.test")
-    assert not can_log_in(tmp_path, "alice", "pw")
+    assert not can_log_in(tmp_path, "alice", "Agent-pw-2026")
     capsys.readouterr()
     admin(tmp_path, "list-users")
     lines = capsys.readouterr().out.splitlines()
@@ -104,7 +104,7 @@ def test_commands_on_unknown_users_fail_with_a_message(tmp_path, capsys):
 
 
 def test_commands_that_leave_rooms_refuse_to_run_beside_a_server(tmp_path, capsys):
-    admin(tmp_path, "create-user", "bob", "--password", "pw-0123456789")
+    admin(tmp_path, "create-user", "bob", "--password", "Pw-0123456789")
     from sceau.storage.database import SqliteDatabase
 
     async def hold_lock_and_run() -> int:
@@ -122,3 +122,10 @@ def test_commands_that_leave_rooms_refuse_to_run_beside_a_server(tmp_path, capsy
     assert account(tmp_path, "@bob:cli.test").deactivated is False
     admin(tmp_path, "deactivate-user", "bob")
     assert account(tmp_path, "@bob:cli.test").deactivated is True
+
+
+def test_create_user_refuses_a_password_the_policy_rejects(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        admin(tmp_path, "create-user", "alice", "--password", "short")
+    assert exit_info.value.code == 1
+    assert "M_PASSWORD_TOO_SHORT" in capsys.readouterr().err

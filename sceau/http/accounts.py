@@ -5,7 +5,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from sceau.errors import missing_param, unknown
-from sceau.http.app import client_routes
+from sceau.http.app import CLIENT_PREFIXES, client_routes
 from sceau.http.common import (
     access_token,
     client_ip,
@@ -164,6 +164,11 @@ async def deactivate(request: Request) -> Response:
     return json_response({"id_server_unbind_result": "no-support"})
 
 
+async def password_policy(request: Request) -> Response:
+    """GET /_matrix/client/v3/password_policy (also unstable; no token: shown before registering)"""
+    return json_response(services(request).accounts.password_policy.describe())
+
+
 def routes() -> list[BaseRoute]:
     return [
         *client_routes(
@@ -182,5 +187,9 @@ def routes() -> list[BaseRoute]:
         *client_routes(
             [("GET", "/register/m.login.registration_token/validity", registration_token_validity)],
             versions=("/_matrix/client/v1",),
+        ),
+        *client_routes(
+            [("GET", "/password_policy", password_policy)],
+            versions=(*CLIENT_PREFIXES, "/_matrix/client/unstable"),
         ),
     ]

@@ -34,6 +34,7 @@ from sceau.protocol.identifiers import (
 )
 from sceau.services.auth import AuthService, PasswordService, Requester, UiaService
 from sceau.services.devices import PASSWORD_FLOWS, check_device_id, check_device_name
+from sceau.services.policy.passwords import PasswordPolicy
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.threepid import EMAIL_STAGE, REGISTER, ThreepidService
 from sceau.storage.accounts import AccountStore, UserRecord
@@ -41,7 +42,6 @@ from sceau.storage.database import Database, Transaction
 
 logger = logging.getLogger(__name__)
 
-MAX_PASSWORD_LENGTH = 512
 
 UserHook = Callable[[str], Awaitable[None]]
 DeviceHook = Callable[[str, str], Awaitable[None]]
@@ -106,13 +106,6 @@ class RegistrationRequest:
     auth: Any = None
 
 
-def check_password(password: str) -> None:
-    if not password:
-        raise MatrixError(400, "M_WEAK_PASSWORD", "The password must not be empty")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise invalid_param(f"The password is longer than {MAX_PASSWORD_LENGTH} characters")
-
-
 def _random_device_id() -> str:
     return "".join(secrets.choice(string.ascii_uppercase) for _ in range(10))
 
@@ -148,6 +141,7 @@ class AccountService:
         self._threepids = threepids
         self._random_device_id = random_device_id
         self._dummy_hash: str | None = None
+        self.password_policy = PasswordPolicy(config.policy.password)
 
     # ------------------------------------------------------------ registration
 
@@ -204,7 +198,7 @@ class AccountService:
             if await self._accounts.user_exists(user_id):
                 raise user_in_use()
         if request.password is not None:
-            check_password(request.password)
+            self.password_policy.check(request.password)
         if request.device_id is not None:
             check_device_id(request.device_id)
         check_device_name(request.initial_device_display_name)
@@ -290,7 +284,7 @@ class AccountService:
         user_id = self.user_id_for(localpart)
         password_hash = None
         if password is not None:
-            check_password(password)
+            self.password_policy.check(password)
             password_hash = await self._passwords.hash(password)
         result = await self._create_account(user_id, password_hash, is_admin, device=None)
         assert isinstance(result, str)
@@ -394,7 +388,7 @@ class AccountService:
         self, requester: Requester, new_password: str, logout_devices: bool, auth: Any
     ) -> None:
         """POST /account/password, under UIA m.login.password."""
-        check_password(new_password)
+        self.password_policy.check(new_password)
         await self._require_password(requester.user_id, auth)
         await self.set_password(requester.user_id, new_password)
         if logout_devices:
@@ -406,7 +400,7 @@ class AccountService:
         """POST /account/password without a token, under UIA m.login.email.identity."""
         if self._threepids is None or not self._threepids.resets_by_email:
             raise missing_token()
-        check_password(new_password)
+        self.password_policy.check(new_password)
         done = await self._uia.run(auth, [[EMAIL_STAGE]], self._threepids.check_reset_stage)
         user_id = await self._threepids.reset_owner(done)
         await self.set_password(user_id, new_password)
@@ -414,7 +408,7 @@ class AccountService:
             await self._delete_devices(user_id, keep=None)
 
     async def set_password(self, user_id: str, new_password: str) -> None:
-        check_password(new_password)
+        self.password_policy.check(new_password)
         password_hash = await self._passwords.hash(new_password)
         async with self._db.transaction() as txn:
             await self._accounts.set_password_hash(txn, user_id, password_hash)

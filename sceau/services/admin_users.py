@@ -16,7 +16,7 @@ from sceau import __version__
 from sceau.clock import Clock
 from sceau.errors import forbidden, invalid_param, missing_param, not_found
 from sceau.protocol.identifiers import InvalidIdentifier, parse_user_id
-from sceau.services.accounts import AccountService, check_password
+from sceau.services.accounts import AccountService
 from sceau.services.auth import PasswordService, Requester
 from sceau.services.profile import ProfileService
 from sceau.storage.accounts import AccountStore, UserRecord
@@ -114,7 +114,7 @@ class AdminUserService:
         if changes.deactivated is False and record.deactivated:
             if changes.password is None:
                 raise missing_param("password")
-            check_password(changes.password)
+            self._account_service.password_policy.check(changes.password)
             password_hash = await self._passwords.hash(changes.password)
             async with self._db.transaction() as txn:
                 await self._accounts.reactivate(txn, user_id, password_hash)

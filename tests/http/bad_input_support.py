@@ -45,6 +45,8 @@ PUBLIC = {
     ("GET", "/_matrix/client/unstable/registration/email/submit_token"),
     ("GET", "/_matrix/client/unstable/password_reset/email/submit_token"),
     ("GET", "/_sceau/v1/email_server"),
+    ("GET", "/_matrix/client/v3/password_policy"),
+    ("GET", "/_matrix/client/unstable/password_policy"),
 }
 #: The spec lets these run under UIA alone (``security: [{}, bearer]``).
 UIA_WITHOUT_TOKEN = {
