@@ -267,8 +267,12 @@ class Config(_Section):
     def _email_mode_needs_smtp(self) -> "Config":
         if self.registration.mode == "email" and not self.email.smtp_host:
             raise ValueError("registration.mode 'email' needs email.smtp_host")
-        if self.registration.mode == "email" and not self.registration.email_domains:
-            raise ValueError("registration.mode 'email' needs registration.email_domains")
+        routing = self.policy.email_routing
+        routed = routing.entries or routing.patterns or routing.external_server
+        if self.registration.mode == "email" and not (self.registration.email_domains or routed):
+            raise ValueError(
+                "registration.mode 'email' needs registration.email_domains or policy.email_routing"
+            )
         return self
 
     def resolve_path(self, path: str) -> Path:

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 from sceau.clock import Clock
 from sceau.config import Config
 from sceau.errors import MatrixError, forbidden, invalid_param, missing_param, not_found
-from sceau.services.email_policy import normalise_email, owning_server
+from sceau.services.email_policy import normalise_email
 from sceau.services.mailer import Mailer, MailError
+from sceau.services.policy.email_routing import EmailHome, EmailRouter
 from sceau.services.ratelimit import RateLimiter
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, Transaction
@@ -70,27 +71,38 @@ class ThreepidService:
         self._ratelimiter = ratelimiter
         self._random_token = random_token
         self._lifetime_ms = config.email.token_lifetime_s * 1000
+        self._router = EmailRouter(config)
 
     # ------------------------------------------------------------- policy
 
     def server_for_email(self, address: str) -> str:
-        """GET /_sceau/v1/email_server: the server that owns the address's domain."""
+        """GET /_sceau/v1/email_server: the server that owns the address."""
+        home = self.email_home(address)
+        if home is None:
+            raise not_found("No server of this administration owns this email domain")
+        return home.server
+
+    def email_home(self, address: str) -> EmailHome | None:
+        """Where an address belongs (``policy.email_routing``), M_INVALID_PARAM if malformed."""
         email = normalise_email(address)
         if email is None:
             raise invalid_param("Not a valid email address")
-        server = owning_server(email, self._config.registration.email_domains)
-        if server is None:
-            raise not_found("No server of this administration owns this email domain")
-        return server
+        return self._router.home_of(email)
 
-    def _check_policy(self, email: str) -> None:
-        server = owning_server(email, self._config.registration.email_domains)
-        if server is None:
+    async def is_invited(self, address: str) -> bool:
+        """Whether an invitation waits for this address (email invitations are not kept yet)."""
+        return False
+
+    async def _check_policy(self, email: str) -> None:
+        home = self._router.home_of(email)
+        if home is None:
             raise threepid_denied("This email domain may not register on this server")
-        if server != self._config.server_name:
+        if home.server != self._config.server_name:
             raise threepid_denied(
-                f"Addresses of this domain register on {server}", server_name=server
+                f"Addresses of this domain register on {home.server}", server_name=home.server
             )
+        if home.requires_invite and not await self.is_invited(email):
+            raise threepid_denied("This address may register only once invited to a room")
 
     # ------------------------------------------------------- requestToken
 
@@ -118,7 +130,7 @@ class ThreepidService:
         if purpose == REGISTER:
             if self._config.registration.mode != "email":
                 raise forbidden("Registration by email is not enabled on this server")
-            self._check_policy(email)
+            await self._check_policy(email)
             if owner is not None:
                 raise threepid_in_use()
         elif owner is None:

@@ -1,0 +1,71 @@
+"""The identity endpoints the real system's clients call on their homeserver.
+
+Clients ask "which server is this email address's?" before the user logs in or
+registers (the real deployment's identity server answers it); Sceau answers
+from ``policy.email_routing``, the same on every server of the federation.
+"""
+
+import ipaddress
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sceau.errors import MatrixError, forbidden
+from sceau.http.common import client_ip, json_response, services
+
+PREFIX = "/_matrix/identity/api/v1"
+
+
+def _email_param(request: Request) -> str:
+    medium = request.query_params.get("medium")
+    address = request.query_params.get("address")
+    if not medium or not address:
+        raise MatrixError(400, "M_MISSING_PARAMS", "medium and address are required")
+    if medium != "email":
+        raise MatrixError(400, "M_INVALID_PARAM", "Only the email medium is supported")
+    return address
+
+
+async def info(request: Request) -> Response:
+    """GET /_matrix/identity/api/v1/info?medium=email&address=... (public)"""
+    address = _email_param(request)
+    threepids = services(request).threepids
+    home = threepids.email_home(address)
+    if home is None:
+        return json_response({})
+    return json_response({"hs": home.server, "invited": await threepids.is_invited(address)})
+
+
+async def internal_info(request: Request) -> Response:
+    """GET /_matrix/identity/api/v1/internal-info: for homeservers of the networks configured."""
+    hs = services(request)
+    networks = hs.config.policy.email_routing.internal_info_networks
+    if not _in_networks(client_ip(request), networks):
+        raise forbidden("This endpoint answers only the networks named in the config")
+    address = _email_param(request)
+    home = hs.threepids.email_home(address)
+    if home is None:
+        return json_response({})
+    return json_response(
+        {
+            "hs": home.server,
+            "requires_invite": home.requires_invite,
+            "invited": await hs.threepids.is_invited(address),
+        }
+    )
+
+
+def _in_networks(ip: str, networks: list[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route(PREFIX + "/info", info, methods=["GET"]),
+        Route(PREFIX + "/internal-info", internal_info, methods=["GET"]),
+    ]
