@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sceau.protocol import identifiers
+from sceau.protocol.event_format import prev_event_ids
 from sceau.protocol.events import auth_event_types
 from sceau.protocol.power_levels import (
     PowerLevel,
@@ -270,8 +271,8 @@ def _check_membership(
 
 def _is_creator_first_join(event: JsonDict, target: str, room: _Room) -> bool:
     """Rule 4.3.1: the creator's own join, right after the create event."""
-    prev = event.get("prev_events")
-    if not isinstance(prev, list) or len(prev) != 1:
+    prev = prev_event_ids(event, room.version)
+    if len(prev) != 1:
         return False
     create_id = room.create.get("event_id")
     if isinstance(create_id, str):

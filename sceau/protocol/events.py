@@ -6,6 +6,7 @@ graph position are all passed in by the caller.
 
 from typing import Any
 
+from sceau.protocol.event_format import event_references, new_server_event_id
 from sceau.protocol.hashing import add_content_hash, compute_event_id
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion
@@ -56,14 +57,16 @@ def build_pdu(
     serving clients); older versions use the top-level ``redacts`` key.
     In room versions with ``room_id_from_create_event`` the create event
     carries no ``room_id``: use :func:`room_id_for_create_event` on the
-    returned ID.
+    returned ID. In v1/v2 rooms the event ID is chosen here (``$hash:origin``),
+    written into the PDU before it is hashed and signed, and ``auth_events``
+    and ``prev_events`` take the ``[event_id, {}]`` pair form.
     """
     pdu: JsonDict = {
-        "auth_events": list(auth_events),
+        "auth_events": event_references(auth_events, room_version),
         "content": dict(content),
         "depth": depth,
         "origin_server_ts": origin_server_ts,
-        "prev_events": list(prev_events),
+        "prev_events": event_references(prev_events, room_version),
         "sender": sender,
         "type": event_type,
     }
@@ -75,6 +78,8 @@ def build_pdu(
             pdu["content"]["redacts"] = redacts
         else:
             pdu["redacts"] = redacts
+    if room_version.server_event_ids:
+        pdu["event_id"] = new_server_event_id(pdu, origin, room_version)
     signed = hash_and_sign_event(
         pdu, origin=origin, signing_key=signing_key, room_version=room_version
     )

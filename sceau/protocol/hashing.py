@@ -1,15 +1,17 @@
-"""Content hashes, reference hashes and hash-derived event IDs.
+"""Content hashes, reference hashes and event IDs.
 
 The content hash covers the whole event so tampering with redactable keys
 is detectable; the reference hash covers only the redacted form so that an
 event keeps its ID after redaction (server-server API, "Calculating the
-reference hash"; room versions 4+ "Event IDs").
+reference hash"; room versions 3+ "Event IDs"). Rooms of versions 1 and 2
+name events by a server-chosen ``event_id`` instead.
 """
 
 import hashlib
 
 from sceau.protocol.base64 import decode_base64, encode_base64
 from sceau.protocol.canonical_json import encode_canonical_json
+from sceau.protocol.identifiers import is_valid_legacy_event_id
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.types import JsonDict
@@ -69,6 +71,24 @@ def compute_reference_hash(pdu: JsonDict, room_version: RoomVersion) -> bytes:
     return hashlib.sha256(encode_canonical_json(redacted)).digest()
 
 
+def is_server_event_id(value: object) -> bool:
+    """Whether ``value`` is a v1/v2 event ID: ``$opaque:server`` with a valid server name."""
+    if not isinstance(value, str) or value.find(":") < 2:
+        return False
+    return is_valid_legacy_event_id(value)
+
+
 def compute_event_id(pdu: JsonDict, room_version: RoomVersion) -> str:
-    """Return the event ID: ``$`` plus the URL-safe unpadded reference hash."""
-    return "$" + encode_base64(compute_reference_hash(pdu, room_version), urlsafe=True)
+    """Return the event ID of a PDU in federation form.
+
+    v3+: ``$`` plus the reference hash, in standard unpadded Base64 (v3) or
+    URL-safe unpadded Base64 (v4+). v1/v2: the server-chosen ``event_id``
+    the PDU carries (``$opaque:server``); ValueError if it has none.
+    """
+    if room_version.server_event_ids:
+        event_id = pdu.get("event_id")
+        if not isinstance(event_id, str) or not is_server_event_id(event_id):
+            raise ValueError("a v1/v2 PDU must carry an event_id of the form $opaque:server")
+        return event_id
+    urlsafe = room_version.event_id_format == "hash_urlsafe"
+    return "$" + encode_base64(compute_reference_hash(pdu, room_version), urlsafe=urlsafe)

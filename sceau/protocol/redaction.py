@@ -1,9 +1,10 @@
-"""The redaction algorithm (room versions 10 to 12).
+"""The redaction algorithm, for every room version.
 
 Redaction strips an event down to the keys the protocol needs, so that it
-still authorises, hashes and verifies after its content is removed. Room
-version 10 uses the v9 rules; versions 11 and 12 use the updated v11 rules
-(``RoomVersion.updated_redaction_rules``).
+still authorises, hashes and verifies after its content is removed. The keys
+kept follow the room version's flags: ``aliases`` until v5, ``allow`` on join
+rules from v8, ``join_authorised_via_users_server`` on members from v9, and
+the updated rules of v11 (MSC2176/MSC3821) from v11 on.
 """
 
 import copy
@@ -29,25 +30,39 @@ _TOP_LEVEL_KEYS_V11 = frozenset(
         "origin_server_ts",
     }
 )
-_TOP_LEVEL_KEYS_V9 = _TOP_LEVEL_KEYS_V11 | {"prev_state", "origin", "membership"}
+_TOP_LEVEL_KEYS_V1 = _TOP_LEVEL_KEYS_V11 | {"prev_state", "origin", "membership"}
 
-_POWER_LEVEL_KEYS_V9 = frozenset(
+_POWER_LEVEL_KEYS_V1 = frozenset(
     {"ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default"}
 )
 
-_CONTENT_KEYS_V9: Mapping[str, frozenset[str]] = {
-    "m.room.member": frozenset({"membership", "join_authorised_via_users_server"}),
-    "m.room.create": frozenset({"creator"}),
-    "m.room.join_rules": frozenset({"join_rule", "allow"}),
-    "m.room.power_levels": _POWER_LEVEL_KEYS_V9,
-    "m.room.history_visibility": frozenset({"history_visibility"}),
-}
 
-_CONTENT_KEYS_V11: Mapping[str, frozenset[str]] = {
-    **_CONTENT_KEYS_V9,
-    "m.room.power_levels": _POWER_LEVEL_KEYS_V9 | {"invite"},
-    "m.room.redaction": frozenset({"redacts"}),
-}
+def content_keys_kept(event_type: str, room_version: RoomVersion) -> frozenset[str]:
+    """The ``content`` keys redaction keeps for ``event_type`` in ``room_version``.
+
+    The v11 create event (whole content kept) and the v11 member event's
+    ``third_party_invite.signed`` are handled by :func:`redact_event` itself.
+    """
+    v = room_version
+    if event_type == "m.room.member":
+        if v.redaction_keeps_authorising_user or v.updated_redaction_rules:
+            return frozenset({"membership", "join_authorised_via_users_server"})
+        return frozenset({"membership"})
+    if event_type == "m.room.create":
+        return frozenset() if v.updated_redaction_rules else frozenset({"creator"})
+    if event_type == "m.room.join_rules":
+        return frozenset({"join_rule", "allow"} if v.restricted else {"join_rule"})
+    if event_type == "m.room.power_levels":
+        if v.updated_redaction_rules:
+            return _POWER_LEVEL_KEYS_V1 | {"invite"}
+        return _POWER_LEVEL_KEYS_V1
+    if event_type == "m.room.history_visibility":
+        return frozenset({"history_visibility"})
+    if event_type == "m.room.aliases" and v.special_case_aliases:
+        return frozenset({"aliases"})
+    if event_type == "m.room.redaction" and v.updated_redaction_rules:
+        return frozenset({"redacts"})
+    return frozenset()
 
 
 def redact_event(pdu: JsonDict, room_version: RoomVersion) -> JsonDict:
@@ -58,22 +73,25 @@ def redact_event(pdu: JsonDict, room_version: RoomVersion) -> JsonDict:
     that serve clients re-add ``unsigned.redacted_because`` themselves).
     """
     v11 = room_version.updated_redaction_rules
-    top_level = _TOP_LEVEL_KEYS_V11 if v11 else _TOP_LEVEL_KEYS_V9
+    top_level = _TOP_LEVEL_KEYS_V11 if v11 else _TOP_LEVEL_KEYS_V1
     redacted = {key: copy.deepcopy(value) for key, value in pdu.items() if key in top_level}
     content = pdu.get("content")
     event_type = pdu.get("type")
     redacted["content"] = (
-        _redact_content(event_type, content, v11)
+        _redact_content(event_type, content, room_version)
         if isinstance(content, Mapping) and isinstance(event_type, str)
         else {}
     )
     return redacted
 
 
-def _redact_content(event_type: str, content: Mapping[str, Any], v11: bool) -> JsonDict:
+def _redact_content(
+    event_type: str, content: Mapping[str, Any], room_version: RoomVersion
+) -> JsonDict:
+    v11 = room_version.updated_redaction_rules
     if v11 and event_type == "m.room.create":
         return copy.deepcopy(dict(content))
-    allowed = (_CONTENT_KEYS_V11 if v11 else _CONTENT_KEYS_V9).get(event_type, frozenset())
+    allowed = content_keys_kept(event_type, room_version)
     kept = {key: copy.deepcopy(value) for key, value in content.items() if key in allowed}
     if v11 and event_type == "m.room.member":
         invite = content.get("third_party_invite")

@@ -24,6 +24,7 @@ from sceau.protocol.auth_rules import (
     check_event_auth,
     create_event_id_for_room,
 )
+from sceau.protocol.event_format import auth_event_ids
 from sceau.protocol.power_levels import PowerLevel, user_power_level
 from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.types import JsonDict, StateKey
@@ -90,12 +91,6 @@ def separate_state(
         else:
             conflicted[key] = present
     return unconflicted, conflicted
-
-
-def auth_event_ids(event: JsonDict) -> list[str]:
-    """The event's ``auth_events`` as a list of IDs."""
-    ids = event.get("auth_events")
-    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
 
 def auth_chain(start: Iterable[str], event_map: EventMap) -> set[str]:

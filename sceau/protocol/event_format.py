@@ -1,0 +1,87 @@
+"""How a PDU names itself and the events it references, per room version.
+
+Room versions 1 and 2 carry a server-chosen ``event_id`` in the PDU and list
+``auth_events``/``prev_events`` as ``[event_id, {hashes}]`` pairs; from v3 the
+event ID is the reference hash (standard Base64 in v3, URL-safe from v4) and
+references are plain IDs. Callers use these helpers so that nothing else in
+Sceau has to know which format a room uses.
+"""
+
+from typing import Any
+
+from sceau.protocol.base64 import encode_base64
+from sceau.protocol.hashing import compute_event_id, compute_reference_hash, is_server_event_id
+from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.types import JsonDict
+
+__all__ = [
+    "auth_event_ids",
+    "compute_event_id",
+    "event_id_server",
+    "event_references",
+    "is_server_event_id",
+    "new_server_event_id",
+    "prev_event_ids",
+]
+
+
+def _reference_ids(value: Any, pairs: bool) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    if not pairs:
+        return [item for item in value if isinstance(item, str)]
+    return [
+        item[0]
+        for item in value
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+    ]
+
+
+def _looks_paired(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(item, list) for item in value)
+
+
+def auth_event_ids(pdu: JsonDict, room_version: RoomVersion | None = None) -> list[str]:
+    """The IDs in ``auth_events``, whatever the room version's format.
+
+    Without ``room_version`` the format is recognised from the value itself
+    (pairs are lists, plain references are strings), which is unambiguous.
+    """
+    value = pdu.get("auth_events")
+    pairs = room_version.server_event_ids if room_version else _looks_paired(value)
+    return _reference_ids(value, pairs)
+
+
+def prev_event_ids(pdu: JsonDict, room_version: RoomVersion | None = None) -> list[str]:
+    """The IDs in ``prev_events``, whatever the room version's format."""
+    value = pdu.get("prev_events")
+    pairs = room_version.server_event_ids if room_version else _looks_paired(value)
+    return _reference_ids(value, pairs)
+
+
+def event_references(event_ids: list[str], room_version: RoomVersion) -> list[Any]:
+    """``auth_events``/``prev_events`` as the room version writes them.
+
+    v1/v2 pairs carry an empty hash object, as other servers send them: the
+    reference hash there is informational and nobody checks it.
+    """
+    if room_version.server_event_ids:
+        return [[event_id, {}] for event_id in event_ids]
+    return list(event_ids)
+
+
+def new_server_event_id(pdu: JsonDict, origin: str, room_version: RoomVersion) -> str:
+    """A fresh v1/v2 event ID for a PDU built by ``origin``.
+
+    The opaque part is the PDU's reference hash taken before the ID is
+    added, so it is unique without any randomness (the core does no I/O).
+    """
+    digest = compute_reference_hash({k: v for k, v in pdu.items() if k != "event_id"}, room_version)
+    return f"${encode_base64(digest, urlsafe=True)}:{origin}"
+
+
+def event_id_server(event_id: str) -> str | None:
+    """The server part of a v1/v2 event ID, or None for a hash event ID."""
+    if not is_server_event_id(event_id):
+        return None
+    return event_id[1:].partition(":")[2]
