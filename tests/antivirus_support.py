@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, free_port
+from tests.conftest import free_port, require_system_package
 
 #: The standard antivirus test file: harmless, detected by every scanner.
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -37,13 +37,8 @@ class Clamd:
 
 
 def clamd_binary() -> str:
-    """clamd's path; skips (or fails under CI=true) when it is not installed."""
-    found = shutil.which("clamd") or shutil.which("clamd", path="/usr/sbin:/usr/local/sbin")
-    if found:
-        return found
-    if IN_CI:
-        pytest.fail("CI=true but clamd is not installed (.ci/apt-packages lists clamav-daemon)")
-    pytest.skip("clamd is not installed (apt-get install clamav-daemon; CI=true makes this fail)")
+    """clamd's path; skips (or fails under CI=true) when clamav-daemon is not installed."""
+    return require_system_package("clamav-daemon", "clamd")
 
 
 def _write_config(folder: Path, socket_path: Path, port: int) -> Path:

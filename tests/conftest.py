@@ -1,13 +1,15 @@
 """Fixtures shared by every layer's tests.
 
 Storage, service and HTTP tests run twice: on SQLite and on PostgreSQL. Each
-PostgreSQL test gets its own schema in the ``test`` database. Outside CI, the
-PostgreSQL runs skip with a message when no server answers; with CI=true they
-must run.
+PostgreSQL run gets its own schema in the database ``SCEAU_TEST_PG_DSN`` names
+(default ``postgresql://postgres@127.0.0.1:5432/test``), created when missing.
+Outside CI, the PostgreSQL runs skip with a message when no server answers;
+with CI=true they must run (docs/testing.md).
 """
 
 import asyncio
 import concurrent.futures
+import functools
 import os
 import secrets
 import shutil
@@ -15,6 +17,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -26,6 +29,7 @@ from sceau.homeserver import Services, build_app, build_services
 from sceau.protocol.signing import generate_signing_key
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.migrations import migrate
+from tests import system_packages
 
 PG_DSN = os.environ.get("SCEAU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -42,20 +46,73 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _pg_address() -> tuple[str, int]:
+    parts = urlsplit(PG_DSN)
+    return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
 def postgres_available() -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        with socket.create_connection(_pg_address(), timeout=1):
             return True
     except OSError:
         return False
 
 
+async def _create_database_if_missing(dsn: str) -> bool:
+    """Create the database ``dsn`` names when it does not exist; True if it was created."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    else:
+        await conn.close()
+        return False
+    parts = urlsplit(dsn)
+    name = parts.path.lstrip("/")
+    # Any existing database will do to issue CREATE DATABASE; postgres always exists.
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.DuplicateDatabaseError:
+        return False  # another run created it meanwhile
+    finally:
+        await admin.close()
+    return True
+
+
+@functools.cache
+def _postgres_ready() -> None:
+    """Once per run: the test database exists (created when missing)."""
+    _run_in_thread(_create_database_if_missing(PG_DSN))
+
+
 def require_postgres() -> None:
-    if postgres_available():
-        return
+    """Skip (fail with CI=true) when no PostgreSQL answers; create the test database."""
+    host, port = _pg_address()
+    if not postgres_available():
+        where = f"{host}:{port} (SCEAU_TEST_PG_DSN={PG_DSN}; see docs/testing.md)"
+        if IN_CI:
+            pytest.fail(f"CI=true but no PostgreSQL answers on {where}")
+        pytest.skip(f"PostgreSQL is not running on {where}; set CI=true to make this an error")
+    _postgres_ready()
+
+
+def require_system_package(package: str, binary: str) -> str:
+    """``binary``'s path; skips with the apt-get command (fails with CI=true) when absent."""
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/local/sbin")
+    if found:
+        return found
+    absent = system_packages.missing() or [package]
+    message = (
+        f"{binary} is missing (Debian package {package}); ./scripts/test installs it as root,"
+        f" or run: {system_packages.install_command(absent)}"
+    )
     if IN_CI:
-        pytest.fail("CI=true but no PostgreSQL answers on 127.0.0.1:5432")
-    pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (set CI=true to make this an error)")
+        pytest.fail(f"CI=true but {message}")
+    pytest.skip(f"{message} (CI=true makes this fail)")
 
 
 def spec_file(name: str) -> Path:
