@@ -63,6 +63,7 @@ def serve(args: argparse.Namespace) -> None:
                 port=listener.port,
                 log_level="warning",
                 access_log=False,
+                server_header=False,
                 lifespan="off",
                 timeout_graceful_shutdown=2,
             )

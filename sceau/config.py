@@ -135,6 +135,9 @@ class MediaConfig(_Section):
     max_thumbnail_pixels: int = Field(default=32_000_000, ge=1)
     #: Virus scanning of uploads by a ClamAV daemon (off by default).
     antivirus: AntivirusConfig = AntivirusConfig()
+    #: Serve the deprecated ``/_matrix/media/v3/download`` and ``/thumbnail`` paths,
+    #: which need no access token: anyone holding an mxc:// URI could fetch the file.
+    legacy_unauthenticated_media: bool = False
 
 
 class PresenceConfig(_Section):
@@ -397,6 +400,9 @@ media:
   max_thumbnail_pixels: 32000000
   # Scan uploads with ClamAV's clamd before accepting them; infected files
   # answer 403 M_FORBIDDEN. clamd is the only thing contacted.
+  # The deprecated download paths that need no login (/_matrix/media/v3/download,
+  # /thumbnail): off, so media stays behind a login; they answer 404 M_NOT_FOUND.
+  legacy_unauthenticated_media: false
   antivirus:
     enabled: false
     # "unix:///run/clamav/clamd.ctl" or "tcp://127.0.0.1:3310".

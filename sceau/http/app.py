@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sceau import __version__
 from sceau.errors import MatrixError, unknown, unrecognized
 from sceau.http.common import CORS_HEADERS, json_response
 
@@ -58,11 +59,16 @@ async def _unexpected_error(_request: Request, exc: Exception) -> Response:
 
 
 class CorsMiddleware:
-    """Answers preflight requests and adds CORS headers, so browser clients work."""
+    """Answers preflight requests and adds CORS headers, so browser clients work.
+
+    Every response also names Sceau in its ``Server`` header rather than the
+    web framework underneath.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._raw = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+        self._raw.append((b"server", f"Sceau/{__version__}".encode()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sceau.errors import forbidden, invalid_param, missing_param
+from sceau.errors import forbidden, invalid_param, missing_param, not_found
 from sceau.http.app import Endpoint
 from sceau.http.common import json_response, query_bool, query_int, requester, services
 from sceau.services.media import MediaFile
@@ -146,8 +146,15 @@ async def download(request: Request) -> Response:
     return await _download(request)
 
 
+def _check_legacy_allowed(request: Request) -> None:
+    """Media stays behind a login unless the admin turned the deprecated paths back on."""
+    if not services(request).config.media.legacy_unauthenticated_media:
+        raise not_found("Not found")
+
+
 async def legacy_download(request: Request) -> Response:
     """GET /_matrix/media/v3/download/{serverName}/{mediaId}[/{fileName}] (deprecated, no auth)"""
+    _check_legacy_allowed(request)
     return await _download(request)
 
 
@@ -183,6 +190,7 @@ async def thumbnail(request: Request) -> Response:
 
 async def legacy_thumbnail(request: Request) -> Response:
     """GET /_matrix/media/v3/thumbnail/{serverName}/{mediaId} (deprecated, no auth)"""
+    _check_legacy_allowed(request)
     return await _thumbnail(request)
 
 

@@ -128,3 +128,12 @@ def test_odd_request_targets_never_get_a_server_error_and_the_server_keeps_servi
     if status >= 400 and payload.startswith(b"{"):
         assert json.loads(payload)["errcode"].startswith("M_")
     assert_still_serving(server)
+
+
+def test_responses_name_sceau_in_one_server_header_not_the_framework(server: ServerProcess):
+    response = httpx.get(server.url + "/_matrix/client/versions", timeout=10)
+    servers = response.headers.get_list("server")
+    assert len(servers) == 1, servers
+    assert servers[0].startswith("Sceau/")
+    missing = httpx.get(server.url + "/_matrix/client/v3/nowhere", timeout=10)
+    assert missing.headers.get_list("server") == servers

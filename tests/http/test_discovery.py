@@ -26,3 +26,11 @@ async def test_capabilities_needs_a_token(client):
     response = await client.get("/_matrix/client/v3/capabilities")
     assert response.status_code == 401
     assert response.json()["errcode"] == "M_MISSING_TOKEN"
+
+
+async def test_every_answer_names_sceau_in_its_server_header(client):
+    from sceau import __version__
+
+    for path in ("/_matrix/client/versions", "/_matrix/client/v3/nowhere"):
+        response = await client.get(path)
+        assert response.headers["server"] == f"Sceau/{__version__}"

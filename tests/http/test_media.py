@@ -4,10 +4,18 @@ Every test runs on SQLite and PostgreSQL. Images are made with Pillow.
 """
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from tests.http.media_support import CREATE, CSP, SERVER, V1, V3, errcode, image_bytes, upload
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """The deprecated unauthenticated paths are on here, so both download paths are tested."""
+    return {"media": {"legacy_unauthenticated_media": True}}
+
 
 # ------------------------------------------------------------------ uploads and downloads
 
@@ -87,7 +95,8 @@ async def test_head_requests_get_the_headers_without_the_body(user_factory):
     assert response.content == b""
 
 
-async def test_authenticated_endpoints_need_a_token_and_legacy_downloads_do_not(
+@pytest.mark.parametrize("config_overrides", [{}])
+async def test_media_endpoints_need_a_token_and_legacy_unauthenticated_paths_are_off(
     client, user_factory
 ):
     alice = await user_factory("alice")
@@ -103,6 +112,20 @@ async def test_authenticated_endpoints_need_a_token_and_legacy_downloads_do_not(
         assert errcode(await client.get(url)) == (401, "M_MISSING_TOKEN"), url
     for method, url in (("POST", V3 + "/upload"), ("POST", CREATE)):
         assert errcode(await client.request(method, url, content=b"x")) == (401, "M_MISSING_TOKEN")
+    legacy = await client.get(f"{V3}/download/{SERVER}/{media_id}")
+    assert errcode(legacy) == (404, "M_NOT_FOUND")
+    thumb = await client.get(f"{V3}/thumbnail/{SERVER}/{media_id}?width=32&height=32")
+    assert errcode(thumb) == (404, "M_NOT_FOUND")
+    named = await client.get(f"{V3}/download/{SERVER}/{media_id}/a.png")
+    assert errcode(named) == (404, "M_NOT_FOUND")
+
+
+@pytest.mark.parametrize("config_overrides", [{"media": {"legacy_unauthenticated_media": True}}])
+async def test_legacy_unauthenticated_paths_serve_media_when_the_admin_turns_them_on(
+    client, user_factory
+):
+    alice = await user_factory("alice")
+    media_id = await upload(alice, image_bytes(40, 40), "image/png")
     legacy = await client.get(f"{V3}/download/{SERVER}/{media_id}")
     assert legacy.status_code == 200
     thumb = await client.get(f"{V3}/thumbnail/{SERVER}/{media_id}?width=32&height=32")

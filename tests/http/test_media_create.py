@@ -1,10 +1,17 @@
 """Asynchronous uploads: POST /media/v1/create, then PUT /media/v3/upload/{serverName}/{mediaId}."""
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from tests.http.media_support import CREATE, SERVER, V1, V3, errcode, send
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """The deprecated unauthenticated paths are on here, so both download paths are tested."""
+    return {"media": {"legacy_unauthenticated_media": True}}
 
 
 async def create(user) -> str:
@@ -98,7 +105,10 @@ async def test_an_expired_media_id_can_no_longer_be_uploaded_to(services, user_f
     assert await create(alice)  # an expired ID no longer counts as pending
 
 
-@pytest.mark.parametrize("config_overrides", [{"media": {"max_pending_uploads": 2}}])
+@pytest.mark.parametrize(
+    "config_overrides",
+    [{"media": {"max_pending_uploads": 2, "legacy_unauthenticated_media": True}}],
+)
 async def test_a_user_may_hold_only_a_few_pending_media_ids(user_factory):
     alice = await user_factory("alice")
     first = await create(alice)
@@ -109,7 +119,9 @@ async def test_a_user_may_hold_only_a_few_pending_media_ids(user_factory):
     assert await create(alice)
 
 
-@pytest.mark.parametrize("config_overrides", [{"media": {"max_upload_bytes": 100}}])
+@pytest.mark.parametrize(
+    "config_overrides", [{"media": {"max_upload_bytes": 100, "legacy_unauthenticated_media": True}}]
+)
 async def test_an_async_upload_over_the_limit_is_refused_and_the_id_stays_usable(user_factory):
     alice = await user_factory("alice")
     media_id = await create(alice)

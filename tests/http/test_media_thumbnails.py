@@ -1,11 +1,18 @@
 """Thumbnails: standard sizes, crop and scale, never upscaled, stored and served again from disk."""
 
 import io
+from typing import Any
 
 import pytest
 from PIL import Image
 
 from tests.http.media_support import SERVER, V1, V3, errcode, image_bytes, upload
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """The deprecated unauthenticated paths are on here, so both download paths are tested."""
+    return {"media": {"legacy_unauthenticated_media": True}}
 
 
 def decoded(response) -> Image.Image:
@@ -113,7 +120,10 @@ async def test_content_that_cannot_be_thumbnailed_gets_400_unknown(
         assert errcode(response) == (400, "M_UNKNOWN"), response.text
 
 
-@pytest.mark.parametrize("config_overrides", [{"media": {"max_thumbnail_pixels": 10_000}}])
+@pytest.mark.parametrize(
+    "config_overrides",
+    [{"media": {"max_thumbnail_pixels": 10_000, "legacy_unauthenticated_media": True}}],
+)
 async def test_images_over_the_pixel_cap_are_refused_before_decoding(user_factory):
     alice = await user_factory("alice")
     media_id = await upload(alice, image_bytes(101, 100), "image/png")
