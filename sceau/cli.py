@@ -34,6 +34,7 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from sceau.homeserver import build_app, build_services
+    from sceau.services.web_client import startup_line
 
     config = _load(args)
     tune_allocator()
@@ -73,6 +74,7 @@ def serve(args: argparse.Namespace) -> None:
             file=sys.stderr,
             flush=True,
         )
+        print(startup_line(config), file=sys.stderr, flush=True)
         try:
             await server.serve()
         finally:

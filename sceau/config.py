@@ -232,6 +232,16 @@ class PolicyConfig(_Section):
     organisations: dict[str, str] = {}
 
 
+class WebClientConfig(_Section):
+    """The web client served at ``/`` (the build of ``web/``)."""
+
+    enabled: bool = True
+    #: The built client's folder; unset: the packaged build or the checkout's ``web/dist``.
+    path: str | None = None
+    #: The product name the client shows (title, login screen).
+    brand: str = Field(default="Sceau", min_length=1, max_length=64)
+
+
 class Config(_Section):
     server_name: str
     public_baseurl: str | None = None
@@ -247,6 +257,7 @@ class Config(_Section):
     encryption: EncryptionConfig = EncryptionConfig()
     account_validity: AccountValidityConfig = AccountValidityConfig()
     policy: PolicyConfig = PolicyConfig()
+    web_client: WebClientConfig = WebClientConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -449,6 +460,14 @@ policy:
   lock_email: false
   # Email domain -> organisation shown in derived display names.
   organisations: {{}}
+
+web_client:
+  # Serve the web client at / (built from web/ by ./scripts/serve).
+  enabled: true
+  # The built client's folder; unset: the checkout's web/dist.
+  # path: /usr/share/sceau/web
+  # The name the client shows.
+  brand: "Sceau"
 
 default_room_version: "11"
 """

@@ -34,6 +34,7 @@ from sceau.http import (
     timestamp,
     to_device,
     typing,
+    web_client,
 )
 
 
@@ -68,6 +69,8 @@ def endpoint_modules() -> list[ModuleType]:
         notifications,
         admin,
         synapse_admin,
+        # Last: its catch-all for client routes must not shadow any API route.
+        web_client,
     ]
 
 

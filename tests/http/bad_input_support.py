@@ -95,11 +95,15 @@ def _flatten(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, set[s
 
 
 def endpoints() -> list[Endpoint]:
-    """Every (method, path) the app registers, once (the r0 aliases of v3 are skipped)."""
+    """Every API (method, path) the app registers, once (the r0 aliases of v3 are skipped).
+
+    The web client's pages (``/``, ``/config.json``) are no API: tests/http/test_web_client.py
+    covers them.
+    """
     found = {
         Endpoint(method, path)
         for path, methods in _flatten(all_routes())
-        if not path.startswith("/_matrix/client/r0/")
+        if path.startswith(("/_", "/.well-known/")) and not path.startswith("/_matrix/client/r0/")
         for method in methods
         if method != "HEAD"
     }
