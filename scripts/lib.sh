@@ -145,3 +145,55 @@ postgres_ready() {
   fi
   warn "the PostgreSQL tests will skip (start one, or set SCEAU_TEST_PG_DSN: docs/testing.md)"
 }
+
+# web_build_reason: why web/dist must be (re)built, or nothing when it is fresh:
+# missing, or older than any file it is built from (sources, lock file, configs).
+web_build_reason() {
+  local built=web/dist/index.html newer
+  if [ ! -f "$built" ]; then
+    echo "web/dist is missing"
+    return 0
+  fi
+  newer=$(find web/src web/public web/index.html web/package.json web/package-lock.json \
+    web/vite.config.ts web/vite.config.js web/tsconfig.json web/tsconfig.app.json web/scripts \
+    -newer "$built" -type f -print -quit 2>/dev/null || true)
+  [ -n "$newer" ] && echo "web/dist is older than $newer"
+  return 0
+}
+
+# web_client_ready: web/node_modules installed (npm ci when web/package-lock.json
+# changed) and web/dist built when missing or stale, saying so. Without web/ it
+# does nothing; without npm it warns (the server then shows how to build it).
+web_client_ready() {
+  local reason
+  [ -f web/package.json ] || return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    warn "npm is not installed: the web client cannot be built (/ will say how to build it)"
+    in_ci && return 1
+    return 0
+  fi
+  npm_ready web
+  reason=$(web_build_reason)
+  [ -z "$reason" ] && return 0
+  step "building the web client: $reason (npm run build in web/)"
+  (cd web && npm run --silent build)
+}
+
+# npm_script DIR NAME: DIR/package.json defines the script NAME.
+npm_script() {
+  node -e 'process.exit(require(process.argv[1]).scripts?.[process.argv[2]] ? 0 : 1)' \
+    "$(realpath "$1")/package.json" "$2" 2>/dev/null
+}
+
+# web_checks: the web client's own lint, type check and Vitest tests (the
+# scripts web/package.json defines among lint, typecheck and test).
+web_checks() {
+  local script
+  [ -f web/package.json ] && command -v npm >/dev/null 2>&1 || return 0
+  for script in lint typecheck test; do
+    if npm_script web "$script"; then
+      step "web: npm run $script"
+      (cd web && npm run --silent "$script")
+    fi
+  done
+}
