@@ -189,6 +189,8 @@ def client_config(config: Config) -> dict[str, Any]:
         "server_name": config.server_name,
         "base_url": config.base_url.rstrip("/"),
         "default_room_version": config.default_room_version,
+        # Flat copy of media.max_upload_bytes: what web/src/config.ts reads.
+        "upload_limit": config.media.max_upload_bytes,
         "registration": {
             "mode": registration.mode,
             "email_domains": sorted(registration.email_domains),

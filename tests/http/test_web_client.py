@@ -230,6 +230,7 @@ async def test_config_json_describes_this_deployment(client):
     assert body["server_name"] == "test.local"
     assert body["base_url"] == "https://matrix.interieur.gouv.fr"
     assert body["media"] == {"max_upload_bytes": 1234567, "antivirus": False}
+    assert body["upload_limit"] == 1234567
     assert body["registration"] == {"mode": "open", "email_domains": []}
     assert body["features"]["registration"] is True
     assert body["features"]["password_reset"] is False
