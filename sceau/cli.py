@@ -5,9 +5,13 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sceau.config import Config, ConfigError, load_config, render_default_config
 from sceau.memory import tune_allocator
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def _ensure_config(config_path: Path, server_name: str) -> None:
@@ -31,8 +35,6 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from sceau.homeserver import build_app, build_services
     from sceau.services.web_client import startup_line
 
@@ -57,30 +59,58 @@ def serve(args: argparse.Namespace) -> None:
             raise SystemExit(2)
         app = build_app(services)
         listener = config.listeners[0]
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=listener.bind_address,
-                port=listener.port,
-                log_level="warning",
-                access_log=False,
-                server_header=False,
-                lifespan="off",
-                timeout_graceful_shutdown=2,
-            )
-        )
+        servers = [_uvicorn_server(app, listener.bind_address, listener.port)]
         print(
             f"Sceau {config.server_name} listening on http://{listener.bind_address}:{listener.port}/",
             file=sys.stderr,
             flush=True,
         )
         print(startup_line(config), file=sys.stderr, flush=True)
+        fed_listener = config.federation.listen
+        if fed_listener is not None:
+            servers.append(
+                _uvicorn_server(
+                    app,
+                    fed_listener.bind_address,
+                    fed_listener.port,
+                    certfile=str(config.resolve_path(fed_listener.tls_certificate_path)),
+                    keyfile=str(config.resolve_path(fed_listener.tls_private_key_path)),
+                )
+            )
+            print(
+                f"Federation listening on https://{fed_listener.bind_address}:{fed_listener.port}/",
+                file=sys.stderr,
+                flush=True,
+            )
+        await services.start()
         try:
-            await server.serve()
+            await asyncio.gather(*(server.serve() for server in servers))
         finally:
+            await services.stop()
             await services.stores.db.close()
 
     asyncio.run(main())
+
+
+def _uvicorn_server(
+    app: object, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
+) -> "uvicorn.Server":
+    import uvicorn
+
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -242,6 +242,76 @@ class WebClientConfig(_Section):
     brand: str = Field(default="Sceau", min_length=1, max_length=64)
 
 
+class FederationListener(_Section):
+    """The TLS listener other servers connect to."""
+
+    bind_address: str = "0.0.0.0"
+    port: int = Field(default=8448, ge=0, le=65535)
+    tls_certificate_path: str
+    tls_private_key_path: str
+
+
+class FederationConfig(_Section):
+    """The Server-Server API: off unless enabled, and then only with ``allow``."""
+
+    #: Nothing is sent or accepted over federation unless this is true.
+    enabled: bool = False
+    #: Server names (with their port, if any) this server federates with; no other.
+    allow: list[str] = []
+    #: The TLS listener for other servers; None: federation is served by no listener.
+    listen: FederationListener | None = None
+    #: CA bundle (PEM) that outbound TLS verifies against; None: the system store.
+    ca_file: str | None = None
+    #: Server name -> {key ID: base64 public key}; these servers' keys are never fetched.
+    pinned_keys: dict[str, dict[str, str]] = {}
+    #: Notary servers asked for other servers' keys (empty: ask each server itself).
+    trusted_key_servers: list[str] = []
+    #: Whether the notary endpoint /key/v2/query may fetch keys it has not cached.
+    notary_fetches: bool = False
+    #: How long this server's published key response stays valid, in milliseconds.
+    key_validity_ms: int = Field(default=24 * 3600 * 1000, ge=60_000)
+    #: First and longest wait before retrying an unreachable destination.
+    min_retry_interval_ms: int = Field(default=5_000, ge=10)
+    max_retry_interval_ms: int = Field(default=3_600_000, ge=10)
+    #: Timeout of one outbound request, in seconds.
+    request_timeout_s: float = Field(default=30, gt=0, le=600)
+
+    @field_validator("allow", "trusted_key_servers")
+    @classmethod
+    def _check_names(cls, value: list[str]) -> list[str]:
+        from sceau.protocol.federation import parse_server_name
+
+        for name in value:
+            try:
+                parse_server_name(name)
+            except ValueError as exc:
+                raise ValueError(f"{name!r} is not a server name: {exc}") from None
+        return value
+
+    @field_validator("pinned_keys")
+    @classmethod
+    def _check_pinned(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from sceau.protocol.base64 import decode_base64
+
+        for server, keys in value.items():
+            for key_id, public in keys.items():
+                if not key_id.startswith("ed25519:"):
+                    raise ValueError(f"{server}: key ID {key_id!r} must start with 'ed25519:'")
+                try:
+                    ok = len(decode_base64(public)) == 32
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise ValueError(f"{server}: key {key_id} is not a base64 ed25519 key")
+        return value
+
+    @model_validator(mode="after")
+    def _retry_order(self) -> "FederationConfig":
+        if self.max_retry_interval_ms < self.min_retry_interval_ms:
+            raise ValueError("max_retry_interval_ms must be >= min_retry_interval_ms")
+        return self
+
+
 class Config(_Section):
     server_name: str
     public_baseurl: str | None = None
@@ -258,6 +328,7 @@ class Config(_Section):
     account_validity: AccountValidityConfig = AccountValidityConfig()
     policy: PolicyConfig = PolicyConfig()
     web_client: WebClientConfig = WebClientConfig()
+    federation: FederationConfig = FederationConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -468,6 +539,24 @@ web_client:
   # path: /usr/share/sceau/web
   # The name the client shows.
   brand: "Sceau"
+
+federation:
+  # Off by default: nothing is sent to, or accepted from, another server.
+  enabled: false
+  # The only servers this one talks to (names exactly as in user IDs, port included).
+  allow: []
+  #   - interieur.tchap.gouv.fr
+  #   - justice.tchap.gouv.fr
+  # listen:
+  #   bind_address: "0.0.0.0"
+  #   port: 8448
+  #   tls_certificate_path: federation.crt
+  #   tls_private_key_path: federation.key
+  # CA bundle outbound TLS trusts instead of the system store.
+  # ca_file: ministries-ca.pem
+  # Keys used as-is, never fetched: {{server: {{"ed25519:key_id": base64 public key}}}}.
+  pinned_keys: {{}}
+  trusted_key_servers: []
 
 default_room_version: "11"
 """

@@ -33,6 +33,7 @@ from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices
 from sceau.services.events import EventService
+from sceau.services.federation import FederationServices
 from sceau.services.formatting import EventFormatter
 from sceau.services.mailer import Mailer
 from sceau.services.media import MediaService
@@ -74,6 +75,7 @@ from sceau.storage.threepids import ThreepidStore
 from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
 from sceau.wiring import add_e2ee, add_ephemeral, add_moderation
+from sceau.wiring_federation import add_federation
 
 
 @dataclass
@@ -153,6 +155,14 @@ class Services:
     admin_rooms: AdminRoomService = field(init=False)
     notifications: NotificationService = field(init=False)
     sliding_sync: SlidingSyncService = field(init=False)
+    federation: FederationServices = field(init=False)
+
+    async def start(self) -> None:
+        """Background work of a serving process (the federation queue)."""
+        await self.federation.start()
+
+    async def stop(self) -> None:
+        await self.federation.stop()
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -370,6 +380,7 @@ async def build_services(
     add_e2ee(built)
     add_ephemeral(built)
     add_moderation(built)
+    add_federation(built)
     return built
 
 

@@ -12,6 +12,7 @@ from sceau.http import (
     devices,
     directory,
     discovery,
+    federation,
     identity,
     keys,
     media,
@@ -69,6 +70,7 @@ def endpoint_modules() -> list[ModuleType]:
         notifications,
         admin,
         synapse_admin,
+        federation,
         # Last: its catch-all for client routes must not shadow any API route.
         web_client,
     ]

@@ -1,0 +1,12 @@
+"""The Server-Server API endpoints (``/_matrix/federation`` and ``/_matrix/key``)."""
+
+from starlette.routing import BaseRoute
+
+from sceau.http.federation import keys, version
+
+
+def routes() -> list[BaseRoute]:
+    found: list[BaseRoute] = []
+    for module in (keys, version):
+        found.extend(module.routes())
+    return found

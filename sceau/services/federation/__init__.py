@@ -1,0 +1,101 @@
+"""The Server-Server API transport: keys, signed requests, the queue, EDUs and queries.
+
+:func:`build_transport` builds the parts every other federation service
+uses; the composition root (``sceau/wiring_federation.py``) adds the rest.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sceau.clock import Clock
+from sceau.config import Config
+from sceau.protocol.signing import SigningKey
+from sceau.services.federation.client import FederationClient, make_ssl_context
+from sceau.services.federation.discovery import (
+    ServerResolver,
+    SrvLookup,
+    WellKnownFetch,
+    dns_srv_lookup,
+)
+from sceau.services.federation.inbound import RequestAuthenticator
+from sceau.services.federation.interfaces import PduReceiver, UnsupportedPduReceiver
+from sceau.services.federation.keys import KeyRing
+from sceau.services.federation.policy import FederationPolicy
+from sceau.storage.database import Database
+from sceau.storage.federation import ServerKeyStore
+
+
+@dataclass
+class FederationServices:
+    policy: FederationPolicy
+    keys: KeyRing
+    resolver: ServerResolver
+    client: FederationClient
+    authenticator: RequestAuthenticator
+    http: httpx.AsyncClient
+    #: The room event graph's receive pipeline; replaced when it is wired in.
+    pdu_receiver: PduReceiver = field(default_factory=UnsupportedPduReceiver)
+
+    async def start(self) -> None:
+        """Start sending what the queue holds (a serving process only)."""
+
+    async def stop(self) -> None:
+        await self.http.aclose()
+
+
+def build_transport(
+    *,
+    config: Config,
+    clock: Clock,
+    db: Database,
+    signing_key: SigningKey,
+    well_known: WellKnownFetch | None = None,
+    srv_lookup: SrvLookup | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> FederationServices:
+    """Keys, discovery, the signing client and the inbound authenticator."""
+    fed = config.federation
+    ca_file = str(config.resolve_path(fed.ca_file)) if fed.ca_file else None
+    http = http or httpx.AsyncClient(
+        verify=make_ssl_context(ca_file),
+        timeout=fed.request_timeout_s,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+    policy = FederationPolicy(config.server_name, fed)
+    keys = KeyRing(
+        server_name=config.server_name,
+        signing_key=signing_key,
+        clock=clock,
+        store=ServerKeyStore(db),
+        config=fed,
+    )
+
+    async def fetch_well_known(host: str) -> Any:
+        response = await http.get(f"https://{host}/.well-known/matrix/server")
+        response.raise_for_status()
+        return response.json()
+
+    resolver = ServerResolver(
+        clock=clock,
+        well_known=well_known or fetch_well_known,
+        srv_lookup=srv_lookup or dns_srv_lookup,
+    )
+    client = FederationClient(policy=policy, signing_key=signing_key, resolver=resolver, http=http)
+    keys.fetch = client.get_unsigned
+
+    async def notary_query(notary: str, path: str, body: Any) -> Any:
+        return await client.request("POST", notary, path, body=body)
+
+    keys.query = notary_query
+    return FederationServices(
+        policy=policy,
+        keys=keys,
+        resolver=resolver,
+        client=client,
+        authenticator=RequestAuthenticator(policy=policy, keys=keys),
+        http=http,
+    )
