@@ -5,11 +5,18 @@ a web/ folder; npm is a shell function that records its calls and "builds" by
 writing web/dist/index.html.
 """
 
+import gzip
 import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.test_test_setup import bash
+
+REPO = Path(__file__).resolve().parent.parent
 
 FAKE_NPM = (
     'npm() { echo "npm $*" >> calls; mkdir -p node_modules;'
@@ -93,3 +100,43 @@ def test_the_serve_and_test_scripts_call_the_build_step():
     assert "web_client_ready" in (repo / "scripts" / "serve").read_text()
     test_script = (repo / "scripts" / "test").read_text()
     assert "web_client_ready" in test_script and "web_checks" in test_script
+
+
+def test_the_build_is_precompressed_in_brotli_and_gzip(tmp_path):
+    """web/scripts/compress.mjs, run after vite build: copies that Sceau serves as they are."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    app = ("export const x = 'Sceau';\n" * 400).encode()
+    (dist / "assets" / "app-1.js").write_bytes(app)
+    (dist / "assets" / "noise-1.js").write_bytes(os.urandom(4096))  # incompressible
+    (dist / "index.html").write_text("<!doctype html>")  # too small to bother
+    (dist / "assets" / "logo-1.png").write_bytes(b"\x89PNG" + b"\0" * 4096)  # already packed
+    (dist / "assets" / "gone-1.js.gz").write_bytes(b"stale copy from an older build")
+    script = REPO / "web" / "scripts" / "compress.mjs"
+    run = subprocess.run([node, str(script), str(dist)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "1 brotli copies" in run.stdout and "1 gzip copies" in run.stdout
+    assert gzip.decompress((dist / "assets" / "app-1.js.gz").read_bytes()) == app
+    unbrotli = subprocess.run(
+        [
+            node,
+            "-e",
+            "process.stdout.write(require('zlib').brotliDecompressSync(require('fs')"
+            f".readFileSync({str(dist / 'assets' / 'app-1.js.br')!r})))",
+        ],
+        capture_output=True,
+    )
+    assert unbrotli.stdout == app
+    names = sorted(p.name for p in dist.rglob("*"))
+    assert names == [
+        "app-1.js",
+        "app-1.js.br",
+        "app-1.js.gz",
+        "assets",
+        "index.html",
+        "logo-1.png",
+        "noise-1.js",
+    ]
