@@ -359,7 +359,12 @@ async def build_services(
             threepids=threepids,
         ),
         devices=DeviceService(db=db, accounts=stores.accounts, uia=uia, hooks=account_hooks),
-        profile=ProfileService(db=db, accounts=stores.accounts, hooks=account_hooks),
+        profile=ProfileService(
+            db=db,
+            accounts=stores.accounts,
+            hooks=account_hooks,
+            lock_display_name=config.policy.lock_display_name,
+        ),
         media=MediaService(
             server_name=config.server_name,
             config=config.media,

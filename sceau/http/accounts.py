@@ -77,7 +77,8 @@ async def login(request: Request) -> Response:
     """POST /_matrix/client/v3/login
 
     m.login.password with an m.id.user identifier, or the legacy ``user``
-    field; either may be a localpart (any case) or a full user ID.
+    field (either a localpart, any case, or a full user ID), or an
+    m.id.thirdparty identifier naming a bound email address.
     """
     body = await read_json(request)
     login_type = get_field(body, "type", str, required=True)
@@ -89,18 +90,23 @@ async def login(request: Request) -> Response:
     get_field(body, "refresh_token", bool)
     if login_type != "m.login.password":
         raise unknown("Unsupported login type")
+    hs = services(request)
     if identifier is not None:
         identifier_type = get_field(identifier, "type", str, required=True)
-        if identifier_type != "m.id.user":
+        if identifier_type == "m.id.user":
+            user = get_field(identifier, "user", str, required=True)
+        elif identifier_type == "m.id.thirdparty":
+            medium = get_field(identifier, "medium", str, required=True)
+            address = get_field(identifier, "address", str, required=True)
+            user = await hs.accounts.user_for_threepid(medium, address)
+        else:
             raise unknown("Unsupported identifier type")
-        user = get_field(identifier, "user", str, required=True)
     elif legacy_user is not None:
         user = legacy_user
     else:
         raise missing_param("identifier")
     if password is None:
         raise missing_param("password")
-    hs = services(request)
     session = await hs.accounts.login(user, password, device_id, display_name, client_ip(request))
     return json_response(
         {

@@ -43,7 +43,8 @@ async def well_known_client(request: Request) -> Response:
 async def capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
     await requester(request)
-    config = services(request).config
+    hs = services(request)
+    config = hs.config
     return json_response(
         {
             "capabilities": {
@@ -52,7 +53,7 @@ async def capabilities(request: Request) -> Response:
                     "default": config.default_room_version,
                     "available": {v: "stable" for v in KNOWN_ROOM_VERSIONS},
                 },
-                "m.set_displayname": {"enabled": True},
+                "m.set_displayname": {"enabled": not config.policy.lock_display_name},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},
                 "m.get_login_token": {"enabled": False},

@@ -8,7 +8,7 @@ and a failing reaction can never undo or half-write an account change.
 import logging
 import secrets
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,11 @@ from sceau.protocol.identifiers import (
 )
 from sceau.services.auth import AuthService, PasswordService, Requester, UiaService
 from sceau.services.devices import PASSWORD_FLOWS, check_device_id, check_device_name
+from sceau.services.policy.identity import (
+    display_name_from_email,
+    localpart_from_email,
+    numbered_localparts,
+)
 from sceau.services.policy.passwords import PasswordPolicy
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.threepid import EMAIL_STAGE, REGISTER, ThreepidService
@@ -206,8 +211,10 @@ class AccountService:
         if request.password is None:
             raise missing_param("password")
         bind: BindHook | None = None
+        email_address: str | None = None
         if flows == [[EMAIL_STAGE]] and self._threepids is not None:
             email = await self._threepids.validated_session(auth, REGISTER)
+            email_address = email.address
             threepids = self._threepids
 
             async def bind(txn: Transaction, new_user_id: str) -> None:
@@ -222,6 +229,7 @@ class AccountService:
             if request.inhibit_login
             else (request.device_id, request.initial_device_display_name),
             bind=bind,
+            email=email_address,
         )
         if isinstance(session, Session):
             await self._accounts.touch_device(
@@ -255,15 +263,28 @@ class AccountService:
         is_admin: bool,
         device: tuple[str | None, str | None] | None,
         bind: BindHook | None = None,
+        email: str | None = None,
     ) -> Session | str:
-        """Insert the user (with a generated localpart if none) and maybe its first session."""
+        """Insert the user and maybe its first session.
+
+        The user ID is ``user_id``; else, for an agent registering with only a
+        verified ``email``, one derived from it (numbered on a clash); else a
+        random one. The display name starts as the email's "First Last [Org]",
+        or the localpart, so no client shows a bare ID.
+        """
         now = self._clock.time_ms()
         session: Session | None = None
         async with self._db.transaction() as txn:
-            for _ in range(10):
-                candidate = user_id or self.user_id_for("user-" + secrets.token_hex(5))
+            for candidate in self._candidate_ids(user_id, email):
+                displayname = self._initial_displayname(candidate, email)
                 if await self._accounts.insert_user(
-                    txn, candidate, password_hash, now, is_admin, expiration_ts=self._expiry(now)
+                    txn,
+                    candidate,
+                    password_hash,
+                    now,
+                    is_admin,
+                    displayname=displayname,
+                    expiration_ts=self._expiry(now),
                 ):
                     break
                 if user_id is not None:
@@ -278,6 +299,22 @@ class AccountService:
             return candidate
         await self._hooks.fire_device_created(session.user_id, session.device_id)
         return session
+
+    def _candidate_ids(self, user_id: str | None, email: str | None) -> Iterator[str]:
+        """The user IDs to try in order (deactivated IDs stay taken, so none is reused)."""
+        if user_id is not None:
+            yield user_id
+        elif email is not None:
+            for localpart in numbered_localparts(localpart_from_email(email)):
+                yield self.user_id_for(localpart)
+        else:
+            for _ in range(10):
+                yield self.user_id_for("user-" + secrets.token_hex(5))
+
+    def _initial_displayname(self, user_id: str, email: str | None) -> str:
+        if email is not None:
+            return display_name_from_email(email, self._config.policy.organisations)
+        return parse_user_id(user_id)[0]
 
     async def create_user(self, localpart: str, password: str | None, is_admin: bool) -> str:
         """An account made by an administrator (the admin CLI): no UIA, no session."""
@@ -341,6 +378,12 @@ class AccountService:
             await self._hooks.fire_device_created(session.user_id, session.device_id)
         return session
 
+    async def user_for_threepid(self, medium: str, address: str) -> str:
+        """The user an m.id.thirdparty login names; "" (no one, same refusal) if none."""
+        if medium != "email" or self._threepids is None:
+            return ""
+        return await self._threepids.user_with_email(address) or ""
+
     def _login_user_id(self, user: str) -> str | None:
         """The local user ID that ``user`` names, or None if it cannot be one of ours."""
         if user.startswith("@"):
@@ -350,8 +393,10 @@ class AccountService:
                 return None
             if server_name != self._server_name:
                 return None
-        else:
+        elif user:
             localpart = user
+        else:
+            return None
         try:
             return self.user_id_for(localpart)
         except MatrixError:

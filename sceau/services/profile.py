@@ -40,10 +40,19 @@ def check_displayname(name: str) -> None:
 
 
 class ProfileService:
-    def __init__(self, *, db: Database, accounts: AccountStore, hooks: AccountHooks) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        accounts: AccountStore,
+        hooks: AccountHooks,
+        lock_display_name: bool = False,
+    ) -> None:
         self._db = db
         self._accounts = accounts
         self._hooks = hooks
+        #: policy.lock_display_name: names derived from verified emails stay as they are.
+        self._lock_display_name = lock_display_name
 
     async def _user(self, user_id: str) -> UserRecord:
         try:
@@ -76,6 +85,8 @@ class ProfileService:
             raise MatrixError(400, "M_INVALID_PARAM", "Invalid profile key")
         if user_id != requester.user_id:
             raise forbidden("You may only change your own profile")
+        if key == "displayname" and self._lock_display_name:
+            raise forbidden("Display names are set from your email address and cannot be changed")
         if value == "":
             value = None
         if value is not None and key == "displayname":

@@ -89,6 +89,11 @@ class ThreepidService:
             raise invalid_param("Not a valid email address")
         return self._router.home_of(email)
 
+    async def user_with_email(self, address: str) -> str | None:
+        """The account an address is bound to (login with m.id.thirdparty), None if none."""
+        email = normalise_email(address)
+        return None if email is None else await self._store.owner("email", email)
+
     async def is_invited(self, address: str) -> bool:
         """Whether an invitation waits for this address (email invitations are not kept yet)."""
         return False

@@ -10,11 +10,13 @@ def error(response, status: int, errcode: str) -> None:
     assert response.json()["errcode"] == errcode, response.text
 
 
-async def test_a_new_user_has_an_empty_profile_readable_without_a_token(client, register):
+async def test_a_new_user_starts_with_their_localpart_as_name_readable_without_a_token(
+    client, register
+):
     alice = await register("alice")
     response = await client.get(V3 + f"/profile/{alice.user_id}")
-    assert response.status_code == 200 and response.json() == {}
-    error(await client.get(V3 + f"/profile/{alice.user_id}/displayname"), 404, "M_NOT_FOUND")
+    assert response.status_code == 200 and response.json() == {"displayname": "alice"}
+    error(await client.get(V3 + f"/profile/{alice.user_id}/avatar_url"), 404, "M_NOT_FOUND")
 
 
 async def test_unknown_or_invalid_users_have_no_profile(client):
@@ -56,7 +58,7 @@ async def test_nobody_may_change_another_users_profile(register):
         "PUT", f"/profile/{alice.user_id}/displayname", json={"displayname": "Mallory"}
     )
     error(response, 403, "M_FORBIDDEN")
-    assert (await alice.ok("GET", f"/profile/{alice.user_id}")) == {}
+    assert (await alice.ok("GET", f"/profile/{alice.user_id}")) == {"displayname": "alice"}
 
 
 async def test_displayname_may_be_256_characters_but_no_more(register):
