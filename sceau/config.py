@@ -92,6 +92,8 @@ class RateLimitConfig(_Section):
     report: Rate = Rate(per_second=1, burst=5)
     #: Validation emails requested (/requestToken), per client IP.
     email: Rate = Rate(per_second=0.05, burst=5)
+    #: TURN credentials handed out (/voip/turnServer), per user.
+    turn: Rate = Rate(per_second=0.1, burst=10)
 
 
 class LimitsConfig(_Section):
@@ -138,6 +140,67 @@ class MediaConfig(_Section):
     #: Serve the deprecated ``/_matrix/media/v3/download`` and ``/thumbnail`` paths,
     #: which need no access token: anyone holding an mxc:// URI could fetch the file.
     legacy_unauthenticated_media: bool = False
+
+
+_DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
+_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_TURN_URI = re.compile(r"turns?:\S+")
+
+
+def duration_ms(value: object) -> object:
+    """``"1h"``, ``"30m"``, ``"90s"``, ``"500ms"``, ``"2d"``, ``"1w"`` -> milliseconds; ints pass."""
+    if isinstance(value, str):
+        found = _DURATION.fullmatch(value.strip())
+        if found is None:
+            raise ValueError("must be milliseconds or a duration such as '1h', '30m', '90s'")
+        return int(found.group(1)) * _DURATION_MS[found.group(2)]
+    return value
+
+
+class VoipConfig(_Section):
+    """The TURN server that relays calls; ``/voip/turnServer`` hands out its credentials.
+
+    Either ``turn_shared_secret`` (coturn's ``use-auth-secret``: short-lived
+    credentials per user) or the static ``turn_username``/``turn_password`` pair.
+    """
+
+    #: e.g. ``turn:turn.example.fr:3478?transport=udp``; empty: no TURN, the endpoint answers {}.
+    turn_uris: list[str] = []
+    #: coturn's ``static-auth-secret``.
+    turn_shared_secret: str | None = None
+    turn_username: str | None = None
+    turn_password: str | None = None
+    #: How long handed-out credentials stay valid: milliseconds or "1h", "30m"...
+    turn_user_lifetime: int = Field(default=3_600_000, ge=60_000, le=7 * 86_400_000)
+
+    @field_validator("turn_user_lifetime", mode="before")
+    @classmethod
+    def _parse_lifetime(cls, value: object) -> object:
+        return duration_ms(value)
+
+    @field_validator("turn_uris")
+    @classmethod
+    def _check_uris(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if _TURN_URI.fullmatch(uri) is None:
+                raise ValueError(f"'{uri}' must start with turn: or turns:")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_credentials(self) -> "VoipConfig":
+        static = self.turn_username is not None or self.turn_password is not None
+        if static and (self.turn_username is None or self.turn_password is None):
+            raise ValueError("turn_username and turn_password go together")
+        if static and self.turn_shared_secret is not None:
+            raise ValueError("set turn_shared_secret or turn_username/turn_password, not both")
+        if self.turn_shared_secret is not None and not self.turn_shared_secret:
+            raise ValueError("turn_shared_secret must not be empty")
+        has_credentials = static or self.turn_shared_secret is not None
+        if self.turn_uris and not has_credentials:
+            raise ValueError("turn_uris needs turn_shared_secret or turn_username/turn_password")
+        if has_credentials and not self.turn_uris:
+            raise ValueError("TURN credentials are set but turn_uris is empty")
+        return self
 
 
 class PresenceConfig(_Section):
@@ -329,6 +392,8 @@ class Config(_Section):
     policy: PolicyConfig = PolicyConfig()
     web_client: WebClientConfig = WebClientConfig()
     federation: FederationConfig = FederationConfig()
+
+    voip: VoipConfig = VoipConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -465,6 +530,7 @@ rate_limits:
   media: {{per_second: 1, burst: 30}}
   report: {{per_second: 1, burst: 5}}
   email: {{per_second: 0.05, burst: 5}}
+  turn: {{per_second: 0.1, burst: 10}}
 
 limits:
   # Largest JSON request body; media uploads have their own limit below.
@@ -557,6 +623,17 @@ federation:
   # Keys used as-is, never fetched: {{server: {{"ed25519:key_id": base64 public key}}}}.
   pinned_keys: {{}}
   trusted_key_servers: []
+
+# TURN relay for voice and video calls (see docs/calls.md). Without turn_uris,
+# clients get no relay and calls between two NATs may fail to connect.
+voip:
+  turn_uris: []
+  #   - "turn:turn.{server_name}:3478?transport=udp"
+  #   - "turn:turn.{server_name}:3478?transport=tcp"
+  # The same value as coturn's static-auth-secret (use-auth-secret).
+  # turn_shared_secret: "..."
+  # How long handed-out credentials stay valid.
+  turn_user_lifetime: 1h
 
 default_room_version: "11"
 """

@@ -59,6 +59,7 @@ from sceau.services.timeline import TimelineService
 from sceau.services.typing import TypingService
 from sceau.services.upgrade import RoomUpgradeService
 from sceau.services.user_directory import UserDirectoryService
+from sceau.services.voip import VoipService
 from sceau.storage.accounts import AccountStore
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.events import EventStore
@@ -143,6 +144,7 @@ class Services:
     media: MediaService
     spaces: SpaceService
     threepids: ThreepidService
+    voip: VoipService
     e2ee: E2eeServices = field(init=False)
     typing: TypingService = field(init=False)
     receipts: ReceiptService = field(init=False)
@@ -381,6 +383,7 @@ async def build_services(
             rooms=stores.rooms,
         ),
         threepids=threepids,
+        voip=VoipService(config.voip, clock, ratelimiter),
     )
     add_e2ee(built)
     add_ephemeral(built)

@@ -49,3 +49,50 @@ def test_config_must_be_a_mapping(tmp_path):
 def test_relative_paths_resolve_against_the_data_folder(tmp_path):
     config = parse_config({"server_name": "x.fr"}, str(tmp_path))
     assert config.resolve_path(config.database.path) == tmp_path / "sceau.db"
+
+
+TURN = ["turn:turn.x.fr:3478?transport=udp"]
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "expected_ms"),
+    [("1h", 3_600_000), ("30m", 1_800_000), ("90s", 90_000), ("2d", 172_800_000), (60_000, 60_000)],
+)
+def test_turn_lifetime_takes_milliseconds_or_a_duration(tmp_path, lifetime, expected_ms):
+    voip = {"turn_uris": TURN, "turn_shared_secret": "s", "turn_user_lifetime": lifetime}
+    config = parse_config({"server_name": "x.fr", "voip": voip}, str(tmp_path))
+    assert config.voip.turn_user_lifetime == expected_ms
+
+
+def test_turn_is_off_by_default(tmp_path):
+    voip = parse_config({"server_name": "x.fr"}, str(tmp_path)).voip
+    assert voip.turn_uris == [] and voip.turn_shared_secret is None
+    assert voip.turn_user_lifetime == 3_600_000
+
+
+@pytest.mark.parametrize(
+    ("voip", "message"),
+    [
+        ({"turn_uris": ["https://turn.x.fr"], "turn_shared_secret": "s"}, "voip.turn_uris"),
+        ({"turn_uris": TURN}, "turn_uris needs turn_shared_secret"),
+        ({"turn_shared_secret": "s"}, "turn_uris is empty"),
+        ({"turn_uris": TURN, "turn_username": "u"}, "go together"),
+        (
+            {
+                "turn_uris": TURN,
+                "turn_shared_secret": "s",
+                "turn_username": "u",
+                "turn_password": "p",
+            },
+            "not both",
+        ),
+        ({"turn_uris": TURN, "turn_shared_secret": ""}, "must not be empty"),
+        ({"turn_uris": TURN, "turn_shared_secret": "s", "turn_user_lifetime": "soon"}, "lifetime"),
+        ({"turn_uris": TURN, "turn_shared_secret": "s", "turn_user_lifetime": 10}, "lifetime"),
+        ({"turn_uri": TURN}, "unknown key 'voip.turn_uri'"),
+    ],
+)
+def test_invalid_turn_settings_stop_start_up(tmp_path, voip, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"server_name": "x.fr", "voip": voip}, str(tmp_path))
+    assert message in str(caught.value)

@@ -62,23 +62,9 @@ async def capabilities(request: Request) -> Response:
     )
 
 
-async def turn_server(request: Request) -> Response:
-    """GET /_matrix/client/v3/voip/turnServer
-
-    No TURN server is configured: an empty object tells clients to go without.
-    """
-    await requester(request)
-    return json_response({})
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route("/_matrix/client/versions", versions, methods=["GET"]),
         Route("/.well-known/matrix/client", well_known_client, methods=["GET"]),
-        *client_routes(
-            [
-                ("GET", "/capabilities", capabilities),
-                ("GET", "/voip/turnServer", turn_server),
-            ]
-        ),
+        *client_routes([("GET", "/capabilities", capabilities)]),
     ]

@@ -35,6 +35,7 @@ from sceau.http import (
     timestamp,
     to_device,
     typing,
+    voip,
     web_client,
 )
 
@@ -64,6 +65,7 @@ def endpoint_modules() -> list[ModuleType]:
         push,
         receipts,
         typing,
+        voip,
         media,
         timestamp,
         reports,

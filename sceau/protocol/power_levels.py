@@ -24,6 +24,11 @@ _DEFAULT_NOTIFICATION_LEVEL = 50
 
 Action = Literal["invite", "kick", "ban", "redact"]
 
+CALL_MEMBER_EVENT_TYPES = ("m.call.member", "org.matrix.msc3401.call.member")
+"""Group call membership (MSC3401): every member must be able to join and leave a call."""
+CALL_EVENT_TYPES = ("m.call", "org.matrix.msc3401.call")
+"""A group call itself: started, and marked ended when the last person leaves."""
+
 
 def as_int(value: Any) -> int | None:
     """Return ``value`` if it is a JSON integer (not a bool), else None.
@@ -129,8 +134,10 @@ def default_power_levels(
     listed in ``users``, so the creator and ``additional_creators`` are left
     out, and ``m.room.tombstone`` is raised above ``state_default`` as the spec
     requires. ``public_chat`` rooms require level 50 to invite (as Synapse
-    does); other presets let any member invite. ``override`` is applied on top,
-    key by key, like ``power_level_content_override``.
+    does); other presets let any member invite. Any member may join a group
+    call (level 0 for the call member events) and, outside ``public_chat``
+    rooms, start or end one. ``override`` is applied on top, key by key, like
+    ``power_level_content_override``.
     """
     privileged = room_version.privileged_creators
     excluded = {creator, *additional_creators} if privileged else set()
@@ -152,6 +159,8 @@ def default_power_levels(
             "m.room.tombstone": 150 if privileged else 100,
             "m.room.server_acl": 100,
             "m.room.encryption": 100,
+            **dict.fromkeys(CALL_MEMBER_EVENT_TYPES, 0),
+            **dict.fromkeys(CALL_EVENT_TYPES, 50 if preset == "public_chat" else 0),
         },
         "events_default": 0,
         "state_default": 50,

@@ -123,6 +123,10 @@ def test_default_power_levels_before_v12_list_creator_and_preset_users() -> None
         "m.room.tombstone": 100,
         "m.room.server_acl": 100,
         "m.room.encryption": 100,
+        "m.call.member": 0,
+        "org.matrix.msc3401.call.member": 0,
+        "m.call": 0,
+        "org.matrix.msc3401.call": 0,
     }
 
 
@@ -136,6 +140,16 @@ def test_default_power_levels_v12_omits_creators_and_raises_tombstone() -> None:
 def test_default_power_levels_public_chat_requires_moderator_to_invite() -> None:
     assert default_power_levels(ALICE, V11, preset="public_chat")["invite"] == 50
     assert default_power_levels(ALICE, V11, preset="private_chat")["invite"] == 0
+
+
+def test_default_power_levels_let_every_member_join_a_group_call() -> None:
+    for preset in ("private_chat", "trusted_private_chat", "public_chat", None):
+        events = default_power_levels(ALICE, V11, preset=preset)["events"]
+        assert events["m.call.member"] == 0
+        assert events["org.matrix.msc3401.call.member"] == 0
+    assert default_power_levels(ALICE, V11, preset="private_chat")["events"]["m.call"] == 0
+    public = default_power_levels(ALICE, V11, preset="public_chat")["events"]
+    assert public["m.call"] == public["org.matrix.msc3401.call"] == 50
 
 
 def test_default_power_levels_override_replaces_top_level_keys() -> None:
