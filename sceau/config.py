@@ -392,7 +392,6 @@ class Config(_Section):
     policy: PolicyConfig = PolicyConfig()
     web_client: WebClientConfig = WebClientConfig()
     federation: FederationConfig = FederationConfig()
-
     voip: VoipConfig = VoipConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
