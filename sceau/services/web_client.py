@@ -207,8 +207,9 @@ def client_config(config: Config) -> dict[str, Any]:
             "presence": config.presence.enabled,
             "change_display_name": not config.policy.lock_display_name,
             "change_email": not config.policy.lock_email,
-            # No TURN/VoIP settings exist yet: /voip/turnServer answers {}.
-            "calls": False,
+            # Calls are offered once a TURN relay is configured (docs/calls.md):
+            # without one, two agents behind NAT could not connect.
+            "calls": bool(config.voip.turn_uris),
         },
     }
 

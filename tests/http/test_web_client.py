@@ -240,6 +240,15 @@ async def test_config_json_describes_this_deployment(client):
     assert body["encryption"] == {"encrypt_new_rooms": "not_public"}
 
 
+@pytest.mark.parametrize(
+    "config_overrides",
+    [{"voip": {"turn_uris": ["turn:turn.test.local:3478"], "turn_shared_secret": "s"}}],
+)
+async def test_config_json_offers_calls_once_a_turn_relay_is_configured(client):
+    response = await client.get("/config.json")
+    assert response.json()["features"]["calls"] is True
+
+
 async def test_config_json_upload_limit_matches_media_config(client, register):
     alice = await register("alice")
     media = await alice.ok("GET", "/_matrix/client/v1/media/config")
