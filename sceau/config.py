@@ -293,6 +293,8 @@ class PolicyConfig(_Section):
     lock_email: bool = False
     #: Email domain -> organisation shown in derived display names ("Jean Dupont [Intérieur]").
     organisations: dict[str, str] = {}
+    #: When a room's last power-100 member leaves, promote the next in rank first.
+    promote_when_last_admin_leaves: bool = True
 
 
 class WebClientConfig(_Section):
@@ -596,6 +598,9 @@ policy:
   lock_email: false
   # Email domain -> organisation shown in derived display names.
   organisations: {{}}
+  # When a room's last administrator leaves, the members with the highest
+  # remaining level become administrators (or everyone, if nobody has one).
+  promote_when_last_admin_leaves: true
 
 web_client:
   # Serve the web client at / (built from web/ by ./scripts/serve).

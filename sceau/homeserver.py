@@ -75,7 +75,7 @@ from sceau.storage.state import StateStore
 from sceau.storage.threepids import ThreepidStore
 from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
-from sceau.wiring import add_e2ee, add_ephemeral, add_moderation
+from sceau.wiring import add_e2ee, add_ephemeral, add_moderation, add_policy
 from sceau.wiring_federation import add_federation
 
 
@@ -388,6 +388,7 @@ async def build_services(
     add_e2ee(built)
     add_ephemeral(built)
     add_moderation(built)
+    add_policy(built)
     add_federation(built)
     return built
 

@@ -14,6 +14,7 @@ from sceau.services.admin_rooms import AdminRoomService
 from sceau.services.admin_users import AdminUserService
 from sceau.services.e2ee import build_e2ee
 from sceau.services.notifications import NotificationService
+from sceau.services.policy.room_admins import AdminSuccession
 from sceau.services.presence import PresenceService
 from sceau.services.push import PushRuleService
 from sceau.services.receipts import ReceiptService
@@ -189,3 +190,12 @@ def add_moderation(services: "Services") -> None:
     services.admin_rooms = AdminRoomService(
         admin_store=admin_store, reports=reports, events=stores.events, state=stores.state
     )
+
+
+def add_policy(services: "Services") -> None:
+    """The state's rules that act on rooms (the config's ``policy`` section)."""
+    if services.config.policy.promote_when_last_admin_leaves:
+        succession = AdminSuccession(
+            events=services.events, event_store=services.stores.events, state=services.stores.state
+        )
+        services.rooms.leave_hooks.append(succession.before_leave)

@@ -58,6 +58,8 @@ class RoomService:
         )
         #: Called after a local user's membership changes (e.g. device-list tracking).
         self.membership_hooks: list[Callable[[str, str, str], Awaitable[None]]] = []
+        #: Called before a joined local user leaves, while they may still send (policy).
+        self.leave_hooks: list[Callable[[str, str], Awaitable[None]]] = []
 
     # ------------------------------------------------------------- createRoom
 
@@ -295,6 +297,9 @@ class RoomService:
             raise forbidden("You are not a member of this room")
         if current in ("leave", "ban"):
             return
+        if current == "join":
+            for hook in self.leave_hooks:
+                await hook(user_id, room_id)
         content: JsonDict = {"membership": "leave"}
         if reason:
             content["reason"] = reason
