@@ -2,9 +2,10 @@
 // against a local Sceau on SQLite, started and seeded by this script.
 //
 //   node web/bench/bench.mjs [--rooms 100] [--messages 5000] [--switches 10]
-//                            [--json FILE] [--write-docs]
+//                            [--json FILE] [--write-docs] [--dist FOLDER]
 //
-// --write-docs replaces the "Web client" figures in docs/performance.md.
+// --write-docs replaces the "Web client" figures in docs/performance.md (or
+// --docs-file FILE). --dist serves another build than web/dist.
 // Uses playwright-core (root package.json) and Debian's /usr/bin/chromium.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -28,7 +29,9 @@ const { values: opts } = parseArgs({
     messages: { type: "string", default: "5000" },
     switches: { type: "string", default: "10" },
     json: { type: "string" },
+    dist: { type: "string" },
     "write-docs": { type: "boolean", default: false },
+    "docs-file": { type: "string", default: path.join(REPO, "docs", "performance.md") },
   },
 });
 const rooms = Number(opts.rooms);
@@ -38,11 +41,16 @@ const switches = Math.min(Number(opts.switches), rooms);
 const log = (message) => console.error(`[web bench] ${message}`);
 
 async function main() {
-  const sceau = await startSceau();
+  const sceau = await startSceau(opts.dist ? { dist: path.resolve(opts.dist) } : {});
   const browser = await launchBrowser();
   try {
     log(`seeding ${rooms} rooms and ${messages} messages at ${sceau.url}`);
     const data = await seed(sceau.url, { rooms, messages });
+    // A first visit from another context starts the browser's network and
+    // renderer processes, so that the cold load below measures the client.
+    const warmUp = await newUser(browser, { name: "warm-up", baseUrl: sceau.url });
+    await warmUp.page.goto("/_matrix/client/versions");
+    await warmUp.context.close();
     const user = await newUser(browser, { name: "bench", baseUrl: sceau.url });
     const cdp = await user.context.newCDPSession(user.page);
     const results = { rooms, messages, chromium: browser.version(), date: new Date().toISOString() };
@@ -87,7 +95,7 @@ const START = "<!-- web-bench:start -->";
 const END = "<!-- web-bench:end -->";
 
 async function writeDocs(results) {
-  const file = path.join(REPO, "docs", "performance.md");
+  const file = path.resolve(opts["docs-file"]);
   const text = await readFile(file, "utf8");
   const block = `${START}\n${markdown(results)}\n${END}`;
   if (!text.includes(START)) throw new Error(`${file} has no ${START} marker`);

@@ -17,11 +17,22 @@ const LOGIN_VISIBLE = () => {
   return shown ? performance.now() : false;
 };
 
-/** `text` is shown somewhere on the page (a room in the list, a message). */
+/** `text` is on screen: laid out, inside the window and inside every scrolled ancestor. */
 const TEXT_SHOWN = (text) => {
+  const onScreen = (element) => {
+    const rect = element.getBoundingClientRect();
+    if (rect.height === 0 || rect.bottom <= 0 || rect.top >= innerHeight) return false;
+    for (let a = element.parentElement; a; a = a.parentElement) {
+      if (a.scrollHeight > a.clientHeight + 1 && getComputedStyle(a).overflowY !== "visible") {
+        const box = a.getBoundingClientRect();
+        if (rect.bottom <= box.top || rect.top >= box.bottom) return false;
+      }
+    }
+    return true;
+  };
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (node.nodeValue.includes(text) && node.parentElement?.offsetParent !== null) {
+    if (node.nodeValue.includes(text) && node.parentElement && onScreen(node.parentElement)) {
       return performance.now();
     }
   }
