@@ -14,6 +14,7 @@ from sceau.services.admin_rooms import AdminRoomService
 from sceau.services.admin_users import AdminUserService
 from sceau.services.e2ee import build_e2ee
 from sceau.services.notifications import NotificationService
+from sceau.services.policy.directory import HIDE_PROFILE_TYPE, DirectoryOptOut
 from sceau.services.policy.room_admins import AdminSuccession
 from sceau.services.presence import PresenceService
 from sceau.services.push import PushRuleService
@@ -199,3 +200,5 @@ def add_policy(services: "Services") -> None:
             events=services.events, event_store=services.stores.events, state=services.stores.state
         )
         services.rooms.leave_hooks.append(succession.before_leave)
+    opt_out = DirectoryOptOut(accounts=services.stores.accounts)
+    services.account_data.global_write_hooks[HIDE_PROFILE_TYPE] = opt_out.on_write

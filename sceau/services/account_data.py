@@ -16,7 +16,7 @@ from sceau.notifier import Notifier
 from sceau.protocol.identifiers import is_valid_room_id
 from sceau.services.sync import SyncContext
 from sceau.storage.account_data import GLOBAL, AccountDataStore
-from sceau.storage.database import Database
+from sceau.storage.database import Database, Transaction
 from sceau.streams import ChangeTracker, StreamIdGenerator
 
 SERVER_GLOBAL_TYPES = frozenset({"m.push_rules"})
@@ -30,6 +30,9 @@ def server_owned(data_type: str) -> MatrixError:
     return MatrixError(
         405, "M_BAD_JSON", f"Account data of type {data_type} is managed by the server"
     )
+
+
+GlobalWriteHook = Callable[[Transaction, str, dict[str, Any]], Awaitable[None]]
 
 
 class AccountDataService:
@@ -49,6 +52,8 @@ class AccountDataService:
         self._store = store
         #: Global types whose content the server computes (m.push_rules).
         self.virtual_types: dict[str, VirtualType] = {}
+        #: Called inside the transaction of each global write, by type (policy reacts to some).
+        self.global_write_hooks: dict[str, GlobalWriteHook] = {}
 
     # -------------------------------------------------------------- reading
 
@@ -115,8 +120,11 @@ class AccountDataService:
     ) -> None:
         """Store one entry (for services that own a type, e.g. m.fully_read) and wake the user."""
         ensure_storable(content)
+        hook = self.global_write_hooks.get(data_type) if room_id == GLOBAL else None
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             await self._store.put(txn, user_id, room_id, data_type, content, pos)
+            if hook is not None:
+                await hook(txn, user_id, content)
         self.changes.record(user_id, pos)
         self._notifier.notify_users([user_id])
 

@@ -120,6 +120,11 @@ class AccountStore:
             "UPDATE users SET password_hash = ? WHERE user_id = ?", password_hash, user_id
         )
 
+    async def set_hidden_from_directory(self, txn: Transaction, user_id: str, hidden: bool) -> None:
+        await txn.execute(
+            "UPDATE users SET hidden_from_directory = ? WHERE user_id = ?", int(hidden), user_id
+        )
+
     async def set_deactivated(self, txn: Transaction, user_id: str) -> None:
         self._forget_owners(txn)
         await txn.execute(

@@ -1,7 +1,7 @@
 """The user directory: local users a searcher may discover.
 
 A user is visible to a searcher who shares a joined room with them, or when
-they are joined to a public room (join rule ``public``, read from
+they are joined to a public room, unless they opted out (``im.vector.hide_profile``) (join rule ``public``, read from
 ``room_summaries``). Matching is a case-insensitive substring test of every
 search word against the user ID or the display name.
 """
@@ -54,7 +54,7 @@ class UserDirectoryStore:
             "  WHERE s.join_rule = 'public' AND m.type = 'm.room.member'"
             "  AND m.membership = 'join'"
             " ) v ON v.user_id = u.user_id"
-            f" WHERE u.deactivated = 0 AND {matching}"
+            f" WHERE u.deactivated = 0 AND u.hidden_from_directory = 0 AND {matching}"
             " GROUP BY u.user_id, u.displayname, u.avatar_url"
             " ORDER BY shared DESC, u.user_id LIMIT ?",
             *params,

@@ -97,3 +97,15 @@ async def test_deactivated_users_are_not_found(user_factory, services):
     async with services.stores.db.transaction() as txn:
         await txn.execute("UPDATE users SET deactivated = 1 WHERE user_id = ?", gone.user_id)
     assert user_ids(await find(alice, "gonzo")) == []
+
+
+async def test_users_who_set_hide_profile_are_left_out_until_they_unset_it(user_factory):
+    alice = await user_factory("alice")
+    carol = await user_factory("carol")
+    await carol.ok("POST", "/createRoom", json={"preset": "public_chat"})
+    assert user_ids(await find(alice, "carol")) == [carol.user_id]
+    hide = f"/user/{carol.user_id}/account_data/im.vector.hide_profile"
+    await carol.ok("PUT", hide, json={"hide_profile": True})
+    assert user_ids(await find(alice, "carol")) == []
+    await carol.ok("PUT", hide, json={"hide_profile": False})
+    assert user_ids(await find(alice, "carol")) == [carol.user_id]
