@@ -8,7 +8,7 @@ add), and once the transaction has committed it feeds the room's in-memory
 tail and change trackers and wakes the /sync requests waiting on the room.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import orjson
 
@@ -18,7 +18,13 @@ from sceau.notifier import Notifier
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.types import JsonDict
-from sceau.services.event_types import BuiltEvent, PersistedEvent, PersistHook, RoomDraft
+from sceau.services.event_types import (
+    BuiltEvent,
+    PersistedEvent,
+    PersistHook,
+    RoomDraft,
+    StateDelta,
+)
 from sceau.services.recent_events import RecentEvents
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore, NewEvent, StoredEvent
@@ -70,8 +76,13 @@ class EventWriter:
         relation_positions: dict[str, int] = {}
         written: list[StoredEvent] = []
         rewrote_history = False
+        extra_groups = sum(
+            (item.new_state_before is not None)
+            + (item.current is not None and isinstance(item.current.group, StateDelta))
+            for item in built
+        )
         async with (
-            self._stream.next_positions(len(built)) as positions,
+            self._stream.next_positions(len(built) + extra_groups) as reserved,
             self._db.transaction() as txn,
         ):
             if new_room is not None:
@@ -85,24 +96,39 @@ class EventWriter:
                     published,
                 ):
                     raise MatrixError(400, "M_UNKNOWN", "Room ID collision, try again")
+            take = iter(reserved)
+            positions: list[int] = []
+            # The group of the current state as the batch goes on.
             group = None if new_room is not None else draft.state_group
-            for position, item in zip(positions, built, strict=True):
-                stored = await self._write_state(txn, room_id, position, item, group)
-                group = stored.state_group if item.spec.state_key is None else position
+            for item in built:
+                before = group
+                if item.new_state_before is not None:
+                    before = next(take)
+                    await self._new_group(txn, room_id, before, group, item.new_state_before)
+                position = next(take)
+                positions.append(position)
+                stored = await self._write_state(txn, room_id, position, item, before)
+                after = stored.state_group if item.spec.state_key is None else position
+                group = await self._apply_current(txn, room_id, position, item, group, after, take)
+                for key in _member_keys(item):
+                    notify_users.add(key)
+                    member_positions[key] = position
                 written.append(stored)
                 rewrote_history |= item.spec.event_type == "m.room.redaction"
                 _rel_type, target = _relation(item.spec.content)
                 if target is not None:
                     relation_positions[target] = position
-                if item.spec.event_type == "m.room.member" and item.spec.state_key:
-                    notify_users.add(item.spec.state_key)
-                    member_positions[item.spec.state_key] = position
             assert group is not None
             await self._write_events(txn, draft.version, built, written)
             await self._rooms.set_head(txn, room_id, built[-1].event_id, draft.depth, group)
-            draft.state_group = group
+            extremities = set(draft.extremities)
+            await self._rooms.set_forward_extremities(
+                txn, room_id, draft.stored_extremities, extremities
+            )
             if extra_write is not None:
                 await extra_write(txn, room_id)
+        draft.state_group = group
+        draft.stored_extremities = extremities
         if rewrote_history:
             self.recent.forget(room_id)
         self.recent.append(room_id, written)
@@ -129,18 +155,6 @@ class EventWriter:
         if spec.state_key is not None:
             key = (spec.event_type, spec.state_key)
             await self._state.create_group(txn, position, room_id, group, {key: item.event_id})
-            membership = (
-                spec.content.get("membership") if spec.event_type == "m.room.member" else None
-            )
-            await self._state.set_current_state(
-                txn,
-                room_id,
-                spec.event_type,
-                spec.state_key,
-                item.event_id,
-                membership if isinstance(membership, str) else None,
-                position,
-            )
         return StoredEvent(
             stream_pos=position,
             event_id=item.event_id,
@@ -150,6 +164,60 @@ class EventWriter:
             replaces_state=item.replaces_state,
             state_group=group_before,
         )
+
+    async def _new_group(
+        self,
+        txn: Transaction,
+        room_id: str,
+        group_id: int,
+        current_group: int | None,
+        delta: StateDelta,
+    ) -> None:
+        """Write a state that is not the chain's next link, as a delta over the current group."""
+        base = None if delta.full else current_group
+        await self._state.create_group(txn, group_id, room_id, base, delta.entries)
+
+    async def _apply_current(
+        self,
+        txn: Transaction,
+        room_id: str,
+        position: int,
+        item: BuiltEvent,
+        group: int | None,
+        after: int,
+        take: Iterator[int],
+    ) -> int:
+        """Update the current state for this event; return the current state's group."""
+        update = item.current
+        if update is None:
+            spec = item.spec
+            if spec.state_key is not None:
+                await self._state.set_current_state(
+                    txn,
+                    room_id,
+                    spec.event_type,
+                    spec.state_key,
+                    item.event_id,
+                    _membership(spec.event_type, spec.content),
+                    position,
+                )
+            return after
+        for (event_type, state_key), change in update.changes.items():
+            if change is None:
+                await self._state.delete_current_state(txn, room_id, event_type, state_key)
+            else:
+                await self._state.set_current_state(
+                    txn, room_id, event_type, state_key, change[0], change[1], position
+                )
+        if update.group == "after":
+            return after
+        if update.group == "keep":
+            assert group is not None
+            return group
+        assert isinstance(update.group, StateDelta)
+        merged = next(take)
+        await self._new_group(txn, room_id, merged, group, update.group)
+        return merged
 
     async def _write_events(
         self,
@@ -220,6 +288,21 @@ class EventWriter:
         await self._events.mark_redacted(
             txn, target_id, redaction_id, orjson.dumps(redacted).decode()
         )
+
+
+def _membership(event_type: str, content: JsonDict) -> str | None:
+    membership = content.get("membership") if event_type == "m.room.member" else None
+    return membership if isinstance(membership, str) else None
+
+
+def _member_keys(item: BuiltEvent) -> list[str]:
+    """Users whose membership this event changes in the current state."""
+    if item.current is None:
+        spec = item.spec
+        return [spec.state_key] if spec.event_type == "m.room.member" and spec.state_key else []
+    return [
+        sk for (event_type, sk), _ in item.current.changes.items() if event_type == "m.room.member"
+    ]
 
 
 def _relation(content: JsonDict) -> tuple[str | None, str | None]:

@@ -6,7 +6,9 @@ Every event, from createRoom's first to a chat message, goes through
 checked against the authorization rules here, then written by
 :class:`~sceau.services.event_writer.EventWriter` in one transaction together
 with the state it changes. Events of one room are built one batch at a time
-under a per-room lock, so the room's graph stays a simple chain.
+under a per-room lock: each cites the room's forward extremities as its
+prev_events, so a room written only here stays a simple chain, and one
+that forked (events received over federation) is merged by the next send.
 """
 
 import asyncio
@@ -26,18 +28,32 @@ from sceau.protocol.events import auth_event_types, build_pdu, room_id_for_creat
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.signing import SigningKey
 from sceau.protocol.types import JsonDict, StateKey
+from sceau.services.event_graph import EventGraph, ReceivedEvent, Refusal
 from sceau.services.event_types import BuiltEvent, EventSpec, RoomDraft
 from sceau.services.event_writer import EventWriter
 from sceau.services.recent_events import RecentEvents
 from sceau.services.send_queue import PendingSend, SendQueue
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore
+from sceau.storage.received_pdus import ACCEPTED, PduOutcome, ReceivedPduStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
 from sceau.streams import StreamIdGenerator
 
 MAX_PDU_BYTES = 65_536
 MAX_ID_BYTES = 255
+
+#: What a room's send queue holds: a local send to build, or a received PDU to place.
+QueuedEvent = EventSpec | ReceivedEvent
+
+
+class PduRefused(Exception):
+    """A received event was rejected or soft-failed (its outcome is recorded)."""
+
+    def __init__(self, outcome: str, reason: str) -> None:
+        super().__init__(f"{outcome}: {reason}")
+        self.outcome = outcome
+        self.reason = reason
 
 
 class EventService:
@@ -56,6 +72,7 @@ class EventService:
         stream: StreamIdGenerator,
         notifier: Notifier,
         recent: RecentEvents | None = None,
+        received: ReceivedPduStore | None = None,
     ) -> None:
         self._server_name = server_name
         self._clock = clock
@@ -83,7 +100,10 @@ class EventService:
         self.persist_hooks = self._writer.persist_hooks
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         #: Sends waiting for their room's lock, written in batches (group commit).
-        self._queue: SendQueue[EventSpec] = SendQueue(self._lock, self._write_batch)
+        self._queue: SendQueue[QueuedEvent] = SendQueue(self._lock, self._write_batch)
+        self._received = received if received is not None else ReceivedPduStore(db)
+        #: The DAG work that received events need (state before them, merges).
+        self.graph = self._graph = EventGraph(events=events, state=state, received=self._received)
         #: Rooms' heads and state by room, bounded; updated on the write path only.
         self._drafts: OrderedDict[str, RoomDraft] = OrderedDict()
 
@@ -114,14 +134,29 @@ class EventService:
         """
         return await self._queue.submit(room_id, spec)
 
-    async def _write_batch(self, room_id: str, batch: list[PendingSend[EventSpec]]) -> None:
+    async def receive(self, room_id: str, received: ReceivedEvent) -> str:
+        """Place an event received over federation in its room's DAG; returns its ID.
+
+        It joins the same queue as local sends, so it is ordered and committed
+        with them. Raises :class:`PduRefused` if it is rejected or soft-failed
+        (its outcome is recorded all the same).
+        """
+        return await self._queue.submit(room_id, received)
+
+    async def _write_batch(self, room_id: str, batch: list[PendingSend[QueuedEvent]]) -> None:
         """Build and persist the batch's events; an event that fails to build fails alone.
 
         A failure while persisting fails the whole batch (nothing was written),
         and the caller retries its events one at a time.
         """
-        accepted: list[tuple[PendingSend[EventSpec], str]] = []
-        txn_keys = [(p.item.sender, *p.item.txn) for p in batch if p.item.txn is not None]
+        accepted: list[tuple[PendingSend[QueuedEvent], str]] = []
+        refused: list[tuple[PendingSend[QueuedEvent], PduOutcome]] = []
+        outcomes: list[PduOutcome] = []
+        txn_keys = [
+            (p.item.sender, *p.item.txn)
+            for p in batch
+            if isinstance(p.item, EventSpec) and p.item.txn is not None
+        ]
         seen_txns = await self._events.get_txn_events(txn_keys) if txn_keys else {}
         # A draft taken out of the cache goes back only if the write succeeds,
         # so a failed build or commit never leaves a half-updated draft behind.
@@ -129,6 +164,16 @@ class EventService:
         built: list[BuiltEvent] = []
         for pending in batch:
             spec = pending.item
+            if isinstance(spec, ReceivedEvent):
+                outcome = await self._accept_received(draft, spec, built)
+                if outcome.outcome == ACCEPTED:
+                    accepted.append((pending, spec.event_id))
+                    if outcome.reason is None:
+                        outcomes.append(outcome)
+                else:
+                    refused.append((pending, outcome))
+                    outcomes.append(outcome)
+                continue
             txn_key = (spec.sender, *spec.txn) if spec.txn is not None else None
             if txn_key is not None:
                 existing = seen_txns.get(txn_key)
@@ -147,13 +192,67 @@ class EventService:
             if txn_key is not None:
                 seen_txns[txn_key] = item.event_id
         if built:
-            await self._writer.persist(draft, built, new_room=None)
+
+            async def record(txn: Transaction, _room_id: str) -> None:
+                if outcomes:
+                    await self._received.record(txn, outcomes, self._clock.time_ms())
+
+            await self._writer.persist(draft, built, new_room=None, extra_write=record)
+        elif outcomes:
+            async with self._db.transaction() as txn:
+                await self._received.record(txn, outcomes, self._clock.time_ms())
         self._remember(room_id, draft)
         for pending, event_id in accepted:
             pending.succeed(event_id)
+        for pending, outcome in refused:
+            pending.fail(PduRefused(outcome.outcome, outcome.reason or ""))
+
+    async def record_outcome(
+        self,
+        room_id: str,
+        origin: str,
+        event_id: str,
+        pdu: JsonDict,
+        outcome: str,
+        reason: str | None,
+    ) -> None:
+        """Record a received event kept off the timeline before it reached the queue."""
+        async with self._db.transaction() as txn:
+            await self._received.record(
+                txn,
+                [PduOutcome(event_id, room_id, origin, outcome, reason, pdu)],
+                self._clock.time_ms(),
+            )
+
+    async def _accept_received(
+        self, draft: RoomDraft, received: ReceivedEvent, built: list[BuiltEvent]
+    ) -> PduOutcome:
+        """Accept a received event into ``built``, or say what keeps it apart.
+
+        An event already in the room comes back accepted with the reason
+        "known" (its outcome was recorded the first time).
+        """
+        room_id = draft.room_id or ""
+        if any(b.event_id == received.event_id for b in built) or (
+            await self._events.get_event(received.event_id) is not None
+        ):
+            return PduOutcome(received.event_id, room_id, received.origin, ACCEPTED, "known", None)
+        result = await self._graph.accept(draft, received)
+        if isinstance(result, Refusal):
+            return PduOutcome(
+                received.event_id,
+                room_id,
+                received.origin,
+                result.outcome,
+                result.reason,
+                received.pdu,
+            )
+        built.append(result)
+        return PduOutcome(received.event_id, room_id, received.origin, ACCEPTED, None, None)
 
     def _remember(self, room_id: str, draft: RoomDraft) -> None:
-        """Keep the room's head and state in memory: only this service writes them."""
+        """Keep the room's extremities and state in memory: only this service writes them."""
+        draft.forget_inner_states()
         self._drafts[room_id] = draft
         while len(self._drafts) > self.DRAFT_CACHE_SIZE:
             self._drafts.popitem(last=False)
@@ -178,7 +277,7 @@ class EventService:
         failure there leaves no half-created room behind.
         """
         draft = RoomDraft(
-            room_id=room_id, version=version, head=None, depth=0, state_group=None, state={}
+            room_id=room_id, version=version, extremities={}, state_group=None, state={}
         )
         built = []
         for spec in specs:
@@ -201,13 +300,16 @@ class EventService:
         if version is None:
             raise MatrixError(500, "M_UNKNOWN", "Room has an unknown version")
         state = dict(await self._state.get_state_ids(room.head_state_group))
+        extremities = await self._rooms.forward_extremities(room_id)
         return RoomDraft(
             room_id=room_id,
             version=version,
-            head=room.head_event_id,
-            depth=room.head_depth,
+            extremities=extremities,
             state_group=room.head_state_group,
             state=state,
+            # With one extremity, the state after it is the current state.
+            after_states={eid: state for eid in extremities} if len(extremities) == 1 else {},
+            stored_extremities=set(extremities),
         )
 
     async def _auth_state(self, draft: RoomDraft, keys: list[StateKey]) -> dict[StateKey, JsonDict]:
@@ -226,6 +328,8 @@ class EventService:
         version = draft.version
         keys = auth_event_types(spec.event_type, spec.state_key, spec.sender, spec.content, version)
         auth_ids = [draft.state[key] for key in keys if key in draft.state]
+        prev_events = draft.prev_events()
+        depth = max((draft.extremities[p] for p in prev_events), default=0) + 1
         try:
             event_id, pdu = build_pdu(
                 room_version=version,
@@ -236,9 +340,9 @@ class EventService:
                 event_type=spec.event_type,
                 content=spec.content,
                 state_key=spec.state_key,
-                prev_events=[draft.head] if draft.head else [],
+                prev_events=prev_events,
                 auth_events=auth_ids,
-                depth=draft.depth + 1,
+                depth=depth,
                 origin_server_ts=self._clock.time_ms(),
                 redacts=spec.redacts,
                 origin=self._server_name,
@@ -256,17 +360,19 @@ class EventService:
             check_event_auth(pdu, auth_state, version)
         except AuthError as exc:
             raise forbidden(str(exc)) from None
-        state_before = dict(draft.state)
+        # Copy on write: the state before an event is never changed afterwards,
+        # so a message shares its dict with the events around it.
+        state_before = draft.state
         replaces = None
         if spec.state_key is not None:
             key = (spec.event_type, spec.state_key)
             replaces = draft.state.get(key)
-            draft.state[key] = event_id
+            draft.state = {**draft.state, key: event_id}
             draft.pdus[event_id] = pdu
+            self._graph.remember(event_id, pdu)
             if replaces is not None:
                 draft.pdus.pop(replaces, None)
-        draft.head = event_id
-        draft.depth += 1
+        draft.advance(event_id, prev_events, depth, draft.state)
         return BuiltEvent(event_id, pdu, spec, state_before, replaces)
 
 

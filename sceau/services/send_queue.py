@@ -1,7 +1,7 @@
 """Group commit: sends to one room queue up and are written together.
 
 Events of a room are written one batch at a time under the room's lock, so
-the room's graph stays a simple chain. While one batch is being written, new
+the room's extremities and state change in one place at a time. While one batch is being written, new
 sends to that room wait in a queue; the next drain takes them all at once and
 writes them in a single transaction. Under load a room then commits many
 events per database round trip instead of one, and a quiet room still

@@ -73,6 +73,35 @@ class RoomStore:
             room_id,
         )
 
+    async def forward_extremities(
+        self, room_id: str, txn: Transaction | None = None
+    ) -> dict[str, int]:
+        """The room's forward extremities, event ID -> depth."""
+        reader = txn if txn is not None else self._db
+        rows = await reader.fetchall(
+            "SELECT f.event_id, e.depth FROM room_forward_extremities f"
+            " JOIN events e ON e.event_id = f.event_id WHERE f.room_id = ?",
+            room_id,
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def set_forward_extremities(
+        self, txn: Transaction, room_id: str, before: set[str], after: set[str]
+    ) -> None:
+        """Replace the extremities ``before`` (as last read) by ``after``, touching only the difference."""
+        gone = before - after
+        added = after - before
+        if gone:
+            await txn.executemany(
+                "DELETE FROM room_forward_extremities WHERE room_id = ? AND event_id = ?",
+                [(room_id, eid) for eid in gone],
+            )
+        if added:
+            await txn.executemany(
+                "INSERT INTO room_forward_extremities (room_id, event_id) VALUES (?, ?)",
+                [(room_id, eid) for eid in added],
+            )
+
     async def set_published(self, room_id: str, published: bool) -> None:
         async with self._db.transaction() as txn:
             await txn.execute(

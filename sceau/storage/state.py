@@ -130,6 +130,17 @@ class StateStore:
             stream_pos,
         )
 
+    async def delete_current_state(
+        self, txn: Transaction, room_id: str, event_type: str, state_key: str
+    ) -> None:
+        """Drop a key from the current state (a state resolution that removed it)."""
+        await txn.execute(
+            "DELETE FROM current_state WHERE room_id = ? AND type = ? AND state_key = ?",
+            room_id,
+            event_type,
+            state_key,
+        )
+
     async def current_state_ids(self, room_id: str, types: list[str] | None = None) -> StateIds:
         sql = "SELECT type, state_key, event_id FROM current_state WHERE room_id = ?"
         params: list[Any] = [room_id]

@@ -1,0 +1,236 @@
+"""The room DAG under a received event: the state before it, its checks, the merge.
+
+:class:`EventGraph` is the part of the event path that events from other
+servers need and local sends do not: a received PDU may cite several
+``prev_events``, or old ones, so the state before it is the resolution of
+the states after each of them (``protocol/state_res.py``), and accepting it
+may leave the room with several forward extremities, whose states are
+resolved again into the current state. It runs under the room's lock,
+inside :class:`~sceau.services.events.EventService`'s batches, so received
+and local events share one ordering and one group commit.
+"""
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sceau.protocol.auth_rules import AuthError, auth_types_for_event, check_event_auth
+from sceau.protocol.event_format import auth_event_ids, prev_event_ids
+from sceau.protocol.events import redaction_target
+from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.state_res import resolve_state
+from sceau.protocol.types import JsonDict, StateKey
+from sceau.services.event_types import BuiltEvent, CurrentUpdate, EventSpec, RoomDraft, StateDelta
+from sceau.storage.events import EventStore
+from sceau.storage.received_pdus import OUTLIER, REJECTED, SOFT_FAILED, ReceivedPduStore
+from sceau.storage.state import StateStore
+
+CREATE_KEY: StateKey = ("m.room.create", "")
+
+StateMap = dict[StateKey, str]
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """A PDU from another server that passed the checks needing no room state."""
+
+    event_id: str
+    pdu: JsonDict
+    origin: str
+    #: The states after the prev_events that could not be fetched, as
+    #: another server told them (``state_ids``).
+    fetched_states: tuple[StateMap, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A received event kept apart from the timeline: rejected or soft-failed."""
+
+    outcome: str
+    reason: str
+
+
+class EventGraph:
+    PDU_CACHE_SIZE = 20_000
+
+    def __init__(
+        self, *, events: EventStore, state: StateStore, received: ReceivedPduStore
+    ) -> None:
+        self._events = events
+        self._state = state
+        self._received = received
+        #: PDUs by ID as the auth and resolution steps need them (immutable for them).
+        self._pdus: OrderedDict[str, JsonDict] = OrderedDict()
+
+    # ------------------------------------------------------------------ reading
+
+    def remember(self, event_id: str, pdu: JsonDict) -> None:
+        """A state event just built: resolution may need it before it is committed."""
+        self._pdus[event_id] = pdu
+        if len(self._pdus) > self.PDU_CACHE_SIZE:
+            self._pdus.popitem(last=False)
+
+    async def load_pdus(self, event_ids: Iterable[str]) -> dict[str, JsonDict]:
+        """PDUs known here, accepted or kept apart (outliers, soft-failed, rejected)."""
+        wanted = list(dict.fromkeys(event_ids))
+        found = {eid: self._pdus[eid] for eid in wanted if eid in self._pdus}
+        missing = [eid for eid in wanted if eid not in found]
+        if missing:
+            for eid, stored in (await self._events.get_events(missing)).items():
+                found[eid] = stored.pdu
+            rest = [eid for eid in missing if eid not in found]
+            if rest:
+                kept = await self._received.get_pdus(rest, (OUTLIER, SOFT_FAILED, REJECTED))
+                found.update({eid: pdu for eid, (_room, pdu) in kept.items()})
+            for eid in missing:
+                if eid in found:
+                    self._pdus[eid] = found[eid]
+            while len(self._pdus) > self.PDU_CACHE_SIZE:
+                self._pdus.popitem(last=False)
+        return found
+
+    async def with_auth_chains(self, event_ids: Iterable[str]) -> dict[str, JsonDict]:
+        """The events and everything reachable through their auth_events, as known here."""
+        have: dict[str, JsonDict] = {}
+        frontier = set(event_ids)
+        while frontier:
+            found = await self.load_pdus(frontier)
+            have.update(found)
+            frontier = {
+                aid for pdu in found.values() for aid in auth_event_ids(pdu) if aid not in have
+            } - set(found)
+        return have
+
+    async def state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
+        """The room state after an accepted event, or None if it is not one here."""
+        known = draft.after_states.get(event_id)
+        if known is not None:
+            return known
+        stored = await self._events.get_event(event_id)
+        if stored is None or stored.room_id != draft.room_id:
+            return None
+        group = stored.stream_pos if stored.state_key is not None else stored.state_group
+        return dict(await self._state.get_state_ids(group))
+
+    async def resolve(self, version: RoomVersion, state_sets: list[StateMap]) -> StateMap:
+        """One state out of several, by the room version's resolution algorithm."""
+        first = state_sets[0]
+        if all(other == first for other in state_sets[1:]):
+            return first
+        ids = {eid for state in state_sets for eid in state.values()}
+        event_map = await self.with_auth_chains(ids)
+        rejected = await self._received.outcomes(event_map)
+        return resolve_state(
+            version,
+            state_sets,
+            event_map,
+            rejected_event_ids={eid for eid, o in rejected.items() if o == REJECTED},
+        )
+
+    async def auth_against(self, version: RoomVersion, pdu: JsonDict, state: StateMap) -> None:
+        """Check the event against a room state; raises AuthError."""
+        keys = set(auth_types_for_event(pdu, version))
+        keys.add(CREATE_KEY)
+        wanted = {key: state[key] for key in keys if key in state}
+        found = await self.load_pdus(wanted.values())
+        auth_state = {key: found[eid] for key, eid in wanted.items() if eid in found}
+        check_event_auth(pdu, auth_state, version)
+
+    # ---------------------------------------------------------------- accepting
+
+    async def accept(self, draft: RoomDraft, received: ReceivedEvent) -> BuiltEvent | Refusal:
+        """Place a received event in the room's DAG, or say why it is kept apart.
+
+        On acceptance the draft moves on (extremities, current state) and the
+        returned event carries the state groups and current-state changes
+        the writer must record.
+        """
+        version = draft.version
+        pdu = received.pdu
+        prevs = prev_event_ids(pdu, version)
+        state_sets = [s for s in [await self.state_after(draft, p) for p in prevs] if s is not None]
+        state_sets.extend(received.fetched_states)
+        if not state_sets:
+            return Refusal(REJECTED, "no state is known before this event")
+        before = await self.resolve(version, state_sets)
+        try:
+            await self.auth_against(version, pdu, before)
+        except AuthError as exc:
+            return Refusal(REJECTED, f"not allowed by the state before it: {exc}")
+        current = draft.state
+        if before != current:
+            try:
+                await self.auth_against(version, pdu, current)
+            except AuthError as exc:
+                return Refusal(SOFT_FAILED, f"not allowed by the current state: {exc}")
+        return await self._place(draft, received, before)
+
+    async def _place(
+        self, draft: RoomDraft, received: ReceivedEvent, before: StateMap
+    ) -> BuiltEvent:
+        pdu = received.pdu
+        event_id = received.event_id
+        old_current = draft.state
+        state_key = pdu.get("state_key")
+        key = (str(pdu["type"]), state_key) if isinstance(state_key, str) else None
+        after = before if key is None else {**before, key: event_id}
+        prevs = prev_event_ids(pdu, draft.version)
+        depth = pdu.get("depth")
+        draft.advance(event_id, prevs, depth if isinstance(depth, int) else draft.depth + 1, after)
+        if key is not None:
+            draft.pdus[event_id] = pdu
+            self.remember(event_id, pdu)
+        if len(draft.extremities) == 1:
+            new_current = after
+        else:
+            sets = [await self.state_after(draft, eid) for eid in draft.extremities]
+            new_current = await self.resolve(draft.version, [s for s in sets if s is not None])
+        draft.state = new_current
+        group: str | StateDelta
+        if new_current is after or new_current == after:
+            group = "after"
+        elif new_current == old_current:
+            group = "keep"
+        else:
+            group = StateDelta.between(old_current, new_current)
+        changes = await self._current_changes(old_current, new_current, draft.pdus)
+        content = pdu.get("content")
+        spec = EventSpec(
+            event_type=str(pdu["type"]),
+            content=content if isinstance(content, dict) else {},
+            sender=str(pdu["sender"]),
+            state_key=state_key if isinstance(state_key, str) else None,
+            redacts=redaction_target(pdu, draft.version),
+        )
+        return BuiltEvent(
+            event_id,
+            pdu,
+            spec,
+            before,
+            before.get(key) if key is not None else None,
+            new_state_before=None
+            if before == old_current
+            else StateDelta.between(old_current, before),
+            current=CurrentUpdate(changes, group),
+        )
+
+    async def _current_changes(
+        self, old: StateMap, new: StateMap, fresh: dict[str, JsonDict]
+    ) -> dict[StateKey, tuple[str, str | None] | None]:
+        changed = {key: eid for key, eid in new.items() if old.get(key) != eid}
+        members = [eid for key, eid in changed.items() if key[0] == "m.room.member"]
+        pdus = {eid: fresh[eid] for eid in members if eid in fresh}
+        if len(pdus) < len(members):
+            pdus.update(await self.load_pdus(eid for eid in members if eid not in pdus))
+        changes: dict[StateKey, tuple[str, str | None] | None] = {}
+        for key, eid in changed.items():
+            membership = None
+            if key[0] == "m.room.member":
+                content = pdus.get(eid, {}).get("content")
+                value = content.get("membership") if isinstance(content, dict) else None
+                membership = value if isinstance(value, str) else None
+            changes[key] = (eid, membership)
+        for key in old:
+            if key not in new:
+                changes[key] = None
+        return changes
