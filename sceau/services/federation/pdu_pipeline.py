@@ -1,0 +1,217 @@
+"""The receive pipeline for PDUs from other servers (a ``PduReceiver``).
+
+``PUT /send/{txnId}`` hands each transaction's PDUs here. Each PDU is
+checked alone, in the order the spec gives, and one bad PDU never stops the
+others of its transaction:
+
+1. format and size (the room is one this server is in, fields have their
+   types, the event is at most 65,536 bytes);
+2. the sender's server signature (keys from the key fetcher) and the
+   content hash: an event whose hash is wrong is redacted and goes on;
+3. authorization against its own ``auth_events``;
+4. missing ``prev_events`` are fetched with ``get_missing_events``, or else
+   the state before them is fetched with ``state_ids``;
+5. the room's queue (:meth:`EventService.receive`): authorization against
+   the state before it, soft-fail against the current state, and the DAG.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sceau.protocol.auth_rules import AuthError, check_auth_events_selection, check_event_auth
+from sceau.protocol.event_format import auth_event_ids, prev_event_ids
+from sceau.protocol.hashing import check_content_hash
+from sceau.protocol.redaction import redact_event
+from sceau.protocol.room_versions import RoomVersion, get_room_version
+from sceau.protocol.types import JsonDict
+from sceau.services.event_graph import ReceivedEvent
+from sceau.services.events import EventService, PduRefused
+from sceau.services.federation.missing_events import MissingEventsFetcher
+from sceau.services.federation.pdu_checks import (
+    PduFormatError,
+    VerifyKeyLookup,
+    check_format,
+    check_signatures,
+    event_id_of,
+    room_id_of,
+)
+from sceau.storage.events import EventStore
+from sceau.storage.received_pdus import OUTLIER, REJECTED, ReceivedPduStore
+from sceau.storage.rooms import RoomStore
+
+log = logging.getLogger(__name__)
+
+#: How the pipeline hands each event to the room (EventService.receive).
+Placer = Callable[[str, ReceivedEvent], Awaitable[str]]
+
+
+class PduPipeline:
+    """Implements ``PduReceiver.receive_pdus``: checks, fetches, then the room's queue."""
+
+    def __init__(
+        self,
+        *,
+        events: EventService,
+        event_store: EventStore,
+        rooms: RoomStore,
+        received: ReceivedPduStore,
+        verify_keys: VerifyKeyLookup,
+        missing: MissingEventsFetcher | None = None,
+    ) -> None:
+        self._events = events
+        self._event_store = event_store
+        self._rooms = rooms
+        self._received = received
+        self._verify_keys = verify_keys
+        self._missing = missing
+
+    async def receive_pdus(self, origin: str, pdus: list[dict[str, Any]]) -> dict[str, str | None]:
+        """PUT /_matrix/federation/v1/send/{txnId}: each PDU's error, or None if accepted.
+
+        The keys are event IDs where one could be computed (the spec's
+        ``pdus`` result); a PDU too malformed to have one is logged only.
+        """
+        results: dict[str, str | None] = {}
+        for raw in pdus:
+            event_id, error = await self._receive_one(origin, raw, fetch_missing=True)
+            if event_id is not None:
+                results[event_id] = error
+        return results
+
+    async def _receive_one(
+        self, origin: str, raw: object, *, fetch_missing: bool
+    ) -> tuple[str | None, str | None]:
+        try:
+            checked = await self.check(raw)
+        except PduFormatError as exc:
+            log.info("PDU from %s refused: %s", origin, exc)
+            return exc.event_id, str(exc)
+        version, event_id, pdu = checked
+        room_id = room_id_of(pdu, event_id, version)
+        outcome = (await self._received.outcomes([event_id])).get(event_id)
+        if outcome == REJECTED:
+            return event_id, "event was rejected before"
+        try:
+            await self.auth_with_own_auth_events(origin, version, event_id, pdu)
+        except AuthError as exc:
+            await self._record(room_id, origin, event_id, pdu, REJECTED, str(exc))
+            return event_id, f"not allowed by its auth events: {exc}"
+        fetched_states: list[dict[tuple[str, str], str]] = []
+        if fetch_missing and self._missing is not None:
+            missing = await self._missing_prevs(pdu)
+            if missing:
+                fetched_states = await self._fill_gap(origin, room_id, version, event_id, pdu)
+        try:
+            await self._events.receive(
+                room_id, ReceivedEvent(event_id, pdu, origin, tuple(fetched_states))
+            )
+        except PduRefused as exc:
+            return event_id, str(exc)
+        return event_id, None
+
+    async def check(self, raw: object) -> tuple[RoomVersion, str, JsonDict]:
+        """Steps 1 and 2: format, size, signatures, content hash (redacting if wrong)."""
+        if not isinstance(raw, dict):
+            raise PduFormatError("PDU is not a JSON object")
+        version = await self._version_for(raw)
+        pdu = check_format(raw, version)
+        event_id = event_id_of(pdu, version)
+        await check_signatures(pdu, event_id, version, self._verify_keys)
+        if not check_content_hash(pdu):
+            log.info("PDU %s has a wrong content hash: redacted", event_id)
+            pdu = redact_event(pdu, version)
+        return version, event_id, pdu
+
+    async def _version_for(self, raw: dict[str, Any]) -> RoomVersion:
+        room_id = raw.get("room_id")
+        if not isinstance(room_id, str):
+            raise PduFormatError("PDU has no room_id")
+        room = await self._rooms.get_room(room_id)
+        if room is None:
+            raise PduFormatError(f"this server is not in room {room_id}")
+        version = get_room_version(room.room_version)
+        if version is None:
+            raise PduFormatError(f"unsupported room version {room.room_version}")
+        return version
+
+    async def auth_with_own_auth_events(
+        self, origin: str, version: RoomVersion, event_id: str, pdu: JsonDict
+    ) -> None:
+        """Step 3: the event is allowed by the auth events it cites (fetched if unknown)."""
+        auth_ids = auth_event_ids(pdu, version)
+        known = await self._events.graph.load_pdus(auth_ids)
+        if len(known) < len(auth_ids) and self._missing is not None:
+            room_id = room_id_of(pdu, event_id, version)
+            await self._missing.fetch_auth_chain(origin, room_id, event_id, version, self)
+            known = await self._events.graph.load_pdus(auth_ids)
+        if len(known) < len(auth_ids):
+            raise AuthError("some of its auth events are unknown")
+        outcomes = await self._received.outcomes(auth_ids)
+        if any(outcomes.get(a) == REJECTED for a in auth_ids):
+            raise AuthError("it cites a rejected auth event")
+        auth_events = [known[a] for a in auth_ids]
+        check_auth_events_selection(pdu, auth_events, version)
+        auth_state = {
+            (str(e["type"]), str(e["state_key"])): e for e in auth_events if "state_key" in e
+        }
+        if version.room_id_from_create_event and pdu.get("type") != "m.room.create":
+            create_id = "$" + str(pdu.get("room_id", ""))[1:]
+            create = (await self._events.graph.load_pdus([create_id])).get(create_id)
+            if create is None:
+                raise AuthError("the room's create event is unknown")
+            auth_state[("m.room.create", "")] = create
+        check_event_auth(pdu, auth_state, version)
+
+    async def store_outlier(self, origin: str, raw: object) -> str | None:
+        """Keep a fetched event (state or auth chain) apart from the timeline, once checked."""
+        try:
+            version, event_id, pdu = await self.check(raw)
+        except PduFormatError as exc:
+            log.info("fetched event from %s refused: %s", origin, exc)
+            return None
+        known = await self._events.graph.load_pdus([event_id])
+        if event_id not in known:
+            room_id = room_id_of(pdu, event_id, version)
+            await self._record(room_id, origin, event_id, pdu, OUTLIER, None)
+        return event_id
+
+    async def loaded(self, event_ids: list[str]) -> dict[str, JsonDict]:
+        """Events known here, on the timeline or kept apart."""
+        return await self._events.graph.load_pdus(event_ids)
+
+    async def _missing_prevs(self, pdu: JsonDict) -> list[str]:
+        prevs = prev_event_ids(pdu)
+        found = await self._event_store.get_events(prevs)
+        return [p for p in prevs if p not in found]
+
+    async def _fill_gap(
+        self, origin: str, room_id: str, version: RoomVersion, event_id: str, pdu: JsonDict
+    ) -> list[dict[tuple[str, str], str]]:
+        """Fetch the missing prev_events (get_missing_events), else the state at them.
+
+        Returns the state after each prev_event that stays missing, from
+        ``state_ids`` (none if every prev_event is now known).
+        """
+        assert self._missing is not None
+        fetched = await self._missing.get_missing_events(origin, room_id, event_id, pdu)
+        for raw in fetched:
+            await self._receive_one(origin, raw, fetch_missing=False)
+        still = await self._missing_prevs(pdu)
+        states: list[dict[tuple[str, str], str]] = []
+        for prev in still:
+            state = await self._missing.state_after(origin, room_id, prev, version, self)
+            if state is not None:
+                states.append(state)
+        return states
+
+    async def _record(
+        self,
+        room_id: str,
+        origin: str,
+        event_id: str,
+        pdu: JsonDict,
+        outcome: str,
+        reason: str | None,
+    ) -> None:
+        await self._events.record_outcome(room_id, origin, event_id, pdu, outcome, reason)
