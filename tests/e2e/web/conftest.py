@@ -5,6 +5,7 @@ The server and the browser live as long as the module, to keep the suite fast
 on two cores. Screenshots and axe reports go to test-output/web/MODULE/.
 """
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,9 +30,10 @@ def require_web_build() -> Path:
     """web/dist, built by ./scripts/test; skip (fail in CI) when it is missing.
 
     Before the client's sources exist (no web/package.json) there is nothing to
-    build, and the tests on the real client skip even in CI.
+    build, and the tests on the real client skip even in CI. SCEAU_WEB_DIST
+    points them at another build (a client developer's, say).
     """
-    dist = WEB / "dist"
+    dist = Path(os.environ.get("SCEAU_WEB_DIST", WEB / "dist"))
     if (dist / "index.html").is_file():
         return dist
     if not (WEB / "package.json").is_file():
