@@ -52,7 +52,8 @@ export function roomName(i) {
 }
 
 export function messageBody(i) {
-  return `Message d'historique numéro ${i + 1}`;
+  // "numéro 1 de" is no substring of "numéro 10 de": the first message is found exactly.
+  return `Message numéro ${i + 1} de l'historique`;
 }
 
 /** `rooms` rooms (the last one created is the most recent), and a history room. */
@@ -71,12 +72,13 @@ export async function seed(base, { rooms, messages }) {
     token,
     body: { name: "Historique", preset: "private_chat" },
   });
-  await pool(messages, 8, (i) =>
+  const send = (i) =>
     ok(base, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(history.room_id)}/send/m.room.message/b${i}`, {
       token,
       body: { msgtype: "m.text", body: messageBody(i) },
-    }),
-  );
-  // A last message in the first room, so that it is not the least recent.
+    });
+  // The first message alone, so that it is the oldest: scrolling back ends on it.
+  if (messages > 0) await send(0);
+  await pool(messages - 1, 8, (i) => send(i + 1));
   return { user, roomIds, historyRoomId: history.room_id };
 }
