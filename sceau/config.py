@@ -213,6 +213,16 @@ class AccountValidityConfig(_Section):
     enabled: bool = False
     #: How long a new account works, in milliseconds (None: new accounts never expire).
     period_ms: int | None = Field(default=None, ge=1)
+    #: How long before expiry each renewal email goes out, in milliseconds
+    #: (to the account's bound address; its link extends the account by ``period_ms``).
+    renewal_reminders_ms: list[int] = [7 * 86_400_000, 86_400_000]
+
+    @field_validator("renewal_reminders_ms")
+    @classmethod
+    def _longest_first(cls, value: list[int]) -> list[int]:
+        if any(lead <= 0 for lead in value):
+            raise ValueError("each reminder must be a positive number of milliseconds")
+        return sorted(set(value), reverse=True)
 
 
 class EncryptionConfig(_Section):
@@ -572,6 +582,9 @@ account_validity:
   # (e.g. 7776000000 for 90 days); admins extend them through the admin API.
   enabled: false
   period_ms: null
+  # Renewal emails go out this long before expiry (7 days, then 1 day); their
+  # single-use link extends the account by period_ms.
+  renewal_reminders_ms: [604800000, 86400000]
 
 # The state's rules; keep this section identical on every server of the
 # federation (see docs/policy.md).

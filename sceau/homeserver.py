@@ -23,6 +23,7 @@ from sceau.protocol.signing import (
     generate_signing_key,
 )
 from sceau.services.account_data import AccountDataService
+from sceau.services.account_renewal import AccountRenewalService
 from sceau.services.accounts import AccountHooks, AccountService
 from sceau.services.admin import AdminService
 from sceau.services.admin_rooms import AdminRoomService
@@ -30,6 +31,7 @@ from sceau.services.admin_users import AdminUserService
 from sceau.services.aliases import AliasService
 from sceau.services.antivirus import ClamdClient
 from sceau.services.auth import AuthService, PasswordService, UiaService
+from sceau.services.background import PeriodicJobs
 from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices
 from sceau.services.events import EventService
@@ -145,6 +147,8 @@ class Services:
     spaces: SpaceService
     threepids: ThreepidService
     voip: VoipService
+    mailer: Mailer
+    jobs: PeriodicJobs = field(default_factory=PeriodicJobs)
     e2ee: E2eeServices = field(init=False)
     typing: TypingService = field(init=False)
     receipts: ReceiptService = field(init=False)
@@ -158,12 +162,15 @@ class Services:
     notifications: NotificationService = field(init=False)
     sliding_sync: SlidingSyncService = field(init=False)
     federation: FederationServices = field(init=False)
+    account_renewal: AccountRenewalService = field(init=False)
 
     async def start(self) -> None:
-        """Background work of a serving process (the federation queue)."""
+        """Background work of a serving process (the federation queue, periodic jobs)."""
         await self.federation.start()
+        self.jobs.start()
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         await self.federation.stop()
 
 
@@ -274,13 +281,14 @@ async def build_services(
     account_hooks = AccountHooks()
     account_hooks.deactivated.append(rooms.leave_all_rooms)
     account_hooks.profile_changed.append(rooms.refresh_profile_in_rooms)
+    mailer = Mailer(config.email)
     threepids = ThreepidService(
         config=config,
         clock=clock,
         db=db,
         store=ThreepidStore(db),
         accounts=stores.accounts,
-        mailer=Mailer(config.email),
+        mailer=mailer,
         ratelimiter=ratelimiter,
     )
     account_hooks.deactivated.append(threepids.user_deactivated)
@@ -384,6 +392,7 @@ async def build_services(
         ),
         threepids=threepids,
         voip=VoipService(config.voip, clock, ratelimiter),
+        mailer=mailer,
     )
     add_e2ee(built)
     add_ephemeral(built)

@@ -9,6 +9,7 @@ ephemeral streams; moderation and administration), stores them on the
 from typing import TYPE_CHECKING
 
 from sceau.services.account_data import AccountDataService
+from sceau.services.account_renewal import AccountRenewalService
 from sceau.services.admin import AdminService
 from sceau.services.admin_rooms import AdminRoomService
 from sceau.services.admin_users import AdminUserService
@@ -26,6 +27,7 @@ from sceau.services.sync import SyncSection
 from sceau.services.typing import TypingService
 from sceau.services.unread import UnreadCounter
 from sceau.storage.account_data import AccountDataStore
+from sceau.storage.account_renewals import AccountRenewalStore
 from sceau.storage.admin import AdminStore
 from sceau.storage.notifications import NotificationStore
 from sceau.storage.presence import PresenceStore
@@ -202,3 +204,16 @@ def add_policy(services: "Services") -> None:
         services.rooms.leave_hooks.append(succession.before_leave)
     opt_out = DirectoryOptOut(accounts=services.stores.accounts)
     services.account_data.global_write_hooks[HIDE_PROFILE_TYPE] = opt_out.on_write
+    services.account_renewal = AccountRenewalService(
+        config=services.config,
+        clock=services.clock,
+        db=services.stores.db,
+        store=AccountRenewalStore(services.stores.db),
+        accounts=services.stores.accounts,
+        mailer=services.mailer,
+        ratelimiter=services.ratelimiter,
+    )
+    if services.config.account_validity.enabled:
+        services.jobs.add(
+            "account renewal reminders", 60, services.account_renewal.send_due_reminders
+        )

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 
 from sceau.clock import RealClock
@@ -30,6 +31,7 @@ from sceau.protocol.signing import generate_signing_key
 from sceau.storage.database import Database, PostgresDatabase, SqliteDatabase
 from sceau.storage.migrations import migrate
 from tests import system_packages
+from tests.smtp_support import Inbox
 
 PG_DSN = os.environ.get("SCEAU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -313,3 +315,18 @@ def user_factory(services: Services, client: httpx.AsyncClient) -> Callable[...,
         return await create_local_user(services, client, localpart)
 
     return _make
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp: tuple[Inbox, int]) -> Inbox:
+    return smtp[0]

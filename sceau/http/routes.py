@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute
 
 from sceau.http import (
     account_data,
+    account_validity,
     accounts,
     admin,
     dehydrated,
@@ -52,6 +53,7 @@ def endpoint_modules() -> list[ModuleType]:
         spaces,
         room_upgrade,
         accounts,
+        account_validity,
         threepid,
         identity,
         devices,

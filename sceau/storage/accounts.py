@@ -148,7 +148,9 @@ class AccountStore:
         """When the account stops working (account validity); cached owners must see it."""
         self._forget_owners(txn)
         await txn.execute(
-            "UPDATE users SET expiration_ts = ? WHERE user_id = ?", expiration_ts, user_id
+            "UPDATE users SET expiration_ts = ?, renewal_mails_sent = 0 WHERE user_id = ?",
+            expiration_ts,
+            user_id,
         )
 
     async def set_profile_field(

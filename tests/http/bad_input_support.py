@@ -47,6 +47,9 @@ PUBLIC = {
     ("GET", "/_sceau/v1/email_server"),
     ("GET", "/_matrix/client/v3/password_policy"),
     ("GET", "/_matrix/client/unstable/password_policy"),
+    ("GET", "/_matrix/client/unstable/account_validity/renew"),
+    ("GET", "/_matrix/identity/api/v1/info"),
+    ("GET", "/_matrix/identity/api/v1/internal-info"),
 }
 #: The spec lets these run under UIA alone (``security: [{}, bearer]``).
 UIA_WITHOUT_TOKEN = {

@@ -5,53 +5,17 @@ the link out of the message and follow it as the agent would.
 """
 
 import re
-from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.conftest import free_port
+from tests.smtp_support import Inbox
 
 V3 = "/_matrix/client/v3"
 PASSWORD = "correct horse battery"
 DOMAINS = {"Interieur.gouv.fr": "test.local", "justice.gouv.fr": "justice.tchap.gouv.fr"}
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def link(self, index: int = -1) -> str:
-        body = self.messages[index].get_payload(decode=True).decode()
-        found = re.search(r"https://sceau\.test/\S+", body)
-        assert found, body
-        return found.group(0)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-@pytest.fixture
-def inbox(smtp: tuple[Inbox, int]) -> Inbox:
-    return smtp[0]
 
 
 def email_mode(port: int, **rate_limits: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sceau.clock import RealClock
 from sceau.homeserver import build_app, build_services
 from sceau.protocol.signing import generate_signing_key
 from tests.conftest import FAST_HASHER, make_config
-from tests.http.test_email_registration import error, request_token, smtp  # noqa: F401
+from tests.http.test_email_registration import error, request_token
 
 INFO = "/_matrix/identity/api/v1/info"
 INTERNAL = "/_matrix/identity/api/v1/internal-info"
@@ -101,7 +101,10 @@ async def test_every_server_of_the_federation_gives_the_same_answer(db, tmp_path
         transport = httpx.ASGITransport(app=build_app(hs))
         async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
             answers.append(
-                [await info(http, a) for a in ("a@interieur.gouv.fr", "b@x.justice.gouv.fr", "c@d.fr")]
+                [
+                    await info(http, a)
+                    for a in ("a@interieur.gouv.fr", "b@x.justice.gouv.fr", "c@d.fr")
+                ]
             )
     assert answers[0] == answers[1] == answers[2]
 
@@ -127,7 +130,7 @@ async def test_no_answer_when_no_server_takes_the_address(db, tmp_path):
 
 
 async def test_registration_follows_the_routing_and_needs_an_invitation_for_externals(
-    db, tmp_path, smtp  # noqa: F811 (the fixture imported above)
+    db, tmp_path, smtp
 ):
     inbox, port = smtp
     overrides = {

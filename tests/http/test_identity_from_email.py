@@ -9,21 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.http.test_email_registration import (  # noqa: F401 (fixtures)
-    PASSWORD,
-    V3,
-    email_mode,
-    error,
-    inbox,
-    smtp,
-    validated_sid,
-)
+from tests.http.test_email_registration import PASSWORD, V3, email_mode, error, validated_sid
 
 EMAIL = "Jean.Dupont@interieur.gouv.fr"
 
 
 @pytest.fixture
-def config_overrides(smtp: Any) -> dict[str, Any]:  # noqa: F811
+def config_overrides(smtp: Any) -> dict[str, Any]:
     overrides = email_mode(smtp[1])
     overrides["policy"] = {
         "organisations": {"interieur.gouv.fr": "Intérieur"},
@@ -44,7 +36,7 @@ async def register_without_username(
 
 async def test_an_agent_registers_by_email_alone_and_gets_a_derived_id_and_name(
     client,
-    inbox,  # noqa: F811
+    inbox,
 ):
     sid = await validated_sid(client, inbox, email=EMAIL)
     response = await register_without_username(client, sid)
@@ -55,7 +47,7 @@ async def test_an_agent_registers_by_email_alone_and_gets_a_derived_id_and_name(
     assert profile.json() == {"displayname": "Jean Dupont [Intérieur]"}
 
 
-async def test_a_second_account_for_a_clashing_id_gets_a_number(client, inbox, services):  # noqa: F811
+async def test_a_second_account_for_a_clashing_id_gets_a_number(client, inbox, services):
     first = await validated_sid(client, inbox, email=EMAIL)
     assert (await register_without_username(client, first)).status_code == 200
     # The first account is deactivated and its address released: its ID is never reused.
@@ -69,7 +61,7 @@ async def test_a_second_account_for_a_clashing_id_gets_a_number(client, inbox, s
     assert response.json()["user_id"] == "@jean.dupont-interieur.gouv.fr2:test.local"
 
 
-async def test_an_agent_logs_in_with_their_email_address(client, inbox):  # noqa: F811
+async def test_an_agent_logs_in_with_their_email_address(client, inbox):
     sid = await validated_sid(client, inbox, email=EMAIL)
     user_id = (await register_without_username(client, sid)).json()["user_id"]
     identifier = {
@@ -95,7 +87,7 @@ async def test_an_agent_logs_in_with_their_email_address(client, inbox):  # noqa
         error(wrong, 403, "M_FORBIDDEN")
 
 
-async def test_a_locked_display_name_cannot_be_changed(client, inbox):  # noqa: F811
+async def test_a_locked_display_name_cannot_be_changed(client, inbox):
     sid = await validated_sid(client, inbox, email=EMAIL)
     body = (await register_without_username(client, sid)).json()
     headers = {"Authorization": f"Bearer {body['access_token']}"}
