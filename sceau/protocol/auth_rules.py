@@ -1,9 +1,14 @@
-"""The authorisation rules of room versions 10, 11 and 12.
+"""The authorisation rules of room versions 1 to 12.
 
 ``check_event_auth`` answers one question: given the state an event is checked
 against (its auth events, or the room state at that point), may it exist?
 Rule numbers in comments follow the v11 text; v12 inserts rule 2 (room ID
-derived from the create event), so its later rules are one higher.
+derived from the create event), so its later rules are one higher, and v1-v5
+insert rule 4 (``m.room.aliases``). The differences between versions are read
+from the ``RoomVersion`` flags: the ``m.room.aliases`` rule (v1-v5), the
+redaction rule (v1, v2), ``notifications`` in power levels (v6+), knocking
+(v7+), restricted joins (v8+), ``knock_restricted`` (v10+), integer-only power
+levels (v10+) and the create event's ``creator`` (v1-v10).
 
 Signature verification is not done here (it needs keys): the caller passes
 ``is_signed_by`` when it has verified signatures, otherwise the presence of a
@@ -15,13 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sceau.protocol import identifiers
-from sceau.protocol.event_format import prev_event_ids
+from sceau.protocol.event_format import event_id_server, prev_event_ids
 from sceau.protocol.events import auth_event_types
 from sceau.protocol.power_levels import (
     PowerLevel,
     action_power_level,
     as_int,
     event_power_level,
+    parse_power_level,
     room_creators,
     user_power_level,
 )
@@ -204,6 +210,9 @@ def check_event_auth(
         str(room.create.get("sender", ""))
     ):
         raise AuthError("room does not federate with the sender's server")
+    if event.get("type") == "m.room.aliases" and room_version.special_case_aliases:
+        _check_aliases(event, sender)
+        return
     if event.get("type") == "m.room.member":
         signed_by = is_signed_by or _signed_by_presence
         _check_membership(event, room, signed_by, verify_third_party_invite)
@@ -223,6 +232,30 @@ def check_event_auth(
         raise AuthError("state_key starting with @ must be the sender")
     if event.get("type") == "m.room.power_levels":
         _check_power_levels(event, room, sender_level)
+    if event.get("type") == "m.room.redaction" and room_version.redaction_auth_rule:
+        _check_redaction_v1(event, room, sender_level)
+
+
+def _check_aliases(event: JsonDict, sender: str) -> None:
+    """v1-v5 rule 4: a server may only set the aliases under its own name."""
+    state_key = event.get("state_key")
+    if not isinstance(state_key, str):
+        raise AuthError("m.room.aliases event has no state_key")
+    if state_key != server_name_of(sender):
+        raise AuthError("m.room.aliases state_key must be the sender's server")
+
+
+def _check_redaction_v1(event: JsonDict, room: _Room, sender_level: PowerLevel) -> None:
+    """v1-v2 rule 11: the redact level, or both event IDs from the same server."""
+    if sender_level >= action_power_level("redact", room.power_levels):
+        return
+    target = event.get("redacts")
+    own_id = event.get("event_id")
+    if isinstance(target, str) and isinstance(own_id, str):
+        target_server = event_id_server(target)
+        if target_server is not None and target_server == event_id_server(own_id):
+            return
+    raise AuthError("sender may not redact this event")
 
 
 def _check_room_identity(event: JsonDict, room: _Room) -> None:
@@ -250,7 +283,7 @@ def _check_membership(
     content = event.get("content")
     if not isinstance(target, str) or not isinstance(content, dict) or "membership" not in content:
         raise AuthError("member event lacks state_key or membership")
-    if "join_authorised_via_users_server" in content:
+    if "join_authorised_via_users_server" in content and room.version.restricted:
         via = content["join_authorised_via_users_server"]
         if not isinstance(via, str) or not signed_by(event, server_name_of(via)):
             raise AuthError("join_authorised_via_users_server's server did not sign the event")
@@ -361,7 +394,8 @@ def _check_third_party_invite(
 def _check_leave(event: JsonDict, target: str, room: _Room) -> None:
     sender = str(event.get("sender", ""))
     if sender == target:
-        if room.membership(target) in ("invite", "join", "knock"):
+        allowed = ("invite", "join", "knock") if room.version.knock else ("invite", "join")
+        if room.membership(target) in allowed:
             return
         raise AuthError("cannot leave a room one is not in")
     if room.membership(sender) != "join":
@@ -409,18 +443,25 @@ def _is_json_int(value: Any, room_version: RoomVersion) -> bool:
     if room_version.integer_power_levels:
         found = as_int(value)
         return found is not None and -_MAX_SAFE_INT <= found <= _MAX_SAFE_INT
-    return as_int(value) is not None or (
-        isinstance(value, str) and value.strip().lstrip("+-").isdigit()
-    )
+    return parse_power_level(value) is not None
+
+
+def _map_keys(room_version: RoomVersion) -> tuple[str, ...]:
+    """``events``, plus ``notifications`` from v6."""
+    return _PL_MAP_KEYS if room_version.notifications_power_levels else _PL_MAP_KEYS[:1]
 
 
 def _validate_power_levels(content: JsonDict, room: _Room) -> None:
-    """Rules 9.1-9.3 (v12: 10.1-10.4): the shape of the new content."""
+    """Rules 9.1-9.3 (v12: 10.1-10.4): the shape of the new content.
+
+    Before v10 only ``users`` is checked, and its values may be strings
+    holding integers (or, before v6, floats).
+    """
     version = room.version
-    for key in _PL_SCALAR_KEYS:
+    for key in _PL_SCALAR_KEYS if version.integer_power_levels else ():
         if key in content and not _is_json_int(content[key], version):
             raise AuthError(f"power levels {key} is not an integer")
-    for key in _PL_MAP_KEYS:
+    for key in _PL_MAP_KEYS if version.integer_power_levels else ():
         if key in content:
             value = content[key]
             if not isinstance(value, dict) or not all(
@@ -438,18 +479,6 @@ def _validate_power_levels(content: JsonDict, room: _Room) -> None:
             raise AuthError("room creators cannot be listed in power levels users")
 
 
-def _int_or_none(value: Any) -> int | None:
-    found = as_int(value)
-    if found is not None:
-        return found
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _as_map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -465,7 +494,7 @@ def _check_power_levels(event: JsonDict, room: _Room, sender_level: PowerLevel) 
         return
     for key in _PL_SCALAR_KEYS:
         _check_change(key, old.get(key), content.get(key), sender_level, strict_old=False)
-    for key in _PL_MAP_KEYS:
+    for key in _map_keys(room.version):
         old_map, new_map = _as_map(old.get(key)), _as_map(content.get(key))
         for name in set(old_map) | set(new_map):
             label = f"{key}.{name}"
@@ -486,8 +515,8 @@ def _check_change(
     The old value must be below the sender's level (``strict_old``, for other
     users' entries) or not above it; the new value must not be above it.
     """
-    old_value = _int_or_none(old_raw) if old_raw is not None else None
-    new_value = _int_or_none(new_raw) if new_raw is not None else None
+    old_value = parse_power_level(old_raw) if old_raw is not None else None
+    new_value = parse_power_level(new_raw) if new_raw is not None else None
     if old_raw is None and new_raw is None:
         return
     if old_raw is not None and new_raw is not None and old_value == new_value:

@@ -25,38 +25,33 @@ __all__ = [
 ]
 
 
-def _reference_ids(value: Any, pairs: bool) -> list[str]:
+def _reference_ids(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
-    if not pairs:
-        return [item for item in value if isinstance(item, str)]
-    return [
-        item[0]
-        for item in value
-        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-    ]
-
-
-def _looks_paired(value: Any) -> bool:
-    return isinstance(value, list) and any(isinstance(item, list) for item in value)
+    ids: list[str] = []
+    for item in value:
+        if isinstance(item, str):
+            ids.append(item)
+        elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+            ids.append(item[0])
+    return ids
 
 
 def auth_event_ids(pdu: JsonDict, room_version: RoomVersion | None = None) -> list[str]:
     """The IDs in ``auth_events``, whatever the room version's format.
 
-    Without ``room_version`` the format is recognised from the value itself
-    (pairs are lists, plain references are strings), which is unambiguous.
+    Both forms are read (a pair is a list, a plain reference a string), so
+    this never fails on a stored event; :func:`sceau.protocol.pdu.parse_pdu`
+    is where a received PDU's format is enforced per version.
     """
-    value = pdu.get("auth_events")
-    pairs = room_version.server_event_ids if room_version else _looks_paired(value)
-    return _reference_ids(value, pairs)
+    del room_version  # the form is unambiguous from the value itself
+    return _reference_ids(pdu.get("auth_events"))
 
 
 def prev_event_ids(pdu: JsonDict, room_version: RoomVersion | None = None) -> list[str]:
     """The IDs in ``prev_events``, whatever the room version's format."""
-    value = pdu.get("prev_events")
-    pairs = room_version.server_event_ids if room_version else _looks_paired(value)
-    return _reference_ids(value, pairs)
+    del room_version
+    return _reference_ids(pdu.get("prev_events"))
 
 
 def event_references(event_ids: list[str], room_version: RoomVersion) -> list[Any]:

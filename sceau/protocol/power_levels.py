@@ -5,6 +5,8 @@ room has none) and the full create event, because room versions 12 and later
 derive the creators' power from the create event rather than from ``users``.
 """
 
+import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -41,10 +43,32 @@ def as_int(value: Any) -> int | None:
     return value
 
 
+_STRINGY_INT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+
+
+def parse_power_level(value: Any) -> int | None:
+    """Read a power level value the way room versions 1 to 9 allow it.
+
+    Integers stand as they are; strings holding a base-10 integer (signs,
+    leading zeroes and surrounding whitespace allowed) and finite floats
+    (truncated) are converted, per the spec's "stringy" and "floaty" power
+    levels. Anything else is None. From v10 the auth rules only let integers
+    in, so reading every version this way changes nothing there.
+    """
+    found = as_int(value)
+    if found is not None:
+        return found
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str) and _STRINGY_INT.fullmatch(value):
+        return int(value.strip())
+    return None
+
+
 def _level(content: Mapping[str, Any] | None, key: str, default: int) -> int:
     if content is None:
         return default
-    found = as_int(content.get(key))
+    found = parse_power_level(content.get(key))
     return default if found is None else found
 
 
@@ -83,7 +107,7 @@ def user_power_level(
         return 0
     users = power_levels.get("users")
     if isinstance(users, dict) and user_id in users:
-        explicit = as_int(users[user_id])
+        explicit = parse_power_level(users[user_id])
         if explicit is not None:
             return explicit
     return _level(power_levels, "users_default", 0)
@@ -94,7 +118,7 @@ def event_power_level(event_type: str, is_state: bool, power_levels: JsonDict | 
     if power_levels is not None:
         events = power_levels.get("events")
         if isinstance(events, dict):
-            specific = as_int(events.get(event_type))
+            specific = parse_power_level(events.get(event_type))
             if specific is not None:
                 return specific
     if is_state:
@@ -112,7 +136,7 @@ def notification_power_level(key: str, power_levels: JsonDict | None) -> int:
     if power_levels is not None:
         notifications = power_levels.get("notifications")
         if isinstance(notifications, dict):
-            found = as_int(notifications.get(key))
+            found = parse_power_level(notifications.get(key))
             if found is not None:
                 return found
     return _DEFAULT_NOTIFICATION_LEVEL

@@ -156,10 +156,11 @@ def test_real_v5_create_event_id_in_v3_form_is_standard_base64() -> None:
 
 def test_references_ignore_malformed_entries() -> None:
     pdu = {
-        "auth_events": [["$a:x", {}], ["$b:x"], "junk", [5, {}], ["$c:x", {"sha256": "h"}]],
+        "auth_events": [["$a:x", {}], ["$b:x"], 7, [5, {}], ["$c:x", {"sha256": "h"}]],
         "prev_events": "not a list",
     }
     assert auth_event_ids(pdu, V1) == ["$a:x", "$c:x"]
+    assert auth_event_ids({"auth_events": ["$plain", ["$pair", {}]]}) == ["$plain", "$pair"]
     assert prev_event_ids(pdu, V1) == []
     assert auth_event_ids({"auth_events": ["$a", 3, None]}, V4) == ["$a"]
 
