@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,6 +22,49 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
 
+#: Stands for a ``%2F`` inside one path segment while routes are matched.
+ENCODED_SLASH = "\ufdd0"
+
+
+def keeping_encoded_slashes(endpoint: Endpoint) -> Endpoint:
+    """Give ``endpoint`` its path parameters with ``%2F`` decoded to ``/``.
+
+    Room version 3 event IDs are standard Base64 and may hold ``/``; clients
+    send it as ``%2F``, which must stay inside its segment while routing (see
+    :class:`EncodedSlashMiddleware`) and become ``/`` in the parameter.
+    """
+
+    async def wrapped(request: Request) -> Response:
+        params = request.scope.get("path_params") or {}
+        if any(isinstance(v, str) and ENCODED_SLASH in v for v in params.values()):
+            request.scope["path_params"] = {
+                k: v.replace(ENCODED_SLASH, "/") if isinstance(v, str) else v
+                for k, v in params.items()
+            }
+        return await endpoint(request)
+
+    return wrapped
+
+
+class EncodedSlashMiddleware:
+    """Routes a path whose segments hold ``%2F`` on its segments, not on ``/``.
+
+    ASGI servers give the decoded path, where an encoded slash splits a
+    segment in two and no route matches. The path is rebuilt from
+    ``raw_path`` with each encoded slash replaced by :data:`ENCODED_SLASH`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if isinstance(raw, bytes) and b"%2f" in raw.lower():
+            segments = raw.split(b"?", 1)[0].split(b"/")
+            decoded = [unquote_to_bytes(seg).decode("utf-8", "replace") for seg in segments]
+            scope = {**scope, "path": "/".join(d.replace("/", ENCODED_SLASH) for d in decoded)}
+        await self.app(scope, receive, send)
+
 
 def client_routes(
     specs: Sequence[tuple[str, str, Endpoint]], versions: Sequence[str] = CLIENT_PREFIXES
@@ -29,7 +73,7 @@ def client_routes(
     routes: list[BaseRoute] = []
     for method, path, endpoint in specs:
         for prefix in versions:
-            routes.append(Route(prefix + path, endpoint, methods=[method]))
+            routes.append(Route(prefix + path, keeping_encoded_slashes(endpoint), methods=[method]))
     return routes
 
 
@@ -107,4 +151,4 @@ def build_app(services: Any, routes: list[BaseRoute]) -> ASGIApp:
         },
     )
     app.state.services = services
-    return CorsMiddleware(app)
+    return CorsMiddleware(EncodedSlashMiddleware(app))

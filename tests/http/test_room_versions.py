@@ -93,3 +93,29 @@ async def test_knock_join_rule_is_refused_before_v7(user_factory, version):
     knock = await eve.request("POST", f"/knock/{room}", json={})
     assert knock.status_code == 403
     assert knock.json()["errcode"] == "M_FORBIDDEN"
+
+
+async def test_v3_event_ids_with_slashes_work_in_paths(user_factory):
+    """v3 IDs are standard Base64: '/' arrives as %2F and must reach the endpoint whole."""
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"room_version": "3"}))["room_id"]
+    with_slash = None
+    for n in range(40):
+        sent = await alice.ok(
+            "PUT",
+            f"/rooms/{room}/send/m.room.message/s{n}",
+            json={"body": str(n), "msgtype": "m.text"},
+        )
+        if "/" in sent["event_id"]:
+            with_slash = (sent["event_id"], str(n))
+            break
+    assert with_slash is not None, "no event ID with '/' in 40 sends"
+    event_id, body = with_slash
+    encoded = quote(event_id, safe="")
+    assert "%2F" in encoded
+    event = await alice.ok("GET", f"/rooms/{room}/event/{encoded}")
+    assert event["event_id"] == event_id and event["content"]["body"] == body
+    context = await alice.ok("GET", f"/rooms/{room}/context/{encoded}")
+    assert context["event"]["event_id"] == event_id
+    await alice.ok("PUT", f"/rooms/{room}/redact/{encoded}/r", json={})
+    assert (await alice.ok("GET", f"/rooms/{room}/event/{encoded}"))["content"] == {}
