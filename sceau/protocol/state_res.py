@@ -1,5 +1,8 @@
 """State resolution v2 (room versions 2-11) and v2.1 (room version 12).
 
+Room version 1 uses the v1 algorithm of :mod:`sceau.protocol.state_res_v1`,
+reached through the same :func:`resolve_state` entry point.
+
 ``resolve_state`` is a pure function over state maps of event IDs and an
 ``event_map`` that holds every event involved (the state sets' events and
 their full auth chains). v2.1 (MSC4297) differs in two places: the first
@@ -27,6 +30,7 @@ from sceau.protocol.auth_rules import (
 from sceau.protocol.event_format import auth_event_ids
 from sceau.protocol.power_levels import PowerLevel, user_power_level
 from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.state_res_v1 import resolve_state_v1
 from sceau.protocol.types import JsonDict, StateKey
 
 EventMap = Mapping[str, JsonDict]
@@ -42,9 +46,19 @@ def resolve_state(
 ) -> dict[StateKey, str]:
     """Resolve several room states into one, per the room version's algorithm.
 
+    Room version 1 goes to :func:`sceau.protocol.state_res_v1.resolve_state_v1`.
+
     ``rejected_event_ids`` names events rejected on receipt: they are never
     used as auth events during the iterative auth checks.
     """
+    if room_version.state_resolution == "v1":
+        return resolve_state_v1(
+            room_version,
+            state_sets,
+            event_map,
+            rejected_event_ids=rejected_event_ids,
+            verify_third_party_invite=verify_third_party_invite,
+        )
     if not state_sets:
         return {}
     unconflicted, conflicted = separate_state(state_sets)
