@@ -4,9 +4,15 @@ Called once from :func:`sceau.homeserver.build_services`, after every other
 service exists, since federation feeds and reads nearly all of them.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sceau.services.federation import build_transport
+from sceau.services.federation import FederationServices, build_transport
+from sceau.services.federation.inbound_edus import InboundEdus
+from sceau.services.federation.outbound import OutboundFanout
+from sceau.services.federation.sender import FederationSender
+from sceau.services.federation.transactions import InboundTransactions
+from sceau.storage.federation import ReceivedTransactionStore
+from sceau.storage.federation_queue import OutboxStore
 
 if TYPE_CHECKING:
     from sceau.homeserver import Services
@@ -14,10 +20,59 @@ if TYPE_CHECKING:
 
 def add_federation(services: "Services") -> None:
     """Build the federation services; with federation disabled they refuse everything."""
-    config = services.config
-    services.federation = build_transport(
-        config=config,
-        clock=services.clock,
-        db=services.stores.db,
-        signing_key=services.signing_key,
+    config, db = services.config, services.stores.db
+    fed = build_transport(
+        config=config, clock=services.clock, db=db, signing_key=services.signing_key
     )
+    services.federation = fed
+    fed.sender = FederationSender(
+        policy=fed.policy,
+        client=fed.client,
+        db=db,
+        store=OutboxStore(db),
+        clock=services.clock,
+        config=config.federation,
+    )
+    fed.authenticator.on_authenticated.append(fed.sender.peer_is_up)
+    fed.transactions = InboundTransactions(
+        clock=services.clock,
+        store=ReceivedTransactionStore(db),
+        edus=InboundEdus(
+            typing=services.typing,
+            receipts=services.receipts,
+            presence=services.presence,
+            device_lists=services.e2ee.device_lists,
+            to_device=services.e2ee.to_device,
+        ),
+        receiver=lambda: fed.pdu_receiver,
+    )
+    _add_outbound(services, fed)
+
+
+def _add_outbound(services: "Services", fed: FederationServices) -> None:
+    """Local activity in shared rooms goes out: events, typing, receipts, presence, keys."""
+    out = OutboundFanout(policy=fed.policy, sender=fed.sender, state=services.stores.state)
+    fed.outbound = out
+    services.events.persist_hooks.append(out.on_events)
+    services.typing.hooks.append(out.typing)
+    services.receipts.hooks.append(out.receipt)
+    services.presence.changed_hooks.append(out.presence)
+    services.e2ee.to_device.remote_sink = out.to_device
+    keys = services.e2ee.keys
+
+    async def devices_changed(user_ids: list[str], position: int) -> None:
+        for user_id in user_ids:
+            if not fed.policy.enabled or not user_id.endswith(":" + fed.policy.server_name):
+                continue
+            found = (await keys.query(user_id, {user_id: []}))["device_keys"].get(user_id, {})
+            devices: list[tuple[str, dict[str, Any] | None, str | None]] = []
+            for account_device in await services.stores.accounts.get_devices(user_id):
+                device_keys = found.get(account_device.device_id)
+                devices.append((account_device.device_id, device_keys, account_device.display_name))
+            await out.device_list_update(user_id, position, devices)
+
+    async def devices_deleted(user_id: str, device_ids: list[str]) -> None:
+        await out.device_list_update(user_id, 0, [], deleted=device_ids)
+
+    services.e2ee.device_lists.changed_hooks.append(devices_changed)
+    services.account_hooks.devices_deleted.append(devices_deleted)

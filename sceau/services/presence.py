@@ -9,6 +9,7 @@ no writes. A user who stops syncing is shown offline after
 """
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sceau.clock import Clock
@@ -56,6 +57,8 @@ class PresenceService:
         self.changes = ChangeTracker(stream.current())
         #: Presence rows as last written or read, bounded; only _update writes them.
         self._rows: OrderedDict[str, PresenceRow | None] = OrderedDict()
+        #: Called with (user ID, presence content) after each change is written (federation).
+        self.changed_hooks: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
 
     async def set_status(
         self, requester: str, user_id: str, presence: Any, status_msg: Any
@@ -134,6 +137,11 @@ class PresenceService:
             rows += await self._store.for_users(newcomers, None, ctx.upto.stream)
         return rows
 
+    async def apply_remote(self, user_id: str, state: str, status_msg: str | None) -> None:
+        """Presence of a remote user, as its server pushed it (``m.presence``)."""
+        if self.enabled and state in STATES:
+            await self._update(user_id, state, status_msg, keep_status=False)
+
     async def user_deactivated(self, user_id: str) -> None:
         """Account hook: a deactivated user goes offline for good."""
         if self.enabled:
@@ -198,6 +206,8 @@ class PresenceService:
         self._remember(user_id, new_row)
         self.changes.record(user_id, pos)
         self._notifier.notify_users(await self._state.users_sharing_rooms(user_id) | {user_id})
+        for hook in self.changed_hooks:
+            await hook(user_id, self._content(new_row))
 
 
 def _joined_in_response(ctx: SyncContext) -> set[str]:

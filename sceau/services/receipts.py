@@ -6,6 +6,7 @@ A receipt only moves forward, and clears the owner's unread notifications up
 to its event (in its thread, or everywhere when unthreaded).
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sceau.clock import Clock
@@ -47,6 +48,8 @@ class ReceiptService:
         self._account_data = account_data
         #: Rooms whose receipts changed, by position (fed by _store_receipt).
         self.changes = ChangeTracker(stream.current())
+        #: Called with (room, user, type, event, ts, thread) after a shared receipt is stored.
+        self.hooks: list[Callable[[str, str, str, str, int, str], Awaitable[None]]] = []
 
     async def send_receipt(
         self, user_id: str, room_id: str, receipt_type: str, event_id: str, thread_id: Any
@@ -162,6 +165,8 @@ class ReceiptService:
             self._notifier.notify_users([user_id])
         else:
             self._notifier.notify_room(room_id)
+            for hook in self.hooks:
+                await hook(room_id, user_id, receipt_type, event_id, receipt.ts, thread_id)
 
 
 def _thread(thread_id: Any, receipt_type: str) -> str:

@@ -7,6 +7,7 @@ any background task.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sceau.clock import Clock
@@ -67,6 +68,8 @@ class TypingService:
         self._changed: dict[str, int] = {}
         self._serial = 0
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        #: Called with (room, user, typing, timeout ms) on every accepted update (federation).
+        self.hooks: list[Callable[[str, str, bool, int], Awaitable[None]]] = []
 
     def position(self) -> int:
         """The typing serial: part of every sync token."""
@@ -91,6 +94,8 @@ class TypingService:
         elif user_id in users:
             self._stop(room_id, user_id)
             self._room_changed(room_id)
+        for hook in self.hooks:
+            await hook(room_id, user_id, typing, min(timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS))
 
     async def on_membership(self, user_id: str, room_id: str, membership: str) -> None:
         """A member who leaves stops typing."""

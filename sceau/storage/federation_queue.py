@@ -99,3 +99,13 @@ class OutboxStore:
                 state.retry_at_ts,
                 state.txn_counter,
             )
+
+
+async def joined_members(txn: Transaction, room_id: str) -> list[str]:
+    """The room's joined members as this transaction sees them (events being persisted included)."""
+    rows = await txn.fetchall(
+        "SELECT state_key FROM current_state"
+        " WHERE room_id = ? AND type = 'm.room.member' AND membership = 'join'",
+        room_id,
+    )
+    return [str(row[0]) for row in rows]

@@ -97,16 +97,22 @@ def _flatten(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, set[s
     return flat
 
 
+#: Paths of the Server-Server API (other servers call them, signed with X-Matrix).
+SERVER_SERVER_PREFIXES = ("/_matrix/federation/", "/_matrix/key/")
+
+
 def endpoints() -> list[Endpoint]:
     """Every API (method, path) the app registers, once (the r0 aliases of v3 are skipped).
 
     The web client's pages (``/``, ``/config.json``) are no API: tests/http/test_web_client.py
-    covers them.
+    covers them. The Server-Server API authenticates servers, not users:
+    tests/http/test_federation_bad_input.py feeds its endpoints the same way.
     """
     found = {
         Endpoint(method, path)
         for path, methods in _flatten(all_routes())
-        if path.startswith(("/_", "/.well-known/")) and not path.startswith("/_matrix/client/r0/")
+        if path.startswith(("/_", "/.well-known/"))
+        and not path.startswith(("/_matrix/client/r0/", *SERVER_SERVER_PREFIXES))
         for method in methods
         if method != "HEAD"
     }

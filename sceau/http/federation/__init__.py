@@ -2,11 +2,11 @@
 
 from starlette.routing import BaseRoute
 
-from sceau.http.federation import keys, version
+from sceau.http.federation import keys, transactions, version
 
 
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = []
-    for module in (keys, version):
+    for module in (keys, transactions, version):
         found.extend(module.routes())
     return found

@@ -2,9 +2,31 @@
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 
-from sceau.http.common import read_json, services
+from sceau.errors import bad_json, not_json, too_large
+from sceau.http.common import services
+
+#: A transaction may carry 50 PDUs of up to 64 KiB each, plus 100 EDUs.
+MAX_FEDERATION_BODY = 8 * 1024 * 1024
+
+
+async def read_federation_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object (M_NOT_JSON, M_BAD_JSON, M_TOO_LARGE otherwise)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_FEDERATION_BODY:
+        raise too_large()
+    body = await request.body()
+    if len(body) > MAX_FEDERATION_BODY:
+        raise too_large()
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise not_json() from None
+    if not isinstance(value, dict):
+        raise bad_json("Request body must be a JSON object")
+    return value
 
 
 def request_uri(request: Request) -> str:
@@ -23,7 +45,7 @@ async def origin_of(request: Request, with_body: bool = False) -> tuple[str, dic
     """
     fed = services(request).federation
     fed.authenticator.require_enabled()
-    body = await read_json(request) if with_body else None
+    body = await read_federation_json(request) if with_body else None
     origin = await fed.authenticator.authenticate(
         request.method, request_uri(request), request.headers.getlist("authorization"), body
     )

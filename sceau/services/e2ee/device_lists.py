@@ -8,7 +8,7 @@ any room with. Membership comes from current room state, so every transition
 (join, invite accepted, leave, kick, ban) is covered without extra bookkeeping.
 """
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from sceau.notifier import Notifier
@@ -48,6 +48,8 @@ class DeviceListService:
         self._state = state
         self._stream = stream
         self._notifier = notifier
+        #: Called with (users, stream position) after their device lists changed (federation).
+        self.changed_hooks: list[Callable[[list[str], int], Awaitable[None]]] = []
 
     async def mark_changed(self, user_ids: Iterable[str]) -> None:
         """Record that these users' device lists changed, and wake whoever tracks them."""
@@ -60,6 +62,8 @@ class DeviceListService:
         for user_id in users:
             self.list_changes.record(user_id, pos)
         await self.notify_trackers(users)
+        for hook in self.changed_hooks:
+            await hook(users, pos)
 
     async def notify_trackers(self, user_ids: Iterable[str]) -> None:
         """Wake the long-polls of everyone sharing a room with these users."""

@@ -8,6 +8,7 @@ queue records how far it got, so the next sync deletes only that much.
 """
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -61,6 +62,8 @@ class ToDeviceService:
         # Sends bump the generation; a look-up that raced a send is not trusted.
         self._known_empty: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._generation = 0
+        #: Takes (sender, type, message ID, messages) for remote users (federation).
+        self.remote_sink: Callable[[str, str, str, dict[str, Any]], Awaitable[None]] | None = None
 
     async def send(
         self,
@@ -73,10 +76,12 @@ class ToDeviceService:
         """PUT /sendToDevice/{type}/{txnId}: queue, once per transaction ID."""
         targets = await self._expand(sender, event_type, messages)
         self._generation += 1
+        claimed = False
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             now = self._clock.time_ms()
             if not await self._store.claim_txn(txn, sender, sender_device, txn_id, now):
                 return
+            claimed = True
             await self._store.add_messages(txn, pos, targets)
             for user_id, device_id in {(u, d) for u, d, _e in targets}:
                 await self._store.trim_inbox(txn, user_id, device_id, self._max_inbox)
@@ -87,6 +92,10 @@ class ToDeviceService:
         for user_id, device_id, _event in targets:
             self._known_empty.pop((user_id, device_id), None)
         self._notifier.notify_users({user_id for user_id, _d, _e in targets})
+        remote = {u: d for u, d in messages.items() if not u.endswith(":" + self._server_name)}
+        if claimed and remote and self.remote_sink is not None and sender_device:
+            # Only local senders (with a device) are forwarded; remote ones came from there.
+            await self.remote_sink(sender, event_type, f"{sender_device}_{txn_id}", remote)
 
     async def _expand(
         self, sender: str, event_type: str, messages: Any
@@ -105,7 +114,7 @@ class ToDeviceService:
                 if len(orjson.dumps(content)) > MAX_MESSAGE_BYTES:
                     raise too_large(f"A to-device message may be at most {MAX_MESSAGE_BYTES} bytes")
             if not user_id.endswith(":" + self._server_name):
-                continue  # Federation is off: remote users cannot be reached.
+                continue  # Remote users: their server delivers (remote_sink).
             devices = {d.device_id for d in await self._accounts.get_devices(user_id)}
             wildcard = by_device.get("*")
             if isinstance(wildcard, dict):

@@ -22,7 +22,10 @@ from sceau.services.federation.discovery import (
 from sceau.services.federation.inbound import RequestAuthenticator
 from sceau.services.federation.interfaces import PduReceiver, UnsupportedPduReceiver
 from sceau.services.federation.keys import KeyRing
+from sceau.services.federation.outbound import OutboundFanout
 from sceau.services.federation.policy import FederationPolicy
+from sceau.services.federation.sender import FederationSender
+from sceau.services.federation.transactions import InboundTransactions
 from sceau.storage.database import Database
 from sceau.storage.federation import ServerKeyStore
 
@@ -37,11 +40,16 @@ class FederationServices:
     http: httpx.AsyncClient
     #: The room event graph's receive pipeline; replaced when it is wired in.
     pdu_receiver: PduReceiver = field(default_factory=UnsupportedPduReceiver)
+    sender: FederationSender = field(init=False)
+    outbound: OutboundFanout = field(init=False)
+    transactions: InboundTransactions = field(init=False)
 
     async def start(self) -> None:
         """Start sending what the queue holds (a serving process only)."""
+        await self.sender.start()
 
     async def stop(self) -> None:
+        await self.sender.stop()
         await self.http.aclose()
 
 

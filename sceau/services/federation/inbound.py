@@ -5,6 +5,7 @@ list never makes this server fetch anything.
 """
 
 import logging
+from collections.abc import Callable
 
 from sceau.errors import MatrixError
 from sceau.protocol.federation import parse_x_matrix, verify_request
@@ -23,6 +24,8 @@ class RequestAuthenticator:
     def __init__(self, *, policy: FederationPolicy, keys: KeyRing) -> None:
         self._policy = policy
         self._keys = keys
+        #: Called with each authenticated origin (the sender catches it up at once).
+        self.on_authenticated: list[Callable[[str], None]] = []
 
     def require_enabled(self) -> None:
         if not self._policy.enabled:
@@ -60,4 +63,6 @@ class RequestAuthenticator:
             verify_request(auth, method, uri, self._policy.server_name, content, public)
         except SignatureError:
             raise unauthorized(f"Invalid signature for {auth.origin}") from None
+        for callback in self.on_authenticated:
+            callback(auth.origin)
         return auth.origin

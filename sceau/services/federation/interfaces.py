@@ -2,6 +2,9 @@
 
 from typing import Any, Protocol
 
+from sceau.protocol.hashing import compute_event_id
+from sceau.protocol.room_versions import DEFAULT_ROOM_VERSION
+
 
 class PduReceiver(Protocol):
     """Takes the PDUs of an inbound transaction through the receive pipeline.
@@ -10,7 +13,9 @@ class PduReceiver(Protocol):
     it was not (the ``error`` of the transaction's ``pdus`` answer).
     """
 
-    async def receive_pdus(self, origin: str, pdus: list[dict[str, Any]]) -> dict[str, str | None]: ...
+    async def receive_pdus(
+        self, origin: str, pdus: list[dict[str, Any]]
+    ) -> dict[str, str | None]: ...
 
 
 class UnsupportedPduReceiver:
@@ -23,7 +28,19 @@ class UnsupportedPduReceiver:
     async def receive_pdus(self, origin: str, pdus: list[dict[str, Any]]) -> dict[str, str | None]:
         answer: dict[str, str | None] = {}
         for index, pdu in enumerate(pdus):
-            event_id = pdu.get("event_id") if isinstance(pdu, dict) else None
-            key = event_id if isinstance(event_id, str) else f"(pdu {index})"
-            answer[key] = "This server does not accept remote room events yet"
+            answer[event_id_of(pdu, index)] = "This server does not accept remote room events yet"
         return answer
+
+
+def event_id_of(pdu: object, index: int) -> str:
+    """The ID a transaction answer gives a PDU: its own ``event_id`` (v1, v2) or its
+    reference hash in the default version's format; a placeholder for non-objects."""
+    if not isinstance(pdu, dict):
+        return f"(pdu {index})"
+    event_id = pdu.get("event_id")
+    if isinstance(event_id, str):
+        return event_id
+    try:
+        return compute_event_id(pdu, DEFAULT_ROOM_VERSION)
+    except Exception:
+        return f"(pdu {index})"
