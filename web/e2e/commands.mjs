@@ -93,6 +93,15 @@ export const commands = {
 
   ...steps(user, state),
 
+  /** After a failed command: what the user's page showed, for the report. */
+  async failed({ cmd, args }) {
+    const found = args?.name && state.users.get(args.name);
+    if (!found) return null;
+    const file = path.join(state.outputDir, `FAILED-${cmd}-${args.name}.png`);
+    await found.page.screenshot({ path: file, timeout: 5_000 }).catch(() => {});
+    return path.resolve(file);
+  },
+
   async quit() {
     for (const u of state.users.values()) await u.context.close().catch(() => {});
     state.users.clear();

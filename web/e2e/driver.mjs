@@ -32,8 +32,9 @@ lines.on("close", async () => {
 
 async function handle(line) {
   let id = null;
+  let request = null;
   try {
-    const request = JSON.parse(line);
+    request = JSON.parse(line);
     id = request.id;
     const command = commands[request.cmd];
     if (!command) throw new Error(`unknown command ${request.cmd}`);
@@ -43,7 +44,9 @@ async function handle(line) {
     reply({ id, ok: true, result });
   } catch (error) {
     console.error(error);
-    reply({ id, ok: false, error: `${error?.name ?? "Error"}: ${error?.message ?? error}` });
+    const shot = request ? await commands.failed({ cmd: request.cmd, args: request.args }) : null;
+    const where = shot ? `\n(the page at that moment: ${shot})` : "";
+    reply({ id, ok: false, error: `${error?.name ?? "Error"}: ${error?.message ?? error}${where}` });
   }
 }
 

@@ -94,7 +94,7 @@ export async function problemsOf(user) {
 
 /** `name` made safe as a file name. */
 function slug(name) {
-  return name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "");
+  return name.replace(/[^\p{L}\p{N}._-]+/gu, "-").replace(/^-+|-+$/g, "");
 }
 
 /**
@@ -120,7 +120,10 @@ export async function captureScreen(user, screenName, outputDir) {
   } finally {
     if (original) await user.page.setViewportSize(original);
   }
-  if (findings.length) {
+  // SCEAU_E2E_AXE_REPORT_ONLY=1 lets a developer walk a scenario past known
+  // findings (still written to the reports); never under CI=true.
+  const reportOnly = process.env.SCEAU_E2E_AXE_REPORT_ONLY === "1" && process.env.CI !== "true";
+  if (findings.length && !reportOnly) {
     throw new Error(`axe: serious or critical violations on "${screenName}":\n${findings.join("\n")}`);
   }
   return { files };

@@ -1,17 +1,38 @@
 // Scenario steps on the real client, named after what a person does. They
-// find elements by role and accessible name (the French ones, since the tests
-// run in French; docs/web-client.md, "Test hooks"), or by what any login form
-// has (autocomplete=username, type=password).
+// find elements by role and accessible name, the names coming from the
+// client's French catalogue by key (i18n.mjs; the keys are listed in
+// docs/web-client.md, "Test hooks"), or by what any login form has
+// (autocomplete=username, type=password).
 //
-// steps(user, state) returns commands; `user(name)` gives { page, context }.
+// steps(user) returns commands; `user(name)` gives { page, context }.
+import { tr } from "./i18n.mjs";
 
 /** The signed-in app is there: its room list (a navigation landmark). */
 async function signedIn(page, timeout = 45_000) {
   await page.getByRole("navigation").first().waitFor({ timeout });
 }
 
+const composer = (page) => page.getByRole("textbox", { name: tr("composer.placeholder") }).last();
+const timeline = (page) => page.getByRole("log").last();
+/** The newest message tile whose text contains `text`. */
+const tile = (page, text) => timeline(page).getByRole("article").filter({ hasText: text }).last();
+
+/** The open room id, from the client's hash route (#/room/ID). */
+async function openRoomId(page) {
+  const hash = await page.evaluate(() => location.hash);
+  const match = /^#\/room\/([^/]+)/.exec(hash);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+/** Point at the tile so that its action toolbar shows, then press one of its buttons. */
+async function tileAction(page, text, key) {
+  const target = tile(page, text);
+  await target.hover();
+  await target.getByRole("button", { name: tr(key) }).click();
+}
+
 export function steps(user) {
-  return {
+  const api = {
     /** Log in from the login screen with a user ID (or email) and password. */
     async login({ name, identifier, password }) {
       const { page } = user(name);
@@ -36,5 +57,147 @@ export function steps(user) {
       await page.locator("input[type=password]").first().waitFor();
       return { lang: await page.evaluate(() => document.documentElement.lang) };
     },
+
+    /** New conversation: search the directory for `query`, pick `userId`; the DM opens. */
+    async startDm({ name, query, userId }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("newChat.newDmLabel") }).first().click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("searchbox").fill(query);
+      await dialog.getByRole("button").filter({ hasText: userId }).first().click();
+      await dialog.waitFor({ state: "detached" });
+      await composer(page).waitFor();
+      return { roomId: await openRoomId(page) };
+    },
+
+    /** Open the room whose row in the list shows `text` (a name). */
+    async openRoom({ name, text }) {
+      const { page } = user(name);
+      await page.getByRole("navigation").getByText(text).first().click();
+      return { roomId: await openRoomId(page) };
+    },
+
+    /** Open the invite whose row shows `text` and accept it; the room opens. */
+    async acceptInvite({ name, text }) {
+      const { page } = user(name);
+      await page.getByRole("navigation").getByText(text).first().click({ timeout: 45_000 });
+      await page.getByRole("button", { name: tr("invite.accept") }).click();
+      await composer(page).waitFor({ timeout: 30_000 });
+      return { roomId: await openRoomId(page) };
+    },
+
+    /** Accept the invite on screen; the room opens. */
+    async accept({ name }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("invite.accept") }).click();
+      await composer(page).waitFor({ timeout: 30_000 });
+      return { roomId: await openRoomId(page) };
+    },
+
+    /** Type a message in the composer and send it with Enter. */
+    async send({ name, text }) {
+      const { page } = user(name);
+      await composer(page).fill(text);
+      await composer(page).press("Enter");
+    },
+
+    /** Type without sending (the other side sees the typing indicator). */
+    async type({ name, text }) {
+      const { page } = user(name);
+      await composer(page).pressSequentially(text, { delay: 20 });
+    },
+
+    /** Wait until a message containing `text` is in the open room's timeline, decrypted. */
+    async waitForMessage({ name, text, timeout = 45_000 }) {
+      const { page } = user(name);
+      await tile(page, text).waitFor({ timeout });
+      return tileInfoOf(page, text);
+    },
+
+    /** What a message tile shows: its text, "(edited)", reactions, the message it replies to. */
+    async tileInfo({ name, text }) {
+      return tileInfoOf(user(name).page, text);
+    },
+
+    /** Reply to the message containing `to`. */
+    async reply({ name, to, text }) {
+      const { page } = user(name);
+      await tileAction(page, to, "timeline.reply");
+      await composer(page).fill(text);
+      await composer(page).press("Enter");
+    },
+
+    /** Edit my message containing `text` into `newText`. */
+    async edit({ name, text, newText }) {
+      const { page } = user(name);
+      await tileAction(page, text, "timeline.edit");
+      const box = page.getByRole("textbox", { name: tr("composer.editLabel") });
+      await box.fill(newText);
+      await box.press("Enter");
+    },
+
+    /** React to the message containing `text` with `key` from the quick picker. */
+    async react({ name, text, key }) {
+      const { page } = user(name);
+      await tileAction(page, text, "timeline.react");
+      await page.getByRole("button", { name: tr("timeline.reactWith", { key }) }).click();
+    },
+
+    /** Wait for the typing indicator to name `who`. */
+    async waitForTyping({ name, who }) {
+      const { page } = user(name);
+      await page.getByText(tr("typing.one", { name: who })).first().waitFor({ timeout: 30_000 });
+    },
+
+    /** Wait until `who` is shown as having read the message containing `text`. */
+    async waitForReadBy({ name, text, who, timeout = 30_000 }) {
+      const { page } = user(name);
+      const readBy = tr("timeline.readBy", {}, { exact: false });
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const labels = await tile(page, text)
+          .locator("[aria-label]")
+          .evaluateAll((els) => els.map((e) => e.getAttribute("aria-label")));
+        if (labels.some((l) => readBy.test(l) && l.includes(who))) return labels;
+        if (Date.now() > deadline) throw new Error(`no read receipt of ${who} on "${text}": ${labels}`);
+        await page.waitForTimeout(250);
+      }
+    },
+
+    /** The accessible name of the room's row in the list (it tells unread counts). */
+    async roomRow({ name, text }) {
+      const { page } = user(name);
+      const row = page
+        .getByRole("navigation")
+        .getByRole("link", { name: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`) })
+        .first();
+      await row.waitFor();
+      return { label: await row.evaluate((el) => el.getAttribute("aria-label") ?? el.textContent) };
+    },
+
+    /** Wait until the room's row says `count` unread messages. */
+    async waitForUnread({ name, text, count, timeout = 30_000 }) {
+      const unread = tr("roomList.a11yUnread", { count }, { exact: false });
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const { label } = await api.roomRow({ name, text });
+        if (unread.test(label)) return { label };
+        if (Date.now() > deadline) throw new Error(`"${text}" never showed ${unread}: ${label}`);
+        await user(name).page.waitForTimeout(250);
+      }
+    },
+  };
+  return api;
+}
+
+async function tileInfoOf(page, text) {
+  const target = tile(page, text);
+  return {
+    text: await target.innerText(),
+    edited: (await target.getByText(tr("timeline.edited")).count()) > 0,
+    reactions: await target
+      .getByRole("group", { name: tr("timeline.reactions") })
+      .getByRole("button")
+      .evaluateAll((buttons) => buttons.map((b) => b.getAttribute("aria-label") ?? b.textContent)),
   };
 }
