@@ -186,6 +186,111 @@ export function steps(user) {
         await user(name).page.waitForTimeout(250);
       }
     },
+
+    // --- encryption (docs/web-client.md, "Test hooks") -------------------
+
+    /** First login: answer the password prompt if asked, then read the recovery key shown once. */
+    async recoveryKey({ name, password, timeout = 60_000 }) {
+      const { page } = user(name);
+      const keyDialog = page.getByRole("dialog", { name: tr("crypto.recoveryKey.title") });
+      const passwordDialog = page.getByRole("dialog", { name: tr("crypto.password.title") });
+      await keyDialog.or(passwordDialog).first().waitFor({ timeout });
+      if (password && (await passwordDialog.isVisible())) {
+        await passwordDialog.getByLabel(tr("crypto.password.label")).fill(password);
+        await passwordDialog.getByRole("button", { name: tr("crypto.password.confirm") }).click();
+      }
+      await keyDialog.waitFor({ timeout });
+      return { key: (await keyDialog.locator("[data-recovery-key] code").innerText()).trim() };
+    },
+
+    /** Tick "I have saved it" and close the recovery key dialog. */
+    async recoveryKeySaved({ name }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog", { name: tr("crypto.recoveryKey.title") });
+      await dialog.getByLabel(tr("crypto.recoveryKey.savedCheck")).check();
+      await dialog.getByRole("button", { name: tr("crypto.recoveryKey.done") }).click();
+      await dialog.waitFor({ state: "detached" });
+    },
+
+    /** A new session is asked to verify itself: it does so with the recovery key. */
+    async verifyWithRecoveryKey({ name, key, timeout = 60_000 }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog", { name: tr("crypto.verify.title") });
+      await dialog.waitFor({ timeout });
+      await dialog.getByRole("button", { name: tr("crypto.verify.useKey") }).click();
+      await dialog.getByLabel(tr("crypto.verify.keyLabel")).fill(key);
+      await dialog.getByRole("button", { name: tr("crypto.verify.submitKey") }).click();
+      await dialog.waitFor({ state: "detached", timeout });
+    },
+
+    /** The "verify this session" dialog is showing (before it is answered). */
+    async verifySessionAsked({ name, timeout = 60_000 }) {
+      const { page } = user(name);
+      await page.getByRole("dialog", { name: tr("crypto.verify.title") }).waitFor({ timeout });
+    },
+
+    /** Ask `other` (a display name) for an emoji verification, from the open DM. */
+    async startUserVerification({ name, other }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("verification.verifyUser", { name: other }) }).click();
+    },
+
+    /** Accept an incoming verification request. */
+    async acceptVerification({ name, timeout = 45_000 }) {
+      const { page } = user(name);
+      const accept = page.getByRole("dialog").getByRole("button", { name: tr("verification.accept") });
+      await accept.waitFor({ timeout });
+      await accept.click();
+    },
+
+    /** The emojis to compare, as shown (symbol and French name). */
+    async sasEmojis({ name, timeout = 45_000 }) {
+      const { page } = user(name);
+      const list = page.getByRole("list", { name: tr("verification.emojiList") });
+      await list.waitFor({ timeout });
+      return list.getByRole("listitem").evaluateAll((items) => items.map((i) => i.innerText.trim()));
+    },
+
+    /** "They match", then wait for the verification to be done and close it. */
+    async confirmEmojis({ name, other, timeout = 45_000 }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("button", { name: tr("verification.match") }).click();
+      await dialog.getByText(tr("verification.doneUser", { name: other })).waitFor({ timeout });
+      await dialog.getByRole("button", { name: tr("verification.finish") }).click();
+    },
+
+    // --- files ------------------------------------------------------------
+
+    /** Attach files to the open room (the composer's file input), as the picker would. */
+    async attach({ name, files }) {
+      const { page } = user(name);
+      await page.getByLabel(tr("files.chooseFiles")).setInputFiles(files);
+    },
+
+    /** Wait for an image with this alt text in the timeline, decoded: its size once loaded. */
+    async waitForImage({ name, alt, timeout = 45_000 }) {
+      const { page } = user(name);
+      const image = timeline(page).getByRole("img", { name: alt }).last();
+      await image.waitFor({ timeout });
+      await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await image.elementHandle(), {
+        timeout,
+      });
+      return image.evaluate((el) => ({ src: el.src.slice(0, 5), width: el.naturalWidth }));
+    },
+
+    /** The text of the first alert on the page, once one shows. */
+    async alert({ name, timeout = 45_000 }) {
+      const { page } = user(name);
+      const alert = page.getByRole("alert").first();
+      await alert.waitFor({ timeout });
+      return alert.innerText();
+    },
+
+    /** The French string of a catalogue key, as a regular expression source (for assertions). */
+    async catalogue({ key, vars = {} }) {
+      return tr(key, vars).source;
+    },
   };
   return api;
 }

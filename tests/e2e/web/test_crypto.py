@@ -1,0 +1,155 @@
+"""Encryption that users do not lose, in two browsers, in French.
+
+Alice and Bob each set up their recovery key at first login and chat in an
+encrypted DM. Bob then logs in from a new browser (a new session), verifies it
+with his recovery key and reads the older messages, restored from the key
+backup. Alice and Bob verify each other by comparing emojis, each confirming
+in their own browser. Alice sends an image that Bob sees decrypted, and while the server
+holds only ciphertext.
+"""
+
+import asyncio
+import secrets
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import nio
+import pytest
+import pytest_asyncio
+
+from tests.e2e.jssdk.helpers import raw_messages
+from tests.e2e.nio_helpers import PASSWORD, new_client, ok
+from tests.e2e.server import ServerProcess
+from tests.e2e.web.webdriver import WebDriver
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+ALICE_NAME = "Alice Lefèvre"
+BOB_NAME = "Bob Moreau"
+OLD_MESSAGE = "Voici le compte rendu de lundi."
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A small, valid PNG of one colour (no image library needed)."""
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+@dataclass
+class People:
+    alice: str
+    bob: str
+    tokens: dict[str, str]
+    keys: dict[str, str] = field(default_factory=dict)
+    room_id: str = ""
+
+
+async def make_person(server: ServerProcess, localpart: str, display_name: str) -> nio.AsyncClient:
+    client = new_client(server)
+    ok(
+        await client.register(f"{localpart}_{secrets.token_hex(3)}", PASSWORD, "setup"),
+        nio.RegisterResponse,
+        "POST /register",
+    )
+    ok(await client.set_displayname(display_name), nio.ProfileSetDisplayNameResponse, "displayname")
+    return client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def people(web_server: ServerProcess) -> AsyncIterator[People]:
+    alice = await make_person(web_server, "alice", ALICE_NAME)
+    bob = await make_person(web_server, "bob", BOB_NAME)
+    ok(
+        await bob.room_create(name="Accueil", visibility=nio.RoomVisibility.public),
+        nio.RoomCreateResponse,
+        "createRoom",
+    )
+    found = People(
+        alice=alice.user_id,
+        bob=bob.user_id,
+        tokens={"alice": alice.access_token, "bob": bob.access_token},
+    )
+    await alice.close()
+    await bob.close()
+    yield found
+
+
+async def test_first_login_sets_up_a_recovery_key(browser: WebDriver, people: People):
+    for name, user_id in (("alice", people.alice), ("bob", people.bob)):
+        await browser.acall("newUser", name=name)
+        await browser.acall("login", name=name, identifier=user_id, password=PASSWORD)
+        shown = await browser.acall("recoveryKey", name=name, password=PASSWORD)
+        people.keys[name] = shown["key"]
+        if name == "alice":
+            await browser.acall("screen", name=name, screen="clé de récupération")
+        await browser.acall("recoveryKeySaved", name=name)
+    # Recovery keys are 48 base58 characters, shown in groups of four.
+    assert all(len(key.replace(" ", "")) == 48 for key in people.keys.values()), people.keys
+    assert people.keys["alice"] != people.keys["bob"]
+
+
+async def test_they_chat_in_an_encrypted_dm(browser: WebDriver, people: People):
+    opened = await browser.acall("startDm", name="alice", query=BOB_NAME, userId=people.bob)
+    people.room_id = opened["roomId"]
+    await browser.acall("openRoom", name="bob", text=ALICE_NAME)
+    await browser.acall("accept", name="bob")
+    await browser.acall("send", name="alice", text=OLD_MESSAGE)
+    await browser.acall("waitForMessage", name="bob", text=OLD_MESSAGE)
+
+
+async def test_a_new_session_verifies_with_the_recovery_key_and_reads_older_messages(
+    browser: WebDriver, people: People
+):
+    await browser.acall("newUser", name="bob-laptop")
+    await browser.acall("login", name="bob-laptop", identifier=people.bob, password=PASSWORD)
+    await browser.acall("verifySessionAsked", name="bob-laptop")
+    await browser.acall("screen", name="bob-laptop", screen="vérifier cette session")
+    await browser.acall("verifyWithRecoveryKey", name="bob-laptop", key=people.keys["bob"])
+    await browser.acall("openRoom", name="bob-laptop", text=ALICE_NAME)
+    # Sent before this session existed: its key comes from the backup.
+    await browser.acall("waitForMessage", name="bob-laptop", text=OLD_MESSAGE, timeout=60_000)
+    await browser.acall("closeUser", name="bob-laptop")
+
+
+async def test_alice_and_bob_verify_each_other_by_emoji(browser: WebDriver, people: People):
+    await browser.acall("startUserVerification", name="alice", other=BOB_NAME)
+    await browser.acall("acceptVerification", name="bob")
+    alice_sees = await browser.acall("sasEmojis", name="alice")
+    bob_sees = await browser.acall("sasEmojis", name="bob")
+    assert len(alice_sees) == 7 and alice_sees == bob_sees
+    await browser.acall("screen", name="bob", screen="vérification par émojis")
+    await asyncio.gather(
+        browser.acall("confirmEmojis", name="alice", other=BOB_NAME),
+        browser.acall("confirmEmojis", name="bob", other=ALICE_NAME),
+    )
+
+
+async def test_an_image_is_sent_encrypted_and_bob_sees_it_decrypted(
+    browser: WebDriver,
+    people: People,
+    web_server: ServerProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+):
+    image = tmp_path_factory.mktemp("files") / "plan-du-site.png"
+    image.write_bytes(png(64, 48, (0, 0, 145)))
+    await browser.acall("attach", name="alice", files=[str(image)])
+    shown = await browser.acall("waitForImage", name="bob", alt="plan-du-site.png")
+    assert shown["src"] == "blob:" and shown["width"] == 64
+    await browser.acall("screen", name="bob", screen="image reçue")
+    stored = await raw_messages(web_server, people.tokens["alice"], people.room_id)
+    assert all(e["type"] == "m.room.encrypted" for e in stored)
+    for name in ("alice", "bob"):
+        assert await browser.acall("problems", name=name) == []
