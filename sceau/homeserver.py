@@ -36,6 +36,7 @@ from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices
 from sceau.services.events import EventService
 from sceau.services.federation import FederationServices
+from sceau.services.federation.rooms import FederationRooms
 from sceau.services.formatting import EventFormatter
 from sceau.services.mailer import Mailer
 from sceau.services.media import MediaService
@@ -78,6 +79,7 @@ from sceau.storage.threepids import ThreepidStore
 from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
 from sceau.wiring import add_e2ee, add_ephemeral, add_moderation, add_policy
+from sceau.wiring_dag import add_event_graph_federation
 from sceau.wiring_federation import add_federation
 
 
@@ -163,6 +165,7 @@ class Services:
     sliding_sync: SlidingSyncService = field(init=False)
     federation: FederationServices = field(init=False)
     account_renewal: AccountRenewalService = field(init=False)
+    federation_rooms: FederationRooms = field(init=False)
 
     async def start(self) -> None:
         """Background work of a serving process (the federation queue, periodic jobs)."""
@@ -399,6 +402,7 @@ async def build_services(
     add_moderation(built)
     add_policy(built)
     add_federation(built)
+    add_event_graph_federation(built)
     return built
 
 

@@ -19,9 +19,11 @@ CREATOR = "@creator:test.local"
 
 
 class RemoteServer:
-    def __init__(self, name: str = "remote.test", seed: bytes = b"\x07" * 32) -> None:
+    def __init__(
+        self, name: str = "remote.test", seed: bytes = b"\x07" * 32, key_version: str = "r1"
+    ) -> None:
         self.name = name
-        self.key = generate_signing_key(seed, "r1")
+        self.key = generate_signing_key(seed, key_version)
         self.built: dict[str, dict] = {}
         self.ts = 1_700_000_000_000
 

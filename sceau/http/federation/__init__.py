@@ -2,11 +2,11 @@
 
 from starlette.routing import BaseRoute
 
-from sceau.http.federation import keys, transactions, version
+from sceau.http.federation import keys, room_reads, transactions, version
 
 
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = []
-    for module in (keys, transactions, version):
+    for module in (keys, transactions, version, room_reads):
         found.extend(module.routes())
     return found
