@@ -86,7 +86,8 @@ class PduPipeline:
             checked = await self.check(raw)
         except PduFormatError as exc:
             log.info("PDU from %s refused: %s", origin, exc)
-            return exc.event_id, str(exc)
+            claimed = raw.get("event_id") if isinstance(raw, dict) else None
+            return exc.event_id or (claimed if isinstance(claimed, str) else None), str(exc)
         version, event_id, pdu = checked
         room_id = room_id_of(pdu, event_id, version)
         outcome = (await self._received.outcomes([event_id])).get(event_id)
