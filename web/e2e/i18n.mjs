@@ -38,3 +38,8 @@ export function tr(key, vars = {}, { exact = true } = {}) {
   });
   return new RegExp(exact ? `^${source}$` : source);
 }
+
+/** Whether the catalogue has `key` (a feature whose strings exist is in the client). */
+export function has(key) {
+  return lookup(key) !== key;
+}

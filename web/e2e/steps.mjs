@@ -5,7 +5,7 @@
 // (autocomplete=username, type=password).
 //
 // steps(user) returns commands; `user(name)` gives { page, context }.
-import { tr } from "./i18n.mjs";
+import { has, tr } from "./i18n.mjs";
 
 /** The signed-in app is there: its room list (a navigation landmark). */
 async function signedIn(page, timeout = 45_000) {
@@ -33,14 +33,22 @@ async function tileAction(page, text, key) {
 
 export function steps(user) {
   const api = {
-    /** Log in from the login screen with a user ID (or email) and password. */
-    async login({ name, identifier, password }) {
+    /**
+     * Log in from the login screen with a user ID (or email) and password. On
+     * a first login (`firstLogin`, the default) the client sets up encryption
+     * and shows the recovery key once: it is saved and returned.
+     */
+    async login({ name, identifier, password, firstLogin = true }) {
       const { page } = user(name);
       if (!page.url().startsWith("http")) await page.goto("/");
       await page.locator("input[autocomplete=username]").first().fill(identifier);
       await page.locator("input[type=password]").first().fill(password);
       await page.locator("form button[type=submit]").first().click();
       await signedIn(page);
+      if (!firstLogin || !has("crypto.recoveryKey.title")) return { recoveryKey: null };
+      const { key } = await api.recoveryKey({ name, password });
+      await api.recoveryKeySaved({ name });
+      return { recoveryKey: key };
     },
 
     /** Reload the page: the session must resume from IndexedDB, without the login form. */

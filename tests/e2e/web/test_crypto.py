@@ -90,7 +90,9 @@ async def people(web_server: ServerProcess) -> AsyncIterator[People]:
 async def test_first_login_sets_up_a_recovery_key(browser: WebDriver, people: People):
     for name, user_id in (("alice", people.alice), ("bob", people.bob)):
         await browser.acall("newUser", name=name)
-        await browser.acall("login", name=name, identifier=user_id, password=PASSWORD)
+        await browser.acall(
+            "login", name=name, identifier=user_id, password=PASSWORD, firstLogin=False
+        )
         shown = await browser.acall("recoveryKey", name=name, password=PASSWORD)
         people.keys[name] = shown["key"]
         if name == "alice":
@@ -114,7 +116,9 @@ async def test_a_new_session_verifies_with_the_recovery_key_and_reads_older_mess
     browser: WebDriver, people: People
 ):
     await browser.acall("newUser", name="bob-laptop")
-    await browser.acall("login", name="bob-laptop", identifier=people.bob, password=PASSWORD)
+    await browser.acall(
+        "login", name="bob-laptop", identifier=people.bob, password=PASSWORD, firstLogin=False
+    )
     await browser.acall("verifySessionAsked", name="bob-laptop")
     await browser.acall("screen", name="bob-laptop", screen="vérifier cette session")
     await browser.acall("verifyWithRecoveryKey", name="bob-laptop", key=people.keys["bob"])
