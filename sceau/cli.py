@@ -5,33 +5,85 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sceau.config import Config, ConfigError, load_config, render_default_config
+from sceau.config import Config, ConfigError, Listener, load_config, render_default_config
 from sceau.memory import tune_allocator
+from sceau.server_name import (
+    DEFAULT_SERVER_NAME,
+    ServerNameLocked,
+    first_start_notice,
+    locked_message,
+    rewrite_server_name,
+)
 
 if TYPE_CHECKING:
     import uvicorn
 
 
-def _ensure_config(config_path: Path, server_name: str) -> None:
-    """Write a commented default config on first start."""
+def _ensure_config(config_path: Path, server_name: str) -> bool:
+    """Write a commented default config on first start; True if it did."""
     if config_path.exists():
-        return
+        return False
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(render_default_config(server_name), encoding="utf-8")
-    print(f"Wrote a default configuration to {config_path}", file=sys.stderr)
+    return True
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config) if args.config else Path(args.data_dir) / "sceau.yaml"
 
 
 def _load(args: argparse.Namespace) -> Config:
-    config_path = Path(args.config) if args.config else Path(args.data_dir) / "sceau.yaml"
+    config_path = _config_path(args)
+    created = False
     if not args.config:
-        _ensure_config(config_path, args.server_name)
+        created = _ensure_config(config_path, args.server_name or DEFAULT_SERVER_NAME)
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         print(f"sceau: configuration error in {config_path}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if created:
+        print(first_start_notice(config_path, config.server_name), file=sys.stderr)
+    return config
+
+
+async def apply_server_name(args: argparse.Namespace, config: Config) -> Config:
+    """``serve --server-name`` on an existing config: change it, unless users exist."""
+    requested = args.server_name
+    if not requested or requested == config.server_name:
+        return config
+    from sceau.homeserver import open_database
+    from sceau.storage.accounts import AccountStore
+
+    db = await open_database(config)
+    try:
+        if await AccountStore(db).any_user():
+            raise ServerNameLocked(locked_message(config.server_name, requested))
+    finally:
+        await db.close()
+    config_path = _config_path(args)
+    try:
+        changed = rewrite_server_name(config_path, config, requested)
+    except ConfigError as exc:
+        print(f"sceau: cannot set server_name: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(
+        f"Sceau: server_name changed from {config.server_name!r} to {requested!r} in "
+        f"{config_path} (no user existed yet).",
+        file=sys.stderr,
+    )
+    return changed
+
+
+def _with_port(config: Config, port: int | None) -> Config:
+    """``serve --port``: listen there instead of the first listener's port (not saved)."""
+    if port is None:
+        return config
+    first = config.listeners[0]
+    listeners = [Listener(bind_address=first.bind_address, port=port), *config.listeners[1:]]
+    return config.model_copy(update={"listeners": listeners})
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -45,6 +97,12 @@ def serve(args: argparse.Namespace) -> None:
     )
 
     async def main() -> None:
+        nonlocal config
+        try:
+            config = _with_port(await apply_server_name(args, config), args.port)
+        except ServerNameLocked as exc:
+            print(str(exc), file=sys.stderr)
+            raise SystemExit(2) from None
         try:
             services = await build_services(config)
         except (OSError, ValueError) as exc:
@@ -60,12 +118,15 @@ def serve(args: argparse.Namespace) -> None:
         app = build_app(services)
         listener = config.listeners[0]
         servers = [_uvicorn_server(app, listener.bind_address, listener.port)]
+        metrics_server = _metrics_server(config, services.metrics.registry)
+        metrics_task = asyncio.create_task(metrics_server.serve()) if metrics_server else None
         print(
             f"Sceau {config.server_name} listening on http://{listener.bind_address}:{listener.port}/",
             file=sys.stderr,
             flush=True,
         )
         print(startup_line(config), file=sys.stderr, flush=True)
+        _print_where(config)
         fed_listener = config.federation.listen
         if fed_listener is not None:
             servers.append(
@@ -86,6 +147,9 @@ def serve(args: argparse.Namespace) -> None:
         try:
             await asyncio.gather(*(server.serve() for server in servers))
         finally:
+            if metrics_server is not None and metrics_task is not None:
+                metrics_server.should_exit = True
+                await metrics_task
             await services.stop()
             await services.stores.db.close()
 
@@ -113,10 +177,76 @@ def _uvicorn_server(
     )
 
 
+def _uvicorn_server(
+    app: object, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
+) -> "uvicorn.Server":
+    import uvicorn
+
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
+    )
+
+
+def _print_where(config: Config) -> None:
+    """Where the health check, metrics and logs are: an admin's first questions."""
+    listener = config.listeners[0]
+    lines = [f"  health: http://{listener.bind_address}:{listener.port}/health"]
+    if config.metrics.enabled:
+        lines.append(
+            f"  metrics: http://{config.metrics.bind_address}:{config.metrics.port}/metrics"
+        )
+    else:
+        lines.append("  metrics: off (metrics.enabled in the config)")
+    access = "on" if config.logging.access_log else "off (logging.access_log)"
+    lines.append(f"  logs: this standard error; access log {access}")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _metrics_server(config: Config, registry: Any) -> "uvicorn.Server | None":
+    """A second uvicorn server for /metrics, on its own address, when enabled."""
+    if not config.metrics.enabled:
+        return None
+    import contextlib
+
+    import uvicorn
+    from prometheus_client import make_asgi_app
+
+    class MetricsServer(uvicorn.Server):
+        # The main server owns SIGINT/SIGTERM; this one stops when told to.
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[no-untyped-def]
+            yield
+
+    return MetricsServer(
+        uvicorn.Config(
+            make_asgi_app(registry=registry),
+            host=config.metrics.bind_address,
+            port=config.metrics.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sceau", description="Sceau Matrix homeserver")
     sub = parser.add_subparsers(dest="command", required=True)
     serve_parser = sub.add_parser("serve", help="run the homeserver", parents=[common_options()])
+    serve_parser.add_argument(
+        "--port", type=int, help="listen on this port instead of the config's (not saved)"
+    )
     serve_parser.set_defaults(func=serve)
     try:
         from sceau.admin_cli import add_admin_commands
@@ -135,7 +265,11 @@ def common_options() -> argparse.ArgumentParser:
     )
     common.add_argument("--data-dir", default="data", help="data folder (default: ./data)")
     common.add_argument(
-        "--server-name", default="localhost", help="server_name for a newly generated config"
+        "--server-name",
+        help=(
+            "server_name for a newly generated config (default: localhost); "
+            "with serve, changes an existing one while no user exists yet"
+        ),
     )
     return common
 

@@ -387,6 +387,19 @@ class FederationConfig(_Section):
         return self
 
 
+class LoggingConfig(_Section):
+    #: One line per HTTP request on the ``sceau.access`` logger (no tokens, no secrets).
+    access_log: bool = True
+
+
+class MetricsConfig(_Section):
+    """Prometheus metrics, on a listener of their own (never the public one)."""
+
+    enabled: bool = False
+    bind_address: str = "127.0.0.1"
+    port: int = Field(default=9108, ge=1, le=65535)
+
+
 class Config(_Section):
     server_name: str
     public_baseurl: str | None = None
@@ -405,6 +418,8 @@ class Config(_Section):
     web_client: WebClientConfig = WebClientConfig()
     federation: FederationConfig = FederationConfig()
     voip: VoipConfig = VoipConfig()
+    logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -433,6 +448,17 @@ class Config(_Section):
         if self.registration.mode == "email" and not (self.registration.email_domains or routed):
             raise ValueError(
                 "registration.mode 'email' needs registration.email_domains or policy.email_routing"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_off_the_public_port(self) -> "Config":
+        if self.metrics.enabled and any(
+            listener.port == self.metrics.port for listener in self.listeners
+        ):
+            raise ValueError(
+                "metrics.port must differ from every listener's port: "
+                "metrics are never served on the public port"
             )
         return self
 
@@ -653,6 +679,18 @@ voip:
   turn_user_lifetime: 1h
 
 default_room_version: "11"
+
+logging:
+  # One line per HTTP request (address, method, path, status, duration, user)
+  # on standard error. Access tokens and secret query parameters never appear.
+  access_log: true
+
+# Prometheus metrics on a listener of their own, off by default; never on the
+# public port. Scrape http://BIND_ADDRESS:PORT/metrics (docs/operations.md).
+metrics:
+  enabled: false
+  bind_address: "127.0.0.1"
+  port: 9108
 """
 
 

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from sceau.clock import Clock, RealClock
 from sceau.config import Config
+from sceau.metrics import Metrics
 from sceau.notifier import Notifier
 from sceau.protocol.base64 import encode_base64
 from sceau.protocol.signing import (
@@ -78,7 +79,13 @@ from sceau.storage.state import StateStore
 from sceau.storage.threepids import ThreepidStore
 from sceau.storage.user_directory import UserDirectoryStore
 from sceau.streams import StreamIdGenerator
-from sceau.wiring import add_e2ee, add_ephemeral, add_moderation, add_policy
+from sceau.wiring import (
+    add_e2ee,
+    add_ephemeral,
+    add_moderation,
+    add_observability,
+    add_policy,
+)
 from sceau.wiring_dag import add_event_graph_federation
 from sceau.wiring_federation import add_federation
 
@@ -122,6 +129,7 @@ class Services:
     clock: Clock
     signing_key: SigningKey
     stores: Stores
+    metrics: Metrics
     notifier: Notifier
     stream: StreamIdGenerator
     ratelimiter: RateLimiter
@@ -221,8 +229,14 @@ async def build_services(
     db: Database | None = None,
     signing_key: SigningKey | None = None,
     password_hasher: object | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     clock = clock or RealClock()
+    if metrics is None:
+        from prometheus_client import CollectorRegistry
+
+        # A registry of this homeserver's own: never prometheus-client's global one.
+        metrics = Metrics(CollectorRegistry(auto_describe=True))
     db = db or await open_database(config)
     signing_key = signing_key or load_or_create_signing_key(
         config.resolve_path(config.signing_key_path)
@@ -300,6 +314,7 @@ async def build_services(
         clock=clock,
         signing_key=signing_key,
         stores=stores,
+        metrics=metrics,
         notifier=notifier,
         stream=stream,
         ratelimiter=ratelimiter,
@@ -403,6 +418,7 @@ async def build_services(
     add_policy(built)
     add_federation(built)
     add_event_graph_federation(built)
+    add_observability(built, mailer)
     return built
 
 

@@ -18,8 +18,12 @@ class Waiter:
         self.room_ids = room_ids
         self._event = asyncio.Event()
 
-    def wake(self) -> None:
+    def wake(self) -> bool:
+        """Wake the waiter; False if it was already woken."""
+        if self._event.is_set():
+            return False
         self._event.set()
+        return True
 
     @property
     def woken(self) -> bool:
@@ -42,6 +46,8 @@ class Notifier:
     def __init__(self) -> None:
         self._by_user: dict[str, set[Waiter]] = {}
         self._by_room: dict[str, set[Waiter]] = {}
+        #: Waiters woken so far (a counter for the metrics).
+        self.wakes = 0
 
     def register(self, user_id: str, room_ids: Iterable[str]) -> Waiter:
         waiter = Waiter(user_id, frozenset(room_ids))
@@ -58,13 +64,13 @@ class Notifier:
     def notify_room(self, room_id: str) -> None:
         """Something happened in a room: wake everyone waiting on it."""
         for waiter in list(self._by_room.get(room_id, ())):
-            waiter.wake()
+            self.wakes += waiter.wake()
 
     def notify_users(self, user_ids: Iterable[str]) -> None:
         """Something happened for these users (to-device, account data, invites...)."""
         for user_id in user_ids:
             for waiter in list(self._by_user.get(user_id, ())):
-                waiter.wake()
+                self.wakes += waiter.wake()
 
     def waiting_count(self) -> int:
         return sum(len(w) for w in self._by_user.values())

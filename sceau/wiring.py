@@ -14,6 +14,7 @@ from sceau.services.admin import AdminService
 from sceau.services.admin_rooms import AdminRoomService
 from sceau.services.admin_users import AdminUserService
 from sceau.services.e2ee import build_e2ee
+from sceau.services.mailer import Mailer
 from sceau.services.notifications import NotificationService
 from sceau.services.policy.directory import HIDE_PROFILE_TYPE, DirectoryOptOut
 from sceau.services.policy.room_admins import AdminSuccession
@@ -80,6 +81,7 @@ def add_ephemeral(services: "Services") -> None:
     )
     state = services.stores.state
     unread_cache = UnreadCountCache()
+    services.metrics.register_cache("unread_counts", lambda: len(unread_cache))
     services.typing = TypingService(clock=clock, notifier=notifier, state=state)
     services.account_data = AccountDataService(
         db=db, stream=stream, notifier=notifier, store=AccountDataStore(db)
@@ -217,3 +219,25 @@ def add_policy(services: "Services") -> None:
         services.jobs.add(
             "account renewal reminders", 60, services.account_renewal.send_due_reminders
         )
+
+
+def add_observability(services: "Services", mailer: Mailer) -> None:
+    """Register what the metrics read at scrape time, and the hot-path observers.
+
+    Background job queues register here with ``metrics.register_queue``:
+    email now; push and federation sending add theirs beside it.
+    """
+    metrics, notifier, db = services.metrics, services.notifier, services.stores.db
+    services.events.observe_batches(metrics.observe_batch)
+    if hasattr(db, "observe_query"):
+        db.observe_query = metrics.observe_query
+    metrics.register_pool(lambda: db.pool_usage()[0], lambda: db.pool_usage()[1])
+    metrics.register_gauge(
+        "sceau_sync_waiting", "/sync requests waiting for news", notifier.waiting_count
+    )
+    metrics.register_counter(
+        "sceau_sync_wakes", "Waiting /sync requests woken by news", lambda: notifier.wakes
+    )
+    metrics.register_cache("access_tokens", services.stores.accounts.token_cache_size)
+    metrics.register_cache("recent_events", lambda: len(services.events.recent))
+    metrics.register_queue("email", lambda: mailer.pending)

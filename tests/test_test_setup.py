@@ -184,7 +184,7 @@ def test_npm_ci_runs_once_per_package_lock(tmp_path):
     script = (
         'npm() { echo "npm $*" >> calls; mkdir -p node_modules; }\n'
         "npm_ready .\nnpm_ready .\n"
-        "echo '{\"lockfileVersion\": 3, \"x\": 1}' > package-lock.json\nnpm_ready .\ncat calls"
+        'echo \'{"lockfileVersion": 3, "x": 1}\' > package-lock.json\nnpm_ready .\ncat calls'
     )
     out = bash(script, cwd=tmp_path)
     assert out.count("npm ci --no-audit") == 2

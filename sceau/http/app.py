@@ -1,5 +1,6 @@
 """The ASGI application: routes from every endpoint module, errors rendered in one place."""
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sceau import __version__
 from sceau.errors import MatrixError, unknown, unrecognized
 from sceau.http.common import CORS_HEADERS, json_response
+from sceau.http.observe import RequestObserver
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def keeping_encoded_slashes(endpoint: Endpoint) -> Endpoint:
     :class:`EncodedSlashMiddleware`) and become ``/`` in the parameter.
     """
 
+    @functools.wraps(endpoint)  # keeps the endpoint's module: the metrics' endpoint group
     async def wrapped(request: Request) -> Response:
         params = request.scope.get("path_params") or {}
         if any(isinstance(v, str) and ENCODED_SLASH in v for v in params.values()):
@@ -62,7 +65,13 @@ class EncodedSlashMiddleware:
         if isinstance(raw, bytes) and b"%2f" in raw.lower():
             segments = raw.split(b"?", 1)[0].split(b"/")
             decoded = [unquote_to_bytes(seg).decode("utf-8", "replace") for seg in segments]
-            scope = {**scope, "path": "/".join(d.replace("/", ENCODED_SLASH) for d in decoded)}
+            inner = {**scope, "path": "/".join(d.replace("/", ENCODED_SLASH) for d in decoded)}
+            try:
+                await self.app(inner, receive, send)
+            finally:
+                if "endpoint" in inner:  # which endpoint answered, for the request observer
+                    scope["endpoint"] = inner["endpoint"]
+            return
         await self.app(scope, receive, send)
 
 
@@ -151,4 +160,8 @@ def build_app(services: Any, routes: list[BaseRoute]) -> ASGIApp:
         },
     )
     app.state.services = services
-    return CorsMiddleware(EncodedSlashMiddleware(app))
+    return RequestObserver(
+        CorsMiddleware(EncodedSlashMiddleware(app)),
+        services.metrics,
+        services.config.logging.access_log,
+    )

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sceau.errors import bad_json, invalid_param, missing_param, not_json, too_large
+from sceau.http.observe import note_user
 
 if TYPE_CHECKING:
     from sceau.homeserver import Services
@@ -57,7 +58,9 @@ async def requester(request: Request, allow_expired: bool = False) -> "Requester
     except where ``allow_expired`` (logging out).
     """
     hs = services(request)
-    return await hs.auth.authenticate(access_token(request), client_ip(request), allow_expired)
+    who = await hs.auth.authenticate(access_token(request), client_ip(request), allow_expired)
+    note_user(request.scope, who.user_id)
+    return who
 
 
 def client_ip(request: Request) -> str:

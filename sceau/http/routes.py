@@ -14,6 +14,7 @@ from sceau.http import (
     directory,
     discovery,
     federation,
+    health,
     identity,
     keys,
     media,
@@ -43,6 +44,7 @@ from sceau.http import (
 
 def endpoint_modules() -> list[ModuleType]:
     return [
+        health,
         discovery,
         rooms,
         sync,

@@ -61,6 +61,8 @@ class EventWriter:
         #: Events that became the target of a relation (edit, thread, reaction...).
         self.relation_targets = ChangeTracker(stream.current())
         self.persist_hooks: list[PersistHook] = []
+        #: Told the size of every batch written (the metrics' group-commit figures).
+        self.on_batch: Callable[[int], None] = _ignore_batch
 
     async def persist(
         self,
@@ -129,6 +131,7 @@ class EventWriter:
                 await extra_write(txn, room_id)
         draft.state_group = group
         draft.stored_extremities = extremities
+        self.on_batch(len(built))
         if rewrote_history:
             self.recent.forget(room_id)
         self.recent.append(room_id, written)
@@ -303,6 +306,10 @@ def _member_keys(item: BuiltEvent) -> list[str]:
     return [
         sk for (event_type, sk), _ in item.current.changes.items() if event_type == "m.room.member"
     ]
+
+
+def _ignore_batch(_events: int) -> None:
+    return None
 
 
 def _relation(content: JsonDict) -> tuple[str | None, str | None]:

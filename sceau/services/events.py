@@ -107,6 +107,10 @@ class EventService:
         #: Rooms' heads and state by room, bounded; updated on the write path only.
         self._drafts: OrderedDict[str, RoomDraft] = OrderedDict()
 
+    def observe_batches(self, observer: Callable[[int], None]) -> None:
+        """Tell ``observer`` the size of every batch of events written (metrics)."""
+        self._writer.on_batch = observer
+
     def _lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
         if lock is None:

@@ -21,6 +21,8 @@ class Mailer:
 
     def __init__(self, config: EmailConfig) -> None:
         self._config = config
+        #: Messages being handed to the SMTP server now (the email job queue's length).
+        self.pending = 0
 
     @property
     def configured(self) -> bool:
@@ -34,10 +36,13 @@ class Mailer:
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(domain="sceau")
         message.set_content(text)
+        self.pending += 1
         try:
             await asyncio.to_thread(self._send_blocking, message)
         except (OSError, smtplib.SMTPException) as exc:
             raise MailError(str(exc)) from exc
+        finally:
+            self.pending -= 1
 
     def _send_blocking(self, message: EmailMessage) -> None:
         config = self._config

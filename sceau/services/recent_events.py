@@ -50,6 +50,10 @@ class RecentEvents:
         while len(self._rooms) > self._max_rooms:
             self._rooms.popitem(last=False)
 
+    def __len__(self) -> int:
+        """Events held, over every room's tail."""
+        return sum(len(tail.events) for tail in self._rooms.values())
+
     def forget(self, room_id: str) -> None:
         """Drop a room's tail (an event in it was rewritten, e.g. redacted)."""
         self._rooms.pop(room_id, None)

@@ -72,6 +72,13 @@ class AccountStore:
         #: that saw the counter move is not cached (it may predate the write).
         self._owners_generation = 0
 
+    def token_cache_size(self) -> int:
+        return len(self._owners)
+
+    async def any_user(self) -> bool:
+        """Whether any account exists (the server_name can change only before the first)."""
+        return await self._db.fetchval("SELECT 1 FROM users LIMIT 1") is not None
+
     # ------------------------------------------------------------------ users
 
     async def insert_user(

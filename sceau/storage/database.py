@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -19,6 +20,12 @@ from typing import Any, Protocol
 from sceau.errors import unstorable_text
 
 Row = Sequence[Any]
+#: Told how long each one-off read ("read") and each transaction ("transaction") took.
+QueryTimer = Callable[[str, float], None]
+
+
+def _no_timer(_kind: str, _seconds: float) -> None:
+    return None
 
 
 class Transaction(Protocol):
@@ -75,6 +82,14 @@ class Database(Protocol):
     async def fetchval(self, sql: str, *params: Any) -> Any: ...
 
     async def execute_script(self, sql: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query (GET /health)."""
+        ...
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections in use, connections in the pool), for the metrics."""
+        ...
 
     async def take_writer_lock(self) -> bool:
         """Become the one process that writes stream positions; False if another is.
@@ -144,10 +159,12 @@ class SqliteDatabase:
         self._reader = _SqliteTxn(self._conn)
         self._path = path
         self._writer_lock: Any = None
+        self.observe_query: QueryTimer = _no_timer
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTxn]:
         async with self._lock:
+            started = time.perf_counter()
             self._conn.execute("BEGIN IMMEDIATE")
             txn = _SqliteTxn(self._conn)
             try:
@@ -156,16 +173,33 @@ class SqliteDatabase:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self.observe_query("transaction", time.perf_counter() - started)
         txn.run_after_commit()
 
     async def fetchone(self, sql: str, *params: Any) -> Row | None:
-        return await self._reader.fetchone(sql, *params)
+        started = time.perf_counter()
+        row = await self._reader.fetchone(sql, *params)
+        self.observe_query("read", time.perf_counter() - started)
+        return row
 
     async def fetchall(self, sql: str, *params: Any) -> list[Row]:
-        return await self._reader.fetchall(sql, *params)
+        started = time.perf_counter()
+        rows = await self._reader.fetchall(sql, *params)
+        self.observe_query("read", time.perf_counter() - started)
+        return rows
 
     async def fetchval(self, sql: str, *params: Any) -> Any:
-        return await self._reader.fetchval(sql, *params)
+        started = time.perf_counter()
+        value = await self._reader.fetchval(sql, *params)
+        self.observe_query("read", time.perf_counter() - started)
+        return value
+
+    async def ping(self) -> None:
+        await self.fetchval("SELECT 1")
+
+    def pool_usage(self) -> tuple[int, int]:
+        """One connection, in use while a transaction holds it."""
+        return (1 if self._lock.locked() else 0), 1
 
     async def execute_script(self, sql: str) -> None:
         async with self._lock:
@@ -279,6 +313,7 @@ class PostgresDatabase:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
         self._lock_conn: Any = None
+        self.observe_query: QueryTimer = _no_timer
 
     @classmethod
     async def connect(
@@ -300,9 +335,11 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PostgresTxn]:
         async with self._pool.acquire() as conn:
+            started = time.perf_counter()
             txn = _PostgresTxn(conn)
             async with conn.transaction():
                 yield txn
+            self.observe_query("transaction", time.perf_counter() - started)
             txn.run_after_commit()
 
     # A look-up by a value holding NUL finds nothing: no stored text can hold it.
@@ -310,19 +347,34 @@ class PostgresDatabase:
     async def fetchone(self, sql: str, *params: Any) -> Row | None:
         if _has_nul(params):
             return None
+        started = time.perf_counter()
         row: Row | None = await self._pool.fetchrow(to_postgres_sql(sql), *params)
+        self.observe_query("read", time.perf_counter() - started)
         return row
 
     async def fetchall(self, sql: str, *params: Any) -> list[Row]:
         if _has_nul(params):
             return []
+        started = time.perf_counter()
         rows: list[Row] = await self._pool.fetch(to_postgres_sql(sql), *params)
+        self.observe_query("read", time.perf_counter() - started)
         return rows
 
     async def fetchval(self, sql: str, *params: Any) -> Any:
         if _has_nul(params):
             return None
-        return await self._pool.fetchval(to_postgres_sql(sql), *params)
+        started = time.perf_counter()
+        value = await self._pool.fetchval(to_postgres_sql(sql), *params)
+        self.observe_query("read", time.perf_counter() - started)
+        return value
+
+    async def ping(self) -> None:
+        await self.fetchval("SELECT 1")
+
+    def pool_usage(self) -> tuple[int, int]:
+        """Connections handed out (the writer lock's included) and the pool's size now."""
+        size = int(self._pool.get_size())
+        return size - int(self._pool.get_idle_size()), int(self._pool.get_max_size())
 
     async def execute_script(self, sql: str) -> None:
         async with self._pool.acquire() as conn:

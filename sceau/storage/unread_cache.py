@@ -44,6 +44,9 @@ class UnreadCountCache:
         #: Last generation of a write that touched every key (e.g. a redaction).
         self._all_touched = 0
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     # ------------------------------------------------------------------ reads
 
     def generation(self) -> int:
