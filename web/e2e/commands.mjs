@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { axeCheck, captureScreen, launchBrowser, newUser, problemsOf } from "./harness.mjs";
+import { callSteps } from "./callSteps.mjs";
 import { steps } from "./steps.mjs";
 
 const state = { browser: null, users: new Map(), outputDir: "test-output/web", baseUrl: null };
@@ -15,12 +16,12 @@ function user(name) {
 }
 
 export const commands = {
-  /** Launch Chromium; screenshots and axe reports go under outputDir. */
-  async start({ baseUrl, outputDir }) {
+  /** Launch Chromium (with `browserArgs` added to its flags); screenshots and axe reports go under outputDir. */
+  async start({ baseUrl, outputDir, browserArgs = [] }) {
     state.baseUrl = baseUrl;
     if (outputDir) state.outputDir = outputDir;
     await mkdir(state.outputDir, { recursive: true });
-    state.browser ??= await launchBrowser();
+    state.browser ??= await launchBrowser(browserArgs);
     return { version: state.browser.version() };
   },
 
@@ -92,6 +93,7 @@ export const commands = {
   },
 
   ...steps(user, state),
+  ...callSteps(user),
 
   /** After a failed command: what the user's page showed, for the report. */
   async failed({ cmd, args }) {

@@ -36,8 +36,9 @@ const FLAGS = [
 /** Serious or critical axe findings fail a test; the others are only recorded. */
 export const BLOCKING_IMPACTS = new Set(["serious", "critical"]);
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+/** `extraArgs`: flags a test module needs on top (e.g. fake camera and microphone for calls). */
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...extraArgs] });
 }
 
 /**

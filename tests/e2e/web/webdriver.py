@@ -58,7 +58,9 @@ class WebDriver:
         self._waiting: dict[int, tuple[threading.Event, list[Any]]] = {}
         self._reader: threading.Thread | None = None
 
-    def start(self, base_url: str, output_dir: Path) -> dict[str, Any]:
+    def start(
+        self, base_url: str, output_dir: Path, browser_args: list[str] | None = None
+    ) -> dict[str, Any]:
         chromium = require_chromium()
         require_playwright()
         with self.log_path.open("ab") as log:
@@ -77,7 +79,8 @@ class WebDriver:
         self._reader.start()
         if not ready.wait(30):
             raise WebError(f"browser driver did not start\n{self.log_tail()}")
-        return dict(self.call("start", baseUrl=base_url, outputDir=str(output_dir)))
+        args = {"browserArgs": browser_args} if browser_args else {}
+        return dict(self.call("start", baseUrl=base_url, outputDir=str(output_dir), **args))
 
     def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None
