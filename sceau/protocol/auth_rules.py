@@ -20,15 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sceau.protocol import identifiers
+from sceau.protocol.auth_errors import AuthError as AuthError  # re-exported
+from sceau.protocol.auth_power_levels import check_power_levels_event
 from sceau.protocol.event_format import event_id_server, prev_event_ids
 from sceau.protocol.events import auth_event_types
 from sceau.protocol.power_levels import (
     PowerLevel,
     action_power_level,
-    as_int,
     event_power_level,
-    parse_power_level,
-    room_creators,
     user_power_level,
 )
 from sceau.protocol.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -38,28 +37,12 @@ CREATE_KEY: StateKey = ("m.room.create", "")
 POWER_LEVELS_KEY: StateKey = ("m.room.power_levels", "")
 JOIN_RULES_KEY: StateKey = ("m.room.join_rules", "")
 
-_PL_SCALAR_KEYS = (
-    "users_default",
-    "events_default",
-    "state_default",
-    "ban",
-    "redact",
-    "kick",
-    "invite",
-)
-_PL_MAP_KEYS = ("events", "notifications")
-_MAX_SAFE_INT = 2**53 - 1
-
 SignedBy = Callable[[JsonDict, str], bool]
 """``(event, server_name) -> bool``: whether ``server_name`` validly signed the event."""
 
 ThirdPartyVerifier = Callable[[JsonDict, JsonDict], bool]
 """``(signed, third_party_invite_content) -> bool``: whether a signature in
 ``signed`` matches a public key of the ``m.room.third_party_invite`` event."""
-
-
-class AuthError(Exception):
-    """The event is not allowed by the authorisation rules."""
 
 
 def server_name_of(identifier: str) -> str:
@@ -231,7 +214,7 @@ def check_event_auth(
     if isinstance(state_key, str) and state_key.startswith("@") and state_key != sender:
         raise AuthError("state_key starting with @ must be the sender")
     if event.get("type") == "m.room.power_levels":
-        _check_power_levels(event, room, sender_level)
+        check_power_levels_event(event, room.power_levels, room.create, room_version, sender_level)
     if event.get("type") == "m.room.redaction" and room_version.redaction_auth_rule:
         _check_redaction_v1(event, room, sender_level)
 
@@ -436,99 +419,6 @@ def _check_knock(event: JsonDict, target: str, room: _Room) -> None:
         raise AuthError("cannot knock while banned, invited or joined")
 
 
-# --- power levels --------------------------------------------------------------
-
-
-def _is_json_int(value: Any, room_version: RoomVersion) -> bool:
-    if room_version.integer_power_levels:
-        found = as_int(value)
-        return found is not None and -_MAX_SAFE_INT <= found <= _MAX_SAFE_INT
-    return parse_power_level(value) is not None
-
-
-def _map_keys(room_version: RoomVersion) -> tuple[str, ...]:
-    """``events``, plus ``notifications`` from v6."""
-    return _PL_MAP_KEYS if room_version.notifications_power_levels else _PL_MAP_KEYS[:1]
-
-
-def _validate_power_levels(content: JsonDict, room: _Room) -> None:
-    """Rules 9.1-9.3 (v12: 10.1-10.4): the shape of the new content.
-
-    Before v10 only ``users`` is checked, and its values may be strings
-    holding integers (or, before v6, floats).
-    """
-    version = room.version
-    for key in _PL_SCALAR_KEYS if version.integer_power_levels else ():
-        if key in content and not _is_json_int(content[key], version):
-            raise AuthError(f"power levels {key} is not an integer")
-    for key in _PL_MAP_KEYS if version.integer_power_levels else ():
-        if key in content:
-            value = content[key]
-            if not isinstance(value, dict) or not all(
-                _is_json_int(v, version) for v in value.values()
-            ):
-                raise AuthError(f"power levels {key} must map to integers")
-    if "users" in content:
-        users = content["users"]
-        if not isinstance(users, dict):
-            raise AuthError("power levels users is not an object")
-        for user_id, value in users.items():
-            if not is_valid_user_id(user_id) or not _is_json_int(value, version):
-                raise AuthError(f"invalid power levels users entry {user_id!r}")
-        if version.privileged_creators and room_creators(room.create, version) & set(users):
-            raise AuthError("room creators cannot be listed in power levels users")
-
-
-def _as_map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _check_power_levels(event: JsonDict, room: _Room, sender_level: PowerLevel) -> None:
-    """Rule 9 (v12: 10): changes to ``m.room.power_levels``."""
-    content = event.get("content")
-    if not isinstance(content, dict):
-        raise AuthError("power levels content is not an object")
-    _validate_power_levels(content, room)
-    old = room.power_levels
-    if old is None:
-        return
-    for key in _PL_SCALAR_KEYS:
-        _check_change(key, old.get(key), content.get(key), sender_level, strict_old=False)
-    for key in _map_keys(room.version):
-        old_map, new_map = _as_map(old.get(key)), _as_map(content.get(key))
-        for name in set(old_map) | set(new_map):
-            label = f"{key}.{name}"
-            _check_change(label, old_map.get(name), new_map.get(name), sender_level, False)
-    old_users, new_users = _as_map(old.get("users")), _as_map(content.get("users"))
-    sender = event.get("sender")
-    for user_id in set(old_users) | set(new_users):
-        strict = user_id != sender
-        label = f"users.{user_id}"
-        _check_change(label, old_users.get(user_id), new_users.get(user_id), sender_level, strict)
-
-
-def _check_change(
-    name: str, old_raw: Any, new_raw: Any, sender_level: PowerLevel, strict_old: bool
-) -> None:
-    """One added, changed or removed value: both sides must be within reach.
-
-    The old value must be below the sender's level (``strict_old``, for other
-    users' entries) or not above it; the new value must not be above it.
-    """
-    old_value = parse_power_level(old_raw) if old_raw is not None else None
-    new_value = parse_power_level(new_raw) if new_raw is not None else None
-    if old_raw is None and new_raw is None:
-        return
-    if old_raw is not None and new_raw is not None and old_value == new_value:
-        return
-    if old_value is not None and (
-        old_value > sender_level or (strict_old and old_value >= sender_level)
-    ):
-        raise AuthError(f"cannot change {name} from a level at or above your own")
-    if new_value is not None and new_value > sender_level:
-        raise AuthError(f"cannot set {name} above your own level")
-
-
 # --- redactions ------------------------------------------------------------------
 
 
@@ -553,12 +443,17 @@ def redaction_allowed(
 
     It may if the redaction's sender has the ``redact`` level, or is on the
     same server as the redacted event's sender (the spec's "Handling
-    redactions"); the target must be in the same room.
+    redactions", v3+); in v1/v2, where the auth rules decide, the two event
+    IDs must name the same server instead. The target must be in the same room.
     """
     if redaction.get("room_id") != target.get("room_id"):
         return False
     sender = str(redaction.get("sender", ""))
-    if server_name_of(sender) == server_name_of(str(target.get("sender", ""))):
+    if room_version.redaction_auth_rule:
+        own = event_id_server(str(redaction.get("event_id", "")))
+        if own is not None and own == event_id_server(str(target.get("event_id", ""))):
+            return True
+    elif server_name_of(sender) == server_name_of(str(target.get("sender", ""))):
         return True
     level = user_power_level(sender, power_levels, create_event, room_version)
     return level >= action_power_level("redact", power_levels)

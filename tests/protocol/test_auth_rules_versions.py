@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from sceau.protocol.auth_rules import redaction_allowed
 from sceau.protocol.event_format import event_references
+from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import KNOWN_ROOM_VERSIONS
 from sceau.protocol.types import JsonDict
 from tests.protocol.test_auth_rules import ALICE, BOB, DAVE, EVE, MOD, Room, allowed, standard_room
@@ -204,3 +206,70 @@ def test_auth_rule_differences(case: Case, version: int) -> None:
 def test_every_version_is_in_the_table() -> None:
     assert {n for case in CASES for n in case.versions} == set(ALL)
     assert len({c.name for c in CASES}) == len(CASES)
+
+
+# --- rules that are the same in every version, checked in every version ---------------
+
+
+@pytest.mark.parametrize("version", sorted(ALL))
+def test_third_party_invite_rules_hold_in_every_version(version: int) -> None:
+    room = standard_room(KNOWN_ROOM_VERSIONS[str(version)])
+    room.put(room.event("m.room.third_party_invite", BOB, {"public_key": "k"}, "tok"))
+    signed = {"mxid": EVE, "token": "tok", "signatures": {}}
+    invite = room.member(BOB, "invite", EVE, third_party_invite={"signed": signed})
+
+    def verifier(_signed: JsonDict, content: JsonDict) -> bool:
+        return content.get("public_key") == "k"
+
+    assert allowed(room, invite, verify_third_party_invite=verifier)
+    assert not allowed(room, invite)
+    other = room.member(DAVE, "invite", EVE, third_party_invite={"signed": signed})
+    assert not allowed(room, other, verify_third_party_invite=verifier)
+    room.set_member(EVE, "ban", ALICE)
+    assert not allowed(room, invite, verify_third_party_invite=verifier)
+
+
+@pytest.mark.parametrize("version", sorted(ALL))
+def test_plain_invite_rules_hold_in_every_version(version: int) -> None:
+    room = standard_room(KNOWN_ROOM_VERSIONS[str(version)])
+    assert allowed(room, room.member(BOB, "invite", EVE))
+    assert not allowed(room, room.member(EVE, "invite", DAVE))
+    assert not allowed(room, room.member(BOB, "invite", DAVE))
+
+
+# --- v8's redaction flaw, fixed in v9 -------------------------------------------------
+
+
+@pytest.mark.parametrize("version,still_valid", [(8, False), (9, True), (10, True), (11, True)])
+def test_redacted_restricted_join_stays_valid_from_v9(version: int, still_valid: bool) -> None:
+    """v8 strips join_authorised_via_users_server on redaction, so the redacted
+    join no longer passes the restricted rule; v9 keeps it (rooms/v9 rationale)."""
+    room_version = KNOWN_ROOM_VERSIONS[str(version)]
+    room = standard_room(room_version)
+    room.set_join_rule("restricted")
+    join = room.member(EVE, "join", join_authorised_via_users_server=ALICE)
+    assert allowed(room, join)
+    redacted = {**redact_event(join, room_version), "signatures": join["signatures"]}
+    assert allowed(room, redacted) is still_valid
+
+
+# --- whether a redaction takes effect ---------------------------------------------------
+
+
+@pytest.mark.parametrize("version", sorted(ALL))
+def test_redaction_takes_effect_by_event_id_server_in_v1_v2_and_sender_server_after(
+    version: int,
+) -> None:
+    room_version = KNOWN_ROOM_VERSIONS[str(version)]
+    room = standard_room(room_version)
+    pl = room.pl()
+    target = {**room.event("m.room.message", DAVE, {}), "event_id": "$t:d.test"}
+    # Sent by a d.test user through another server: same sender server, other event ID server.
+    relayed = {**room.event("m.room.redaction", "@other:d.test", {}), "event_id": "$r:x.test"}
+    # Sent by b.test for an event ID minted on d.test: other sender server, same ID server.
+    minted = {**room.event("m.room.redaction", BOB, {}), "event_id": "$r:d.test"}
+    by_mod = {**room.event("m.room.redaction", MOD, {}), "event_id": "$r:b.test"}
+    v1_v2 = room_version.redaction_auth_rule
+    assert redaction_allowed(relayed, target, pl, room.create, room_version) is not v1_v2
+    assert redaction_allowed(minted, target, pl, room.create, room_version) is v1_v2
+    assert redaction_allowed(by_mod, target, pl, room.create, room_version)
