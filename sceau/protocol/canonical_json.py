@@ -8,6 +8,7 @@ signatures and event IDs disagree, so values that cannot be encoded
 unambiguously are refused instead of being approximated.
 """
 
+import json
 import math
 from typing import Any
 
@@ -21,18 +22,35 @@ class CanonicalJsonError(ValueError):
     """The value cannot be represented as canonical JSON."""
 
 
-def encode_canonical_json(value: object) -> bytes:
+def encode_canonical_json(value: object, *, strict: bool = True) -> bytes:
     """Encode ``value`` as canonical JSON bytes.
 
     Integral floats (``1e10``, ``-0.0``) are written as integers, as the
     spec's own examples require; any other float, NaN, infinity, an
     out-of-range integer, a non-string key or a lone surrogate raises
     :class:`CanonicalJsonError`.
+
+    ``strict=False`` is for events of room versions 1 to 5, which do not
+    enforce canonical JSON: floats and integers of any size are written the
+    way the servers that made those rooms hash and sign them (Python's
+    ``repr`` for floats, e.g. ``1.0``, ``50.57``, ``1e+100``).
     """
+    if not strict:
+        return _encode_lenient(value)
     normalised = _normalise(value)
     try:
         return orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError) as exc:
+        raise CanonicalJsonError(str(exc)) from exc
+
+
+def _encode_lenient(value: object) -> bytes:
+    try:
+        text = json.dumps(
+            value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True
+        )
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as exc:
         raise CanonicalJsonError(str(exc)) from exc
 
 

@@ -20,14 +20,22 @@ _NOT_IN_CONTENT_HASH = ("unsigned", "signatures", "hashes")
 _NOT_IN_REFERENCE_HASH = ("signatures", "unsigned")
 
 
-def _content_hash_bytes(pdu: JsonDict) -> bytes:
+def _strict(room_version: RoomVersion | None) -> bool:
+    return room_version is None or room_version.strict_canonical_json
+
+
+def _content_hash_bytes(pdu: JsonDict, room_version: RoomVersion | None = None) -> bytes:
     hashed = {k: v for k, v in pdu.items() if k not in _NOT_IN_CONTENT_HASH}
-    return hashlib.sha256(encode_canonical_json(hashed)).digest()
+    return hashlib.sha256(encode_canonical_json(hashed, strict=_strict(room_version))).digest()
 
 
-def compute_content_hash(pdu: JsonDict) -> str:
-    """Return the SHA-256 content hash of ``pdu`` as unpadded standard Base64."""
-    return encode_base64(_content_hash_bytes(pdu))
+def compute_content_hash(pdu: JsonDict, room_version: RoomVersion | None = None) -> str:
+    """Return the SHA-256 content hash of ``pdu`` as unpadded standard Base64.
+
+    With a ``room_version`` of 1 to 5, values canonical JSON forbids (floats,
+    big integers) are hashed the way those rooms' servers encode them.
+    """
+    return encode_base64(_content_hash_bytes(pdu, room_version))
 
 
 def add_content_hash(pdu: JsonDict) -> JsonDict:
@@ -40,7 +48,7 @@ def add_content_hash(pdu: JsonDict) -> JsonDict:
     return {**pdu, "hashes": hashes}
 
 
-def check_content_hash(pdu: JsonDict) -> bool:
+def check_content_hash(pdu: JsonDict, room_version: RoomVersion | None = None) -> bool:
     """Tell whether ``pdu`` carries a correct ``hashes.sha256``.
 
     A missing, non-string or non-Base64 hash counts as incorrect, so that a
@@ -53,7 +61,7 @@ def check_content_hash(pdu: JsonDict) -> bool:
     if not isinstance(claimed, str):
         return False
     try:
-        return decode_base64(claimed) == _content_hash_bytes(pdu)
+        return decode_base64(claimed) == _content_hash_bytes(pdu, room_version)
     except ValueError:
         return False
 
@@ -68,7 +76,8 @@ def compute_reference_hash(pdu: JsonDict, room_version: RoomVersion) -> bytes:
     redacted = redact_event(pdu, room_version)
     for key in _NOT_IN_REFERENCE_HASH:
         redacted.pop(key, None)
-    return hashlib.sha256(encode_canonical_json(redacted)).digest()
+    encoded = encode_canonical_json(redacted, strict=room_version.strict_canonical_json)
+    return hashlib.sha256(encoded).digest()
 
 
 def is_server_event_id(value: object) -> bool:

@@ -51,7 +51,7 @@ def parse_pdu(pdu: object, room_version: RoomVersion) -> ParsedPdu:
     """
     if not isinstance(pdu, dict):
         raise PduFormatError("a PDU must be a JSON object")
-    _check_size(pdu)
+    _check_size(pdu, room_version)
     _check_common_fields(pdu)
     _check_references(pdu, "prev_events", MAX_PREV_EVENTS, room_version)
     _check_references(pdu, "auth_events", MAX_AUTH_EVENTS, room_version)
@@ -70,9 +70,9 @@ def parse_pdu(pdu: object, room_version: RoomVersion) -> ParsedPdu:
     )
 
 
-def _check_size(pdu: JsonDict) -> None:
+def _check_size(pdu: JsonDict, room_version: RoomVersion) -> None:
     try:
-        size = len(encode_canonical_json(pdu))
+        size = len(encode_canonical_json(pdu, strict=room_version.strict_canonical_json))
     except CanonicalJsonError as exc:
         raise PduFormatError(f"PDU is not canonical JSON: {exc}") from None
     if size > MAX_PDU_BYTES:
@@ -185,4 +185,10 @@ def verify_event_signature(
 
     Signatures cover the redacted form, which in v1/v2 includes ``event_id``.
     """
-    verify_json_signature(redact_event(pdu, room_version), server_name, key_id, verify_key)
+    verify_json_signature(
+        redact_event(pdu, room_version),
+        server_name,
+        key_id,
+        verify_key,
+        strict=room_version.strict_canonical_json,
+    )

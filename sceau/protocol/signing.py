@@ -83,10 +83,10 @@ def decode_signing_key_file(text: str) -> SigningKey:
     raise ValueError("signing key file contains no key")
 
 
-def _signable_bytes(obj: JsonDict) -> bytes:
+def _signable_bytes(obj: JsonDict, strict: bool = True) -> bytes:
     """Canonical JSON of ``obj`` without the parts signatures never cover."""
     return encode_canonical_json(
-        {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+        {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}, strict=strict
     )
 
 
@@ -105,11 +105,14 @@ def sign_json(obj: JsonDict, signer: str, key: SigningKey) -> JsonDict:
     return signed
 
 
-def verify_json_signature(obj: JsonDict, signer: str, key_id: str, verify_key: bytes) -> None:
+def verify_json_signature(
+    obj: JsonDict, signer: str, key_id: str, verify_key: bytes, *, strict: bool = True
+) -> None:
     """Check that ``obj`` carries a valid signature by ``signer`` under ``key_id``.
 
     Raises SignatureError when the signature is absent, is not Base64, or
-    does not verify against ``verify_key``.
+    does not verify against ``verify_key``. ``strict=False`` encodes the
+    way events of room versions 1 to 5 were signed (floats allowed).
     """
     signatures = obj.get("signatures")
     if not isinstance(signatures, dict):
@@ -122,6 +125,6 @@ def verify_json_signature(obj: JsonDict, signer: str, key_id: str, verify_key: b
         raise SignatureError(f"signature for {signer} {key_id} is not a string")
     try:
         signature = decode_base64(encoded)
-        nacl.signing.VerifyKey(verify_key).verify(_signable_bytes(obj), signature)
+        nacl.signing.VerifyKey(verify_key).verify(_signable_bytes(obj, strict), signature)
     except (ValueError, TypeError, nacl.exceptions.CryptoError) as exc:
         raise SignatureError(f"invalid signature for {signer} {key_id}") from exc
