@@ -8,6 +8,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
@@ -230,6 +231,7 @@ async def build_services(
     signing_key: SigningKey | None = None,
     password_hasher: object | None = None,
     metrics: Metrics | None = None,
+    federation_http: Any = None,
 ) -> Services:
     clock = clock or RealClock()
     if metrics is None:
@@ -416,7 +418,7 @@ async def build_services(
     add_ephemeral(built)
     add_moderation(built)
     add_policy(built)
-    add_federation(built)
+    add_federation(built, http=federation_http)
     add_event_graph_federation(built)
     add_observability(built, mailer)
     return built

@@ -6,9 +6,13 @@ service exists, since federation feeds and reads nearly all of them.
 
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from sceau.services.federation import FederationServices, build_transport
 from sceau.services.federation.inbound_edus import InboundEdus
 from sceau.services.federation.outbound import OutboundFanout
+from sceau.services.federation.queries import FederationQueries
+from sceau.services.federation.remote import RemoteQueries
 from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.storage.federation import ReceivedTransactionStore
@@ -18,11 +22,14 @@ if TYPE_CHECKING:
     from sceau.homeserver import Services
 
 
-def add_federation(services: "Services") -> None:
-    """Build the federation services; with federation disabled they refuse everything."""
+def add_federation(services: "Services", http: httpx.AsyncClient | None = None) -> None:
+    """Build the federation services; with federation disabled they refuse everything.
+
+    ``http`` replaces the outbound HTTPS client (tests route it to in-process servers).
+    """
     config, db = services.config, services.stores.db
     fed = build_transport(
-        config=config, clock=services.clock, db=db, signing_key=services.signing_key
+        config=config, clock=services.clock, db=db, signing_key=services.signing_key, http=http
     )
     services.federation = fed
     fed.sender = FederationSender(
@@ -47,6 +54,27 @@ def add_federation(services: "Services") -> None:
         receiver=lambda: fed.pdu_receiver,
     )
     _add_outbound(services, fed)
+    _add_queries(services, fed)
+
+
+def _add_queries(services: "Services", fed: FederationServices) -> None:
+    """Answer other servers' queries; ask them about their users when federation is on."""
+    stores = services.stores
+    fed.queries = FederationQueries(
+        server_name=services.config.server_name,
+        accounts=stores.accounts,
+        profile=services.profile,
+        rooms=stores.rooms,
+        state=stores.state,
+        keys=services.e2ee.keys,
+        room_directory=services.room_directory,
+        stream=services.stream,
+    )
+    fed.remote = RemoteQueries(policy=fed.policy, client=fed.client)
+    if fed.policy.enabled:
+        services.profile.remote = fed.remote.profile
+        services.e2ee.keys.remote = fed.remote.keys
+        services.room_directory.remote = fed.remote.public_rooms
 
 
 def _add_outbound(services: "Services", fed: FederationServices) -> None:

@@ -261,6 +261,13 @@ async def get_alias(request: Request) -> Response:
     """GET /_matrix/client/v3/directory/room/{roomAlias}"""
     hs = services(request)
     alias = request.path_params["alias"]
+    server = alias.split(":", 1)[1] if ":" in alias else ""
+    if (
+        alias.startswith("#")
+        and server not in ("", hs.config.server_name)
+        and hs.federation.policy.enabled
+    ):
+        return json_response(await hs.federation.remote.directory(alias))
     room_id = await hs.rooms.resolve_room(alias) if alias.startswith("#") else None
     if room_id is None:
         raise invalid_param("Not a room alias")

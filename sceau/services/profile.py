@@ -5,6 +5,7 @@ the user's member events.
 """
 
 import re
+from collections.abc import Awaitable, Callable
 
 from sceau.errors import MatrixError, forbidden, invalid_param, not_found
 from sceau.protocol.identifiers import InvalidIdentifier, is_valid_server_name, parse_user_id
@@ -53,6 +54,9 @@ class ProfileService:
         self._hooks = hooks
         #: policy.lock_display_name: names derived from verified emails stay as they are.
         self._lock_display_name = lock_display_name
+        #: Asks a remote user's server for the profile (None: federation off, or the user is
+        #: local). Set by the federation wiring.
+        self.remote: Callable[[str], Awaitable[dict[str, str] | None]] | None = None
 
     async def _user(self, user_id: str) -> UserRecord:
         try:
@@ -66,6 +70,10 @@ class ProfileService:
 
     async def get(self, user_id: str) -> dict[str, str]:
         """The fields that are set; M_NOT_FOUND for an unknown user."""
+        if self.remote is not None:
+            found = await self.remote(user_id)
+            if found is not None:
+                return found
         user = await self._user(user_id)
         profile = {"displayname": user.displayname, "avatar_url": user.avatar_url}
         return {k: v for k, v in profile.items() if v is not None}

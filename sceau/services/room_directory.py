@@ -5,6 +5,7 @@ or PUT /directory/list/room). What the listing shows comes from the room
 summaries a persist hook keeps current, so a page costs one query.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,8 @@ class RoomDirectoryService:
         self._rooms = rooms
         self._state = state
         self._events = events
+        #: Asks another server for its public rooms (None: federation off).
+        self.remote: Callable[[str, DirectoryQuery], Awaitable[dict[str, Any]]] | None = None
 
     async def summary_hook(self, txn: Transaction, events: list[PersistedEvent]) -> None:
         """Persist hook: keep the room's summary row in step with its state."""
@@ -74,7 +77,9 @@ class RoomDirectoryService:
         if query.server is not None and query.server != self._server_name:
             if not is_valid_server_name(query.server):
                 raise invalid_param("'server' is not a valid server name")
-            raise forbidden("Federation is not enabled: only this server's rooms are listed")
+            if self.remote is None:
+                raise forbidden("Federation is not enabled: only this server's rooms are listed")
+            return await self.remote(query.server, query)
         offset = _parse_since(query.since)
         rooms = [room for room in await self._summaries.published() if _matches(room, query)]
         rooms.sort(key=lambda room: (-room.joined_members, room.room_id))

@@ -5,7 +5,9 @@ own keys, so a compromised server cannot be *made* to hand out forged keys by
 a third party, and it hands each one-time key out at most once.
 """
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -32,6 +34,8 @@ MAX_KEYS_PER_UPLOAD = 1000
 
 
 COUNT_CACHE_SIZE = 10_000
+#: What a remote server's keys/query or keys/claim answer may contribute.
+_REMOTE_SECTIONS = ("device_keys", "master_keys", "self_signing_keys", "one_time_keys")
 
 
 class KeyService:
@@ -55,6 +59,9 @@ class KeyService:
         # A read that raced with a change (generation moved) is not cached.
         self._counts: OrderedDict[tuple[str, str], tuple[dict[str, int], list[str]]] = OrderedDict()
         self._generation = 0
+        #: Asks another server: (``"query"`` or ``"claim"``, server, request body) -> answer.
+        #: None while federation is off: remote users are then reported in ``failures``.
+        self.remote: Callable[[str, str, JsonDict], Awaitable[Any]] | None = None
 
     def _forget_counts(self, user_id: str, device_id: str) -> None:
         self._generation += 1
@@ -126,6 +133,7 @@ class KeyService:
         if not isinstance(wanted, dict):
             raise bad_json("'device_keys' must be an object")
         local: dict[str, list[str]] = {}
+        remote: dict[str, dict[str, list[str]]] = {}
         failures: JsonDict = {}
         for user_id, devices in wanted.items():
             if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
@@ -134,7 +142,7 @@ class KeyService:
                 raise invalid_param(f"Invalid user ID {user_id!r}")
             server = user_id.split(":", 1)[1]
             if server != self._server_name:
-                failures[server] = {"status": 503, "message": "Federation is not enabled"}
+                remote.setdefault(server, {})[user_id] = list(devices)
                 continue
             local[user_id] = list(devices)
         users = list(local)
@@ -167,7 +175,47 @@ class KeyService:
                 _merge(key, signatures.get((user_id, public), []))
                 found[user_id] = key
             result[field] = found
+        await self._ask_remote("query", remote, {"device_keys": {}}, result, failures)
         return result
+
+    async def _ask_remote(
+        self,
+        kind: str,
+        by_server: dict[str, dict[str, Any]],
+        template: JsonDict,
+        result: JsonDict,
+        failures: JsonDict,
+    ) -> None:
+        """Ask each remote server for its users' keys at once and merge what each answers.
+
+        A server's answer only counts for its own users; one that fails or is
+        not allowed is named in ``failures`` and the others still answer.
+        """
+        if not by_server:
+            return
+        if self.remote is None:
+            for server in by_server:
+                failures[server] = {"status": 503, "message": "Federation is not enabled"}
+            return
+        asker = self.remote
+        servers = sorted(by_server)
+        (field,) = template
+
+        async def ask(server: str) -> Any:
+            return await asker(kind, server, {field: by_server[server]})
+
+        answers = await asyncio.gather(*(ask(s) for s in servers), return_exceptions=True)
+        for server, answer in zip(servers, answers, strict=True):
+            if isinstance(answer, BaseException) or not isinstance(answer, dict):
+                failures[server] = {"status": 503, "message": f"{server} did not answer: {answer}"}
+                continue
+            for section, value in answer.items():
+                if not isinstance(value, dict) or section not in _REMOTE_SECTIONS:
+                    continue
+                target = result.setdefault(section, {})
+                for user_id, entry in value.items():
+                    if isinstance(user_id, str) and user_id.endswith(":" + server):
+                        target[user_id] = entry
 
     # ------------------------------------------------------------------ claim
 
@@ -177,6 +225,7 @@ class KeyService:
             raise bad_json("'one_time_keys' must be an object")
         failures: JsonDict = {}
         claimed: JsonDict = {}
+        remote: dict[str, dict[str, Any]] = {}
         requests: list[tuple[str, str, str]] = []
         for user_id, devices in wanted.items():
             if not isinstance(devices, dict) or not all(
@@ -184,11 +233,11 @@ class KeyService:
             ):
                 raise bad_json("'one_time_keys' must map users to {device: algorithm}")
             server = user_id.split(":", 1)[1] if ":" in user_id else ""
+            if not server:
+                failures[user_id] = {"status": 400, "message": "Invalid user ID"}
+                continue
             if server != self._server_name:
-                failures[server or user_id] = {
-                    "status": 503,
-                    "message": "Federation is not enabled",
-                }
+                remote.setdefault(server, {})[user_id] = devices
                 continue
             requests.extend((user_id, device_id, alg) for device_id, alg in devices.items())
         for user_id, device_id, _algorithm in requests:
@@ -204,7 +253,9 @@ class KeyService:
                     ] = key.key
         for user_id, device_id, _algorithm in requests:
             self._forget_counts(user_id, device_id)
-        return {"one_time_keys": claimed, "failures": failures}
+        result: JsonDict = {"one_time_keys": claimed, "failures": failures}
+        await self._ask_remote("claim", remote, {"one_time_keys": {}}, result, failures)
+        return result
 
     # ------------------------------------------------------------ sync, hooks
 

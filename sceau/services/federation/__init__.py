@@ -24,6 +24,8 @@ from sceau.services.federation.interfaces import PduReceiver, UnsupportedPduRece
 from sceau.services.federation.keys import KeyRing
 from sceau.services.federation.outbound import OutboundFanout
 from sceau.services.federation.policy import FederationPolicy
+from sceau.services.federation.queries import FederationQueries
+from sceau.services.federation.remote import RemoteQueries
 from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.storage.database import Database
@@ -43,6 +45,8 @@ class FederationServices:
     sender: FederationSender = field(init=False)
     outbound: OutboundFanout = field(init=False)
     transactions: InboundTransactions = field(init=False)
+    queries: FederationQueries = field(init=False)
+    remote: RemoteQueries = field(init=False)
 
     async def start(self) -> None:
         """Start sending what the queue holds (a serving process only)."""

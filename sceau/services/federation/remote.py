@@ -1,0 +1,100 @@
+"""Questions local clients ask of other servers: profiles, keys, public rooms, aliases.
+
+Each plugs into the local service that answers the client (profile, keys,
+directory), so a remote user or room is answered like a local one. A server
+off the allowlist is refused with a message naming it; a server that does
+not answer gives 502 (or a ``failures`` entry for keys), never a 500.
+"""
+
+from typing import Any
+
+from sceau.errors import MatrixError, not_found
+from sceau.protocol.types import JsonDict
+from sceau.services.federation.client import (
+    FederationClient,
+    FederationRequestError,
+)
+from sceau.services.federation.outbound import server_of
+from sceau.services.federation.policy import FederationPolicy
+from sceau.services.room_directory import DirectoryQuery
+
+PROFILE_FIELDS = ("displayname", "avatar_url")
+
+
+def unreachable(exc: FederationRequestError) -> MatrixError:
+    return MatrixError(502, "M_UNKNOWN", f"{exc.destination} did not answer: {exc.message}")
+
+
+class RemoteQueries:
+    def __init__(self, *, policy: FederationPolicy, client: FederationClient) -> None:
+        self._policy = policy
+        self._client = client
+
+    async def profile(self, user_id: str) -> dict[str, str] | None:
+        """A remote user's profile; None for a local user (answered locally)."""
+        server = server_of(user_id)
+        if not server or server == self._policy.server_name:
+            return None
+        self._policy.check(server)
+        try:
+            answer = await self._client.request(
+                "GET", server, "/_matrix/federation/v1/query/profile", query={"user_id": user_id}
+            )
+        except FederationRequestError as exc:
+            if exc.status == 404:
+                raise not_found("Profile not found") from None
+            raise unreachable(exc) from None
+        if not isinstance(answer, dict):
+            raise MatrixError(502, "M_UNKNOWN", f"{server} gave a malformed profile")
+        return {k: answer[k] for k in PROFILE_FIELDS if isinstance(answer.get(k), str)}
+
+    async def keys(self, kind: str, server: str, body: JsonDict) -> Any:
+        """POST /user/keys/query or /user/keys/claim on ``server`` (raises on failure)."""
+        if not self._policy.is_allowed(server):
+            raise FederationRequestError(server, f"federation with {server} is not allowed")
+        return await self._client.request(
+            "POST", server, f"/_matrix/federation/v1/user/keys/{kind}", body=body
+        )
+
+    async def public_rooms(self, server: str, query: DirectoryQuery) -> dict[str, Any]:
+        """Another server's published rooms (``/publicRooms?server=``)."""
+        self._policy.check(server)
+        body: dict[str, Any] = {}
+        if query.limit:
+            body["limit"] = query.limit
+        if query.since:
+            body["since"] = query.since
+        search: dict[str, Any] = {}
+        if query.search_term:
+            search["generic_search_term"] = query.search_term
+        if query.room_types is not None:
+            search["room_types"] = list(query.room_types)
+        if search:
+            body["filter"] = search
+        try:
+            answer = await self._client.request(
+                "POST", server, "/_matrix/federation/v1/publicRooms", body=body
+            )
+        except FederationRequestError as exc:
+            raise unreachable(exc) from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("chunk"), list):
+            raise MatrixError(502, "M_UNKNOWN", f"{server} gave a malformed room list")
+        return answer
+
+    async def directory(self, alias: str) -> dict[str, Any]:
+        """Resolve an alias of another server (``query/directory``)."""
+        server = server_of(alias)
+        self._policy.check(server)
+        try:
+            answer = await self._client.request(
+                "GET", server, "/_matrix/federation/v1/query/directory", query={"room_alias": alias}
+            )
+        except FederationRequestError as exc:
+            if exc.status == 404:
+                raise not_found("Room alias not found") from None
+            raise unreachable(exc) from None
+        room_id = answer.get("room_id") if isinstance(answer, dict) else None
+        servers = answer.get("servers") if isinstance(answer, dict) else None
+        if not isinstance(room_id, str) or not isinstance(servers, list):
+            raise MatrixError(502, "M_UNKNOWN", f"{server} gave a malformed alias answer")
+        return {"room_id": room_id, "servers": [s for s in servers if isinstance(s, str)]}
