@@ -4,6 +4,7 @@ from starlette.routing import BaseRoute
 
 from sceau.http.federation import keys, queries, room_reads, transactions, version
 
+
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = []
     for module in (keys, queries, transactions, version, room_reads):
