@@ -4,9 +4,15 @@ Everything here is deterministic: the timestamp, the signing key and the
 graph position are all passed in by the caller.
 """
 
+import copy
 from typing import Any
 
-from sceau.protocol.event_format import event_references, new_server_event_id
+from sceau.protocol.event_format import (
+    auth_event_ids,
+    event_references,
+    new_server_event_id,
+    prev_event_ids,
+)
 from sceau.protocol.hashing import add_content_hash, compute_event_id
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion
@@ -32,6 +38,54 @@ def hash_and_sign_event(
     hashed = add_content_hash(pdu)
     signed_redacted = sign_json(redact_event(hashed, room_version), origin, signing_key)
     return {**hashed, "signatures": signed_redacted["signatures"]}
+
+
+def add_signature(
+    pdu: JsonDict, *, origin: str, signing_key: SigningKey, room_version: RoomVersion
+) -> JsonDict:
+    """Return a copy of someone else's ``pdu`` also signed by ``origin``.
+
+    For events a resident server countersigns (invites, restricted joins):
+    the content hash and the other signatures are left as they are.
+    """
+    signed_redacted = sign_json(redact_event(pdu, room_version), origin, signing_key)
+    return {**pdu, "signatures": signed_redacted["signatures"]}
+
+
+def complete_event_template(
+    template: JsonDict, *, origin: str, signing_key: SigningKey, room_version: RoomVersion
+) -> tuple[str, JsonDict]:
+    """Turn a ``make_join``/``make_leave``/``make_knock`` template into a signed PDU.
+
+    References are rewritten in the room version's form only where the
+    template used the other one; in v1/v2 the event gets an ``event_id`` of
+    ``origin`` before it is hashed and signed. Returns ``(event_id, pdu)``.
+    """
+    dropped = ("signatures", "hashes", "unsigned", "event_id")
+    pdu = {key: copy.deepcopy(value) for key, value in template.items() if key not in dropped}
+    for field, ids in (
+        ("auth_events", auth_event_ids(template)),
+        ("prev_events", prev_event_ids(template)),
+    ):
+        if not _in_version_form(template.get(field), room_version):
+            pdu[field] = event_references(ids, room_version)
+    if room_version.server_event_ids:
+        pdu["event_id"] = new_server_event_id(pdu, origin, room_version)
+    signed = hash_and_sign_event(
+        pdu, origin=origin, signing_key=signing_key, room_version=room_version
+    )
+    return compute_event_id(signed, room_version), signed
+
+
+def _in_version_form(value: object, room_version: RoomVersion) -> bool:
+    if not isinstance(value, list):
+        return False
+    if room_version.server_event_ids:
+        return all(
+            isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) and isinstance(i[1], dict)
+            for i in value
+        )
+    return all(isinstance(i, str) for i in value)
 
 
 def build_pdu(

@@ -14,7 +14,12 @@ from sceau.protocol.event_format import (
     is_server_event_id,
     prev_event_ids,
 )
-from sceau.protocol.events import build_pdu, hash_and_sign_event
+from sceau.protocol.events import (
+    add_signature,
+    build_pdu,
+    complete_event_template,
+    hash_and_sign_event,
+)
 from sceau.protocol.hashing import check_content_hash, compute_reference_hash
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
@@ -201,3 +206,67 @@ def test_appendix_redactable_event_vector(version: RoomVersion) -> None:
         }
     }
     assert compute_event_id(signed, KNOWN_ROOM_VERSIONS["1"]) == "$0:domain"
+
+
+# --- templates from make_join / make_leave / make_knock, and countersigning ------------
+
+OTHER_KEY = generate_signing_key(b"\x05" * 32, "o")
+
+
+def _template(version: RoomVersion, paired: bool) -> dict[str, Any]:
+    refs = (lambda ids: [[i, {}] for i in ids]) if paired else list
+    return {
+        "type": "m.room.member",
+        "room_id": "!room:resident.org",
+        "sender": "@joiner:example.org",
+        "state_key": "@joiner:example.org",
+        "content": {"membership": "join"},
+        "origin": "resident.org",
+        "origin_server_ts": 1_700_000_000_000,
+        "depth": 12,
+        "prev_events": refs(["$p:resident.org"]),
+        "auth_events": refs(["$c:resident.org", "$pl:resident.org"]),
+    }
+
+
+@pytest.mark.parametrize("version", ALL, ids=lambda v: f"v{v.identifier}")
+@pytest.mark.parametrize("paired", [True, False])
+def test_a_template_becomes_a_signed_event_in_the_version_form(
+    version: RoomVersion, paired: bool
+) -> None:
+    event_id, pdu = complete_event_template(
+        _template(version, paired), origin="example.org", signing_key=SPEC_KEY, room_version=version
+    )
+    assert event_id == compute_event_id(pdu, version)
+    assert check_content_hash(pdu)
+    verify_json_signature(
+        redact_event(pdu, version), "example.org", "ed25519:1", SPEC_KEY.verify_key_bytes
+    )
+    assert prev_event_ids(pdu) == ["$p:resident.org"]
+    assert auth_event_ids(pdu) == ["$c:resident.org", "$pl:resident.org"]
+    if version.server_event_ids:
+        assert event_id_server(event_id) == "example.org"
+        assert pdu["prev_events"] == [["$p:resident.org", {}]]
+    else:
+        assert "event_id" not in pdu
+        assert pdu["prev_events"] == ["$p:resident.org"]
+
+
+def test_a_template_keeps_reference_hashes_already_in_v1_form() -> None:
+    template = _template(V1, True)
+    template["prev_events"] = [["$p:resident.org", {"sha256": "abc"}]]
+    _, pdu = complete_event_template(
+        template, origin="example.org", signing_key=SPEC_KEY, room_version=V1
+    )
+    assert pdu["prev_events"] == [["$p:resident.org", {"sha256": "abc"}]]
+
+
+@pytest.mark.parametrize("version", ALL, ids=lambda v: f"v{v.identifier}")
+def test_countersigning_keeps_the_hash_and_the_first_signature(version: RoomVersion) -> None:
+    event_id, pdu = make(version)
+    both = add_signature(pdu, origin="other.org", signing_key=OTHER_KEY, room_version=version)
+    assert both["hashes"] == pdu["hashes"]
+    assert compute_event_id(both, version) == event_id
+    redacted = redact_event(both, version)
+    verify_json_signature(redacted, "example.org", "ed25519:1", SPEC_KEY.verify_key_bytes)
+    verify_json_signature(redacted, "other.org", "ed25519:o", OTHER_KEY.verify_key_bytes)
