@@ -305,6 +305,11 @@ class PolicyConfig(_Section):
     organisations: dict[str, str] = {}
     #: When a room's last power-100 member leaves, promote the next in rank first.
     promote_when_last_admin_leaves: bool = True
+    #: Room access rules (restricted / unrestricted / direct) and the state's room
+    #: defaults: history from the invitation, moderator and admin power levels.
+    room_access_rules: bool = False
+    #: Servers whose users are external partners (besides ``email_routing.external_server``).
+    external_servers: list[str] = []
 
 
 class WebClientConfig(_Section):
@@ -640,6 +645,13 @@ policy:
   # When a room's last administrator leaves, the members with the highest
   # remaining level become administrators (or everyone, if nobody has one).
   promote_when_last_admin_leaves: true
+  # Room access rules: restricted rooms (the default) are closed to external
+  # partners, unrestricted ones admit them by invitation, direct chats keep
+  # two members. New rooms get history from the invitation and moderator (50)
+  # and administrator (100) power levels. See docs/policy.md.
+  room_access_rules: true
+  # Servers of external partners, besides email_routing.external_server.
+  external_servers: []
 
 web_client:
   # Serve the web client at / (built from web/ by ./scripts/serve).

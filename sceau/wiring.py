@@ -16,8 +16,10 @@ from sceau.services.admin_users import AdminUserService
 from sceau.services.e2ee import build_e2ee
 from sceau.services.mailer import Mailer
 from sceau.services.notifications import NotificationService
+from sceau.services.policy.access_rules import RoomAccessPolicy
 from sceau.services.policy.directory import HIDE_PROFILE_TYPE, DirectoryOptOut
 from sceau.services.policy.room_admins import AdminSuccession
+from sceau.services.policy.room_creation import RoomCreationPolicy
 from sceau.services.presence import PresenceService
 from sceau.services.push import PushRuleService
 from sceau.services.receipts import ReceiptService
@@ -198,20 +200,32 @@ def add_moderation(services: "Services") -> None:
 
 
 def add_policy(services: "Services") -> None:
-    """The state's rules that act on rooms (the config's ``policy`` section)."""
-    if services.config.policy.promote_when_last_admin_leaves:
+    """The state's rules that act on rooms and accounts (the config's ``policy`` section)."""
+    stores, policy = services.stores, services.config.policy
+    access = RoomAccessPolicy(
+        config=services.config, state=stores.state, events=stores.events, rooms=stores.rooms
+    )
+    if policy.room_access_rules:
+        creation = RoomCreationPolicy(access=access, state=stores.state, events=stores.events)
+        services.events.local_checks.append(access.check_local_event)
+        services.rooms.create_hooks.append(creation.prepare)
+        services.room_directory.publish_checks.append(access.check_publish)
+    if policy.promote_when_last_admin_leaves:
         succession = AdminSuccession(
-            events=services.events, event_store=services.stores.events, state=services.stores.state
+            events=services.events,
+            event_store=stores.events,
+            state=stores.state,
+            is_external=access.is_external,
         )
         services.rooms.leave_hooks.append(succession.before_leave)
-    opt_out = DirectoryOptOut(accounts=services.stores.accounts)
+    opt_out = DirectoryOptOut(accounts=stores.accounts)
     services.account_data.global_write_hooks[HIDE_PROFILE_TYPE] = opt_out.on_write
     services.account_renewal = AccountRenewalService(
         config=services.config,
         clock=services.clock,
-        db=services.stores.db,
-        store=AccountRenewalStore(services.stores.db),
-        accounts=services.stores.accounts,
+        db=stores.db,
+        store=AccountRenewalStore(stores.db),
+        accounts=stores.accounts,
         mailer=services.mailer,
         ratelimiter=services.ratelimiter,
     )

@@ -106,6 +106,8 @@ class EventService:
         self.graph = self._graph = EventGraph(events=events, state=state, received=self._received)
         #: Rooms' heads and state by room, bounded; updated on the write path only.
         self._drafts: OrderedDict[str, RoomDraft] = OrderedDict()
+        #: Checks every local event passes before it is built (the state's room policy).
+        self.local_checks: list[Callable[[str, EventSpec], Awaitable[None]]] = []
 
     def observe_batches(self, observer: Callable[[int], None]) -> None:
         """Tell ``observer`` the size of every batch of events written (metrics)."""
@@ -136,6 +138,8 @@ class EventService:
         (see :mod:`sceau.services.send_queue`); each still succeeds or fails
         on its own.
         """
+        for check in self.local_checks:
+            await check(room_id, spec)
         return await self._queue.submit(room_id, spec)
 
     async def receive(self, room_id: str, received: ReceivedEvent) -> str:

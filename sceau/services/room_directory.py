@@ -50,6 +50,8 @@ class RoomDirectoryService:
         self._events = events
         #: Asks another server for its public rooms (None: federation off).
         self.remote: Callable[[str, DirectoryQuery], Awaitable[dict[str, Any]]] | None = None
+        #: Checks a room must pass before it is published (the state's room policy).
+        self.publish_checks: list[Callable[[str], Awaitable[None]]] = []
 
     async def summary_hook(self, txn: Transaction, events: list[PersistedEvent]) -> None:
         """Persist hook: keep the room's summary row in step with its state."""
@@ -118,6 +120,9 @@ class RoomDirectoryService:
             power = await room_power(self._state, self._events, room_id)
             if not power.may_send_state(user_id, "m.room.canonical_alias"):
                 raise forbidden("You do not have permission to change the room's listing")
+        if visibility == "public":
+            for check in self.publish_checks:
+                await check(room_id)
         await self._rooms.set_published(room_id, visibility == "public")
 
 

@@ -60,11 +60,15 @@ class RoomService:
         self.membership_hooks: list[Callable[[str, str, str], Awaitable[None]]] = []
         #: Called before a joined local user leaves, while they may still send (policy).
         self.leave_hooks: list[Callable[[str, str], Awaitable[None]]] = []
+        #: Check and complete a createRoom request before it runs (the state's defaults).
+        self.create_hooks: list[Callable[[str, JsonDict], Awaitable[JsonDict]]] = []
 
     # ------------------------------------------------------------- createRoom
 
     async def create_room(self, creator: str, body: JsonDict) -> str:
         """POST /createRoom: validate everything first, then write the room in one go."""
+        for hook in self.create_hooks:
+            body = await hook(creator, body)
         version = self._room_version(body.get("room_version"))
         preset = body.get("preset")
         visibility = body.get("visibility", "private")

@@ -39,7 +39,7 @@ def organisation_of(address: str, organisations: dict[str, str]) -> str:
 
 
 def display_name_from_email(address: str, organisations: dict[str, str]) -> str:
-    """"First Last [Org]" from ``first.last@org.example``; separators in the name become spaces."""
+    """ "First Last [Org]" from ``first.last@org.example``; separators in the name become spaces."""
     local = address.partition("@")[0].split("+")[0]
     words = [w for w in _SEPARATORS.split(local) if w]
     name = " ".join(_capitalise(w) for w in words) or local
