@@ -10,12 +10,14 @@ import httpx
 
 from sceau.services.federation import FederationServices, build_transport
 from sceau.services.federation.inbound_edus import InboundEdus
+from sceau.services.federation.openid import OpenIdService
 from sceau.services.federation.outbound import OutboundFanout
 from sceau.services.federation.queries import FederationQueries
 from sceau.services.federation.remote import RemoteQueries
 from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.storage.federation import ReceivedTransactionStore
+from sceau.storage.federation_openid import OpenIdTokenStore
 from sceau.storage.federation_queue import OutboxStore
 
 if TYPE_CHECKING:
@@ -71,6 +73,11 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
         stream=services.stream,
     )
     fed.remote = RemoteQueries(policy=fed.policy, client=fed.client)
+    fed.openid = OpenIdService(
+        server_name=services.config.server_name,
+        clock=services.clock,
+        store=OpenIdTokenStore(stores.db),
+    )
     if fed.policy.enabled:
         services.profile.remote = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys

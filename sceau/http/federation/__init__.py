@@ -2,11 +2,11 @@
 
 from starlette.routing import BaseRoute
 
-from sceau.http.federation import keys, queries, room_reads, transactions, version
+from sceau.http.federation import keys, openid, queries, room_reads, transactions, version
 
 
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = []
-    for module in (keys, queries, transactions, version, room_reads):
+    for module in (keys, openid, queries, transactions, version, room_reads):
         found.extend(module.routes())
     return found

@@ -22,6 +22,7 @@ from sceau.services.federation.discovery import (
 from sceau.services.federation.inbound import RequestAuthenticator
 from sceau.services.federation.interfaces import PduReceiver, UnsupportedPduReceiver
 from sceau.services.federation.keys import KeyRing
+from sceau.services.federation.openid import OpenIdService
 from sceau.services.federation.outbound import OutboundFanout
 from sceau.services.federation.policy import FederationPolicy
 from sceau.services.federation.queries import FederationQueries
@@ -47,6 +48,7 @@ class FederationServices:
     transactions: InboundTransactions = field(init=False)
     queries: FederationQueries = field(init=False)
     remote: RemoteQueries = field(init=False)
+    openid: OpenIdService = field(init=False)
 
     async def start(self) -> None:
         """Start sending what the queue holds (a serving process only)."""
