@@ -292,6 +292,15 @@ class EmailRoutingConfig(_Section):
         return value
 
 
+class InviteRulesConfig(_Section):
+    """Which servers' users may invite which servers' users."""
+
+    #: Inviter's server name -> the server names whose users they may invite.
+    domain_mapping: dict[str, list[str]] = {}
+    #: Inviters whose server is not in the mapping may invite anyone.
+    allow_unmapped_inviters: bool = True
+
+
 class PolicyConfig(_Section):
     """The state's rules, identical on every server of the federation (docs/policy.md)."""
 
@@ -310,6 +319,7 @@ class PolicyConfig(_Section):
     room_access_rules: bool = False
     #: Servers whose users are external partners (besides ``email_routing.external_server``).
     external_servers: list[str] = []
+    invite_rules: InviteRulesConfig = InviteRulesConfig()
 
 
 class WebClientConfig(_Section):
@@ -652,6 +662,12 @@ policy:
   room_access_rules: true
   # Servers of external partners, besides email_routing.external_server.
   external_servers: []
+  # Which servers' users may invite which servers' users; inviters of servers
+  # not listed may invite anyone while allow_unmapped_inviters is true.
+  invite_rules:
+    domain_mapping: {{}}
+    #   externes.example: [agents.example]
+    allow_unmapped_inviters: true
 
 web_client:
   # Serve the web client at / (built from web/ by ./scripts/serve).

@@ -18,6 +18,7 @@ from sceau.services.mailer import Mailer
 from sceau.services.notifications import NotificationService
 from sceau.services.policy.access_rules import RoomAccessPolicy
 from sceau.services.policy.directory import HIDE_PROFILE_TYPE, DirectoryOptOut
+from sceau.services.policy.invite_rules import InviteRules
 from sceau.services.policy.room_admins import AdminSuccession
 from sceau.services.policy.room_creation import RoomCreationPolicy
 from sceau.services.presence import PresenceService
@@ -210,6 +211,8 @@ def add_policy(services: "Services") -> None:
         services.events.local_checks.append(access.check_local_event)
         services.rooms.create_hooks.append(creation.prepare)
         services.room_directory.publish_checks.append(access.check_publish)
+    if policy.invite_rules.domain_mapping or not policy.invite_rules.allow_unmapped_inviters:
+        services.events.local_checks.append(InviteRules(policy.invite_rules).check_local_event)
     if policy.promote_when_last_admin_leaves:
         succession = AdminSuccession(
             events=services.events,

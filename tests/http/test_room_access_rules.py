@@ -147,3 +147,16 @@ async def test_only_restricted_rooms_are_published_and_published_ones_stay_restr
         "PUT", f"/directory/list/room/{room}", json={"visibility": "public"}
     )
     assert_refused(publish, 403, "PUBLISH_RESTRICTED_ONLY")
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [{"policy": {"invite_rules": {"domain_mapping": {"test.local": ["agents.test"]}}}}],
+)
+async def test_an_invite_the_domain_rules_forbid_is_refused_and_names_the_rule(register):
+    alice = await register("alice")
+    bob = await register("bob")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    response = await alice.request("POST", f"/rooms/{room}/invite", json={"user_id": bob.user_id})
+    assert_refused(response, 403, "INVITE_RULE")
+    assert "invite_rules.domain_mapping.test.local" in response.json()["error"]
