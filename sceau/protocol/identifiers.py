@@ -19,6 +19,7 @@ _IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 _DNS_NAME = re.compile(r"[A-Za-z0-9\-.]{1,255}")
 _PORT = re.compile(r"[0-9]{1,5}")
 _URLSAFE_HASH = re.compile(rf"[A-Za-z0-9\-_]{{{HASH_ID_LENGTH}}}")
+_STANDARD_HASH = re.compile(rf"[A-Za-z0-9+/]{{{HASH_ID_LENGTH}}}")
 _SURROGATE_OR_NUL = re.compile(r"[\x00\ud800-\udfff]")
 
 
@@ -208,3 +209,19 @@ def is_valid_legacy_event_id(event_id: str) -> bool:
     except InvalidIdentifier:
         return False
     return True
+
+
+def is_valid_event_id_any_version(event_id: str) -> bool:
+    """Tell whether ``event_id`` is an event ID of some room version, 1 to 12.
+
+    ``$local:server`` (v1, v2), ``$`` and 43 standard Base64 characters (v3,
+    which may hold ``/`` and ``+``) or URL-safe ones (v4+). For client input
+    that names an event in a room of any version (receipts, read markers).
+    """
+    if not isinstance(event_id, str):
+        return False
+    if _is_hash_id(event_id, "$") or (
+        event_id.startswith("$") and bool(_STANDARD_HASH.fullmatch(event_id[1:]))
+    ):
+        return True
+    return is_valid_legacy_event_id(event_id)

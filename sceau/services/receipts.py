@@ -12,7 +12,7 @@ from typing import Any
 from sceau.clock import Clock
 from sceau.errors import bad_json, forbidden, invalid_param, not_found
 from sceau.notifier import Notifier
-from sceau.protocol.identifiers import is_valid_event_id
+from sceau.protocol.identifiers import is_valid_event_id_any_version
 from sceau.services.account_data import AccountDataService
 from sceau.services.sync import SyncContext
 from sceau.services.typing import add_ephemeral, newly_joined_rooms, wanted_rooms
@@ -72,7 +72,7 @@ class ReceiptService:
             if not isinstance(event_id, str):
                 raise bad_json(f"'{receipt_type}' must be a string")
         for receipt_type, event_id in chosen.items():
-            if not is_valid_event_id(event_id):
+            if not is_valid_event_id_any_version(event_id):
                 raise invalid_param(f"'{receipt_type}' must be an event ID")
         await self._require_joined(user_id, room_id)
         positions = {t: await self._event_position(room_id, e) for t, e in chosen.items()}
@@ -179,6 +179,6 @@ def _thread(thread_id: Any, receipt_type: str) -> str:
         raise invalid_param("'thread_id' must not be empty")
     if receipt_type == FULLY_READ:
         raise invalid_param("m.fully_read cannot be threaded")
-    if thread_id != "main" and not is_valid_event_id(thread_id):
+    if thread_id != "main" and not is_valid_event_id_any_version(thread_id):
         raise invalid_param("'thread_id' must be 'main' or a thread root event ID")
     return thread_id

@@ -57,6 +57,18 @@ async def test_every_version_creates_joins_chats_redacts_and_kicks(user_factory,
     assert event["content"]["body"] == "hi"
     assert event["event_id"] == sent["event_id"]
 
+    encoded = quote(sent["event_id"], safe="")
+    await alice.ok("POST", f"/rooms/{room}/receipt/m.read/{encoded}", json={})
+    await alice.ok(
+        "POST",
+        f"/rooms/{room}/read_markers",
+        json={"m.fully_read": sent["event_id"], "m.read": sent["event_id"]},
+    )
+    markers = await alice.ok(
+        "GET", f"/user/{quote(alice.user_id)}/rooms/{room}/account_data/m.fully_read"
+    )
+    assert markers == {"event_id": sent["event_id"]}
+
     redaction = await alice.ok(
         "PUT",
         f"/rooms/{room}/redact/{quote(sent['event_id'], safe='')}/r1",

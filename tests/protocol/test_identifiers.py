@@ -222,3 +222,13 @@ def test_legacy_event_ids_are_accepted_for_old_references() -> None:
     assert is_valid_legacy_event_id("$" + HASH)
     assert not is_valid_legacy_event_id("$abc")
     assert not is_valid_legacy_event_id("abc:example.org")
+
+
+def test_event_ids_of_every_room_version_are_recognised() -> None:
+    from sceau.protocol.identifiers import is_valid_event_id_any_version as valid
+
+    assert valid("$abc:example.org")  # v1, v2
+    assert valid("$acR1l0raoZnm60CBwAVgqbZqoO/mYU81xysh1u7XcJk")  # v3 (spec example)
+    assert valid("$Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg")  # v4+ (spec example)
+    for bad in ("$abc", "abc:example.org", "$", "$" + "a" * 42, "$a/b", 5, "$:example.org x"):
+        assert not valid(bad)  # type: ignore[arg-type]
