@@ -131,3 +131,18 @@ async def test_v3_event_ids_with_slashes_work_in_paths(user_factory):
     assert context["event"]["event_id"] == event_id
     await alice.ok("PUT", f"/rooms/{room}/redact/{encoded}/r", json={})
     assert (await alice.ok("GET", f"/rooms/{room}/event/{encoded}"))["content"] == {}
+
+
+@pytest.mark.parametrize(("old", "new"), [("1", "11"), ("3", "12"), ("11", "2")])
+async def test_rooms_upgrade_between_old_and_new_versions(user_factory, old, new):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"room_version": old}))["room_id"]
+    upgraded = await alice.ok("POST", f"/rooms/{room}/upgrade", json={"new_version": new})
+    new_room = upgraded["replacement_room"]
+    create = await alice.ok("GET", f"/rooms/{new_room}/state/m.room.create")
+    assert create["room_version"] == new
+    assert create["predecessor"]["room_id"] == room
+    if new != "12":  # v12 predecessors name no event
+        assert event_id_pattern(old).fullmatch(create["predecessor"]["event_id"])
+    tombstone = await alice.ok("GET", f"/rooms/{room}/state/m.room.tombstone")
+    assert tombstone["replacement_room"] == new_room
