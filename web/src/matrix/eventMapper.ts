@@ -1,0 +1,130 @@
+/** One SDK event to the TimelineEvent the UI shows (or null when hidden). */
+import {
+  EventStatus,
+  EventType,
+  RelationType,
+  type MatrixClient,
+  type MatrixEvent,
+  type Room,
+} from "matrix-js-sdk";
+import { sanitizeHtml } from "./markdown";
+import { sendStateOf, type EventKind, type Person, type Reaction, type TimelineEvent } from "./timeline";
+
+const STATE_SHOWN = new Set<string>([
+  EventType.RoomMember,
+  EventType.RoomName,
+  EventType.RoomTopic,
+  EventType.RoomAvatar,
+  EventType.RoomEncryption,
+  EventType.RoomCreate,
+]);
+
+export function personOf(room: Room, userId: string): Person {
+  const member = room.getMember(userId);
+  return {
+    userId,
+    name: member?.name || userId,
+    avatarMxc: member?.getMxcAvatarUrl() ?? null,
+  };
+}
+
+/** Whether the event gets its own row in the timeline. */
+export function isShown(event: MatrixEvent): boolean {
+  const type = event.getType();
+  if (event.isRelation(RelationType.Replace)) return false;
+  if (type === EventType.Reaction || type === EventType.RoomRedaction) return false;
+  if (event.isState()) return STATE_SHOWN.has(type);
+  return type === EventType.RoomMessage || type === EventType.RoomMessageEncrypted || type === EventType.Sticker;
+}
+
+function kindOf(event: MatrixEvent): EventKind {
+  if (event.isRedacted()) return "redacted";
+  if (event.isDecryptionFailure() || event.getType() === EventType.RoomMessageEncrypted) return "undecryptable";
+  const type = event.getType();
+  if (type === EventType.RoomMember) return "membership";
+  if (event.isState()) return "state";
+  if (type === EventType.Sticker) return "image";
+  switch (event.getContent().msgtype) {
+    case "m.emote":
+      return "emote";
+    case "m.notice":
+      return "notice";
+    case "m.image":
+      return "image";
+    case "m.file":
+    case "m.video":
+    case "m.audio":
+      return "file";
+    case undefined:
+      return "other";
+    default:
+      return "message";
+  }
+}
+
+function snippet(event: MatrixEvent | null | undefined): string {
+  if (!event) return "";
+  const body = event.getContent().body;
+  return typeof body === "string" ? body.slice(0, 200) : "";
+}
+
+function reactionsOf(client: MatrixClient, room: Room, event: MatrixEvent): Reaction[] {
+  const id = event.getId();
+  if (!id) return [];
+  const timelineSet = event.getThread()?.timelineSet ?? room.getUnfilteredTimelineSet();
+  const relations =
+    timelineSet.relations.getChildEventsForEvent(id, RelationType.Annotation, EventType.Reaction) ??
+    room.relations.getChildEventsForEvent(id, RelationType.Annotation, EventType.Reaction);
+  if (!relations) return [];
+  const me = client.getUserId();
+  const out: Reaction[] = [];
+  for (const [key, events] of relations.getSortedAnnotationsByKey() ?? []) {
+    const live = [...events].filter((e) => !e.isRedacted());
+    if (live.length === 0) continue;
+    const mine = live.find((e) => e.getSender() === me);
+    out.push({
+      key,
+      count: live.length,
+      myEventId: mine?.getId() ?? null,
+      senders: live.map((e) => personOf(room, e.getSender() ?? "").name),
+    });
+  }
+  return out;
+}
+
+export function toTimelineEvent(client: MatrixClient, room: Room, event: MatrixEvent, inThread: boolean): TimelineEvent {
+  const me = client.getUserId();
+  const content = event.getContent();
+  const kind = kindOf(event);
+  const id = event.getId() ?? event.getTxnId() ?? "";
+  const html =
+    kind !== "redacted" && content.format === "org.matrix.custom.html" && typeof content.formatted_body === "string"
+      ? sanitizeHtml(content.formatted_body)
+      : null;
+  const replyId = event.replyEventId;
+  const replyEvent = replyId ? room.findEventById(replyId) : undefined;
+  const thread = !inThread && event.isThreadRoot ? event.getThread() : undefined;
+  const readers = event.status === null || event.status === EventStatus.SENT ? room.getUsersReadUpTo(event) : [];
+  return {
+    id,
+    eventId: event.getId()?.startsWith("$") ? event.getId()! : null,
+    sender: personOf(room, event.getSender() ?? ""),
+    ts: event.getTs(),
+    kind,
+    body: kind === "redacted" ? "" : typeof content.body === "string" ? content.body : "",
+    html,
+    edited: Boolean(event.replacingEventId()) && kind !== "redacted",
+    replyTo:
+      replyId && !(inThread && event.isRelation(RelationType.Thread) && content["m.relates_to"]?.is_falling_back)
+        ? { eventId: replyId, senderName: replyEvent ? personOf(room, replyEvent.getSender() ?? "").name : "", body: snippet(replyEvent) }
+        : null,
+    reactions: kind === "redacted" ? [] : reactionsOf(client, room, event),
+    thread: thread ? { count: thread.length, latestBody: snippet(thread.replyToEvent) || null } : null,
+    sendState: sendStateOf(event.status),
+    readBy: readers.filter((u) => u !== me && u !== event.getSender()).map((u) => personOf(room, u)),
+    mentionsMe: Boolean(client.getPushActionsForEvent(event)?.tweaks?.highlight) && event.getSender() !== me,
+    mine: event.getSender() === me,
+    decryptionError: event.isDecryptionFailure() ? (event.decryptionFailureReason ?? "UNKNOWN_ERROR") : null,
+    content: { ...content, type: event.getType(), state_key: event.getStateKey(), prev_content: event.getPrevContent() },
+  };
+}

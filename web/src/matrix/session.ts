@@ -1,0 +1,240 @@
+/**
+ * The logged-in session: creates the MatrixClient from stored credentials,
+ * starts the Rust crypto (its WASM is fetched here, after login), syncs, and
+ * exposes view-state stores and actions to the UI. Loaded as its own chunk.
+ */
+import {
+  ClientEvent,
+  createClient,
+  HttpApiEvent,
+  MatrixEventEvent,
+  RoomEvent,
+  PendingEventOrdering,
+  SyncState,
+  UserEvent,
+  type MatrixClient,
+  type MatrixEvent,
+  type Room,
+  type User,
+} from "matrix-js-sdk";
+import type { ClientConfig } from "../config";
+import { connectionState, type ConnectionState } from "./connection";
+import { clearCredentials, type Credentials } from "./credentials";
+import { createMediaResolver, type MediaResolver } from "./media";
+import { RoomActions } from "./roomActions";
+import { RoomListBinder } from "./roomListBinder";
+import { RoomViewModel } from "./roomView";
+import { Store } from "./store";
+
+export interface Profile {
+  userId: string;
+  displayName: string;
+  avatarMxc: string | null;
+}
+
+export interface Notice {
+  roomId: string;
+  roomName: string;
+  senderName: string;
+  body: string | null;
+}
+
+export type CryptoStatus = "starting" | "ready" | "unavailable";
+
+export class MatrixSession {
+  readonly client: MatrixClient;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly connection = new Store<ConnectionState>("connecting");
+  readonly ready = new Store<boolean>(false);
+  readonly crypto = new Store<CryptoStatus>("starting");
+  readonly profile: Store<Profile>;
+  readonly loggedOut = new Store<boolean>(false);
+  readonly media: MediaResolver;
+  readonly roomList: RoomListBinder;
+  readonly actions: RoomActions;
+  private syncState: string | null = null;
+  private readonly stops: (() => void)[] = [];
+
+  constructor(
+    readonly credentials: Credentials,
+    readonly config: ClientConfig,
+  ) {
+    this.userId = credentials.userId;
+    this.deviceId = credentials.deviceId;
+    this.client = createClient({
+      baseUrl: credentials.baseUrl,
+      accessToken: credentials.accessToken,
+      userId: credentials.userId,
+      deviceId: credentials.deviceId,
+      timelineSupport: true,
+    });
+    this.media = createMediaResolver(credentials.baseUrl, credentials.accessToken);
+    this.profile = new Store<Profile>({ userId: this.userId, displayName: this.userId, avatarMxc: null });
+    this.roomList = new RoomListBinder(this.client);
+    this.actions = new RoomActions(this.client);
+  }
+
+  /** Start crypto then sync; resolves once the first sync is processed. */
+  async start(): Promise<void> {
+    try {
+      await this.client.initRustCrypto({ cryptoDatabasePrefix: "sceau" });
+      this.crypto.set("ready");
+    } catch (error) {
+      console.error("Rust crypto could not start", error);
+      this.crypto.set("unavailable");
+    }
+    const onSync = (state: SyncState) => {
+      this.syncState = state;
+      this.updateConnection();
+      if (state === SyncState.Prepared || state === SyncState.Syncing) this.ready.set(true);
+    };
+    const onOnline = () => this.updateConnection();
+    const onLoggedOut = () => {
+      void this.forget();
+    };
+    const onProfile = (_event: MatrixEvent | undefined, user: User) => {
+      if (user.userId === this.userId) this.refreshProfile();
+    };
+    this.client.on(ClientEvent.Sync, onSync);
+    this.client.on(HttpApiEvent.SessionLoggedOut, onLoggedOut);
+    this.client.on(UserEvent.DisplayName, onProfile);
+    this.client.on(UserEvent.AvatarUrl, onProfile);
+    window.addEventListener("online", onOnline);
+    window.addEventListener("offline", onOnline);
+    this.stops.push(() => {
+      window.removeEventListener("online", onOnline);
+      window.removeEventListener("offline", onOnline);
+    });
+    void this.loadProfile();
+    await this.client.startClient({
+      initialSyncLimit: 20,
+      lazyLoadMembers: true,
+      threadSupport: true,
+      pendingEventOrdering: PendingEventOrdering.Detached,
+    });
+  }
+
+  private updateConnection(): void {
+    this.connection.set(connectionState(this.syncState, navigator.onLine));
+  }
+
+  private async loadProfile(): Promise<void> {
+    try {
+      const info = await this.client.getProfileInfo(this.userId);
+      this.profile.set({
+        userId: this.userId,
+        displayName: info.displayname || this.userId,
+        avatarMxc: info.avatar_url ?? null,
+      });
+    } catch {
+      this.refreshProfile();
+    }
+  }
+
+  private refreshProfile(): void {
+    const user = this.client.getUser(this.userId);
+    if (!user) return;
+    this.profile.set({ userId: this.userId, displayName: user.displayName || this.userId, avatarMxc: user.avatarUrl ?? null });
+  }
+
+  async setDisplayName(name: string): Promise<void> {
+    await this.client.setDisplayName(name);
+    this.profile.update((p) => ({ ...p, displayName: name }));
+  }
+
+  async setAvatar(file: File): Promise<void> {
+    const { content_uri: uri } = await this.client.uploadContent(file, { type: file.type });
+    await this.client.setAvatarUrl(uri);
+    this.profile.update((p) => ({ ...p, avatarMxc: uri }));
+  }
+
+  /** What the profile settings may change, per the server's capabilities. */
+  async profileCapabilities(): Promise<{ displayName: boolean; avatar: boolean }> {
+    try {
+      const caps = (await this.client.getCapabilities()) as Record<string, { enabled?: boolean } | undefined>;
+      return {
+        displayName: caps["m.set_displayname"]?.enabled !== false,
+        avatar: caps["m.set_avatar_url"]?.enabled !== false,
+      };
+    } catch {
+      return { displayName: true, avatar: true };
+    }
+  }
+
+  /** New messages from others that the push rules say to notify. */
+  onNotify(listener: (notice: Notice) => void): () => void {
+    const check = (event: MatrixEvent, room: Room) => {
+      if (event.getSender() === this.userId || event.isDecryptionFailure()) return;
+      if (!this.client.getPushActionsForEvent(event)?.notify) return;
+      const body = event.getContent().body;
+      listener({
+        roomId: room.roomId,
+        roomName: room.name,
+        senderName: room.getMember(event.getSender() ?? "")?.name ?? event.getSender() ?? "",
+        body: typeof body === "string" ? body.slice(0, 200) : null,
+      });
+    };
+    const onTimeline = (event: MatrixEvent, room: Room | undefined, toStart: boolean | undefined, _removed: boolean, data: { liveEvent?: boolean }) => {
+      if (!room || toStart || !data.liveEvent || !this.ready.get()) return;
+      if (event.isEncrypted() && event.isBeingDecrypted()) {
+        event.once(MatrixEventEvent.Decrypted, () => check(event, room));
+      } else if (event.getType() === "m.room.message") {
+        check(event, room);
+      }
+    };
+    this.client.on(RoomEvent.Timeline, onTimeline);
+    return () => {
+      this.client.off(RoomEvent.Timeline, onTimeline);
+    };
+  }
+
+  openRoom(roomId: string, threadId: string | null = null): RoomViewModel | null {
+    const room = this.client.getRoom(roomId);
+    return room ? new RoomViewModel(this.client, room, threadId) : null;
+  }
+
+  /** True when logging out would lose message keys: no server-side backup is active. */
+  async keysAtRisk(): Promise<boolean> {
+    const crypto = this.client.getCrypto();
+    if (!crypto) return false;
+    try {
+      return (await crypto.getActiveSessionBackupVersion()) === null;
+    } catch {
+      return true;
+    }
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.client.logout(true);
+    } catch {
+      // the token may already be gone; forget locally anyway
+    }
+    await this.forget();
+  }
+
+  /** Drop everything local: stores, crypto database, credentials. */
+  private async forget(): Promise<void> {
+    this.stop();
+    try {
+      await this.client.clearStores();
+    } catch {
+      // best effort
+    }
+    await clearCredentials();
+    this.loggedOut.set(true);
+  }
+
+  stop(): void {
+    this.client.stopClient();
+    this.roomList.dispose();
+    for (const stop of this.stops) stop();
+  }
+}
+
+export async function startSession(credentials: Credentials, config: ClientConfig): Promise<MatrixSession> {
+  const session = new MatrixSession(credentials, config);
+  void session.start();
+  return session;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { buildTimelineItems, dayKey, firstUnreadIndex, sendStateOf, type TimelineEvent } from "./timeline";
+
+const NOON = new Date(2026, 11, 5, 12, 0, 0).getTime();
+const MIN = 60_000;
+
+function ev(id: string, sender: string, ts: number, over: Partial<TimelineEvent> = {}): TimelineEvent {
+  return {
+    id,
+    eventId: id,
+    sender: { userId: sender, name: sender, avatarMxc: null },
+    ts,
+    kind: "message",
+    body: id,
+    html: null,
+    edited: false,
+    replyTo: null,
+    reactions: [],
+    thread: null,
+    sendState: "sent",
+    readBy: [],
+    mentionsMe: false,
+    mine: false,
+    decryptionError: null,
+    content: {},
+    ...over,
+  };
+}
+
+function shape(items: ReturnType<typeof buildTimelineItems>): string[] {
+  return items.map((i) => (i.type === "date" ? `date:${dayKey(i.ts)}` : i.type === "unread" ? "unread" : `${i.key}${i.continuation ? "+" : ""}`));
+}
+
+describe("timeline layout", () => {
+  it("puts a date separator before the first message of each day", () => {
+    const items = buildTimelineItems([ev("a", "@x", NOON), ev("b", "@x", NOON + 24 * 60 * MIN)]);
+    expect(shape(items)).toEqual(["date:2026-12-05", "a", "date:2026-12-06", "b"]);
+  });
+
+  it("groups a sender's messages within five minutes, not across senders or gaps", () => {
+    const items = buildTimelineItems([
+      ev("a", "@x", NOON),
+      ev("b", "@x", NOON + MIN),
+      ev("c", "@y", NOON + 2 * MIN),
+      ev("d", "@y", NOON + 10 * MIN),
+      ev("e", "@y", NOON + 11 * MIN, { kind: "membership" }),
+    ]);
+    expect(shape(items)).toEqual(["date:2026-12-05", "a", "b+", "c", "d", "e"]);
+  });
+
+  it("marks the first unread message after the read receipt, skipping our own", () => {
+    const items = buildTimelineItems(
+      [ev("a", "@x", NOON), ev("b", "@me", NOON + MIN, { mine: true }), ev("c", "@x", NOON + 2 * MIN)],
+      "a",
+    );
+    expect(shape(items)).toEqual(["date:2026-12-05", "a", "b", "unread", "c"]);
+    expect(firstUnreadIndex(items)).toBe(3);
+    expect(firstUnreadIndex(buildTimelineItems([ev("a", "@x", NOON)], "a"))).toBe(-1);
+  });
+});
+
+describe("local echo states", () => {
+  it("maps the SDK's send status to sending, sent and failed", () => {
+    expect(["queued", "encrypting", "sending"].map(sendStateOf)).toEqual(["sending", "sending", "sending"]);
+    expect(sendStateOf(null)).toBe("sent");
+    expect(sendStateOf("sent")).toBe("sent");
+    expect(sendStateOf("not_sent")).toBe("failed");
+  });
+});
