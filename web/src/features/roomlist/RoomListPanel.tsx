@@ -53,11 +53,11 @@ export function RoomListPanel({ selected, onSelect }: Props) {
           type="button"
           className="profile-button"
           onClick={() => setOpen("settings")}
-          aria-label={t("settings.open")}
           title={t("settings.open")}
         >
           <Avatar id={profile.userId} name={profile.displayName} mxc={profile.avatarMxc} size={32} />
           <span className="profile-name">{profile.displayName}</span>
+          <span className="visually-hidden">{t("settings.openSuffix")}</span>
           <Icon name="settings" size={18} />
         </button>
       </header>
