@@ -27,8 +27,7 @@ export function Avatar({ id, name, mxc, size = 36 }: Props) {
   const style = { width: size, height: size, fontSize: Math.round(size * 0.42) };
   if (url) return <img className="avatar" src={url} alt="" style={style} />;
   return (
-    <span className={`avatar avatar-c${colourIndex(id)}`} style={style} aria-hidden="true">
-      {initials(name)}
-    </span>
+    // Initials drawn by CSS (::before), so they are not part of any text or name.
+    <span className={`avatar avatar-c${colourIndex(id)}`} style={style} data-initials={initials(name)} aria-hidden="true" />
   );
 }

@@ -17,8 +17,8 @@ export const RoomRow = memo(function RoomRow({ room, selected, onSelect }: Props
     ? t("roomList.invitedBy", { name: room.inviterName ?? "" })
     : (room.lastMessage ?? (room.encrypted ? t("roomList.encrypted") : t("roomList.noMessages")));
   const badge = room.isInvite ? t("roomList.inviteBadge") : room.unread > 0 ? String(room.unread) : null;
-  const label = [
-    room.name,
+  // Said after the name and preview (the link's name starts with the room's).
+  const status = [
     room.isInvite ? t("roomList.a11yInvite") : null,
     room.unread > 0 ? t("roomList.a11yUnread", { count: room.unread }) : null,
     room.highlight > 0 ? t("roomList.a11yMentions", { count: room.highlight }) : null,
@@ -30,7 +30,6 @@ export const RoomRow = memo(function RoomRow({ room, selected, onSelect }: Props
       href={formatRoute({ roomId: room.roomId, threadId: null })}
       className={`room-row${selected ? " room-row-selected" : ""}${room.unread > 0 || room.isInvite ? " room-row-unread" : ""}`}
       aria-current={selected ? "page" : undefined}
-      aria-label={label}
       onClick={(e) => {
         e.preventDefault();
         onSelect(room.roomId);
@@ -41,7 +40,12 @@ export const RoomRow = memo(function RoomRow({ room, selected, onSelect }: Props
         <span className="room-row-name">{room.name}</span>
         <span className="room-row-preview">{preview}</span>
       </span>
-      {badge && <span className={`badge${room.highlight > 0 || room.isInvite ? " badge-highlight" : ""}`}>{badge}</span>}
+      {status && <span className="visually-hidden">, {status}</span>}
+      {badge && (
+        <span className={`badge${room.highlight > 0 || room.isInvite ? " badge-highlight" : ""}`} aria-hidden="true">
+          {badge}
+        </span>
+      )}
     </a>
   );
 });
