@@ -5,13 +5,16 @@ transport exists (``add_federation``): the pipeline checks signatures with
 the transport's key ring and fills gaps through its signed client.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sceau.protocol.auth_rules import server_name_of
 from sceau.services.federation.keys import KeyUnavailable
+from sceau.services.federation.membership_handshake import MembershipHandshake
 from sceau.services.federation.missing_events import MissingEventsFetcher
 from sceau.services.federation.pdu_pipeline import PduPipeline
 from sceau.services.federation.room_serving import FederationRoomReader
 from sceau.services.federation.rooms import FederationRooms
+from sceau.services.remote_rooms import RemoteRoomWriter
 from sceau.storage.received_pdus import ReceivedPduStore
 
 if TYPE_CHECKING:
@@ -46,4 +49,40 @@ def add_event_graph_federation(services: "Services") -> None:
         rooms=stores.rooms,
         graph=services.events.graph,
     )
-    services.federation_rooms = FederationRooms(pipeline=pipeline, reader=reader)
+    received = ReceivedPduStore(stores.db)
+    remote_rooms = RemoteRoomWriter(
+        clock=services.clock,
+        db=stores.db,
+        events=services.events,
+        event_store=stores.events,
+        state=stores.state,
+        rooms=stores.rooms,
+        received=received,
+        stream=services.stream,
+        notifier=services.notifier,
+    )
+    handshake = MembershipHandshake(
+        server_name=services.config.server_name,
+        signing_key=services.signing_key,
+        events=services.events,
+        graph=services.events.graph,
+        state=stores.state,
+        accounts=stores.accounts,
+        reader=reader,
+        pipeline=pipeline,
+        remote_rooms=remote_rooms,
+        verify_keys=verify_key,
+    )
+    me = services.config.server_name
+
+    async def forward(room_id: str, pdu: dict[str, Any], exclude: set[str]) -> None:
+        """A membership accepted here goes on to the room's other servers."""
+        servers = {server_name_of(m) for m in await stores.state.members(room_id)}
+        targets = servers - exclude - {me}
+        if targets:
+            await federation.sender.send_pdu(pdu, targets)
+
+    handshake.forward = forward
+    services.federation_rooms = FederationRooms(
+        pipeline=pipeline, reader=reader, handshake=handshake, remote_rooms=remote_rooms
+    )

@@ -113,6 +113,25 @@ class EventService:
         """Tell ``observer`` the size of every batch of events written (metrics)."""
         self._writer.on_batch = observer
 
+    @property
+    def server_name(self) -> str:
+        return self._server_name
+
+    @property
+    def writer(self) -> EventWriter:
+        return self._writer
+
+    def room_lock(self, room_id: str) -> asyncio.Lock:
+        """The lock under which the room's DAG changes (for rooms written from elsewhere)."""
+        return self._lock(room_id)
+
+    async def peek_draft(self, room_id: str) -> RoomDraft:
+        """The room's extremities and state as they are now; read, never change it."""
+        return self._drafts.get(room_id) or await self._load_draft(room_id)
+
+    def remember_draft(self, room_id: str, draft: RoomDraft) -> None:
+        self._remember(room_id, draft)
+
     def _lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
         if lock is None:

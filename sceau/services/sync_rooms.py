@@ -19,6 +19,11 @@ from sceau.storage.rooms import RoomStore
 from sceau.storage.state import Membership, StateIds, StateStore
 from sceau.streams import ChangeTracker
 
+
+def _stripped(pdu: dict[str, Any]) -> dict[str, Any]:
+    return {k: pdu[k] for k in ("type", "state_key", "content", "sender") if k in pdu}
+
+
 #: State events shown to invitees and knockers before they join.
 STRIPPED_STATE_TYPES = (
     "m.room.create",
@@ -285,6 +290,11 @@ class RoomSyncBuilder:
         return summary
 
     async def _stripped_state(self, membership: Membership) -> list[dict[str, Any]]:
+        remote = await self._events.invite_stripped_state(membership.event_id)
+        if remote is not None:  # an invite from another server into a room not held here
+            invite = await self._events.get_event(membership.event_id)
+            mine = [] if invite is None else [_stripped(invite.pdu)]
+            return [*remote, *mine]
         state = await self._state.current_state_ids(membership.room_id, list(STRIPPED_STATE_TYPES))
         ids = [*state.values(), membership.event_id]
         found = await self._events.get_events(ids)

@@ -99,6 +99,13 @@ class EventStore:
             ],
         )
 
+    async def invite_stripped_state(self, event_id: str) -> list[dict[str, Any]] | None:
+        """The stripped state sent with an invite from another server, if it was one."""
+        value = await self._db.fetchval(
+            "SELECT stripped_state FROM remote_invite_state WHERE event_id = ?", event_id
+        )
+        return None if value is None else list(orjson.loads(value))
+
     async def get_event(self, event_id: str) -> StoredEvent | None:
         row = await self._db.fetchone(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?", event_id

@@ -2,11 +2,19 @@
 
 from starlette.routing import BaseRoute
 
-from sceau.http.federation import keys, openid, queries, room_reads, transactions, version
+from sceau.http.federation import (
+    keys,
+    membership,
+    openid,
+    queries,
+    room_reads,
+    transactions,
+    version,
+)
 
 
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = []
-    for module in (keys, openid, queries, transactions, version, room_reads):
+    for module in (keys, openid, queries, transactions, version, room_reads, membership):
         found.extend(module.routes())
     return found

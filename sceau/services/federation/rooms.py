@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from sceau.services.federation.membership_handshake import MembershipHandshake
 from sceau.services.federation.pdu_pipeline import PduPipeline
 from sceau.services.federation.room_serving import FederationRoomReader
+from sceau.services.remote_rooms import RemoteRoomWriter
 
 
 @dataclass
@@ -12,3 +14,7 @@ class FederationRooms:
     pipeline: PduPipeline
     #: Events, state and history served to other servers.
     reader: FederationRoomReader
+    #: make_/send_ join, leave, knock and invites, as the resident server.
+    handshake: MembershipHandshake
+    #: Rooms learnt from other servers (remote joins and invites).
+    remote_rooms: RemoteRoomWriter

@@ -1,0 +1,290 @@
+"""Rooms this server learns about from other servers: a remote join, a remote invite.
+
+A room joined through another server arrives whole: the state before the
+join and its auth chain (from ``send_join``), then the join itself. The join
+becomes the room's first timeline event and single forward extremity; the
+state events are written below every local position (negative stream
+positions, as Synapse does for history), so they serve state look-ups and
+back-pagination without ever waking a /sync as news. Events of the auth
+chain that are not state are kept apart as outliers.
+
+An invite from another server, for a room not held here, is one event with
+the stripped state the inviting server sent, so the invitee's /sync can
+show it before joining.
+"""
+
+import asyncio
+from typing import Any
+
+import orjson
+
+from sceau.clock import Clock
+from sceau.errors import MatrixError
+from sceau.notifier import Notifier
+from sceau.protocol.auth_rules import server_name_of
+from sceau.protocol.events import auth_event_types
+from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.types import JsonDict, StateKey
+from sceau.services.event_types import BuiltEvent, CurrentUpdate, EventSpec, RoomDraft, StateDelta
+from sceau.services.events import EventService
+from sceau.storage.database import Database, Transaction
+from sceau.storage.events import EventStore, NewEvent
+from sceau.storage.received_pdus import ACCEPTED, OUTLIER, PduOutcome, ReceivedPduStore
+from sceau.storage.rooms import RoomStore
+from sceau.storage.state import StateStore
+from sceau.streams import StreamIdGenerator
+
+
+class RemoteRoomWriter:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        db: Database,
+        events: EventService,
+        event_store: EventStore,
+        state: StateStore,
+        rooms: RoomStore,
+        received: ReceivedPduStore,
+        stream: StreamIdGenerator,
+        notifier: Notifier,
+    ) -> None:
+        self._clock = clock
+        self._db = db
+        self._events = events
+        self._event_store = event_store
+        self._state = state
+        self._rooms = rooms
+        self._received = received
+        self._stream = stream
+        self._notifier = notifier
+        #: History positions count down from the lowest one; one writer at a time.
+        self._history_lock = asyncio.Lock()
+
+    # ---------------------------------------------------------------- templates
+
+    async def template(
+        self, room_id: str, sender: str, event_type: str, state_key: str | None, content: JsonDict
+    ) -> tuple[RoomVersion, JsonDict]:
+        """An unsigned event as this server would place it now (make_join and kin)."""
+        draft = await self._events.peek_draft(room_id)
+        keys = auth_event_types(event_type, state_key, sender, content, draft.version)
+        prevs = draft.prev_events()
+        pdu: JsonDict = {
+            "type": event_type,
+            "room_id": room_id,
+            "sender": sender,
+            "content": content,
+            "depth": max((draft.extremities[p] for p in prevs), default=0) + 1,
+            "prev_events": prevs,
+            "auth_events": [draft.state[k] for k in keys if k in draft.state],
+            "origin": self._events.server_name,
+            "origin_server_ts": self._clock.time_ms(),
+        }
+        if state_key is not None:
+            pdu["state_key"] = state_key
+        return draft.version, pdu
+
+    # -------------------------------------------------------------------- joins
+
+    async def join_remote_room(
+        self,
+        room_id: str,
+        version: RoomVersion,
+        origin: str,
+        state: dict[str, JsonDict],
+        auth_chain: dict[str, JsonDict],
+        join_id: str,
+        join: JsonDict,
+    ) -> None:
+        """Write a room joined through ``origin``: its state, its auth chain, then the join."""
+        by_key: dict[StateKey, str] = {
+            (str(p["type"]), str(p["state_key"])): eid for eid, p in state.items()
+        }
+        create = next((p for p in state.values() if p.get("type") == "m.room.create"), None)
+        if create is None:
+            raise MatrixError(
+                502, "M_UNKNOWN", f"{origin} sent a room state without its create event"
+            )
+        async with self._events.room_lock(room_id):
+            room = await self._rooms.get_room(room_id)
+            draft = RoomDraft(
+                room_id=room_id,
+                version=version,
+                extremities={},
+                state_group=None if room is None else room.head_state_group,
+                state={},
+            )
+            if room is not None and room.head_state_group is not None:
+                return  # joined meanwhile (another local user): the join goes the usual way
+            key = ("m.room.member", str(join["state_key"]))
+            after = {**by_key, key: join_id}
+            fresh = {**state, join_id: join}
+            changes: dict[StateKey, tuple[str, str | None] | None] = {
+                k: (eid, _membership(fresh[eid])) for k, eid in after.items()
+            }
+            depth = join.get("depth")
+            draft.advance(join_id, [], depth if isinstance(depth, int) else 1, after)
+            draft.state = after
+            built = BuiltEvent(
+                join_id,
+                join,
+                EventSpec(
+                    "m.room.member",
+                    dict(join.get("content") or {}),
+                    str(join["sender"]),
+                    str(join["state_key"]),
+                ),
+                by_key,
+                by_key.get(key),
+                new_state_before=StateDelta(dict(by_key), full=True),
+                current=CurrentUpdate(changes, "after"),
+            )
+            history = sorted(state.items(), key=lambda item: int(item[1].get("depth", 0)))
+            outliers = [
+                PduOutcome(eid, room_id, origin, OUTLIER, None, pdu)
+                for eid, pdu in auth_chain.items()
+                if eid not in state
+            ]
+            outliers.append(PduOutcome(join_id, room_id, origin, ACCEPTED, None, None))
+
+            async def write_history(txn: Transaction, _room_id: str) -> None:
+                group = await txn.fetchval(
+                    "SELECT state_group FROM events WHERE event_id = ?", join_id
+                )
+                await self._write_history(txn, room_id, version, history, int(group))
+                await self._received.record(txn, outliers, self._clock.time_ms())
+
+            new_room = None if room is not None else (str(create.get("sender")), False)
+            async with self._history_lock:
+                await self._events.writer.persist(
+                    draft, [built], new_room, extra_write=write_history
+                )
+            self._events.remember_draft(room_id, draft)
+
+    async def _write_history(
+        self,
+        txn: Transaction,
+        room_id: str,
+        version: RoomVersion,
+        events: list[tuple[str, JsonDict]],
+        state_group: int,
+    ) -> None:
+        """Events older than anything here, below every position (oldest lowest)."""
+        known = await self._event_store.get_events(eid for eid, _ in events)
+        events = [(eid, pdu) for eid, pdu in events if eid not in known]
+        if not events:
+            return
+        lowest = await txn.fetchval("SELECT MIN(stream_pos) FROM events")
+        top = min(int(lowest or 0), 0) - 1
+        rows = []
+        for offset, (eid, pdu) in enumerate(reversed(events)):
+            rows.append(
+                NewEvent(
+                    stream_pos=top - offset,
+                    event_id=eid,
+                    room_id=room_id,
+                    pdu=pdu,
+                    pdu_json=orjson.dumps(pdu).decode(),
+                    state_group=state_group,
+                    replaces_state=None,
+                    rel_type=None,
+                    relates_to=None,
+                )
+            )
+        await self._event_store.insert_events(txn, rows)
+        del version  # history keeps its PDUs as received (a redaction target is applied later)
+
+    # ------------------------------------------------------------------ invites
+
+    async def store_invite(
+        self,
+        room_id: str,
+        version: RoomVersion,
+        event_id: str,
+        pdu: JsonDict,
+        stripped_state: list[Any],
+        origin: str,
+    ) -> None:
+        """An invite into a room not held here: the event, the stripped state, the membership."""
+        invitee = str(pdu["state_key"])
+        creator = next(
+            (
+                str(e.get("sender"))
+                for e in stripped_state
+                if isinstance(e, dict) and e.get("type") == "m.room.create"
+            ),
+            str(pdu["sender"]),
+        )
+        async with self._events.room_lock(room_id):
+            room = await self._rooms.get_room(room_id)
+            if room is not None and room.head_state_group is not None:
+                raise MatrixError(400, "M_UNKNOWN", "This server is already in the room")
+            async with (
+                self._stream.next_positions(1) as positions,
+                self._db.transaction() as txn,
+            ):
+                (position,) = positions
+                if room is None:
+                    await self._rooms.insert_room(
+                        txn, room_id, version.identifier, creator, self._clock.time_ms(), False
+                    )
+                key = ("m.room.member", invitee)
+                await self._state.create_group(txn, position, room_id, None, {key: event_id})
+                await self._event_store.insert_events(
+                    txn,
+                    [
+                        NewEvent(
+                            stream_pos=position,
+                            event_id=event_id,
+                            room_id=room_id,
+                            pdu=pdu,
+                            pdu_json=orjson.dumps(pdu).decode(),
+                            state_group=position,
+                            replaces_state=None,
+                            rel_type=None,
+                            relates_to=None,
+                        )
+                    ],
+                )
+                await self._state.set_current_state(
+                    txn, room_id, "m.room.member", invitee, event_id, "invite", position
+                )
+                await txn.execute(
+                    "INSERT INTO remote_invite_state (event_id, room_id, stripped_state)"
+                    " VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                    event_id,
+                    room_id,
+                    orjson.dumps([e for e in stripped_state if isinstance(e, dict)]).decode(),
+                )
+                await self._received.record(
+                    txn,
+                    [PduOutcome(event_id, room_id, origin, ACCEPTED, None, None)],
+                    self._clock.time_ms(),
+                )
+        self._events.member_changes.record(invitee, position)
+        self._events.member_changes.record(room_id, position)
+        self._events.room_changes.record(room_id, position)
+        self._notifier.notify_room(room_id)
+        self._notifier.notify_users({invitee})
+
+    async def invite_event(self, room_id: str, user_id: str) -> tuple[str, JsonDict] | None:
+        """The pending invite of ``user_id`` into a room not held here, if any."""
+        event_id = await self._state.current_state_event_id(room_id, "m.room.member", user_id)
+        if event_id is None:
+            return None
+        stored = await self._event_store.get_event(event_id)
+        if stored is None or stored.content.get("membership") != "invite":
+            return None
+        return event_id, stored.pdu
+
+    def inviting_server(self, pdu: JsonDict) -> str:
+        return server_name_of(str(pdu.get("sender", "")))
+
+
+def _membership(pdu: JsonDict) -> str | None:
+    if pdu.get("type") != "m.room.member":
+        return None
+    content = pdu.get("content")
+    value = content.get("membership") if isinstance(content, dict) else None
+    return value if isinstance(value, str) else None
