@@ -192,3 +192,16 @@ def verify_event_signature(
         verify_key,
         strict=room_version.strict_canonical_json,
     )
+
+
+def minimum_key_validity(pdu: JsonDict, room_version: RoomVersion) -> int:
+    """The ``valid_until_ts`` a signing key needs to verify this event.
+
+    From v5 (``enforce_key_validity``) a key must still be valid at the
+    event's ``origin_server_ts``; earlier versions accept any key the server
+    published, even one that has since expired (0).
+    """
+    if not room_version.enforce_key_validity:
+        return 0
+    ts = pdu.get("origin_server_ts")
+    return ts if isinstance(ts, int) and not isinstance(ts, bool) else 0

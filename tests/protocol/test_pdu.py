@@ -199,3 +199,12 @@ def test_event_signature_verifies_over_the_redacted_event(version: RoomVersion) 
             verify_event_signature(
                 {**pdu, "event_id": "$forged:example.org"}, version, "example.org", "ed25519:1", key
             )
+
+
+@VERSIONS
+def test_key_validity_is_enforced_from_v5(version: RoomVersion) -> None:
+    from sceau.protocol.pdu import minimum_key_validity
+
+    _, pdu = make(version)
+    expected = pdu["origin_server_ts"] if int(version.identifier) >= 5 else 0
+    assert minimum_key_validity(pdu, version) == expected
