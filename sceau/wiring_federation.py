@@ -13,10 +13,11 @@ from sceau.services.federation.inbound_edus import InboundEdus
 from sceau.services.federation.openid import OpenIdService
 from sceau.services.federation.outbound import OutboundFanout
 from sceau.services.federation.queries import FederationQueries
-from sceau.services.federation.remote import RemoteQueries
+from sceau.services.federation.remote import RemoteMediaFetcher, RemoteQueries
 from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.storage.federation import ReceivedTransactionStore
+from sceau.storage.federation_media import RemoteMediaStore
 from sceau.storage.federation_openid import OpenIdTokenStore
 from sceau.storage.federation_queue import OutboxStore
 
@@ -78,7 +79,11 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
         clock=services.clock,
         store=OpenIdTokenStore(stores.db),
     )
+    services.media.remote_store = RemoteMediaStore(stores.db)
     if fed.policy.enabled:
+        services.media.remote_fetch = RemoteMediaFetcher(
+            policy=fed.policy, client=fed.client, max_bytes=services.config.media.max_upload_bytes
+        )
         services.profile.remote = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys
         services.room_directory.remote = fed.remote.public_rooms

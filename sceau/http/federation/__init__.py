@@ -4,6 +4,19 @@ from starlette.routing import BaseRoute
 
 from sceau.http.federation import (
     keys,
+    media,
+    membership,
+    openid,
+    queries,
+    room_reads,
+    transactions,
+    version,
+)
+
+#: One module per line, so that adding one never conflicts with adding another.
+MODULES = (
+    keys,
+    media,
     membership,
     openid,
     queries,
@@ -15,6 +28,6 @@ from sceau.http.federation import (
 
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = []
-    for module in (keys, openid, queries, transactions, version, room_reads, membership):
+    for module in MODULES:
         found.extend(module.routes())
     return found

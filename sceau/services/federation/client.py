@@ -93,10 +93,18 @@ class FederationClient:
         return _json(destination, response)
 
     async def request_raw(
-        self, method: str, destination: str, path: str, *, query: dict[str, Any] | None = None
+        self,
+        method: str,
+        destination: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> httpx.Response:
         """A signed request whose answer is not JSON (media); errors still raise."""
-        return await self._send(method, destination, path, query, None, signed=True)
+        return await self._send(
+            method, destination, path, query, None, signed=True, max_bytes=max_bytes
+        )
 
     async def get_unsigned(self, destination: str, path: str) -> Any:
         """An unauthenticated GET (``/_matrix/key/v2/server``), still only to allowed servers."""
@@ -112,6 +120,7 @@ class FederationClient:
         body: Any,
         *,
         signed: bool,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> httpx.Response:
         if not self._policy.is_allowed(destination):
             raise FederationRequestError(
@@ -133,20 +142,33 @@ class FederationClient:
             headers["Authorization"] = sign_request(
                 method, uri, self._origin, destination, body, self._key
             )
+        request = self._http.build_request(
+            method,
+            _url(target, uri),
+            headers=headers,
+            content=content,
+            extensions={"sni_hostname": target.tls_name},
+        )
         try:
-            response = await self._http.request(
-                method,
-                _url(target, uri),
-                headers=headers,
-                content=content,
-                extensions={"sni_hostname": target.tls_name},
-            )
+            response = await self._http.send(request, stream=True)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise FederationRequestError(destination, "answer too large")
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise FederationRequestError(destination, f"{type(exc).__name__}: {exc}") from None
-        if len(response.content) > MAX_RESPONSE_BYTES:
-            raise FederationRequestError(
-                destination, "answer too large", status=response.status_code
-            )
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        }
+        response = httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
         if response.status_code >= 400:
             errcode, error, parsed = _error_of(response)
             raise FederationRequestError(

@@ -13,9 +13,12 @@ from sceau.protocol.types import JsonDict
 from sceau.services.federation.client import (
     FederationClient,
     FederationRequestError,
+    encode_path,
 )
+from sceau.services.federation.multipart import MultipartError, parse_media
 from sceau.services.federation.outbound import server_of
 from sceau.services.federation.policy import FederationPolicy
+from sceau.services.media import RemoteFile
 from sceau.services.room_directory import DirectoryQuery
 
 PROFILE_FIELDS = ("displayname", "avatar_url")
@@ -98,3 +101,38 @@ class RemoteQueries:
         if not isinstance(room_id, str) or not isinstance(servers, list):
             raise MatrixError(502, "M_UNKNOWN", f"{server} gave a malformed alias answer")
         return {"room_id": room_id, "servers": [s for s in servers if isinstance(s, str)]}
+
+
+class RemoteMediaFetcher:
+    """Downloads another server's media over the authenticated federation endpoint."""
+
+    def __init__(
+        self, *, policy: FederationPolicy, client: FederationClient, max_bytes: int
+    ) -> None:
+        self._policy = policy
+        self._client = client
+        self._max_bytes = max_bytes
+
+    async def __call__(self, server: str, media_id: str) -> RemoteFile:
+        self._policy.check(server)
+        try:
+            response = await self._client.request_raw(
+                "GET",
+                server,
+                encode_path("/_matrix/federation/v1/media/download/{}", media_id),
+                query={"timeout_ms": "20000"},
+                max_bytes=self._max_bytes + 64 * 1024,
+            )
+        except FederationRequestError as exc:
+            if exc.status == 404:
+                raise not_found("Media not found") from None
+            if exc.status == 413 or (exc.status is None and "too large" in exc.message):
+                raise MatrixError(413, "M_TOO_LARGE", "The remote media is too large") from None
+            raise unreachable(exc) from None
+        try:
+            part = parse_media(response.headers.get("content-type"), response.content)
+        except MultipartError as exc:
+            raise MatrixError(
+                502, "M_UNKNOWN", f"{server} gave a malformed media answer: {exc}"
+            ) from None
+        return RemoteFile(part.content_type, part.filename, part.data)
