@@ -104,12 +104,23 @@ def _add_outbound(services: "Services", fed: FederationServices) -> None:
         for user_id in user_ids:
             if not fed.policy.enabled or not user_id.endswith(":" + fed.policy.server_name):
                 continue
-            found = (await keys.query(user_id, {user_id: []}))["device_keys"].get(user_id, {})
+            queried = await keys.query(user_id, {user_id: []})
+            found = queried["device_keys"].get(user_id, {})
             devices: list[tuple[str, dict[str, Any] | None, str | None]] = []
             for account_device in await services.stores.accounts.get_devices(user_id):
                 device_keys = found.get(account_device.device_id)
                 devices.append((account_device.device_id, device_keys, account_device.display_name))
             await out.device_list_update(user_id, position, devices)
+            cross = {
+                field: queried[section][user_id]
+                for section, field in (
+                    ("master_keys", "master_key"),
+                    ("self_signing_keys", "self_signing_key"),
+                )
+                if user_id in queried.get(section, {})
+            }
+            if cross:
+                await out.signing_key_update(user_id, cross)
 
     async def devices_deleted(user_id: str, device_ids: list[str]) -> None:
         await out.device_list_update(user_id, 0, [], deleted=device_ids)

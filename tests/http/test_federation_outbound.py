@@ -118,3 +118,20 @@ class TestDisabled:
         )
         await alice.ok("PUT", "/sendToDevice/m.x/t", json={"messages": {REMOTE_USER: {"D": {}}}})
         assert await OutboxStore(services.stores.db).destinations() == []
+
+
+async def test_cross_signing_keys_go_out_as_a_signing_key_update(services, user_factory):
+    from tests.http.test_keys_helpers import CrossSigning
+
+    alice = await user_factory("alice")
+    await _room_with_remote_members(services, alice)
+    await upload_device(alice)
+    cross = CrossSigning(alice.user_id)
+    body = cross.upload_body()
+    await alice.ok("POST", "/keys/device_signing/upload", json=body)
+    _, edus = await _queued(services, REMOTE)
+    updates = [e["content"] for e in edus if e["edu_type"] == "m.signing_key_update"]
+    assert updates, [e["edu_type"] for e in edus]
+    assert updates[-1]["user_id"] == alice.user_id
+    assert updates[-1]["master_key"]["keys"] == body["master_key"]["keys"]
+    assert "user_signing_key" not in updates[-1]

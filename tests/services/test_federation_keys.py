@@ -174,3 +174,41 @@ async def test_notary_fetches_only_when_configured(db):
     (answer,) = (await ring.notary_query({"remote.example": {}}))["server_keys"]
     assert answer["server_name"] == "remote.example"
     assert remote.calls == 1
+
+
+NOTARY = generate_signing_key(b"\x04" * 32, "notary")
+
+
+async def test_trusted_key_servers_are_asked_and_their_signature_checked(db):
+    from sceau.protocol.signing import sign_json
+
+    clock = FakeClock()
+    ring = _ring(db, clock, trusted_key_servers=["notary.example"])
+    notary_own = FakeRemote(clock, key=NOTARY, name="notary.example")
+    ring.fetch = notary_own  # the notary's own key comes from the notary itself
+    asked = []
+
+    async def query(notary, path, body):
+        asked.append((notary, path, body))
+        theirs = server_keys("remote.example", THEIRS, clock.time_ms() + 60_000)
+        return {"server_keys": [sign_json(theirs, "notary.example", NOTARY)]}
+
+    ring.query = query
+    assert await ring.verify_key("remote.example", THEIRS.key_id) == THEIRS.verify_key_bytes
+    assert asked == [
+        ("notary.example", "/_matrix/key/v2/query", {"server_keys": {"remote.example": {}}})
+    ]
+    assert notary_own.calls == 1
+
+
+async def test_a_notary_answer_without_the_notarys_signature_is_refused(db):
+    clock = FakeClock()
+    ring = _ring(db, clock, trusted_key_servers=["notary.example"])
+    ring.fetch = FakeRemote(clock, key=NOTARY, name="notary.example")
+
+    async def query(notary, path, body):
+        return {"server_keys": [server_keys("remote.example", THEIRS, clock.time_ms() + 60_000)]}
+
+    ring.query = query
+    with pytest.raises(KeyUnavailable):
+        await ring.verify_key("remote.example", THEIRS.key_id)
