@@ -1,5 +1,6 @@
 // Steps of the call scenarios (tests/e2e/web/test_calls.py). Elements are found
-// by role and French accessible name (docs/web-client.md, "Test hooks").
+// by role and French accessible name, given as a key of the client's catalogue
+// (`key`, with `vars`) or as text (`label`); docs/web-client.md, "Test hooks".
 //
 // `instrumentCalls` runs before the client's code in every page of the user:
 // it keeps each RTCPeerConnection the client makes (so the test can read
@@ -7,8 +8,16 @@
 // iceTransportPolicy to "relay", so media can only flow through the TURN
 // server whose credentials Sceau handed out.
 
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+import { tr } from "./i18n.mjs";
+
+/** An accessible name: the catalogue string of `key` (a prefix match when `partial`), or `label`. */
+function accessibleName({ key, vars, label, partial = false }) {
+  return key ? tr(key, vars ?? {}, { exact: !partial }) : label;
+}
+
+/** The page, or the element of role `within.role` named by `within` (key or label). */
+function scopeOf(page, within) {
+  return within ? page.getByRole(within.role, { name: accessibleName(within) }) : page;
 }
 
 /** What getStats() says of every live peer connection of the page. */
@@ -70,32 +79,29 @@ export function callSteps(user) {
       }, forceRelay);
     },
 
-    /** Open a room from the room list by its name. */
-    async openRoom({ name, room }) {
+    /** Click the button named by `key`/`vars` or `label` (inside the element of `within`, if given). */
+    async press({ name, within, ...named }) {
       const { page } = user(name);
-      const list = page.getByRole("navigation", { name: "Conversations" });
-      await list.getByRole("link", { name: new RegExp(`^${escapeRegExp(room)}`) }).first().click();
-      await page.getByRole("main", { name: room }).waitFor();
+      await scopeOf(page, within).getByRole("button", { name: accessibleName(named) }).first().click();
     },
 
-    /** Click the button with this accessible name (inside the element of `within`, if given). */
-    async press({ name, label, within, exact = true }) {
+    /** Wait until an element of `role`, named by `key`/`vars` or `label`, shows. */
+    async waitRole({ name, role, within, timeout, ...named }) {
       const { page } = user(name);
-      const scope = within ? page.getByRole(within.role, { name: within.label }) : page;
-      await scope.getByRole("button", { name: label, exact }).first().click();
+      await scopeOf(page, within).getByRole(role, { name: accessibleName(named) }).first().waitFor({ timeout });
     },
 
-    /** Wait until this text shows in the page (or in the element of `within`). */
-    async waitText({ name, text, within, timeout }) {
+    /** Wait until text (`key`/`vars` or `label`, matched as a part) shows in the page or `within`. */
+    async waitText({ name, within, timeout, ...named }) {
       const { page } = user(name);
-      const scope = within ? page.getByRole(within.role, { name: within.label }) : page;
-      await scope.getByText(text, { exact: false }).first().waitFor({ timeout });
+      const text = named.key ? tr(named.key, named.vars ?? {}, { exact: false }) : named.label;
+      await scopeOf(page, within).getByText(text).first().waitFor({ timeout });
     },
 
-    /** Wait until nothing matches the role and name any more. */
-    async waitGone({ name, role, label, timeout }) {
+    /** Wait until nothing of `role` named by `key`/`vars` or `label` is left. */
+    async waitGone({ name, role, timeout, ...named }) {
       const { page } = user(name);
-      await page.getByRole(role, { name: label }).first().waitFor({ state: "detached", timeout });
+      await page.getByRole(role, { name: accessibleName(named) }).first().waitFor({ state: "detached", timeout });
     },
 
     /** getStats() of the user's peer connections: inbound packets and the candidate pair in use. */

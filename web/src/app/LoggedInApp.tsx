@@ -5,6 +5,7 @@ import type { Credentials } from "../matrix/credentials";
 import { MatrixSession } from "../matrix/session";
 import { MediaContext } from "../ui/media";
 import { useStore } from "../ui/useStore";
+import { CallLayer } from "../features/calls/CallLayer";
 import { RoomScreen } from "../features/room/RoomScreen";
 import { RoomListPanel } from "../features/roomlist/RoomListPanel";
 import { Loading } from "./App";
@@ -59,6 +60,7 @@ function Shell({ session }: { session: MatrixSession }) {
   const roomOpen = route.roomId !== null;
   return (
     <div className="app" data-view={roomOpen ? "room" : "list"}>
+      <CallLayer />
       <ConnectionBanner state={connection} />
       <a className="skip-link" href="#main-content">
         {t("app.skipToContent")}

@@ -7,6 +7,7 @@ import {
   type MatrixEvent,
   type Room,
 } from "matrix-js-sdk";
+import { callSummaryOf, mayEndCall } from "./callTimeline";
 import { sanitizeHtml } from "./markdown";
 import { sendStateOf, type EventKind, type Person, type Reaction, type TimelineEvent } from "./timeline";
 
@@ -28,9 +29,10 @@ export function personOf(room: Room, userId: string): Person {
   };
 }
 
-/** Whether the event gets its own row in the timeline. */
-export function isShown(event: MatrixEvent): boolean {
+/** Whether the event gets its own row in the timeline (a call's: given its room). */
+export function isShown(event: MatrixEvent, room?: Room): boolean {
   const type = event.getType();
+  if (mayEndCall(event)) return room !== undefined && callSummaryOf(room, event) !== null;
   if (event.isRelation(RelationType.Replace)) return false;
   if (type === EventType.Reaction || type === EventType.RoomRedaction) return false;
   if (event.isState()) return STATE_SHOWN.has(type);
@@ -41,6 +43,7 @@ function kindOf(event: MatrixEvent): EventKind {
   if (event.isRedacted()) return "redacted";
   if (event.isDecryptionFailure() || event.getType() === EventType.RoomMessageEncrypted) return "undecryptable";
   const type = event.getType();
+  if (mayEndCall(event)) return "call";
   if (type === EventType.RoomMember) return "membership";
   if (event.isState()) return "state";
   if (type === EventType.Sticker) return "image";
@@ -125,6 +128,12 @@ export function toTimelineEvent(client: MatrixClient, room: Room, event: MatrixE
     mentionsMe: Boolean(client.getPushActionsForEvent(event)?.tweaks?.highlight) && event.getSender() !== me,
     mine: event.getSender() === me,
     decryptionError: event.isDecryptionFailure() ? (event.decryptionFailureReason ?? "UNKNOWN_ERROR") : null,
-    content: { ...content, type: event.getType(), state_key: event.getStateKey(), prev_content: event.getPrevContent() },
+    content: {
+      ...content,
+      type: event.getType(),
+      state_key: event.getStateKey(),
+      prev_content: event.getPrevContent(),
+      ...(kind === "call" ? { call: callSummaryOf(room, event) } : {}),
+    },
   };
 }

@@ -152,7 +152,7 @@ export class RoomViewModel {
     const events: TimelineEvent[] = [];
     const seen = new Set<string>();
     for (const event of [...raw, ...pending]) {
-      if (!isShown(event)) continue;
+      if (!isShown(event, this.room)) continue;
       if (!inThread && event.isRelation(RelationType.Thread)) continue;
       const mapped = toTimelineEvent(this.client, this.room, event, inThread);
       if (seen.has(mapped.id)) continue;

@@ -19,7 +19,9 @@ import {
 } from "matrix-js-sdk";
 import type { ClientConfig } from "../config";
 import { connectionState, type ConnectionState } from "./connection";
+import { CallManager } from "./calls";
 import { clearCredentials, type Credentials } from "./credentials";
+import { GroupCallManager } from "./groupCalls";
 import { createMediaResolver, type MediaResolver } from "./media";
 import { RoomActions } from "./roomActions";
 import { RoomListBinder } from "./roomListBinder";
@@ -53,6 +55,8 @@ export class MatrixSession {
   readonly media: MediaResolver;
   readonly roomList: RoomListBinder;
   readonly actions: RoomActions;
+  readonly calls: CallManager;
+  readonly groupCalls: GroupCallManager;
   private syncState: string | null = null;
   private readonly stops: (() => void)[] = [];
 
@@ -68,11 +72,15 @@ export class MatrixSession {
       userId: credentials.userId,
       deviceId: credentials.deviceId,
       timelineSupport: true,
+      // Group call signalling goes to-device; the SDK cannot Olm-encrypt it with the Rust crypto yet.
+      useE2eForGroupCall: false,
     });
     this.media = createMediaResolver(credentials.baseUrl, credentials.accessToken);
     this.profile = new Store<Profile>({ userId: this.userId, displayName: this.userId, avatarMxc: null });
     this.roomList = new RoomListBinder(this.client);
     this.actions = new RoomActions(this.client);
+    this.calls = new CallManager(this.client);
+    this.groupCalls = new GroupCallManager(this.client);
   }
 
   /** Start crypto then sync; resolves once the first sync is processed. */
@@ -227,6 +235,8 @@ export class MatrixSession {
   }
 
   stop(): void {
+    this.calls.dispose();
+    this.groupCalls.dispose();
     this.client.stopClient();
     this.roomList.dispose();
     for (const stop of this.stops) stop();

@@ -19,7 +19,7 @@ export interface Person {
   avatarMxc: string | null;
 }
 
-export type EventKind = "message" | "emote" | "notice" | "image" | "file" | "membership" | "state" | "redacted" | "undecryptable" | "other";
+export type EventKind = "message" | "emote" | "notice" | "image" | "file" | "membership" | "state" | "redacted" | "undecryptable" | "call" | "other";
 
 export interface TimelineEvent {
   /** Event ID, or the transaction ID while a local echo has none. */

@@ -6,6 +6,7 @@ import type { TimelineEvent } from "../../matrix/timeline";
 import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
 import { useStore } from "../../ui/useStore";
+import { CallButtons } from "../calls/CallButtons";
 import { Composer, type ComposerMode } from "../composer/Composer";
 import { Timeline } from "../timeline/Timeline";
 import { TypingIndicator } from "../timeline/TypingIndicator";
@@ -75,6 +76,7 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
             </h1>
             <p className="room-topic">{info.topic ?? (info.isDirect ? t("room.directChat") : t("room.members", { count: info.joinedCount }))}</p>
           </div>
+          <CallButtons roomId={info.roomId} joinedCount={info.joinedCount} />
           <button
             type="button"
             className={`icon-button${favourite ? " icon-button-active" : ""}`}

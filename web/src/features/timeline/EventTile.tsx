@@ -5,6 +5,8 @@ import type { TimelineEvent } from "../../matrix/timeline";
 import { Avatar } from "../../ui/Avatar";
 import { formatDay, formatTime } from "../../ui/format";
 import { Icon } from "../../ui/Icon";
+import type { CallSummary } from "../../matrix/callHistory";
+import { CallTile } from "../calls/CallTile";
 import { describeState } from "./describe";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "✅"];
@@ -75,6 +77,10 @@ function Body({ event }: { event: TimelineEvent }) {
 export const EventTile = memo(function EventTile({ vm, event, continuation, canRedactOthers, onReply, onEdit, onOpenThread }: Props) {
   const { t, i18n } = useTranslation();
   const [picker, setPicker] = useState(false);
+  if (event.kind === "call") {
+    const summary = event.content.call as CallSummary | null | undefined;
+    return summary ? <CallTile summary={summary} /> : null;
+  }
   if (event.kind === "membership" || event.kind === "state") {
     const { key, vars } = describeState(event);
     return (
