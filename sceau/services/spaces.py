@@ -131,6 +131,34 @@ class SpaceService:
             level, depth = [loaded[r] for r in wanted if r in loaded], depth + 1
         return graph
 
+    async def federation_hierarchy(self, room_id: str, suggested_only: bool) -> dict[str, Any]:
+        """GET /federation/v1/hierarchy: a room and its direct children, as another server sees them.
+
+        A server sees what anyone may see without joining (open or knockable
+        join rules, world-readable history); children it may not see are
+        listed in ``inaccessible_children``.
+        """
+        viewer = _Viewer(None, {})
+        root = (await self._load([room_id], suggested_only)).get(room_id)
+        if root is None or not viewer.may_see(root):
+            raise not_found("Room not found or not accessible")
+        child_ids = [str(child.state_key) for child in root.children]
+        loaded = await self._load(child_ids[:MAX_WALK], suggested_only)
+        children, inaccessible = [], []
+        for child_id in child_ids:
+            child = loaded.get(child_id)
+            if child is None:
+                continue
+            if viewer.may_see(child):
+                children.append(_hierarchy_entry(child))
+            else:
+                inaccessible.append(child_id)
+        return {
+            "room": _hierarchy_entry(root),
+            "children": children,
+            "inaccessible_children": inaccessible,
+        }
+
     # ----------------------------------------------------------- room summary
 
     async def room_summary(self, user_id: str | None, room_id_or_alias: str) -> dict[str, Any]:

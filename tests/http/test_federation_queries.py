@@ -119,3 +119,40 @@ async def test_public_rooms_lists_published_rooms(client, user_factory):
     )
     check_shape(V1 + "/publicRooms", "POST", posted)
     assert posted.json()["chunk"] == []
+
+
+async def test_hierarchy_gives_the_room_its_visible_children_and_the_hidden_ones_by_id(
+    client, user_factory
+):
+    alice = await user_factory("alice")
+    space = (
+        await alice.ok(
+            "POST",
+            "/createRoom",
+            json={
+                "preset": "public_chat",
+                "name": "Espace",
+                "creation_content": {"type": "m.space"},
+            },
+        )
+    )["room_id"]
+    public = (
+        await alice.ok("POST", "/createRoom", json={"preset": "public_chat", "name": "Public"})
+    )["room_id"]
+    private = (
+        await alice.ok("POST", "/createRoom", json={"preset": "private_chat", "name": "Privé"})
+    )["room_id"]
+    for child in (public, private):
+        await alice.ok(
+            "PUT", f"/rooms/{space}/state/m.space.child/{child}", json={"via": ["test.local"]}
+        )
+    response = await signed(client, "GET", f"{V1}/hierarchy/{space}")
+    assert response.status_code == 200, response.text
+    check_shape(V1 + "/hierarchy/{roomId}", "GET", response)
+    body = response.json()
+    assert body["room"]["room_id"] == space
+    assert len(body["room"]["children_state"]) == 2
+    assert [c["room_id"] for c in body["children"]] == [public]
+    assert body["inaccessible_children"] == [private]
+    hidden = await signed(client, "GET", f"{V1}/hierarchy/{private}")
+    assert (hidden.status_code, hidden.json()["errcode"]) == (404, "M_NOT_FOUND")

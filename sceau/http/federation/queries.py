@@ -5,7 +5,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sceau.errors import bad_json, missing_param
-from sceau.http.common import get_field, json_response, query_int, services
+from sceau.http.common import get_field, json_response, query_bool, query_int, services
 from sceau.http.federation.common import origin_of
 from sceau.services.room_directory import DirectoryQuery, parse_directory_filter
 
@@ -89,6 +89,16 @@ async def post_public_rooms(request: Request) -> Response:
     return json_response(await services(request).federation.queries.public_rooms(query))
 
 
+async def hierarchy(request: Request) -> Response:
+    """GET /_matrix/federation/v1/hierarchy/{roomId}"""
+    await origin_of(request)
+    suggested = query_bool(request, "suggested_only")
+    answer = await services(request).spaces.federation_hierarchy(
+        request.path_params["room_id"], suggested
+    )
+    return json_response(answer)
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/_matrix/federation/v1"
     return [
@@ -99,4 +109,5 @@ def routes() -> list[BaseRoute]:
         Route(prefix + "/user/keys/claim", user_keys_claim, methods=["POST"]),
         Route(prefix + "/publicRooms", get_public_rooms, methods=["GET"]),
         Route(prefix + "/publicRooms", post_public_rooms, methods=["POST"]),
+        Route(prefix + "/hierarchy/{room_id}", hierarchy, methods=["GET"]),
     ]
