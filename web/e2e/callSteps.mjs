@@ -29,11 +29,12 @@ async function peerStats(page) {
       const report = await pc.getStats();
       const byId = new Map();
       report.forEach((entry) => byId.set(entry.id, entry));
-      const inbound = { audio: 0, video: 0 };
+      const inbound = { audio: 0, video: 0, videoStreams: 0 };
       let pair = null;
       report.forEach((entry) => {
         if (entry.type === "inbound-rtp" && (entry.kind === "audio" || entry.kind === "video")) {
           inbound[entry.kind] += entry.packetsReceived ?? 0;
+          if (entry.kind === "video" && (entry.packetsReceived ?? 0) > 0) inbound.videoStreams += 1;
         }
         if (entry.type === "transport" && entry.selectedCandidatePairId) {
           pair = byId.get(entry.selectedCandidatePairId) ?? pair;
@@ -86,9 +87,10 @@ export function callSteps(user) {
     },
 
     /** Wait until an element of `role`, named by `key`/`vars` or `label`, shows. */
-    async waitRole({ name, role, within, timeout, ...named }) {
+    async waitRole({ name, role, within, timeout, pressed, ...named }) {
       const { page } = user(name);
-      await scopeOf(page, within).getByRole(role, { name: accessibleName(named) }).first().waitFor({ timeout });
+      const options = { name: accessibleName(named), ...(pressed === undefined ? {} : { pressed }) };
+      await scopeOf(page, within).getByRole(role, options).first().waitFor({ timeout });
     },
 
     /** Wait until text (`key`/`vars` or `label`, matched as a part) shows in the page or `within`. */
@@ -110,17 +112,21 @@ export function callSteps(user) {
     },
 
     /**
-     * Poll getStats() until `count` connections receive audio and video over a
-     * relay candidate on our side; returns the last stats either way.
+     * Poll getStats() until `count` connections receive audio and video (at
+     * least `videoStreams` video streams each) over a relay candidate on our
+     * side; returns the last stats either way.
      */
-    async waitRelayedMedia({ name, count = 1, timeout = 40_000 }) {
+    async waitRelayedMedia({ name, count = 1, videoStreams = 1, timeout = 40_000 }) {
       const { page } = user(name);
       const deadline = Date.now() + timeout;
       let stats = [];
       while (Date.now() < deadline) {
         stats = await peerStats(page);
         const flowing = stats.filter(
-          (s) => s.inbound.audio > 0 && s.inbound.video > 0 && s.localCandidateType === "relay",
+          (s) =>
+            s.inbound.audio > 0 &&
+            s.inbound.videoStreams >= videoStreams &&
+            s.localCandidateType === "relay",
         );
         if (flowing.length >= count) return stats;
         await page.waitForTimeout(500);

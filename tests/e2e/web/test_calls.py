@@ -202,6 +202,14 @@ async def test_alice_calls_bob_in_an_encrypted_dm_through_the_relay(
     assert_relayed_media(bob_stats, coturn.uri, 1)
     await browser.acall("screen", name="alice", screen="appel en cours")
 
+    # Alice shares her screen: Bob receives a second video stream.
+    await browser.acall("press", name="alice", key="calls.shareScreen")
+    await browser.acall(
+        "waitRole", name="alice", role="button", key="calls.shareScreen", pressed=True
+    )
+    shared = await browser.acall("waitRelayedMedia", name="bob", videoStreams=2)
+    assert max(s["inbound"]["videoStreams"] for s in shared) == 2, shared
+
     await browser.acall("press", name="alice", key="calls.muteMic")
     await browser.acall("waitText", name="bob", key="calls.remoteMuted", vars={"name": "Alice"})
 
@@ -213,6 +221,54 @@ async def test_alice_calls_bob_in_an_encrypted_dm_through_the_relay(
         log = await browser.acall("text", name=name, selector="[role=log]")
         assert pattern.search(log), (pattern.pattern, log)
     for name in ("alice", "bob", "bob-phone"):
+        assert await browser.acall("problems", name=name) == []
+        await browser.acall("closeUser", name=name)
+
+
+async def test_a_declined_voice_call_shows_as_declined_on_both_sides(
+    browser: WebDriver, web_server: ServerProcess
+):
+    caller, callee = await register(web_server, "claire"), await register(web_server, "denis")
+    await set_name(caller, "Claire")
+    await set_name(callee, "Denis")
+    created = ok(
+        await caller.room_create(is_direct=True, invite=[callee.user_id]),
+        nio.RoomCreateResponse,
+        "createRoom",
+    )
+    ok(await callee.join(created.room_id), nio.JoinResponse, "join")
+    await close_all(caller, callee)
+    await asyncio.gather(signed_in(browser, "claire", caller), signed_in(browser, "denis", callee))
+    await browser.acall("openRoom", name="claire", text="Denis")
+    await browser.acall("openRoom", name="denis", text="Claire")
+    incoming = {"role": "alertdialog", "key": "calls.incomingVoice"}
+    await browser.acall("press", name="claire", key="calls.startVoice")
+    await browser.acall("waitRole", name="denis", **incoming)
+    await browser.acall("press", name="denis", key="calls.decline", within=incoming)
+    await browser.acall(
+        "waitText", name="claire", key="calls.ended.declined", within=call_screen("Denis")
+    )
+    for name, room, direction in (("claire", "Denis", "outgoing"), ("denis", "Claire", "incoming")):
+        line = await browser.acall(
+            "catalogue",
+            key="calls.history.line",
+            vars={"kind": "KIND", "direction": "DIRECTION", "outcome": "OUTCOME"},
+        )
+        parts = {
+            "KIND": "calls.history.voice",
+            "DIRECTION": f"calls.history.{direction}",
+            "OUTCOME": "calls.history.declined",
+        }
+        expected = line.strip("^$")
+        for placeholder, key in parts.items():
+            text = (await browser.acall("catalogue", key=key)).strip("^$")
+            expected = expected.replace(placeholder, text)
+        await browser.acall(
+            "waitText", name=name, key="calls.history.declined", within=log_of(room)
+        )
+        log = await browser.acall("text", name=name, selector="[role=log]")
+        assert re.search(expected, log), (expected, log)
+    for name in ("claire", "denis"):
         assert await browser.acall("problems", name=name) == []
         await browser.acall("closeUser", name=name)
 
