@@ -126,6 +126,14 @@ class AntivirusConfig(_Section):
         return value
 
 
+class ContentScannerConfig(_Section):
+    """The content scanner: clients ask it to scan encrypted attachments before opening them."""
+
+    enabled: bool = False
+    #: The scanner's Curve25519 key pair, relative to the data folder (generated if missing).
+    key_path: str = "content_scanner.key"
+
+
 class MediaConfig(_Section):
     #: Folder of uploaded files and thumbnails, relative to the data folder.
     store_path: str = "media"
@@ -140,6 +148,16 @@ class MediaConfig(_Section):
     #: Serve the deprecated ``/_matrix/media/v3/download`` and ``/thumbnail`` paths,
     #: which need no access token: anyone holding an mxc:// URI could fetch the file.
     legacy_unauthenticated_media: bool = False
+    #: ``/_matrix/media_proxy/unstable``: encrypted attachments scanned on request (needs antivirus).
+    content_scanner: ContentScannerConfig = ContentScannerConfig()
+
+    @model_validator(mode="after")
+    def _scanner_needs_antivirus(self) -> "MediaConfig":
+        if self.content_scanner.enabled and not self.antivirus.enabled:
+            raise ValueError(
+                "content_scanner.enabled needs antivirus.enabled (clamd does the scanning)"
+            )
+        return self
 
 
 _DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
@@ -610,6 +628,12 @@ media:
     timeout_s: 30
     # When clamd is down or fails: reject (503, the default) or accept unscanned.
     on_error: reject
+  # The content scanner (/_matrix/media_proxy/unstable): clients have encrypted
+  # attachments decrypted in memory and scanned by clamd before showing them.
+  # Needs the antivirus above.
+  content_scanner:
+    enabled: false
+    key_path: content_scanner.key
 
 presence:
   enabled: true

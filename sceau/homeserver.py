@@ -34,6 +34,7 @@ from sceau.services.aliases import AliasService
 from sceau.services.antivirus import ClamdClient
 from sceau.services.auth import AuthService, PasswordService, UiaService
 from sceau.services.background import PeriodicJobs
+from sceau.services.content_scanner import ContentScanner
 from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices
 from sceau.services.events import EventService
@@ -174,6 +175,7 @@ class Services:
     sliding_sync: SlidingSyncService = field(init=False)
     federation: FederationServices = field(init=False)
     account_renewal: AccountRenewalService = field(init=False)
+    content_scanner: ContentScanner | None = None
     federation_rooms: FederationRooms = field(init=False)
 
     async def start(self) -> None:

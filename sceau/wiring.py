@@ -13,6 +13,8 @@ from sceau.services.account_renewal import AccountRenewalService
 from sceau.services.admin import AdminService
 from sceau.services.admin_rooms import AdminRoomService
 from sceau.services.admin_users import AdminUserService
+from sceau.services.antivirus import ClamdClient
+from sceau.services.content_scanner import ContentScanner, load_or_create_key
 from sceau.services.e2ee import build_e2ee
 from sceau.services.mailer import Mailer
 from sceau.services.notifications import NotificationService
@@ -232,6 +234,14 @@ def add_policy(services: "Services") -> None:
         mailer=services.mailer,
         ratelimiter=services.ratelimiter,
     )
+    scanner_config = services.config.media.content_scanner
+    if scanner_config.enabled:
+        antivirus = services.config.media.antivirus
+        services.content_scanner = ContentScanner(
+            media=services.media,
+            scanner=ClamdClient(antivirus.clamd, antivirus.timeout_s),
+            key=load_or_create_key(services.config.resolve_path(scanner_config.key_path)),
+        )
     if services.config.account_validity.enabled:
         services.jobs.add(
             "account renewal reminders", 60, services.account_renewal.send_due_reminders

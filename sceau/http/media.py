@@ -79,7 +79,7 @@ def content_disposition(kind: str, filename: str | None) -> str:
     return f"{kind}; filename*=utf-8''{quote(filename, safe=_ATTR_CHARS)}"
 
 
-def _file_response(media: MediaFile, disposition: str) -> Response:
+def file_response(media: MediaFile, disposition: str) -> Response:
     headers = {**SECURITY_HEADERS, "Content-Disposition": disposition}
     headers["Cache-Control"] = "private, max-age=86400, immutable"
     return FileResponse(
@@ -130,20 +130,21 @@ async def upload_to(request: Request) -> Response:
     return json_response({})
 
 
-async def _download(request: Request) -> Response:
+async def serve_download(request: Request) -> Response:
+    """A download's response, once the caller has authenticated (shared with the scanner)."""
     params = request.path_params
     media = await services(request).media.download(
         params["serverName"], params["mediaId"], _timeout_ms(request)
     )
     filename = params.get("fileName") or media.filename
     disposition = content_disposition(disposition_type(media.content_type), filename)
-    return _file_response(media, disposition)
+    return file_response(media, disposition)
 
 
 async def download(request: Request) -> Response:
     """GET /_matrix/client/v1/media/download/{serverName}/{mediaId}[/{fileName}]"""
     await requester(request)
-    return await _download(request)
+    return await serve_download(request)
 
 
 def _check_legacy_allowed(request: Request) -> None:
@@ -155,7 +156,7 @@ def _check_legacy_allowed(request: Request) -> None:
 async def legacy_download(request: Request) -> Response:
     """GET /_matrix/media/v3/download/{serverName}/{mediaId}[/{fileName}] (deprecated, no auth)"""
     _check_legacy_allowed(request)
-    return await _download(request)
+    return await serve_download(request)
 
 
 def _dimension(request: Request, name: str) -> int:
@@ -164,7 +165,8 @@ def _dimension(request: Request, name: str) -> int:
     return query_int(request, name, 0, minimum=1, maximum=100_000)
 
 
-async def _thumbnail(request: Request) -> Response:
+async def serve_thumbnail(request: Request) -> Response:
+    """A thumbnail's response, once the caller has authenticated (shared with the scanner)."""
     width, height = _dimension(request, "width"), _dimension(request, "height")
     method = request.query_params.get("method") or "scale"
     if method not in ("crop", "scale"):
@@ -179,19 +181,19 @@ async def _thumbnail(request: Request) -> Response:
         _timeout_ms(request),
     )
     extension = "png" if media.content_type == "image/png" else "jpg"
-    return _file_response(media, f'inline; filename="thumbnail.{extension}"')
+    return file_response(media, f'inline; filename="thumbnail.{extension}"')
 
 
 async def thumbnail(request: Request) -> Response:
     """GET /_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}"""
     await requester(request)
-    return await _thumbnail(request)
+    return await serve_thumbnail(request)
 
 
 async def legacy_thumbnail(request: Request) -> Response:
     """GET /_matrix/media/v3/thumbnail/{serverName}/{mediaId} (deprecated, no auth)"""
     _check_legacy_allowed(request)
-    return await _thumbnail(request)
+    return await serve_thumbnail(request)
 
 
 async def media_config(request: Request) -> Response:

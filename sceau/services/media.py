@@ -274,6 +274,10 @@ class MediaService:
             logger.warning("upload by %s refused: clamd found %s", user_id, signature)
             raise forbidden("This file failed the antivirus scan")
 
+    def scratch_file(self) -> PartialFile:
+        """A temporary file in the media store, for work that must not stay on disk."""
+        return self._files.new_file()
+
     # ----------------------------------------------------------- downloads
 
     async def download(self, server_name: str, media_id: str, timeout_ms: int) -> MediaFile:
