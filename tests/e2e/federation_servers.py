@@ -42,6 +42,7 @@ class FederationLab:
     def __init__(self, folder: Path, backend: str = "sqlite") -> None:
         self.folder = folder
         self.backend = backend
+        folder.mkdir(parents=True, exist_ok=True)
         self.ca = trustme.CA()
         self.ca_path = folder / "ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_path))

@@ -1,0 +1,161 @@
+"""A real Synapse (matrix-synapse from PyPI) federating over TLS, for interoperability tests.
+
+It lives in the benchmark's own virtualenv (``bench/.work/synapse-venv``).
+Outside CI the tests skip when it is not installed; with CI=true it is
+installed on first use (``bench.servers.ensure_synapse_venv``). The settings
+are those of ``../shared/federation-notes.md``: an IP-literal name with its
+port, the run's CA trusted, loopback not blocked, keys fetched directly.
+"""
+
+import secrets
+import ssl
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import IN_CI
+
+REPO = Path(__file__).resolve().parents[2]
+SYNAPSE_PYTHON = REPO / "bench" / ".work" / "synapse-venv" / "bin" / "python"
+
+
+def synapse_python() -> Path:
+    probe = [str(SYNAPSE_PYTHON), "-c", "import synapse"]
+    if SYNAPSE_PYTHON.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return SYNAPSE_PYTHON
+    if not IN_CI:
+        pytest.skip("matrix-synapse is not installed in bench/.work/synapse-venv")
+    from bench.servers import ensure_synapse_venv
+
+    return ensure_synapse_venv()
+
+
+class SynapseProcess:
+    def __init__(self, folder: Path, port: int, ca, allow: list[str]) -> None:
+        self.folder = folder
+        self.port = port
+        self.name = f"127.0.0.1:{port}"
+        self.url = f"https://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        self.ca_path = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_path))
+        leaf = ca.issue_cert("127.0.0.1")
+        leaf.private_key_pem.write_to_path(str(folder / "tls.key"))
+        leaf.cert_chain_pems[0].write_to_path(str(folder / "tls.crt"))
+        self.config_path = folder / "homeserver.yaml"
+        self.log_path = folder / "synapse.log"
+        high = {"per_second": 1_000_000, "burst_count": 1_000_000}
+        log_config = folder / "log.yaml"
+        log_config.write_text(
+            yaml.safe_dump(
+                {
+                    "version": 1,
+                    "formatters": {
+                        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+                    },
+                    "handlers": {
+                        "file": {
+                            "class": "logging.FileHandler",
+                            "formatter": "plain",
+                            "filename": str(self.log_path),
+                        }
+                    },
+                    "root": {"level": "INFO", "handlers": ["file"]},
+                    "disable_existing_loggers": False,
+                }
+            )
+        )
+        config: dict[str, Any] = {
+            "server_name": self.name,
+            "public_baseurl": self.url + "/",
+            "pid_file": str(folder / "homeserver.pid"),
+            "listeners": [
+                {
+                    "port": port,
+                    "tls": True,
+                    "type": "http",
+                    "bind_addresses": ["127.0.0.1"],
+                    "resources": [{"names": ["client", "federation"], "compress": False}],
+                }
+            ],
+            "tls_certificate_path": str(folder / "tls.crt"),
+            "tls_private_key_path": str(folder / "tls.key"),
+            "federation_custom_ca_list": [str(self.ca_path)],
+            "federation_verify_certificates": True,
+            "federation_ip_range_blacklist": [],
+            "ip_range_blacklist": [],
+            "federation_domain_whitelist": allow,
+            "trusted_key_servers": [],
+            "suppress_key_server_warning": True,
+            "database": {"name": "sqlite3", "args": {"database": str(folder / "homeserver.db")}},
+            "log_config": str(log_config),
+            "media_store_path": str(folder / "media"),
+            "signing_key_path": str(folder / "signing.key"),
+            "macaroon_secret_key": secrets.token_hex(32),
+            "form_secret": secrets.token_hex(32),
+            "report_stats": False,
+            "enable_metrics": False,
+            "enable_registration": True,
+            "enable_registration_without_verification": True,
+            "presence": {"enabled": True},
+            "rc_message": high,
+            "rc_registration": high,
+            "rc_login": {"address": high, "account": high, "failed_attempts": high},
+            "federation": {
+                "destination_min_retry_interval": "2s",
+                "destination_max_retry_interval": "30s",
+            },
+        }
+        self.config_path.write_text(yaml.safe_dump(config))
+
+    def start(self, timeout: float = 90) -> None:
+        python = synapse_python()
+        command = [str(python), "-m", "synapse.app.homeserver", "-c", str(self.config_path)]
+        subprocess.run(
+            [*command, "--generate-keys"], check=True, capture_output=True, cwd=self.folder
+        )
+        out = (self.folder / "stdout.log").open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=self.folder, stdout=out, stderr=subprocess.STDOUT
+        )
+        out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("synapse exited:\n" + self.log_text())
+            try:
+                if (
+                    httpx.get(
+                        self.url + "/_matrix/client/versions",
+                        verify=ssl.create_default_context(cafile=str(self.ca_path)),
+                        timeout=2,
+                    ).status_code
+                    == 200
+                ):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("synapse did not start:\n" + self.log_text())
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-20_000:]
+        except OSError:
+            return "(no log)"
