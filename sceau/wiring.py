@@ -268,3 +268,4 @@ def add_observability(services: "Services", mailer: Mailer) -> None:
     metrics.register_cache("access_tokens", services.stores.accounts.token_cache_size)
     metrics.register_cache("recent_events", lambda: len(services.events.recent))
     metrics.register_queue("email", lambda: mailer.pending)
+    metrics.register_queue("federation", lambda: services.federation.sender.queued)

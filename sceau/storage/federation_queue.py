@@ -59,6 +59,9 @@ class OutboxStore:
         rows = await self._db.fetchall("SELECT DISTINCT destination FROM federation_outbox")
         return [str(r[0]) for r in rows]
 
+    async def count_all(self) -> int:
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM federation_outbox") or 0)
+
     async def count(self, destination: str) -> int:
         return int(
             await self._db.fetchval(

@@ -72,6 +72,7 @@ async def test_every_named_series_is_exposed(services, client):
     for cache in ("access_tokens", "recent_events", "unread_counts"):
         assert ("sceau_cache_entries", (("cache", cache),)) in found
     assert ("sceau_job_queue_length", (("queue", "email"),)) in found
+    assert ("sceau_job_queue_length", (("queue", "federation"),)) in found
 
 
 async def test_the_series_move_after_a_message_is_sent(services, user_factory):

@@ -187,3 +187,22 @@ async def test_workers_started_after_a_restart_send_what_was_queued(db):
         assert client.sent[B][0]["pdus"] == [_pdu(7)]
     finally:
         await restarted.stop()
+
+
+async def test_the_queued_count_follows_what_waits(db):
+    clock, client = FakeClock(), FakeClient()
+    client.fail[A] = FederationRequestError(A, "down")
+    sender = _sender(db, clock, client)
+    await sender.send_pdu(_pdu(1), [A, B])
+    await sender.send_edu(A, "m.typing", {})
+    restarted = _sender(db, clock, client)
+    await restarted.start()
+    try:
+        assert restarted.queued == 3  # read from the database at start
+        for _ in range(500):
+            if client.sent.get(B):
+                break
+            await asyncio.sleep(0.01)
+        assert restarted.queued == 2  # B's item went; A's two wait for A
+    finally:
+        await restarted.stop()

@@ -54,12 +54,15 @@ class FederationSender:
         self._running = False
         #: Destinations that just called us: retried without waiting out their backoff.
         self._up: set[str] = set()
+        #: Items waiting, all destinations together (read by the metrics; exact once started).
+        self.queued = 0
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Start a worker for every destination with something waiting (after a restart)."""
         self._running = True
+        self.queued = await self._store.count_all()
         for destination in await self._store.destinations():
             self._kick(destination)
 
@@ -102,6 +105,7 @@ class FederationSender:
         await self._store.enqueue(txn, rows)
 
         def wake() -> None:
+            self.queued += len(rows)
             for destination in targets:
                 self._kick(destination)
 
@@ -168,7 +172,7 @@ class FederationSender:
             return "empty"
         if not self._policy.is_allowed(destination):
             # Taken off the allowlist since queued: nothing may go there any more.
-            await self._store.delete([i.item_id for i in pdus + edus])
+            await self._delete([i.item_id for i in pdus + edus])
             return "sent"
         txn_id = f"{now}_{state.txn_counter + 1}"
         body = {
@@ -189,9 +193,13 @@ class FederationSender:
             logger.warning("%s refused transaction %s: %s; dropped", destination, txn_id, exc)
             answer = None
         _log_pdu_errors(destination, answer)
-        await self._store.delete([i.item_id for i in pdus + edus])
+        await self._delete([i.item_id for i in pdus + edus])
         await self._store.set_state(DestinationState(destination, 0, 0, 0, state.txn_counter + 1))
         return "sent"
+
+    async def _delete(self, item_ids: list[int]) -> None:
+        await self._store.delete(item_ids)
+        self.queued = max(0, self.queued - len(item_ids))
 
     async def _back_off(self, state: DestinationState, reason: str) -> None:
         failures = state.failures + 1
