@@ -126,3 +126,56 @@ async def test_the_senders_key_is_fetched_from_it_and_cached(servers):
     await b.flush_to(a)
     cached = await ServerKeyStore(a.services.stores.db).for_server(B)
     assert [k.key_id for k in cached] == [b.services.signing_key.key_id]
+
+
+async def _share_room(server, owner, remote_user_id: str) -> str:
+    """A room of ``owner`` that ``remote_user_id`` counts as joined to (as a federated join
+    would leave it; the join itself is the event graph's)."""
+    room_id = (await owner.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    async with server.services.stores.db.transaction() as txn:
+        await txn.execute(
+            "INSERT INTO current_state (room_id, type, state_key, event_id, membership, stream_pos)"
+            " VALUES (?, 'm.room.member', ?, ?, 'join', 0)",
+            room_id,
+            remote_user_id,
+            "$join" + remote_user_id,
+        )
+    return room_id
+
+
+async def test_a_device_change_is_pushed_and_the_other_side_queries_fresh_keys(servers):
+    a, b, _ = servers
+    alice, bob = await a.user("alice"), await b.user("bob")
+    await _share_room(a, alice, bob.user_id)
+    await _share_room(b, bob, alice.user_id)
+    since = (await alice.ok("GET", "/sync?timeout=0"))["next_batch"]
+    device = await upload_device(bob)
+    await b.flush_to(a)
+    synced = await alice.ok("GET", f"/sync?timeout=0&since={since}")
+    assert bob.user_id in synced["device_lists"]["changed"]
+    keys = await alice.ok("POST", "/keys/query", json={"device_keys": {bob.user_id: []}})
+    assert keys["device_keys"][bob.user_id][bob.device_id]["keys"] == device.device_keys()["keys"]
+
+
+async def test_typing_crosses_into_a_shared_room(servers):
+    a, b, _ = servers
+    alice, bob = await a.user("alice"), await b.user("bob")
+    room_id = await _share_room(a, alice, bob.user_id)
+    # B's view of the same room: bob and alice joined (as a federated join leaves it).
+    async with b.services.stores.db.transaction() as txn:
+        for user_id in (alice.user_id, bob.user_id):
+            await txn.execute(
+                "INSERT INTO current_state (room_id, type, state_key, event_id, membership,"
+                " stream_pos) VALUES (?, 'm.room.member', ?, ?, 'join', 0)",
+                room_id,
+                user_id,
+                "$join" + user_id,
+            )
+    await bob.ok(
+        "PUT", f"/rooms/{room_id}/typing/{bob.user_id}", json={"typing": True, "timeout": 10000}
+    )
+    await b.flush_to(a)
+    assert a.services.typing.typing_users(room_id) == [bob.user_id]
+    await bob.ok("PUT", f"/rooms/{room_id}/typing/{bob.user_id}", json={"typing": False})
+    await b.flush_to(a)
+    assert a.services.typing.typing_users(room_id) == []
