@@ -220,6 +220,17 @@ async def test_alice_calls_bob_in_an_encrypted_dm_through_the_relay(
         await browser.acall("waitText", name=name, key="calls.history.video", within=log_of(room))
         log = await browser.acall("text", name=name, selector="[role=log]")
         assert pattern.search(log), (pattern.pattern, log)
+    # The call's signalling went through the server encrypted, like any event of the room.
+    messages = httpx.get(
+        f"{web_server.url}/_matrix/client/v3/rooms/{created.room_id}/messages",
+        params={"dir": "b", "limit": 200},
+        headers={"Authorization": f"Bearer {bob.access_token}"},
+        timeout=10,
+    ).json()["chunk"]
+    from_alice = {
+        e["type"] for e in messages if e["sender"] == alice.user_id and "state_key" not in e
+    }
+    assert from_alice == {"m.room.encrypted"}, from_alice
     for name in ("alice", "bob", "bob-phone"):
         assert await browser.acall("problems", name=name) == []
         await browser.acall("closeUser", name=name)
@@ -311,6 +322,7 @@ async def test_three_people_in_a_group_call_each_receive_the_other_two(
     await browser.acall(
         "waitText", name="carla", key="calls.participants", vars={"count": 1}, within=group
     )
+    await browser.acall("waitText", name="dan", key="calls.inCall", vars={"names": "Carla"})
     for count, key in enumerate(("dan", "eve"), start=1):
         await browser.acall("press", name=key, key="calls.join", vars={"count": count})
         await browser.acall(

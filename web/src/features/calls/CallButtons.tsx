@@ -14,16 +14,20 @@ export function CallButtons({ roomId, joinedCount }: { roomId: string; joinedCou
   const ongoing = roomCalls.get(roomId);
   const busy = (call !== null && call.phase !== "ended") || current !== null;
   if (ongoing && current?.roomId !== roomId) {
+    const names = ongoing.participants.map((p) => p.name).join(", ");
     return (
-      <button
-        type="button"
-        className="button button-small call-join"
-        disabled={busy || !session.groupCalls.canStart(roomId)}
-        onClick={() => void session.groupCalls.join(roomId, ongoing.media)}
-      >
-        <CallIcon name="group" size={16} />
-        {t("calls.join", { count: ongoing.participants.length })}
-      </button>
+      <div className="call-ongoing">
+        <span className="call-ongoing-people">{t("calls.inCall", { names })}</span>
+        <button
+          type="button"
+          className="button button-small call-join"
+          disabled={busy || !session.groupCalls.canStart(roomId)}
+          onClick={() => void session.groupCalls.join(roomId, ongoing.media)}
+        >
+          <CallIcon name="group" size={16} />
+          {t("calls.join", { count: ongoing.participants.length })}
+        </button>
+      </div>
     );
   }
   if (joinedCount === 2 && session.calls.canCall(roomId)) {
