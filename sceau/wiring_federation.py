@@ -16,6 +16,8 @@ from sceau.services.federation.queries import FederationQueries
 from sceau.services.federation.remote import RemoteMediaFetcher, RemoteQueries
 from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
+from sceau.services.media import check_filename, clean_content_type
+from sceau.services.remote_media import RemoteMediaCache
 from sceau.storage.federation import ReceivedTransactionStore
 from sceau.storage.federation_media import RemoteMediaStore
 from sceau.storage.federation_openid import OpenIdTokenStore
@@ -79,10 +81,17 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
         clock=services.clock,
         store=OpenIdTokenStore(stores.db),
     )
-    services.media.remote_store = RemoteMediaStore(stores.db)
     if fed.policy.enabled:
-        services.media.remote_fetch = RemoteMediaFetcher(
-            policy=fed.policy, client=fed.client, max_bytes=services.config.media.max_upload_bytes
+        max_bytes = services.config.media.max_upload_bytes
+        services.media.remote = RemoteMediaCache(
+            clock=services.clock,
+            files=services.media.files,
+            store=RemoteMediaStore(stores.db),
+            fetch=RemoteMediaFetcher(policy=fed.policy, client=fed.client, max_bytes=max_bytes),
+            scan=services.media.check_clean,
+            max_bytes=max_bytes,
+            clean_content_type=clean_content_type,
+            check_filename=check_filename,
         )
         services.profile.remote = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys

@@ -2,14 +2,15 @@
 
 Bytes are streamed to disk as they arrive, so an upload over the limit is
 refused without being held in memory, and a file is acknowledged only once
-it is fsynced, in place and recorded. Remote media is never fetched: this
-server makes no outbound calls, so a remote ``mxc://`` is simply not found.
+it is fsynced, in place and recorded. Another server's media is found only
+through ``remote`` (set when federation is on, see ``services/remote_media.py``);
+without it a remote ``mxc://`` is simply not found.
 """
 
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from sceau.errors import (
 )
 from sceau.services.antivirus import ScanError, Scanner
 from sceau.services.ratelimit import RateLimiter
+from sceau.services.remote_media import RemoteMediaCache
 from sceau.services.thumbnails import (
     ImageTooLarge,
     Thumbnail,
@@ -36,7 +38,6 @@ from sceau.services.thumbnails import (
     render,
     thumbnail_box,
 )
-from sceau.storage.federation_media import RemoteMedia, RemoteMediaStore
 from sceau.storage.media import MediaRecord, MediaStore, ThumbnailRecord, Upload
 from sceau.storage.media_files import MediaFileStore, PartialFile, new_media_id, valid_media_id
 
@@ -51,22 +52,6 @@ THUMBNAIL_WORKERS = 2
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 Renderer = Callable[[str, int, int, str, int], Thumbnail]
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """What another server answered for one of its media."""
-
-    content_type: str | None
-    filename: str | None
-    data: bytes
-
-
-def _safe_filename(filename: str | None) -> str | None:
-    try:
-        return check_filename(filename)
-    except MatrixError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -144,11 +129,14 @@ class MediaService:
         self.renderer = renderer
         self._scanner = scanner
         self._waiters = _UploadWaiters()
-        #: Fetches another server's media: (server, media ID) -> RemoteFile (federation).
-        self.remote_fetch: Callable[[str, str], Awaitable[RemoteFile]] | None = None
-        self.remote_store: RemoteMediaStore | None = None
-        self._remote_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        #: Other servers' media, downloaded once (None: federation off, remote media not found).
+        self.remote: RemoteMediaCache | None = None
         self._thumbnail_slots = asyncio.Semaphore(THUMBNAIL_WORKERS)
+
+    @property
+    def files(self) -> MediaFileStore:
+        """Where media bytes live (remote media are kept beside local ones)."""
+        return self._files
 
     def config_json(self) -> dict[str, Any]:
         return {"m.upload.size": self._config.max_upload_bytes}
@@ -173,7 +161,7 @@ class MediaService:
         partial = await self._receive(body)
         media_id = new_media_id()
         try:
-            await self._check_clean(partial, user_id)
+            await self.check_clean(partial, user_id)
             await asyncio.to_thread(partial.place, self._files.content_path(media_id))
             upload = Upload(upload_meta[0], upload_meta[1], partial.size, partial.sha256)
             await self._store.insert_uploaded(media_id, user_id, upload, self._clock.time_ms())
@@ -221,7 +209,7 @@ class MediaService:
             await asyncio.to_thread(partial.place, final_path)
 
         try:
-            await self._check_clean(partial, user_id)
+            await self.check_clean(partial, user_id)
             claimed = await self._store.complete_pending(
                 media_id, upload, self._clock.time_ms(), place
             )
@@ -253,7 +241,7 @@ class MediaService:
             raise
         return partial
 
-    async def _check_clean(self, partial: PartialFile, user_id: str) -> None:
+    async def check_clean(self, partial: PartialFile, user_id: str) -> None:
         """Refuse a received file that clamd finds infected, before anything is recorded.
 
         When clamd gives no verdict, ``on_error`` decides: ``reject`` answers
@@ -281,8 +269,8 @@ class MediaService:
     # ----------------------------------------------------------- downloads
 
     async def download(self, server_name: str, media_id: str, timeout_ms: int) -> MediaFile:
-        if server_name != self._server_name and self.remote_fetch is not None:
-            cached = await self._remote_cached(server_name, media_id)
+        if server_name != self._server_name and self.remote is not None:
+            cached = await self.remote.get(server_name, media_id)
             path = self._files.content_path(cached.local_id)
             return self._file(path, cached.content_type or DEFAULT_CONTENT_TYPE, cached.filename)
         record = await self._uploaded_record(server_name, media_id, timeout_ms)
@@ -344,8 +332,8 @@ class MediaService:
 
         Remote media are downloaded once and thumbnailed here like local ones.
         """
-        if server_name != self._server_name and self.remote_fetch is not None:
-            cached = await self._remote_cached(server_name, media_id)
+        if server_name != self._server_name and self.remote is not None:
+            cached = await self.remote.get(server_name, media_id)
             media_id, content_type = cached.local_id, cached.content_type
         else:
             record = await self._uploaded_record(server_name, media_id, timeout_ms)
@@ -364,58 +352,6 @@ class MediaService:
             self._clock.time_ms(),
         )
         return self._file(path, thumb.content_type, None)
-
-    async def _remote_cached(self, server_name: str, media_id: str) -> RemoteMedia:
-        """Another server's media from the local cache, downloaded (and scanned) the first time.
-
-        The download is refused above ``max_upload_bytes`` and, with the
-        antivirus on, scanned before anything is recorded, exactly as an upload.
-        """
-        assert self.remote_fetch is not None and self.remote_store is not None
-        if not valid_media_id(media_id):
-            raise not_found("Unknown media ID")
-        key = (server_name, media_id)
-        cached = await self.remote_store.get(server_name, media_id)
-        if cached is not None:
-            return cached
-        lock = self._remote_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                cached = await self.remote_store.get(server_name, media_id)
-                if cached is None:
-                    cached = await self._download_remote(server_name, media_id)
-        finally:
-            if not lock.locked():
-                self._remote_locks.pop(key, None)
-        return cached
-
-    async def _download_remote(self, server_name: str, media_id: str) -> RemoteMedia:
-        assert self.remote_fetch is not None and self.remote_store is not None
-        fetched = await self.remote_fetch(server_name, media_id)
-        if len(fetched.data) > self._config.max_upload_bytes:
-            raise self._too_large()
-        partial = await asyncio.to_thread(self._files.new_file)
-        local_id = new_media_id()
-        try:
-            partial.write(fetched.data)
-            await self._check_clean(partial, f"mxc://{server_name}/{media_id}")
-            await asyncio.to_thread(partial.place, self._files.content_path(local_id))
-            media = RemoteMedia(
-                server_name,
-                media_id,
-                local_id,
-                clean_content_type(fetched.content_type),
-                _safe_filename(fetched.filename),
-                partial.size,
-                partial.sha256,
-                self._clock.time_ms(),
-            )
-            await self.remote_store.add(media)
-        except BaseException:
-            partial.discard()
-            self._files.content_path(local_id).unlink(missing_ok=True)
-            raise
-        return media
 
     async def _render(self, media_id: str, width: int, height: int, method: str) -> Thumbnail:
         source = str(self._files.content_path(media_id))

@@ -18,7 +18,7 @@ from sceau.services.federation.client import (
 from sceau.services.federation.multipart import MultipartError, parse_media
 from sceau.services.federation.outbound import server_of
 from sceau.services.federation.policy import FederationPolicy
-from sceau.services.media import RemoteFile
+from sceau.services.remote_media import RemoteFile
 from sceau.services.room_directory import DirectoryQuery
 
 PROFILE_FIELDS = ("displayname", "avatar_url")
