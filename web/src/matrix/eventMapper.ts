@@ -20,11 +20,23 @@ const STATE_SHOWN = new Set<string>([
   EventType.RoomCreate,
 ]);
 
+/** "@alice.martin:hs" -> "alice.martin": shown when someone has no display name. */
+export function localpart(userId: string): string {
+  const match = /^@([^:]+):/.exec(userId);
+  return match ? match[1]! : userId;
+}
+
+/** A room named after a bare user ID (a DM with someone without a display name). */
+export function friendlyName(name: string): string {
+  return /^@[^:\s]+:\S+$/.test(name) ? localpart(name) : name;
+}
+
 export function personOf(room: Room, userId: string): Person {
   const member = room.getMember(userId);
+  const name = member?.name;
   return {
     userId,
-    name: member?.name || userId,
+    name: name && name !== userId ? name : localpart(userId),
     avatarMxc: member?.getMxcAvatarUrl() ?? null,
   };
 }

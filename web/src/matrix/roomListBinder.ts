@@ -15,7 +15,7 @@ import {
   type MatrixEvent,
   type Room,
 } from "matrix-js-sdk";
-import { isShown } from "./eventMapper";
+import { friendlyName, isShown } from "./eventMapper";
 import type { RoomSummary } from "./roomList";
 import { Store } from "./store";
 
@@ -54,7 +54,7 @@ export function summarise(client: MatrixClient, room: Room, direct: Map<string, 
   const inviterMember = inviter ? room.getMember(inviter) : null;
   return {
     roomId: room.roomId,
-    name: room.name || room.roomId,
+    name: friendlyName(room.name || room.roomId),
     avatarMxc,
     isDirect: dmUserId !== null,
     isInvite,

@@ -21,7 +21,7 @@ import {
   type Room,
   type RoomMember,
 } from "matrix-js-sdk";
-import { isShown, personOf, toTimelineEvent } from "./eventMapper";
+import { friendlyName, isShown, personOf, toTimelineEvent } from "./eventMapper";
 import { composeMessage, type Mention } from "./markdown";
 import { Store } from "./store";
 import type { Person, TimelineEvent } from "./timeline";
@@ -177,7 +177,7 @@ export class RoomViewModel {
     const invite = membership === KnownMembership.Invite ? room.getMember(me)?.events.member : undefined;
     return {
       roomId: room.roomId,
-      name: room.name || room.roomId,
+      name: friendlyName(room.name || room.roomId),
       topic: (state.getStateEvents(EventType.RoomTopic, "")?.getContent().topic as string | undefined) || null,
       avatarMxc: room.getMxcAvatarUrl() ?? (isDirect ? (room.getAvatarFallbackMember()?.getMxcAvatarUrl() ?? null) : null),
       encrypted: room.hasEncryptionStateEvent(),

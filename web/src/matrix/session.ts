@@ -22,6 +22,7 @@ import { connectionState, type ConnectionState } from "./connection";
 import { CallManager } from "./calls";
 import { clearCredentials, type Credentials } from "./credentials";
 import { GroupCallManager } from "./groupCalls";
+import { localpart } from "./eventMapper";
 import { createMediaResolver, type MediaResolver } from "./media";
 import { RoomActions } from "./roomActions";
 import { RoomListBinder } from "./roomListBinder";
@@ -76,7 +77,7 @@ export class MatrixSession {
       useE2eForGroupCall: false,
     });
     this.media = createMediaResolver(credentials.baseUrl, credentials.accessToken);
-    this.profile = new Store<Profile>({ userId: this.userId, displayName: this.userId, avatarMxc: null });
+    this.profile = new Store<Profile>({ userId: this.userId, displayName: localpart(this.userId), avatarMxc: null });
     this.roomList = new RoomListBinder(this.client);
     this.actions = new RoomActions(this.client);
     this.calls = new CallManager(this.client);
@@ -132,7 +133,7 @@ export class MatrixSession {
       const info = await this.client.getProfileInfo(this.userId);
       this.profile.set({
         userId: this.userId,
-        displayName: info.displayname || this.userId,
+        displayName: info.displayname || localpart(this.userId),
         avatarMxc: info.avatar_url ?? null,
       });
     } catch {
@@ -143,7 +144,8 @@ export class MatrixSession {
   private refreshProfile(): void {
     const user = this.client.getUser(this.userId);
     if (!user) return;
-    this.profile.set({ userId: this.userId, displayName: user.displayName || this.userId, avatarMxc: user.avatarUrl ?? null });
+    const name = user.displayName && user.displayName !== this.userId ? user.displayName : localpart(this.userId);
+    this.profile.set({ userId: this.userId, displayName: name, avatarMxc: user.avatarUrl ?? null });
   }
 
   async setDisplayName(name: string): Promise<void> {

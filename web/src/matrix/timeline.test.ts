@@ -28,7 +28,15 @@ function ev(id: string, sender: string, ts: number, over: Partial<TimelineEvent>
 }
 
 function shape(items: ReturnType<typeof buildTimelineItems>): string[] {
-  return items.map((i) => (i.type === "date" ? `date:${dayKey(i.ts)}` : i.type === "unread" ? "unread" : `${i.key}${i.continuation ? "+" : ""}`));
+  return items.map((i) =>
+    i.type === "date"
+      ? `date:${dayKey(i.ts)}`
+      : i.type === "unread"
+        ? "unread"
+        : i.type === "stateGroup"
+          ? `group(${i.events.map((e) => e.id).join(",")})`
+          : `${i.key}${i.continuation ? "+" : ""}`,
+  );
 }
 
 describe("timeline layout", () => {
@@ -50,12 +58,32 @@ describe("timeline layout", () => {
 
   it("marks the first unread message after the read receipt, skipping our own", () => {
     const items = buildTimelineItems(
-      [ev("a", "@x", NOON), ev("b", "@me", NOON + MIN, { mine: true }), ev("c", "@x", NOON + 2 * MIN)],
+      [
+        ev("a", "@x", NOON),
+        ev("b", "@me", NOON + MIN, { mine: true }),
+        ev("j", "@y", NOON + MIN, { kind: "membership" }),
+        ev("c", "@x", NOON + 2 * MIN),
+      ],
       "a",
     );
-    expect(shape(items)).toEqual(["date:2026-12-05", "a", "b", "unread", "c"]);
-    expect(firstUnreadIndex(items)).toBe(3);
+    expect(shape(items)).toEqual(["date:2026-12-05", "a", "b", "j", "unread", "c"]);
+    expect(firstUnreadIndex(items)).toBe(4);
     expect(firstUnreadIndex(buildTimelineItems([ev("a", "@x", NOON)], "a"))).toBe(-1);
+  });
+});
+
+describe("state changes", () => {
+  it("fold runs of three or more into one row, and leave shorter runs alone", () => {
+    const m = { kind: "membership" as const };
+    const items = buildTimelineItems([
+      ev("create", "@x", NOON, { kind: "state" }),
+      ev("join", "@x", NOON, m),
+      ev("enc", "@x", NOON, { kind: "state" }),
+      ev("hello", "@x", NOON + MIN),
+      ev("j2", "@y", NOON + 2 * MIN, m),
+      ev("reply", "@y", NOON + 3 * MIN),
+    ]);
+    expect(shape(items)).toEqual(["date:2026-12-05", "group(create,join,enc)", "hello", "j2", "reply"]);
   });
 });
 

@@ -49,7 +49,39 @@ export interface TimelineEvent {
 export type TimelineItem =
   | { type: "date"; key: string; ts: number }
   | { type: "unread"; key: string }
-  | { type: "event"; key: string; event: TimelineEvent; continuation: boolean };
+  | { type: "event"; key: string; event: TimelineEvent; continuation: boolean }
+  | { type: "stateGroup"; key: string; events: TimelineEvent[] };
+
+/** Runs of at least this many state changes fold into one line. */
+export const STATE_GROUP_MIN = 3;
+
+function isStateChange(event: TimelineEvent): boolean {
+  return event.kind === "membership" || event.kind === "state";
+}
+
+/** Fold runs of consecutive state-change rows into one expandable row. */
+export function groupStateChanges(items: TimelineItem[]): TimelineItem[] {
+  const out: TimelineItem[] = [];
+  let run: Extract<TimelineItem, { type: "event" }>[] = [];
+  const flush = () => {
+    if (run.length >= STATE_GROUP_MIN) {
+      out.push({ type: "stateGroup", key: `group-${run[0]!.key}`, events: run.map((r) => r.event) });
+    } else {
+      out.push(...run);
+    }
+    run = [];
+  };
+  for (const item of items) {
+    if (item.type === "event" && isStateChange(item.event)) {
+      run.push(item);
+      continue;
+    }
+    flush();
+    out.push(item);
+  }
+  flush();
+  return out;
+}
 
 /** Local calendar day of a timestamp, e.g. "2026-12-06". */
 export function dayKey(ts: number): string {
@@ -62,7 +94,8 @@ const GROUPABLE = new Set<EventKind>(["message", "emote", "notice", "image", "fi
 
 /**
  * Events (oldest first) to rows: a date separator at each new day, the
- * unread marker after `readUpToEventId` (when later events exist), and
+ * unread marker before the first message from someone else after
+ * `readUpToEventId` (state changes and our own messages do not count), and
  * `continuation` for a message by the same sender within five minutes.
  */
 export function buildTimelineItems(events: readonly TimelineEvent[], readUpToEventId: string | null = null): TimelineItem[] {
@@ -78,7 +111,7 @@ export function buildTimelineItems(events: readonly TimelineEvent[], readUpToEve
       lastDay = day;
       separated = true;
     }
-    if (markerPending && !event.mine) {
+    if (markerPending && !event.mine && GROUPABLE.has(event.kind)) {
       items.push({ type: "unread", key: "unread-marker" });
       markerPending = false;
       separated = true;
@@ -94,7 +127,7 @@ export function buildTimelineItems(events: readonly TimelineEvent[], readUpToEve
     previous = event;
     if (readUpToEventId !== null && event.eventId === readUpToEventId) markerPending = true;
   }
-  return items;
+  return groupStateChanges(items);
 }
 
 /** Index of the first unread row (the marker), or -1. */

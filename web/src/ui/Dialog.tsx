@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
+import { createPortal } from "react-dom";
 import { useTranslation } from "react-i18next";
 import { Icon } from "./Icon";
 
@@ -9,7 +10,10 @@ interface Props {
   wide?: boolean;
 }
 
-/** A modal on the native <dialog>: focus is trapped and Escape closes it. */
+/**
+ * A modal on the native <dialog>: focus is trapped and Escape closes it.
+ * Rendered into <body> so a pane hidden at 360 px cannot hide it.
+ */
 export function Dialog({ title, onClose, children, wide }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
@@ -19,7 +23,7 @@ export function Dialog({ title, onClose, children, wide }: Props) {
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog?.close();
   }, []);
-  return (
+  return createPortal(
     <dialog
       ref={ref}
       className={wide ? "dialog dialog-wide" : "dialog"}
@@ -36,6 +40,7 @@ export function Dialog({ title, onClose, children, wide }: Props) {
         </button>
       </header>
       <div className="dialog-body">{children}</div>
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }

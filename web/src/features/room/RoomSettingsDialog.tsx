@@ -5,6 +5,7 @@ import type { Member, RoomViewModel } from "../../matrix/roomView";
 import { Avatar } from "../../ui/Avatar";
 import { Dialog } from "../../ui/Dialog";
 import { useStore } from "../../ui/useStore";
+import { UserSearch } from "../newchat/UserSearch";
 import { roleOf, ROLE_LEVELS, type Role } from "./roles";
 
 interface Props {
@@ -21,9 +22,9 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
   const [name, setName] = useState(info.name);
   const [topic, setTopic] = useState(info.topic ?? "");
   const [members, setMembers] = useState<Member[]>([]);
-  const [invitee, setInvitee] = useState("");
   const [status, setStatus] = useState<string | null>(null);
   const roomId = info.roomId;
+  const lowPriority = useStore(session.roomList.rooms).find((r) => r.roomId === roomId)?.lowPriority ?? false;
 
   const reload = useCallback(() => void vm.members().then(setMembers), [vm]);
   useEffect(reload, [reload, info]);
@@ -44,19 +45,6 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
     void attempt(async () => {
       if (name.trim() && name.trim() !== info.name && info.can.name) await session.actions.setName(roomId, name.trim());
       if (topic.trim() !== (info.topic ?? "") && info.can.topic) await session.actions.setTopic(roomId, topic.trim());
-    });
-  }
-
-  function invite(e: FormEvent) {
-    e.preventDefault();
-    const userId = invitee.trim();
-    if (!/^@[^:\s]+:\S+$/.test(userId)) {
-      setStatus(t("roomSettings.inviteFormat"));
-      return;
-    }
-    void attempt(() => session.actions.invite(roomId, userId), () => {
-      setInvitee("");
-      reload();
     });
   }
 
@@ -97,20 +85,27 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
           )}
         </form>
         <p className="hint">{info.encrypted ? t("roomSettings.encrypted") : t("roomSettings.notEncrypted")}</p>
+        <div className="checkbox-field">
+          <input
+            id="room-low-priority"
+            type="checkbox"
+            checked={lowPriority}
+            onChange={(e) => void attempt(() => session.actions.setTag(roomId, "m.lowpriority", e.target.checked))}
+          />
+          <label htmlFor="room-low-priority">{t("roomSettings.lowPriority")}</label>
+        </div>
       </section>
 
       <section className="settings-section" aria-labelledby="room-members">
         <h3 id="room-members">{t("roomSettings.members", { count: members.length })}</h3>
         {info.can.invite && (
-          <form className="inline-form" onSubmit={invite}>
-            <div className="field">
-              <label htmlFor="room-invite">{t("roomSettings.invite")}</label>
-              <input id="room-invite" value={invitee} placeholder="@prenom.nom:serveur" onChange={(e) => setInvitee(e.target.value)} />
-            </div>
-            <button type="submit" className="button">
-              {t("roomSettings.inviteButton")}
-            </button>
-          </form>
+          <UserSearch
+            id="room-invite"
+            label={t("roomSettings.invite")}
+            busy={false}
+            exclude={new Set(members.map((m) => m.userId))}
+            onPick={(userId) => void attempt(() => session.actions.invite(roomId, userId), reload)}
+          />
         )}
         <ul className="member-list">
           {members.map((m) => (

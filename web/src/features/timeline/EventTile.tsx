@@ -22,6 +22,23 @@ export function DateSeparator({ ts }: { ts: number }) {
   );
 }
 
+/** Several state changes in a row: one line that opens to list them. */
+export function StateGroup({ events }: { events: TimelineEvent[] }) {
+  const { t } = useTranslation();
+  const first = describeState(events[0]!);
+  return (
+    <details className="event-state state-group">
+      <summary>{t("timeline.stateGroup", { first: t(first.key, first.vars), count: events.length - 1 })}</summary>
+      <ul>
+        {events.map((e) => {
+          const { key, vars } = describeState(e);
+          return <li key={e.id}>{t(key, vars)}</li>;
+        })}
+      </ul>
+    </details>
+  );
+}
+
 interface Props {
   vm: RoomViewModel;
   event: TimelineEvent;
@@ -61,14 +78,15 @@ function Body({ event }: { event: TimelineEvent }) {
           {emote}
           {/* sanitised by DOMPurify in matrix/markdown.ts */}
           <span dangerouslySetInnerHTML={{ __html: event.html }} />
+          {event.edited && <span className="edited-mark">{t("timeline.edited")}</span>}
         </div>
       ) : (
         <p className="event-text">
           {emote}
           {event.body}
+          {event.edited && <span className="edited-mark">{t("timeline.edited")}</span>}
         </p>
       )}
-      {event.edited && <span className="edited-mark">{t("timeline.edited")}</span>}
     </div>
   );
 }

@@ -5,7 +5,7 @@ import type { RoomViewModel } from "../../matrix/roomView";
 import { buildTimelineItems, firstUnreadIndex, type TimelineEvent, type TimelineItem } from "../../matrix/timeline";
 import { Icon } from "../../ui/Icon";
 import { useStore } from "../../ui/useStore";
-import { DateSeparator, EventTile } from "./EventTile";
+import { DateSeparator, EventTile, StateGroup } from "./EventTile";
 
 interface Props {
   vm: RoomViewModel;
@@ -112,7 +112,7 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
           Header: () => (
             <div className="timeline-start">
               {pagination.atStart ? (
-                <p>{t("timeline.start", { room: info.name })}</p>
+                vm.threadId ? null : <p>{t("timeline.start")}</p>
               ) : pagination.loading ? (
                 <p role="status">
                   <span className="spinner spinner-small" aria-hidden="true" /> {t("timeline.loadingOlder")}
@@ -124,6 +124,8 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
         itemContent={(_, item) =>
           item.type === "date" ? (
             <DateSeparator ts={item.ts} />
+          ) : item.type === "stateGroup" ? (
+            <StateGroup events={item.events} />
           ) : item.type === "unread" ? (
             <div className="unread-marker" role="separator" aria-label={t("timeline.newMessages")}>
               <span>{t("timeline.newMessages")}</span>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fr from "../../i18n/fr.json";
 import type { TimelineEvent } from "../../matrix/timeline";
 import { describeState } from "./describe";
 
@@ -50,5 +51,25 @@ describe("state event descriptions", () => {
     expect(describeState(state("m.room.encryption", { algorithm: "m.megolm.v1.aes-sha2" }, {}, "@a:hs", "")).key).toBe(
       "timeline.state.encryption",
     );
+  });
+});
+
+describe("state description keys", () => {
+  it("all exist in the French catalogue", () => {
+    const cases = [
+      state("m.room.member", { membership: "ban" }, {}, "@a:hs", "@c:hs"),
+      state("m.room.member", { membership: "knock" }),
+      state("m.room.member", { membership: "join", avatar_url: "mxc://x/y" }, { membership: "join" }),
+      state("m.room.name", {}, {}, "@a:hs", ""),
+      state("m.room.avatar", {}, {}, "@a:hs", ""),
+      state("m.room.create", {}, {}, "@a:hs", ""),
+      state("m.room.join_rules", {}, {}, "@a:hs", ""),
+    ];
+    const states = (fr as { timeline: { state: Record<string, string> } }).timeline.state;
+    for (const c of cases) {
+      const key = describeState(c).key;
+      expect(key.startsWith("timeline.state.")).toBe(true);
+      expect(states[key.slice("timeline.state.".length)]).toBeTruthy();
+    }
   });
 });
