@@ -9,6 +9,7 @@ they fail.
 """
 
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +24,6 @@ from tests.conftest import IN_CI, free_port
 from tests.turn_client import stun_binding_answers
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "calls.md"
-SHARED_SECRET = "sceau-test-" + "b2f1c0ffee"
 REALM = "turn.e2e.test"
 STARTUP_TIMEOUT_S = 30.0
 #: Lines of the documented config that restrict who the relay may reach.
@@ -66,14 +66,14 @@ def documented_peer_rules() -> list[str]:
     return rules
 
 
-def _write_config(folder: Path, port: int) -> Path:
+def _write_config(folder: Path, port: int, secret: str) -> Path:
     config = folder / "turnserver.conf"
     lines = [
         "listening-ip=127.0.0.1",
         f"listening-port={port}",
         "relay-ip=127.0.0.1",
         "use-auth-secret",
-        f"static-auth-secret={SHARED_SECRET}",
+        f"static-auth-secret={secret}",
         f"realm={REALM}",
         "fingerprint",
         "no-tls",
@@ -98,14 +98,14 @@ def coturn() -> Iterator[Coturn]:
     """One coturn for the whole run on a free loopback port, stopped at the end."""
     binary = turnserver_binary()
     folder = Path(tempfile.mkdtemp(prefix="sceau-coturn-"))
-    port = free_port()
-    config = _write_config(folder, port)
+    port, secret = free_port(), secrets.token_urlsafe(24)
+    config = _write_config(folder, port, secret)
     process = subprocess.Popen(
         [binary, "-c", str(config), "--no-stdout-log"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    server = Coturn("127.0.0.1", port, SHARED_SECRET, folder / "turn.log")
+    server = Coturn("127.0.0.1", port, secret, folder / "turn.log")
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not stun_binding_answers((server.host, port)):
