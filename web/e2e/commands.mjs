@@ -15,7 +15,19 @@ function user(name) {
   return found;
 }
 
-export const commands = {
+/** The step sets merged; a name defined twice would silently shadow the other, so it throws. */
+function distinct(...sets) {
+  const merged = {};
+  for (const set of sets) {
+    for (const [key, value] of Object.entries(set)) {
+      if (key in merged) throw new Error(`step "${key}" is defined twice in web/e2e`);
+      merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+const generic = {
   /** Launch Chromium (with `browserArgs` added to its flags); screenshots and axe reports go under outputDir. */
   async start({ baseUrl, outputDir, browserArgs = [] }) {
     state.baseUrl = baseUrl;
@@ -92,8 +104,6 @@ export const commands = {
     await writeFile(path.join(state.outputDir, file), text);
   },
 
-  ...steps(user, state),
-  ...callSteps(user),
 
   /** After a failed command: what the user's page showed, for the report. */
   async failed({ cmd, args }) {
@@ -111,3 +121,5 @@ export const commands = {
     state.browser = null;
   },
 };
+
+export const commands = distinct(generic, steps(user, state), callSteps(user));

@@ -12,6 +12,7 @@ async function signedIn(page, timeout = 45_000) {
   await page.getByRole("navigation").first().waitFor({ timeout });
 }
 
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const composer = (page) => page.getByRole("textbox", { name: tr("composer.placeholder") }).last();
 const timeline = (page) => page.getByRole("log").last();
 /** The newest message tile whose text contains `text`. */
@@ -78,10 +79,18 @@ export function steps(user) {
       return { roomId: await openRoomId(page) };
     },
 
-    /** Open the room whose row in the list shows `text` (a name). */
-    async openRoom({ name, text }) {
+    /**
+     * Open the room whose row in the list starts with `text` (its name; `room`
+     * is the same, for the call steps); resolves once the main pane is named
+     * after it. An invite opens its invitation view.
+     */
+    async openRoom({ name, text, room }) {
+      const label = text ?? room;
       const { page } = user(name);
-      await page.getByRole("navigation").getByText(text).first().click();
+      const list = page.getByRole("navigation", { name: tr("roomList.label") });
+      const row = list.getByRole("link", { name: new RegExp(`^${escapeRegExp(label)}`) }).first();
+      await row.click({ timeout: 45_000 });
+      await page.getByRole("main", { name: label }).waitFor();
       return { roomId: await openRoomId(page) };
     },
 

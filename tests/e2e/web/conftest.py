@@ -5,6 +5,7 @@ The server and the browser live as long as the module, to keep the suite fast
 on two cores. Screenshots and axe reports go to test-output/web/MODULE/.
 """
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,23 @@ def require_web_build() -> Path:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def catalogue() -> dict:
+    """The client's French catalogue (SCEAU_WEB_I18N points at another one)."""
+    path = Path(os.environ.get("SCEAU_WEB_I18N", WEB / "src" / "i18n" / "fr.json"))
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def require_client_strings(*keys: str) -> None:
+    """Skip, even in CI, when the client has no strings for a feature: it is not built yet."""
+    strings = catalogue()
+    for key in keys:
+        node: object = strings
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, str):
+            pytest.skip(f"the web client has no '{key}' string yet: that feature is not in it")
 
 
 def module_output(request: pytest.FixtureRequest) -> Path:

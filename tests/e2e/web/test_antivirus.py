@@ -15,7 +15,7 @@ import pytest
 from tests.antivirus_support import EICAR, Clamd, clamd  # noqa: F401
 from tests.e2e.nio_helpers import PASSWORD, new_client, ok
 from tests.e2e.server import ServerFactory, ServerProcess
-from tests.e2e.web.conftest import require_web_build
+from tests.e2e.web.conftest import require_client_strings, require_web_build
 from tests.e2e.web.webdriver import WebDriver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 @pytest.fixture(scope="module")
 def web_server(make_module_server: ServerFactory, clamd: Clamd) -> ServerProcess:  # noqa: F811
     dist = require_web_build()
+    require_client_strings("files.chooseFiles", "files.error.antivirus")
     return make_module_server(
         web_client={"path": str(dist)},
         media={"antivirus": {"enabled": True, "clamd": clamd.unix_address}},

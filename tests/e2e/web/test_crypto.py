@@ -22,6 +22,7 @@ import pytest_asyncio
 from tests.e2e.jssdk.helpers import raw_messages
 from tests.e2e.nio_helpers import PASSWORD, new_client, ok
 from tests.e2e.server import ServerProcess
+from tests.e2e.web.conftest import require_client_strings
 from tests.e2e.web.webdriver import WebDriver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -70,6 +71,12 @@ async def make_person(server: ServerProcess, localpart: str, display_name: str) 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def people(web_server: ServerProcess) -> AsyncIterator[People]:
+    require_client_strings(
+        "crypto.recoveryKey.title",
+        "crypto.verify.useKey",
+        "verification.match",
+        "files.chooseFiles",
+    )
     alice = await make_person(web_server, "alice", ALICE_NAME)
     bob = await make_person(web_server, "bob", BOB_NAME)
     ok(
