@@ -96,6 +96,11 @@ class RateLimitConfig(_Section):
     turn: Rate = Rate(per_second=0.1, burst=10)
 
 
+class SessionsConfig(_Section):
+    #: Lifetime of an access token issued with a refresh token (``refresh_token: true``).
+    refreshable_access_token_lifetime_ms: int = Field(default=300_000, ge=10_000)
+
+
 class LimitsConfig(_Section):
     #: Largest request body accepted, in bytes (events are capped at 65,536 by the spec).
     max_request_bytes: int = Field(default=1_048_576, ge=65_536)
@@ -443,6 +448,7 @@ class Config(_Section):
     email: EmailConfig = EmailConfig()
     rate_limits: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
+    sessions: SessionsConfig = SessionsConfig()
     media: MediaConfig = MediaConfig()
     presence: PresenceConfig = PresenceConfig()
     encryption: EncryptionConfig = EncryptionConfig()
@@ -601,6 +607,11 @@ rate_limits:
   report: {{per_second: 1, burst: 5}}
   email: {{per_second: 0.05, burst: 5}}
   turn: {{per_second: 0.1, burst: 10}}
+
+sessions:
+  # Clients that ask for a refresh token get access tokens that expire after
+  # this long (5 minutes); they renew them with POST /refresh.
+  refreshable_access_token_lifetime_ms: 300000
 
 limits:
   # Largest JSON request body; media uploads have their own limit below.

@@ -19,22 +19,26 @@ from sceau.services.accounts import RegistrationRequest, Session
 
 
 def _session_json(request: Request, session: Session) -> dict[str, object]:
-    return {
+    body: dict[str, object] = {
         "user_id": session.user_id,
         "access_token": session.access_token,
         "device_id": session.device_id,
         "home_server": services(request).config.server_name,
     }
+    if session.refresh_token is not None:
+        body["refresh_token"] = session.refresh_token
+        body["expires_in_ms"] = session.expires_in_ms
+    return body
 
 
 async def register(request: Request) -> Response:
     """POST /_matrix/client/v3/register
 
     User-interactive: m.login.dummy (open mode) or m.login.registration_token
-    (token mode). No refresh tokens are issued, whatever the client asks.
+    (token mode), m.login.email.identity (email mode). ``refresh_token: true``
+    gets an expiring access token and a refresh token.
     """
     body = await read_json(request)
-    get_field(body, "refresh_token", bool)
     registration = RegistrationRequest(
         username=get_field(body, "username", str),
         password=get_field(body, "password", str),
@@ -42,6 +46,7 @@ async def register(request: Request) -> Response:
         initial_device_display_name=get_field(body, "initial_device_display_name", str),
         inhibit_login=get_field(body, "inhibit_login", bool, default=False),
         auth=get_field(body, "auth", dict),
+        refresh_token=get_field(body, "refresh_token", bool, default=False),
     )
     kind = request.query_params.get("kind", "user")
     result = await services(request).accounts.register(registration, kind, client_ip(request))
@@ -87,7 +92,7 @@ async def login(request: Request) -> Response:
     password = get_field(body, "password", str)
     device_id = get_field(body, "device_id", str)
     display_name = get_field(body, "initial_device_display_name", str)
-    get_field(body, "refresh_token", bool)
+    refreshable = get_field(body, "refresh_token", bool, default=False)
     if login_type != "m.login.password":
         raise unknown("Unsupported login type")
     hs = services(request)
@@ -107,7 +112,9 @@ async def login(request: Request) -> Response:
         raise missing_param("identifier")
     if password is None:
         raise missing_param("password")
-    session = await hs.accounts.login(user, password, device_id, display_name, client_ip(request))
+    session = await hs.accounts.login(
+        user, password, device_id, display_name, client_ip(request), refreshable
+    )
     return json_response(
         {
             **_session_json(request, session),
@@ -175,6 +182,20 @@ async def password_policy(request: Request) -> Response:
     return json_response(services(request).accounts.password_policy.describe())
 
 
+async def refresh(request: Request) -> Response:
+    """POST /_matrix/client/v3/refresh (no access token: it may have expired)"""
+    body = await read_json(request)
+    token = get_field(body, "refresh_token", str, required=True)
+    session = await services(request).accounts.refresh(token)
+    return json_response(
+        {
+            "access_token": session.access_token,
+            "refresh_token": session.refresh_token,
+            "expires_in_ms": session.expires_in_ms,
+        }
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         *client_routes(
@@ -184,6 +205,7 @@ def routes() -> list[BaseRoute]:
                 ("GET", "/login", login_flows),
                 ("POST", "/login", login),
                 ("POST", "/logout", logout),
+                ("POST", "/refresh", refresh),
                 ("POST", "/logout/all", logout_all),
                 ("GET", "/account/whoami", whoami),
                 ("POST", "/account/password", change_password),

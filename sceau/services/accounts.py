@@ -23,6 +23,7 @@ from sceau.errors import (
     missing_param,
     missing_token,
     not_found,
+    unknown_token,
     user_deactivated,
     user_in_use,
 )
@@ -32,7 +33,13 @@ from sceau.protocol.identifiers import (
     make_user_id,
     parse_user_id,
 )
-from sceau.services.auth import AuthService, PasswordService, Requester, UiaService
+from sceau.services.auth import (
+    AuthService,
+    PasswordService,
+    Requester,
+    UiaService,
+    hash_token,
+)
 from sceau.services.devices import PASSWORD_FLOWS, check_device_id, check_device_name
 from sceau.services.policy.identity import (
     display_name_from_email,
@@ -42,7 +49,7 @@ from sceau.services.policy.identity import (
 from sceau.services.policy.passwords import PasswordPolicy
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.threepid import EMAIL_STAGE, REGISTER, ThreepidService
-from sceau.storage.accounts import AccountStore, UserRecord
+from sceau.storage.accounts import AccountStore, TokenOwner, UserRecord
 from sceau.storage.database import Database, Transaction
 
 logger = logging.getLogger(__name__)
@@ -97,6 +104,10 @@ class Session:
     user_id: str
     device_id: str
     access_token: str
+    #: With ``refresh_token: true``: the token that renews the pair, and the
+    #: access token's lifetime.
+    refresh_token: str | None = None
+    expires_in_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class RegistrationRequest:
     initial_device_display_name: str | None = None
     inhibit_login: bool = False
     auth: Any = None
+    refresh_token: bool = False
 
 
 def _random_device_id() -> str:
@@ -230,6 +242,7 @@ class AccountService:
             else (request.device_id, request.initial_device_display_name),
             bind=bind,
             email=email_address,
+            refreshable=request.refresh_token,
         )
         if isinstance(session, Session):
             await self._accounts.touch_device(
@@ -264,6 +277,7 @@ class AccountService:
         device: tuple[str | None, str | None] | None,
         bind: BindHook | None = None,
         email: str | None = None,
+        refreshable: bool = False,
     ) -> Session | str:
         """Insert the user and maybe its first session.
 
@@ -294,7 +308,9 @@ class AccountService:
             if bind is not None:
                 await bind(txn, candidate)
             if device is not None:
-                session, _ = await self._open_session(txn, candidate, device[0], device[1])
+                session, _ = await self._open_session(
+                    txn, candidate, device[0], device[1], refreshable
+                )
         if session is None:
             return candidate
         await self._hooks.fire_device_created(session.user_id, session.device_id)
@@ -330,7 +346,12 @@ class AccountService:
     # ---------------------------------------------------------------- sessions
 
     async def _open_session(
-        self, txn: Transaction, user_id: str, device_id: str | None, display_name: str | None
+        self,
+        txn: Transaction,
+        user_id: str,
+        device_id: str | None,
+        display_name: str | None,
+        refreshable: bool = False,
     ) -> tuple[Session, bool]:
         """A new access token on ``device_id`` (created if new; its old tokens die)."""
         now = self._clock.time_ms()
@@ -341,9 +362,33 @@ class AccountService:
         created = await self._accounts.upsert_device(txn, user_id, device_id, display_name, now)
         if not created:
             await self._accounts.delete_device_tokens(txn, user_id, device_id)
+        return await self._issue_tokens(txn, user_id, device_id, refreshable), created
+
+    async def _issue_tokens(
+        self, txn: Transaction, user_id: str, device_id: str, refreshable: bool
+    ) -> Session:
+        """An access token (expiring, paired with a refresh token, when ``refreshable``)."""
+        now = self._clock.time_ms()
         token, token_hash = self._auth.new_access_token()
-        await self._accounts.insert_token(txn, token_hash, user_id, device_id, now)
-        return Session(user_id, device_id, token), created
+        if not refreshable:
+            await self._accounts.insert_token(txn, token_hash, user_id, device_id, now)
+            return Session(user_id, device_id, token)
+        lifetime = self._config.sessions.refreshable_access_token_lifetime_ms
+        await self._accounts.insert_token(
+            txn, token_hash, user_id, device_id, now, expires_ts=now + lifetime
+        )
+        refresh, refresh_hash = self._auth.new_refresh_token()
+        owner = TokenOwner(user_id, device_id, False, False, False)
+        await self._accounts.insert_refresh_token(txn, refresh_hash, owner, token_hash, now)
+        return Session(user_id, device_id, token, refresh, lifetime)
+
+    async def refresh(self, refresh_token: str) -> Session:
+        """POST /refresh: a new access and refresh token; the used refresh token dies."""
+        async with self._db.transaction() as txn:
+            owner = await self._accounts.take_refresh_token(txn, hash_token(refresh_token))
+            if owner is None:
+                raise unknown_token()
+            return await self._issue_tokens(txn, owner.user_id, owner.device_id, True)
 
     async def login(
         self,
@@ -352,6 +397,7 @@ class AccountService:
         device_id: str | None,
         display_name: str | None,
         ip: str,
+        refreshable: bool = False,
     ) -> Session:
         """m.login.password: ``user`` is a localpart (any case) or a full user ID."""
         self._ratelimiter.check("login", ip)
@@ -369,7 +415,7 @@ class AccountService:
             raise forbidden("Invalid username or password")
         async with self._db.transaction() as txn:
             session, created = await self._open_session(
-                txn, record.user_id, device_id, display_name
+                txn, record.user_id, device_id, display_name, refreshable
             )
         await self._accounts.touch_device(
             session.user_id, session.device_id, self._clock.time_ms(), ip

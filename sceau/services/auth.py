@@ -99,6 +99,11 @@ class AuthService:
         token = "sct_" + self._random_token()
         return token, hash_token(token)
 
+    def new_refresh_token(self) -> tuple[str, str]:
+        """A fresh (refresh token, its hash) pair; only the hash is stored."""
+        token = "scr_" + self._random_token()
+        return token, hash_token(token)
+
     async def authenticate(
         self, token: str | None, ip: str | None = None, allow_expired: bool = False
     ) -> Requester:
@@ -109,6 +114,9 @@ class AuthService:
         owner = await self._accounts.get_token_owner(token_hash)
         if owner is None or owner.deactivated:
             raise unknown_token()
+        if owner.token_expires_ts is not None and self._expired(owner.token_expires_ts):
+            # The client still holds its refresh token: a soft logout, not a lost session.
+            raise unknown_token(soft_logout=True)
         if not allow_expired and self._expired(owner.expiration_ts):
             raise expired_account()
         await self._note_activity(owner.user_id, owner.device_id, ip)

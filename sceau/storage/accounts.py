@@ -38,6 +38,8 @@ class TokenOwner:
     is_admin: bool
     deactivated: bool
     expiration_ts: int | None = None
+    #: When this access token stops working (tokens issued with a refresh token).
+    token_expires_ts: int | None = None
 
 
 USER_COLUMNS = (
@@ -238,16 +240,54 @@ class AccountStore:
     # ----------------------------------------------------------------- tokens
 
     async def insert_token(
-        self, txn: Transaction, token_hash: str, user_id: str, device_id: str, created_ts: int
+        self,
+        txn: Transaction,
+        token_hash: str,
+        user_id: str,
+        device_id: str,
+        created_ts: int,
+        expires_ts: int | None = None,
     ) -> None:
         await txn.execute(
-            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts, expires_ts)"
+            " VALUES (?, ?, ?, ?, ?)",
             token_hash,
             user_id,
             device_id,
             created_ts,
+            expires_ts,
         )
+
+    async def insert_refresh_token(
+        self, txn: Transaction, token_hash: str, owner: TokenOwner, access_hash: str, now: int
+    ) -> None:
+        await txn.execute(
+            "INSERT INTO refresh_tokens"
+            " (token_hash, user_id, device_id, access_token_hash, created_ts)"
+            " VALUES (?, ?, ?, ?, ?)",
+            token_hash,
+            owner.user_id,
+            owner.device_id,
+            access_hash,
+            now,
+        )
+
+    async def take_refresh_token(self, txn: Transaction, token_hash: str) -> TokenOwner | None:
+        """Use a refresh token once: its owner, with the access token it was paired with
+        deleted; None if unknown, used, or its session has ended (logout, device deleted)."""
+        row = await txn.fetchone(
+            "SELECT r.user_id, r.device_id, r.access_token_hash, u.deactivated"
+            " FROM refresh_tokens r JOIN users u ON u.user_id = r.user_id"
+            " JOIN access_tokens t ON t.token_hash = r.access_token_hash"
+            " WHERE r.token_hash = ?",
+            token_hash,
+        )
+        await txn.execute("DELETE FROM refresh_tokens WHERE token_hash = ?", token_hash)
+        if row is None or bool(row[3]):
+            return None
+        self._forget_owners(txn)
+        await txn.execute("DELETE FROM access_tokens WHERE token_hash = ?", row[2])
+        return TokenOwner(row[0], row[1], False, False, False)
 
     async def get_token_owner(self, token_hash: str) -> TokenOwner | None:
         """Who a token belongs to; every request asks, so answers are cached.
@@ -283,7 +323,8 @@ class AccountStore:
     async def _read_token_owner(self, token_hash: str) -> TokenOwner | None:
         row = await self._db.fetchone(
             "SELECT t.user_id, t.device_id, u.is_guest, u.is_admin, u.deactivated,"
-            " u.expiration_ts FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
+            " u.expiration_ts, t.expires_ts"
+            " FROM access_tokens t JOIN users u ON u.user_id = t.user_id"
             " WHERE t.token_hash = ?",
             token_hash,
         )
@@ -296,6 +337,7 @@ class AccountStore:
             bool(row[3]),
             bool(row[4]),
             None if row[5] is None else int(row[5]),
+            None if row[6] is None else int(row[6]),
         )
 
     async def delete_token(self, txn: Transaction, token_hash: str) -> None:

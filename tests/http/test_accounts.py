@@ -234,7 +234,7 @@ async def test_register_keeps_the_requested_device_id_and_name(client, services)
     }
     data = (await post(client, "/register", body)).json()
     assert data["device_id"] == "MYLAPTOP"
-    assert "refresh_token" not in data
+    assert data["refresh_token"].startswith("scr_")
     device = await services.stores.accounts.get_device("@alice:test.local", "MYLAPTOP")
     assert device is not None and device.display_name == "Laptop"
 
