@@ -96,6 +96,15 @@ class RateLimitConfig(_Section):
     turn: Rate = Rate(per_second=0.1, burst=10)
 
 
+class PushConfig(_Section):
+    """Where phones' notifications may be sent: nowhere the admin has not approved."""
+
+    #: Push gateway URLs (``.../_matrix/push/v1/notify``) that HTTP pushers may use.
+    allowed_gateways: list[str] = []
+    #: Send message content to gateways (never for encrypted rooms); off: counts and IDs only.
+    include_content: bool = False
+
+
 class SessionsConfig(_Section):
     #: Lifetime of an access token issued with a refresh token (``refresh_token: true``).
     refreshable_access_token_lifetime_ms: int = Field(default=300_000, ge=10_000)
@@ -449,6 +458,7 @@ class Config(_Section):
     rate_limits: RateLimitConfig = RateLimitConfig()
     limits: LimitsConfig = LimitsConfig()
     sessions: SessionsConfig = SessionsConfig()
+    push: PushConfig = PushConfig()
     media: MediaConfig = MediaConfig()
     presence: PresenceConfig = PresenceConfig()
     encryption: EncryptionConfig = EncryptionConfig()
@@ -607,6 +617,14 @@ rate_limits:
   report: {{per_second: 1, burst: 5}}
   email: {{per_second: 0.05, burst: 5}}
   turn: {{per_second: 0.1, burst: 10}}
+
+push:
+  # The push gateways (Sygnal or similar) phones' pushers may use; any other
+  # URL is refused. Empty: no notification leaves this server.
+  allowed_gateways: []
+  #   - "https://sygnal.interieur.gouv.fr/_matrix/push/v1/notify"
+  # Send message content to the gateway (never for encrypted rooms).
+  include_content: false
 
 sessions:
   # Clients that ask for a refresh token get access tokens that expire after

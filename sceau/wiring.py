@@ -113,6 +113,7 @@ def add_ephemeral(services: "Services") -> None:
     services.push = PushRuleService(
         clock=clock, db=db, stream=stream, notifier=notifier, store=push_store
     )
+    services.push.allowed_gateways = frozenset(services.config.push.allowed_gateways)
     services.account_data.virtual_types["m.push_rules"] = services.push.account_data_content
     unread = UnreadCounter(
         server_name=services.config.server_name, store=push_store, rules=services.push, clock=clock

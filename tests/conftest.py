@@ -122,11 +122,20 @@ def spec_file(name: str) -> Path:
     return SPEC_DIR / name
 
 
+#: The push gateways API tests register pushers with (any other is refused).
+TEST_PUSH_GATEWAYS = [
+    "https://push.example/_matrix/push/v1/notify",
+    "https://p.example/_matrix/push/v1/notify",
+    "https://push.test/_matrix/push/v1/notify",
+]
+
+
 def make_config(tmp_path: Path, **overrides: Any) -> Config:
     raw: dict[str, Any] = {
         "server_name": "test.local",
         "registration": {"mode": "open"},
         "rate_limits": {"enabled": False},
+        "push": {"allowed_gateways": TEST_PUSH_GATEWAYS},
     }
     raw.update(overrides)
     return parse_config(raw, str(tmp_path))

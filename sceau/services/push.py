@@ -57,6 +57,8 @@ class PushRuleService:
         self._customised: set[str] = set()
         #: Bumped by every write, so a read that raced a write is not cached.
         self._writes = 0
+        #: push.allowed_gateways: the only URLs HTTP pushers may point at.
+        self.allowed_gateways: frozenset[str] = frozenset()
 
     # ---------------------------------------------------------------- rulesets
 
@@ -248,6 +250,8 @@ class PushRuleService:
                 await self._store.delete_pusher(txn, user_id, app_id, pushkey)
             return
         pusher = _pusher(body, app_id, pushkey, kind)
+        if kind == "http" and pusher["data"]["url"] not in self.allowed_gateways:
+            raise invalid_param("This push gateway is not approved on this server")
         append = body.get("append", False)
         if not isinstance(append, bool):
             raise bad_json("'append' must be a boolean")

@@ -237,3 +237,20 @@ async def test_deactivation_removes_pushers(register, services):
     }
     await alice.ok("POST", "/account/deactivate", json={"auth": auth})
     assert await services.push.pushers(alice.user_id) == []
+
+
+async def test_a_pusher_for_a_gateway_the_admin_has_not_approved_is_refused(register):
+    alice = await register("alice")
+    body = {
+        "app_id": "fr.gouv.tchap",
+        "pushkey": "abc",
+        "kind": "http",
+        "app_display_name": "Tchap",
+        "device_display_name": "Téléphone",
+        "lang": "fr",
+        "data": {"url": "https://sygnal.elsewhere.example/_matrix/push/v1/notify"},
+    }
+    response = await alice.request("POST", "/pushers/set", json=body)
+    assert response.status_code == 400
+    assert response.json()["errcode"] == "M_INVALID_PARAM"
+    assert (await alice.ok("GET", "/pushers"))["pushers"] == []
