@@ -21,7 +21,7 @@ describe("encryption state of this session", () => {
 
   it("offers a backup when a verified session has none", () => {
     expect(encryptionState({ ...ready, backupOnServer: false, backupActive: false })).toBe("needsBackup");
-    expect(encryptionState({ ...ready, backupActive: false })).toBe("needsBackup");
+    expect(encryptionState({ ...ready, backupActive: false })).toBe("ready");
   });
 
   it("is ready when verified with an active backup, and checking before facts", () => {

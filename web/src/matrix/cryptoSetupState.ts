@@ -24,7 +24,7 @@ export type EncryptionState =
   | "needsSetup"
   /** The account has an identity, this session is not part of it yet. */
   | "needsVerification"
-  /** Verified, but no key backup: offered to set one up (keys would be lost with the last session). */
+  /** Verified, but the account has no key backup: offered (keys would be lost with the last session). */
   | "needsBackup"
   | "ready";
 
@@ -32,7 +32,9 @@ export function encryptionState(facts: CryptoFacts | null): EncryptionState {
   if (facts === null) return "checking";
   if (!facts.crossSigningOnServer) return "needsSetup";
   if (!facts.thisSessionVerified) return "needsVerification";
-  if (!facts.backupOnServer || !facts.backupActive) return "needsBackup";
+  // A backup on the server but not active here is transient after an emoji
+  // verification (the other session sends its key); the logout warning covers it.
+  if (!facts.backupOnServer) return "needsBackup";
   return "ready";
 }
 
