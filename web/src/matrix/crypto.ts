@@ -78,6 +78,9 @@ export class EncryptionController {
   private readonly stops: (() => void)[] = [];
   private refreshing: Promise<void> | null = null;
   private autoSetupTried = false;
+  /** This session is creating the backup: nothing to restore from it. */
+  private creatingBackup = false;
+  private restoring = false;
 
   constructor(
     private readonly client: MatrixClient,
@@ -196,6 +199,7 @@ export class EncryptionController {
     if (!crypto || this.busy.get()) return;
     this.busy.set(true);
     this.error.set(null);
+    this.creatingBackup = true;
     try {
       let generated: GeneratedSecretStorageKey | null = null;
       await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: this.authUpload });
@@ -214,6 +218,7 @@ export class EncryptionController {
       console.error("encryption setup failed", error);
       this.error.set("crypto.setup.failed");
     } finally {
+      this.creatingBackup = false;
       this.busy.set(false);
       await this.refresh();
     }
@@ -264,7 +269,8 @@ export class EncryptionController {
   /** With the backup key known (recovery key or sent by another session): enable and restore. */
   private async enableBackupAndRestore(): Promise<void> {
     const crypto = this.crypto;
-    if (!crypto) return;
+    if (!crypto || this.creatingBackup || this.restoring) return;
+    this.restoring = true;
     try {
       const check = await crypto.checkKeyBackupAndEnable();
       if (!check?.backupInfo || !(await crypto.getSessionBackupPrivateKey())) return;
@@ -276,11 +282,17 @@ export class EncryptionController {
           }
         },
       });
-      this.restore.set({ imported: result.imported, total: result.total, done: true });
+      if (result.imported > 0) {
+        this.restore.set({ imported: result.imported, total: result.total, done: true });
+        setTimeout(() => this.restore.set(null), 10_000);
+      } else {
+        this.restore.set(null);
+      }
     } catch (error) {
       console.warn("backup restore failed", error);
       this.restore.set(null);
     } finally {
+      this.restoring = false;
       await this.refresh();
     }
   }

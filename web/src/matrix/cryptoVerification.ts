@@ -137,6 +137,8 @@ export class VerificationFlow {
 export class VerificationCenter {
   /** The flow shown in the verification dialog (outgoing or accepted/offered incoming). */
   readonly active = new Store<VerificationFlow | null>(null);
+  /** Bumped when someone's verification status changes (badges re-read it). */
+  readonly trustChanges = new Store<number>(0);
   private readonly stops: (() => void)[] = [];
 
   constructor(private readonly client: MatrixClient) {}
@@ -148,8 +150,13 @@ export class VerificationCenter {
       if (!request.pending || request.initiatedByMe) return;
       this.active.set(this.flow(request));
     };
+    const onTrust = () => this.trustChanges.update((n) => n + 1);
     this.client.on(CryptoEvent.VerificationRequestReceived, onRequest);
-    this.stops.push(() => this.client.off(CryptoEvent.VerificationRequestReceived, onRequest));
+    this.client.on(CryptoEvent.UserTrustStatusChanged, onTrust);
+    this.stops.push(() => {
+      this.client.off(CryptoEvent.VerificationRequestReceived, onRequest);
+      this.client.off(CryptoEvent.UserTrustStatusChanged, onTrust);
+    });
   }
 
   stop(): void {
@@ -184,6 +191,15 @@ export class VerificationCenter {
     const flow = this.active.get();
     if (flow && !isFinished(flow.step.get())) flow.cancel();
     this.active.set(null);
+  }
+
+  /** The other person of a two-member DM (whom "verify" would verify), or null. */
+  dmPartner(roomId: string): { userId: string; name: string } | null {
+    const room = this.client.getRoom(roomId);
+    const me = this.client.getUserId();
+    const others = room?.getMembers().filter((m) => m.userId !== me && (m.membership === "join" || m.membership === "invite"));
+    if (!others || others.length !== 1) return null;
+    return { userId: others[0]!.userId, name: others[0]!.name || others[0]!.userId };
   }
 
   /** Whether another user is verified (cross-signing). */

@@ -1,29 +1,30 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useSession } from "../../app/sessionContext";
+import { useStore } from "../../ui/useStore";
 
 /** In a DM: whether the other person is verified, and a button to verify them by emoji. */
 export function VerifyUserButton({ userId, roomId, name }: { userId: string; roomId: string; name: string }) {
   const { t } = useTranslation();
   const { verification } = useSession().e2ee;
-  const [verified, setVerified] = useState<boolean | null>(null);
-  const [tick, setTick] = useState(0);
+  const changes = useStore(verification.trustChanges);
+  const [verified, setVerified] = useState<{ userId: string; value: boolean } | null>(null);
   useEffect(() => {
     let live = true;
     void verification.isUserVerified(userId).then(
-      (v) => live && setVerified(v),
+      (value) => live && setVerified({ userId, value }),
       () => live && setVerified(null),
     );
-    const unsubscribe = verification.active.subscribe(() => setTick((n) => n + 1));
     return () => {
       live = false;
-      unsubscribe();
     };
-  }, [verification, userId, tick]);
-  if (verified) {
+  }, [verification, userId, changes]);
+  const known = verified?.userId === userId ? verified.value : null;
+  if (known) {
     return (
-      <span className="trust-badge trust-verified" title={t("verification.userVerified", { name })}>
+      <span className="trust-badge trust-verified" role="status" title={t("verification.userVerified", { name })}>
         {t("verification.verifiedShort")}
+        <span className="visually-hidden"> {t("verification.userVerified", { name })}</span>
       </span>
     );
   }
@@ -31,7 +32,7 @@ export function VerifyUserButton({ userId, roomId, name }: { userId: string; roo
     <button
       type="button"
       className="button button-small"
-      disabled={verified === null}
+      disabled={known === null}
       onClick={() => void verification.verifyUser(userId, roomId)}
     >
       {t("verification.verifyUser", { name })}
