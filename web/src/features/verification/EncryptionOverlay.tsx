@@ -28,34 +28,36 @@ export function EncryptionOverlay() {
   const otherName = flow ? (session.client.getUser(flow.otherUserId)?.displayName ?? flow.otherUserId) : "";
   return (
     <>
-      {state === "needsSetup" && busy && (
-        <div className="crypto-banner" role="status">
-          <span className="spinner spinner-small" aria-hidden="true" /> {t("crypto.setup.working")}
-        </div>
-      )}
-      {error && (
-        <div className="crypto-banner crypto-banner-error" role="alert">
-          {t(error)}{" "}
-          <button type="button" className="button button-small" onClick={() => void encryption.setUpEncryption()}>
-            {t("crypto.setup.retry")}
-          </button>
-        </div>
-      )}
-      {state === "needsVerification" && later && !flow && (
-        <div className="crypto-banner" role="region" aria-label={t("crypto.verify.bannerLabel")}>
-          {t("crypto.verify.banner")}{" "}
-          <button type="button" className="button button-small" onClick={() => setLater(false)}>
-            {t("crypto.verify.bannerAction")}
-          </button>
-        </div>
-      )}
-      {restore && (
-        <div className="crypto-banner" role="status">
-          {restore.done
-            ? t("crypto.backup.restored", { count: restore.imported })
-            : t("crypto.backup.restoring", { imported: restore.imported, total: restore.total })}
-        </div>
-      )}
+      <div className="crypto-banners">
+        {state === "needsSetup" && busy && (
+          <div className="crypto-banner" role="status">
+            <span className="spinner spinner-small" aria-hidden="true" /> {t("crypto.setup.working")}
+          </div>
+        )}
+        {error && (
+          <div className="crypto-banner crypto-banner-error" role="alert">
+            {t(error)}{" "}
+            <button type="button" className="button button-small" onClick={() => void encryption.setUpEncryption()}>
+              {t("crypto.setup.retry")}
+            </button>
+          </div>
+        )}
+        {state === "needsVerification" && later && !flow && (
+          <div className="crypto-banner" role="region" aria-label={t("crypto.verify.bannerLabel")}>
+            {t("crypto.verify.banner")}{" "}
+            <button type="button" className="button button-small" onClick={() => setLater(false)}>
+              {t("crypto.verify.bannerAction")}
+            </button>
+          </div>
+        )}
+        {restore && (
+          <div className="crypto-banner" role="status">
+            {restore.done
+              ? t("crypto.backup.restored", { count: restore.imported })
+              : t("crypto.backup.restoring", { imported: restore.imported, total: restore.total })}
+          </div>
+        )}
+      </div>
       {newKey && (
         <RecoveryKeyDialog recoveryKey={newKey} userId={session.userId} onSaved={() => encryption.recoveryKeySaved()} />
       )}

@@ -13,7 +13,6 @@ export function UndecryptableMessage({ code }: { code: string | null }) {
   return (
     <p className="event-undecryptable" data-decryption-failure={code ?? "pending"}>
       <Icon name="lock" size={16} /> <span>{t(view.messageKey)}</span>
-      {view.suggestVerify && <span className="hint"> {t("crypto.utd.verifyHint")}</span>}
     </p>
   );
 }

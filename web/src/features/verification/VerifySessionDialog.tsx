@@ -92,7 +92,7 @@ export function VerifySessionDialog({
           )}
           <div className="button-row">
             <button type="button" className="button" onClick={() => setMode("choose")} disabled={busy}>
-              {t("common.back")}
+              {t("crypto.verify.back")}
             </button>
             <button type="submit" className="button button-primary" disabled={busy || key.trim() === ""}>
               {busy ? t("crypto.verify.checking") : t("crypto.verify.submitKey")}
