@@ -6,6 +6,7 @@ import { MatrixSession } from "../matrix/session";
 import { MediaContext } from "../ui/media";
 import { useStore } from "../ui/useStore";
 import { CallLayer } from "../features/calls/CallLayer";
+import { EncryptionOverlay } from "../features/verification/EncryptionOverlay";
 import { RoomScreen } from "../features/room/RoomScreen";
 import { RoomListPanel } from "../features/roomlist/RoomListPanel";
 import { Loading } from "./App";
@@ -62,6 +63,7 @@ function Shell({ session }: { session: MatrixSession }) {
     <div className="app" data-view={roomOpen ? "room" : "list"}>
       <CallLayer />
       <ConnectionBanner state={connection} />
+      <EncryptionOverlay />
       <a className="skip-link" href="#main-content">
         {t("app.skipToContent")}
       </a>

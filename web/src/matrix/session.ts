@@ -23,6 +23,8 @@ import { CallManager } from "./calls";
 import { clearCredentials, type Credentials } from "./credentials";
 import { GroupCallManager } from "./groupCalls";
 import { localpart } from "./eventMapper";
+import { SecretKeyCache } from "./crypto";
+import { CryptoFeatures } from "./cryptoFeatures";
 import { createMediaResolver, type MediaResolver } from "./media";
 import { RoomActions } from "./roomActions";
 import { RoomListBinder } from "./roomListBinder";
@@ -54,6 +56,8 @@ export class MatrixSession {
   readonly profile: Store<Profile>;
   readonly loggedOut = new Store<boolean>(false);
   readonly media: MediaResolver;
+  /** Encryption (setup, verification, sessions) and files: see cryptoFeatures.ts. */
+  readonly e2ee: CryptoFeatures;
   readonly roomList: RoomListBinder;
   readonly actions: RoomActions;
   readonly calls: CallManager;
@@ -67,7 +71,9 @@ export class MatrixSession {
   ) {
     this.userId = credentials.userId;
     this.deviceId = credentials.deviceId;
+    const secretKeys = new SecretKeyCache();
     this.client = createClient({
+      cryptoCallbacks: secretKeys.callbacks,
       baseUrl: credentials.baseUrl,
       accessToken: credentials.accessToken,
       userId: credentials.userId,
@@ -77,6 +83,11 @@ export class MatrixSession {
       useE2eForGroupCall: false,
     });
     this.media = createMediaResolver(credentials.baseUrl, credentials.accessToken);
+    this.e2ee = new CryptoFeatures(this.client, secretKeys, {
+      baseUrl: credentials.baseUrl,
+      accessToken: credentials.accessToken,
+      uploadLimit: config.uploadLimit,
+    });
     this.profile = new Store<Profile>({ userId: this.userId, displayName: localpart(this.userId), avatarMxc: null });
     this.roomList = new RoomListBinder(this.client);
     this.actions = new RoomActions(this.client);
@@ -89,6 +100,7 @@ export class MatrixSession {
     try {
       await this.client.initRustCrypto({ cryptoDatabasePrefix: "sceau" });
       this.crypto.set("ready");
+      this.e2ee.start();
     } catch (error) {
       console.error("Rust crypto could not start", error);
       this.crypto.set("unavailable");
@@ -206,13 +218,8 @@ export class MatrixSession {
 
   /** True when logging out would lose message keys: no server-side backup is active. */
   async keysAtRisk(): Promise<boolean> {
-    const crypto = this.client.getCrypto();
-    if (!crypto) return false;
-    try {
-      return (await crypto.getActiveSessionBackupVersion()) === null;
-    } catch {
-      return true;
-    }
+    if (!this.client.getCrypto()) return false;
+    return this.e2ee.encryption.keysAtRisk();
   }
 
   async logout(): Promise<void> {
@@ -237,6 +244,7 @@ export class MatrixSession {
   }
 
   stop(): void {
+    this.e2ee.stop();
     this.calls.dispose();
     this.groupCalls.dispose();
     this.client.stopClient();

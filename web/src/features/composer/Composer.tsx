@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import type { Mention } from "../../matrix/markdown";
 import type { RoomViewModel } from "../../matrix/roomView";
 import type { Person, TimelineEvent } from "../../matrix/timeline";
+import { AttachButton } from "../files/AttachButton";
 import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
 import { useStore } from "../../ui/useStore";
@@ -160,6 +161,7 @@ export function Composer({ vm, mode, onModeChange, placeholder }: Props) {
         </p>
       )}
       <div className="composer-row">
+        <AttachButton roomId={info.roomId} threadId={vm.threadId} />
         <textarea
           ref={input}
           className="composer-input"

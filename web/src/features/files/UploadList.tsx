@@ -14,9 +14,10 @@ function UploadRow({ item }: { item: UploadItem }) {
         ? t("files.error.too_large", { limit: formatBytes(item.limit ?? 0, i18n.language) })
         : t(`files.error.${item.error ?? "unknown"}`);
     return (
-      <li className={`upload upload-failed upload-failed-${item.error ?? "unknown"}`} role="alert">
-        <span className="upload-name">{item.name}</span>
-        <span className="upload-error">{reason}</span>
+      <li className={`upload upload-failed upload-failed-${item.error ?? "unknown"}`}>
+        <span className="upload-alert" role="alert">
+          <span className="upload-name">{item.name}</span> <span className="upload-error">{reason}</span>
+        </span>
         <button type="button" className="button button-small" onClick={() => files.dismiss(item.id)}>
           {t("files.dismiss", { name: item.name })}
         </button>

@@ -1,5 +1,8 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { DropHint, UploadList } from "../files/UploadList";
+import { useFileDrop } from "../files/useFileDrop";
+import { VerifyUserButton } from "../verification/VerifyUserButton";
 import { useSession } from "../../app/sessionContext";
 import type { RoomViewModel } from "../../matrix/roomView";
 import type { TimelineEvent } from "../../matrix/timeline";
@@ -48,6 +51,8 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
   const summary = rooms.find((r) => r.roomId === info.roomId);
   const [mode, setMode] = useState<ComposerMode>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const drop = useFileDrop(info.roomId, threadId);
+  const dmPartner = info.isDirect ? session.e2ee.verification.dmPartner(info.roomId) : null;
 
   if (info.membership === "invite") {
     return <InviteView info={info} onBack={onBack} onOpenRoom={onOpenRoom} />;
@@ -58,7 +63,8 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
 
   return (
     <div className={threadId ? "room room-with-thread" : "room"}>
-      <section className="room-main" aria-label={info.name}>
+      <section className="room-main drop-zone" aria-label={info.name} {...drop.handlers}>
+        {drop.dragging && <DropHint />}
         <header className="room-header">
           <button type="button" className="icon-button back-button" onClick={onBack} aria-label={t("room.back")}>
             <Icon name="back" />
@@ -77,6 +83,7 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
             <p className="room-topic">{info.topic ?? (info.isDirect ? t("room.directChat") : t("room.members", { count: info.joinedCount }))}</p>
           </div>
           <CallButtons roomId={info.roomId} joinedCount={info.joinedCount} />
+          {dmPartner && <VerifyUserButton userId={dmPartner.userId} roomId={info.roomId} name={dmPartner.name} />}
           <button
             type="button"
             className={`icon-button${favourite ? " icon-button-active" : ""}`}
@@ -99,6 +106,7 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
         </header>
         <Timeline vm={vm} onReply={startReply} onEdit={startEdit} onOpenThread={(id) => onOpenThread(id)} />
         <TypingIndicator vm={vm} />
+        <UploadList roomId={info.roomId} />
         <Composer vm={vm} mode={mode} onModeChange={setMode} />
       </section>
       {threadId && <ThreadPanel roomId={info.roomId} threadId={threadId} onClose={() => onOpenThread(null)} />}

@@ -8,6 +8,8 @@ import { Avatar } from "../../ui/Avatar";
 import { Dialog } from "../../ui/Dialog";
 import { useStore } from "../../ui/useStore";
 import { LogoutSection } from "./LogoutSection";
+import { SessionsSection } from "../sessions/SessionsSection";
+import { EncryptionSection } from "../verification/EncryptionSection";
 
 const NOTIFY_KEY = "sceau.notifications";
 
@@ -139,6 +141,8 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
         </fieldset>
       </section>
 
+      <EncryptionSection />
+      <SessionsSection />
       <LogoutSection />
     </Dialog>
   );

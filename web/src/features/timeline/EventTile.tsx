@@ -1,5 +1,8 @@
 import { memo, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { AttachmentView } from "../files/AttachmentView";
+import { VerificationRequestNotice } from "../verification/VerificationRequestNotice";
+import { UndecryptableMessage } from "../verification/UndecryptableMessage";
 import type { RoomViewModel } from "../../matrix/roomView";
 import type { TimelineEvent } from "../../matrix/timeline";
 import { Avatar } from "../../ui/Avatar";
@@ -51,21 +54,24 @@ interface Props {
 
 function Body({ event }: { event: TimelineEvent }) {
   const { t } = useTranslation();
+  if (event.content.msgtype === "m.key.verification.request") {
+    return <VerificationRequestNotice senderName={event.sender.name} mine={event.mine} />;
+  }
   switch (event.kind) {
     case "redacted":
       return <p className="event-body event-muted">{t("timeline.redacted")}</p>;
     case "undecryptable":
       return (
-        <p className="event-body event-muted">
-          <Icon name="lock" size={14} /> {t(`timeline.decryption.${event.decryptionError ?? "pending"}`, { defaultValue: t("timeline.decryption.generic") })}
-        </p>
+        <div className="event-body">
+          <UndecryptableMessage code={event.decryptionError} />
+        </div>
       );
     case "image":
     case "file":
       return (
-        <p className="event-body event-file">
-          {t("timeline.attachment", { name: event.body || t("timeline.file") })}
-        </p>
+        <div className="event-body">
+          <AttachmentView content={event.content} eventType={String(event.content.type ?? "m.room.message")} />
+        </div>
       );
     default:
       break;
