@@ -5,13 +5,16 @@
 //                            [--json FILE] [--write-docs] [--dist FOLDER]
 //
 // --write-docs replaces the "Web client" figures in docs/performance.md (or
-// --docs-file FILE). --dist serves another build than web/dist.
+// --docs-file FILE), --from-json FILE writes them from an earlier run's
+// --json output without running again. --dist serves another build than web/dist.
 // Uses playwright-core (root package.json) and Debian's /usr/bin/chromium.
+import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { launchBrowser, newUser } from "../e2e/harness.mjs";
-import { heapAfterScrollBack, jsBeforeLogin, logIn, reloadInteractive, roomName, roomSwitch } from "./measure.mjs";
+import { steps } from "../e2e/steps.mjs";
+import { heapAfterScrollBack, jsBeforeLogin, reloadInteractive, roomName, roomSwitch } from "./measure.mjs";
 import { seed } from "./seed.mjs";
 import { REPO, startSceau } from "./server.mjs";
 
@@ -30,6 +33,7 @@ const { values: opts } = parseArgs({
     switches: { type: "string", default: "10" },
     json: { type: "string" },
     dist: { type: "string" },
+    "from-json": { type: "string" },
     "write-docs": { type: "boolean", default: false },
     "docs-file": { type: "string", default: path.join(REPO, "docs", "performance.md") },
   },
@@ -53,10 +57,17 @@ async function main() {
     await warmUp.context.close();
     const user = await newUser(browser, { name: "bench", baseUrl: sceau.url });
     const cdp = await user.context.newCDPSession(user.page);
-    const results = { rooms, messages, chromium: browser.version(), date: new Date().toISOString() };
+    const results = {
+      rooms,
+      messages,
+      chromium: browser.version(),
+      date: new Date().toISOString(),
+      commit: gitCommit(),
+    };
     log("cold load of the login screen");
     Object.assign(results, await jsBeforeLogin(user.page, sceau.url));
-    await logIn(user.page, data.user);
+    // The test steps' login: it also saves the recovery key a first login shows.
+    await steps(() => user).login({ name: "bench", identifier: data.user.userId, password: data.user.password });
     log("logged in; reloading");
     // The newest room heads the list: "Historique", created last.
     await user.page.getByText("Historique", { exact: true }).first().waitFor({ timeout: 60_000 });
@@ -73,6 +84,14 @@ async function main() {
   }
 }
 
+function gitCommit() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
 function markdown(results) {
   const rows = Object.entries(TARGETS).map(([key, t]) => {
     const value = results[key];
@@ -80,7 +99,8 @@ function markdown(results) {
     return `| ${t.label} | ${value.toFixed(key.endsWith("KB") || key.endsWith("MB") ? 1 : 0)} ${t.unit} | ≤ ${t.max} ${t.unit} | ${met} |`;
   });
   return [
-    `Run of ${results.date.slice(0, 16).replace("T", " ")} UTC, Chromium ${results.chromium},`,
+    `Run of ${results.date.slice(0, 16).replace("T", " ")} UTC (commit ${results.commit ?? gitCommit()}),` +
+      ` Chromium ${results.chromium},`,
     `${results.rooms} rooms, ${results.messages} messages in the history room, SQLite.`,
     "",
     "| figure | measured | target | |",
@@ -103,7 +123,8 @@ async function writeDocs(results) {
   log(`wrote the figures into ${path.relative(process.cwd(), file)}`);
 }
 
-const results = await main();
+// --from-json FILE: no run, only the docs written from an earlier run's JSON.
+const results = opts["from-json"] ? JSON.parse(await readFile(opts["from-json"], "utf8")) : await main();
 console.log(JSON.stringify(results, null, 2));
 console.error(markdown(results));
 if (opts.json) await writeFile(opts.json, JSON.stringify(results, null, 2));

@@ -74,12 +74,6 @@ export async function jsBeforeLogin(page, base) {
   };
 }
 
-export async function logIn(page, user) {
-  await page.locator("input[autocomplete=username], input[name=username]").first().fill(user.userId);
-  await page.locator("input[type=password]").first().fill(user.password);
-  await page.locator("form button[type=submit]").first().click();
-}
-
 export async function reloadInteractive(page, newest) {
   await page.reload({ waitUntil: "commit" });
   return { reloadInteractiveMs: await timeWhen(page, TEXT_SHOWN, newest, 60_000) };
