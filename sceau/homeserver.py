@@ -48,6 +48,7 @@ from sceau.services.notifications import NotificationService
 from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
 from sceau.services.push import PushRuleService
+from sceau.services.push_delivery import PushDelivery
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.receipts import ReceiptService
 from sceau.services.relations import RelationService
@@ -87,6 +88,7 @@ from sceau.wiring import (
     add_moderation,
     add_observability,
     add_policy,
+    add_push_delivery,
 )
 from sceau.wiring_dag import add_event_graph_federation
 from sceau.wiring_federation import add_federation
@@ -176,15 +178,18 @@ class Services:
     federation: FederationServices = field(init=False)
     account_renewal: AccountRenewalService = field(init=False)
     content_scanner: ContentScanner | None = None
+    push_delivery: PushDelivery = field(init=False)
     federation_rooms: FederationRooms = field(init=False)
 
     async def start(self) -> None:
         """Background work of a serving process (the federation queue, periodic jobs)."""
         await self.federation.start()
+        await self.push_delivery.start()
         self.jobs.start()
 
     async def stop(self) -> None:
         await self.jobs.stop()
+        await self.push_delivery.stop()
         await self.federation.stop()
 
 
@@ -420,6 +425,7 @@ async def build_services(
     add_ephemeral(built)
     add_moderation(built)
     add_policy(built)
+    add_push_delivery(built)
     add_federation(built, http=federation_http)
     add_event_graph_federation(built)
     add_observability(built, mailer)

@@ -25,6 +25,7 @@ from sceau.services.policy.room_admins import AdminSuccession
 from sceau.services.policy.room_creation import RoomCreationPolicy
 from sceau.services.presence import PresenceService
 from sceau.services.push import PushRuleService
+from sceau.services.push_delivery import PushDelivery
 from sceau.services.receipts import ReceiptService
 from sceau.services.reports import ReportService
 from sceau.services.sliding_sync import SlidingSyncService
@@ -38,6 +39,7 @@ from sceau.storage.admin import AdminStore
 from sceau.storage.notifications import NotificationStore
 from sceau.storage.presence import PresenceStore
 from sceau.storage.push import PushStore
+from sceau.storage.push_delivery import PushDeliveryStore
 from sceau.storage.receipts import ReceiptStore
 from sceau.storage.reports import ReportStore
 from sceau.storage.unread_cache import UnreadCountCache
@@ -270,3 +272,19 @@ def add_observability(services: "Services", mailer: Mailer) -> None:
     metrics.register_cache("recent_events", lambda: len(services.events.recent))
     metrics.register_queue("email", lambda: mailer.pending)
     metrics.register_queue("federation", lambda: services.federation.sender.queued)
+
+
+def add_push_delivery(services: "Services") -> None:
+    """Notifications to phones through the approved push gateways."""
+    stores = services.stores
+    delivery = PushDelivery(
+        config=services.config.push,
+        store=PushDeliveryStore(stores.db),
+        events=stores.events,
+        state=stores.state,
+        stream=services.stream,
+    )
+    services.events.persist_hooks.append(delivery.on_events)
+    services.receipts.hooks.append(delivery.on_receipt)
+    services.push.pusher_hooks.append(delivery.pushers_changed)
+    services.push_delivery = delivery

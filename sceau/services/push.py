@@ -59,6 +59,8 @@ class PushRuleService:
         self._writes = 0
         #: push.allowed_gateways: the only URLs HTTP pushers may point at.
         self.allowed_gateways: frozenset[str] = frozenset()
+        #: Called with the user ID after their pushers change (push delivery).
+        self.pusher_hooks: list[Callable[[str], Awaitable[None]]] = []
 
     # ---------------------------------------------------------------- rulesets
 
@@ -248,6 +250,7 @@ class PushRuleService:
         if kind is None:
             async with self._db.transaction() as txn:
                 await self._store.delete_pusher(txn, user_id, app_id, pushkey)
+            await self._pushers_changed(user_id)
             return
         pusher = _pusher(body, app_id, pushkey, kind)
         if kind == "http" and pusher["data"]["url"] not in self.allowed_gateways:
@@ -259,6 +262,11 @@ class PushRuleService:
             if not append:
                 await self._store.delete_pushers_of_others(txn, user_id, app_id, pushkey)
             await self._store.upsert_pusher(txn, user_id, pusher, self._clock.time_ms())
+        await self._pushers_changed(user_id)
+
+    async def _pushers_changed(self, user_id: str) -> None:
+        for hook in self.pusher_hooks:
+            await hook(user_id)
 
 
 # --------------------------------------------------------------------- helpers

@@ -1,0 +1,268 @@
+"""Push delivery: phones learn of new messages through their push gateway.
+
+Each HTTP pusher has a worker that sends its user's new notifications (the
+rows the push rules already produced) to the pusher's gateway, oldest first,
+in the Push Gateway API's format, and records how far it got after each
+accepted send: a restart resumes there, so nothing is lost or sent twice. A
+gateway that fails is retried with exponential backoff; pushkeys it rejects
+are removed. When the user reads (a receipt clears notifications), the badge
+count is pushed again so the phone's icon follows. Only gateways the admin
+listed in ``push.allowed_gateways`` are ever contacted.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+import orjson
+
+from sceau.config import PushConfig
+from sceau.services.event_types import PersistedEvent
+from sceau.storage.database import Transaction
+from sceau.storage.events import EventStore
+from sceau.storage.push_delivery import HttpPusher, PendingNotification, PushDeliveryStore
+from sceau.storage.state import StateStore
+from sceau.streams import StreamIdGenerator
+
+logger = logging.getLogger(__name__)
+
+BATCH = 20
+MIN_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 600.0
+STOP_GRACE_S = 5.0
+HIGH_PRIORITY_TYPES = frozenset({"m.room.message", "m.room.encrypted", "m.call.invite"})
+
+
+def tweaks_of(actions_json: str | None) -> dict[str, Any]:
+    """The ``set_tweak`` actions of a notification, as the gateway's ``tweaks``."""
+    if actions_json is None:
+        return {}
+    tweaks: dict[str, Any] = {}
+    for action in orjson.loads(actions_json):
+        if isinstance(action, dict) and isinstance(action.get("set_tweak"), str):
+            tweaks[action["set_tweak"]] = action.get("value", True)
+    return tweaks
+
+
+class PushDelivery:
+    def __init__(
+        self,
+        *,
+        config: PushConfig,
+        store: PushDeliveryStore,
+        events: EventStore,
+        state: StateStore,
+        stream: StreamIdGenerator,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._events = events
+        self._state = state
+        self._stream = stream
+        self._http = http
+        self._workers: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self._wakers: dict[tuple[str, str, str], asyncio.Event] = {}
+        self._badges: set[tuple[str, str, str]] = set()
+        self._users: set[str] = set()
+        self._running = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start a worker for every stored HTTP pusher (``sceau serve`` only)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=30, follow_redirects=False)
+        self._running = True
+        for pusher in await self._store.http_pushers():
+            self._spawn(pusher)
+
+    async def stop(self) -> None:
+        """Let each worker finish the send in hand (no duplicate after a restart), then end."""
+        self._running = False
+        for waker in self._wakers.values():
+            waker.set()
+        tasks = list(self._workers.values())
+        _done, late = await asyncio.wait(tasks, timeout=STOP_GRACE_S) if tasks else ((), ())
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        self._wakers.clear()
+
+    def _spawn(self, pusher: HttpPusher) -> None:
+        if pusher.key in self._workers:
+            return
+        self._users.add(pusher.user_id)
+        self._wakers[pusher.key] = asyncio.Event()
+        self._workers[pusher.key] = asyncio.create_task(self._run(pusher), name="pusher")
+
+    # ---------------------------------------------------------------- hooks
+
+    async def pushers_changed(self, user_id: str) -> None:
+        """After /pushers/set: start workers for new pushers, stop those of removed ones."""
+        if not self._running:
+            return
+        current = {p.key: p for p in await self._store.http_pushers(user_id)}
+        for key in [k for k in self._workers if k[0] == user_id and k not in current]:
+            self._workers.pop(key).cancel()
+            self._wakers.pop(key, None)
+        for pusher in current.values():
+            self._spawn(pusher)
+
+    async def on_events(self, txn: Transaction, events: list[PersistedEvent]) -> None:
+        """Persist hook: once the batch commits, wake the pushers of the rooms' members."""
+        if not self._users:
+            return
+        targets: set[str] = set()
+        for room_id in {event.room_id for event in events}:
+            targets.update(
+                m for m in await self._state.members(room_id, "join") if m in self._users
+            )
+        if targets:
+            txn.after_commit(lambda: self.wake(list(targets)))
+
+    async def on_receipt(self, _room: str, user_id: str, *_rest: Any) -> None:
+        """Receipt hook: the user read something; push the new badge count."""
+        for key in self._workers:
+            if key[0] == user_id:
+                self._badges.add(key)
+        self.wake([user_id])
+
+    def wake(self, user_ids: list[str]) -> None:
+        targets = set(user_ids)
+        for key, event in self._wakers.items():
+            if key[0] in targets:
+                event.set()
+
+    # --------------------------------------------------------------- worker
+
+    async def _run(self, pusher: HttpPusher) -> None:
+        position = pusher.last_stream_pos
+        if position is None:
+            position = self._stream.current()
+            await self._store.set_position(pusher, position)
+        waker = self._wakers[pusher.key]
+        while self._running:
+            waker.clear()
+            pending = await self._store.pending(pusher.user_id, position, BATCH)
+            for note in pending:
+                if not self._running:
+                    return
+                if not await self._send_until_done(pusher, await self._payload(pusher, note)):
+                    return
+                position = note.stream_pos
+                await self._store.set_position(pusher, position)
+            if pending:
+                continue
+            if pusher.key in self._badges:
+                self._badges.discard(pusher.key)
+                if not await self._send_until_done(pusher, await self._badge(pusher)):
+                    return
+                continue
+            await waker.wait()
+
+    async def _send_until_done(self, pusher: HttpPusher, payload: dict[str, Any]) -> bool:
+        """POST until the gateway accepts; False when the pusher is gone (rejected, unapproved)."""
+        url = pusher.data.get("url")
+        if url not in self._config.allowed_gateways:
+            logger.warning(
+                "pusher %s/%s: gateway no longer approved", pusher.user_id, pusher.app_id
+            )
+            await self._store.remove(pusher)
+            return False
+        backoff = MIN_BACKOFF_S
+        while True:
+            rejected = await self._post(str(url), payload)
+            if rejected is not None:
+                break
+            if not self._running:
+                return False
+            await self._pause(pusher, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+        if pusher.pushkey in rejected:
+            logger.info("pusher %s/%s: pushkey rejected, removed", pusher.user_id, pusher.app_id)
+            await self._store.remove(pusher)
+            self._wakers.pop(pusher.key, None)
+            self._workers.pop(pusher.key, None)
+            return False
+        return True
+
+    async def _pause(self, pusher: HttpPusher, seconds: float) -> None:
+        """Back off, but wake early for a stop (or a test's nudge)."""
+        waker = self._wakers.get(pusher.key)
+        if waker is None:
+            await asyncio.sleep(seconds)
+            return
+        waker.clear()
+        try:
+            await asyncio.wait_for(waker.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _post(self, url: str, payload: dict[str, Any]) -> list[str] | None:
+        """The rejected pushkeys, or None when the gateway did not accept the request."""
+        assert self._http is not None
+        try:
+            response = await self._http.post(
+                url, content=orjson.dumps(payload), headers={"Content-Type": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            logger.info("push gateway %s unreachable: %s", url, exc)
+            return None
+        if response.status_code != 200:
+            logger.info("push gateway %s answered %s", url, response.status_code)
+            return None
+        try:
+            rejected = response.json().get("rejected", [])
+        except (ValueError, AttributeError):
+            return []
+        return [key for key in rejected if isinstance(key, str)]
+
+    # -------------------------------------------------------------- payload
+
+    def _device(self, pusher: HttpPusher, tweaks: dict[str, Any]) -> dict[str, Any]:
+        data = {k: v for k, v in pusher.data.items() if k != "url"}
+        return {
+            "app_id": pusher.app_id,
+            "pushkey": pusher.pushkey,
+            "pushkey_ts": pusher.created_ts // 1000,
+            "data": data,
+            "tweaks": tweaks,
+        }
+
+    async def _counts(self, user_id: str) -> dict[str, int]:
+        """The badge (always sent, so a read clears it) and missed calls when there are some."""
+        counts = {"unread": await self._store.unread_total(user_id)}
+        missed = await self._store.missed_calls(user_id)
+        if missed:
+            counts["missed_calls"] = missed
+        return counts
+
+    async def _payload(self, pusher: HttpPusher, note: PendingNotification) -> dict[str, Any]:
+        event = await self._events.get_event(note.event_id)
+        event_type = event.type if event is not None else ""
+        notification: dict[str, Any] = {
+            "event_id": note.event_id,
+            "room_id": note.room_id,
+            "counts": await self._counts(pusher.user_id),
+            "devices": [self._device(pusher, tweaks_of(note.actions_json))],
+            "prio": "high" if note.highlight or event_type in HIGH_PRIORITY_TYPES else "low",
+        }
+        if pusher.data.get("format") != "event_id_only" and event is not None:
+            notification["type"] = event_type
+            notification["sender"] = event.sender
+            if self._config.include_content and event_type != "m.room.encrypted":
+                notification["content"] = event.content
+        return {"notification": notification}
+
+    async def _badge(self, pusher: HttpPusher) -> dict[str, Any]:
+        """A counts-only notification, after the user read on some device."""
+        return {
+            "notification": {
+                "counts": await self._counts(pusher.user_id),
+                "devices": [self._device(pusher, {})],
+                "prio": "low",
+            }
+        }

@@ -1,0 +1,112 @@
+"""What push delivery reads and records: HTTP pushers, their positions, pending notifications."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sceau.storage.database import Database
+
+
+@dataclass(frozen=True)
+class HttpPusher:
+    user_id: str
+    app_id: str
+    pushkey: str
+    data: dict[str, Any]
+    created_ts: int
+    last_stream_pos: int | None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.user_id, self.app_id, self.pushkey)
+
+
+@dataclass(frozen=True)
+class PendingNotification:
+    stream_pos: int
+    room_id: str
+    event_id: str
+    highlight: bool
+    actions_json: str | None
+
+
+class PushDeliveryStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def http_pushers(self, user_id: str | None = None) -> list[HttpPusher]:
+        """Every HTTP pusher, or one user's."""
+        query = (
+            "SELECT user_id, app_id, pushkey, pusher_json, created_ts, last_stream_pos"
+            " FROM pushers WHERE kind = 'http'"
+        )
+        rows = (
+            await self._db.fetchall(query + " AND user_id = ?", user_id)
+            if user_id is not None
+            else await self._db.fetchall(query)
+        )
+        return [
+            HttpPusher(
+                r[0],
+                r[1],
+                r[2],
+                orjson.loads(r[3])["data"],
+                int(r[4]),
+                None if r[5] is None else int(r[5]),
+            )
+            for r in rows
+        ]
+
+    async def set_position(self, pusher: HttpPusher, stream_pos: int) -> None:
+        async with self._db.transaction() as txn:
+            await txn.execute(
+                "UPDATE pushers SET last_stream_pos = ?"
+                " WHERE user_id = ? AND app_id = ? AND pushkey = ?",
+                stream_pos,
+                pusher.user_id,
+                pusher.app_id,
+                pusher.pushkey,
+            )
+
+    async def remove(self, pusher: HttpPusher) -> None:
+        """A pushkey the gateway rejected: the pusher goes (any user holding that key)."""
+        async with self._db.transaction() as txn:
+            await txn.execute(
+                "DELETE FROM pushers WHERE app_id = ? AND pushkey = ?",
+                pusher.app_id,
+                pusher.pushkey,
+            )
+
+    async def pending(self, user_id: str, after: int, limit: int) -> list[PendingNotification]:
+        """Unread notifications of the user after a position, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT a.stream_pos, a.room_id, e.event_id, a.highlight, a.actions_json"
+            " FROM event_push_actions a JOIN events e ON e.stream_pos = a.stream_pos"
+            " WHERE a.user_id = ? AND a.stream_pos > ? ORDER BY a.stream_pos LIMIT ?",
+            user_id,
+            after,
+            limit,
+        )
+        return [PendingNotification(int(r[0]), r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    async def unread_total(self, user_id: str) -> int:
+        """The badge: the user's unread notifications, all rooms together."""
+        return int(
+            await self._db.fetchval(
+                "SELECT COUNT(*) FROM event_push_actions WHERE user_id = ?", user_id
+            )
+            or 0
+        )
+
+    async def missed_calls(self, user_id: str) -> int:
+        """Unread call invitations (the gateway's ``missed_calls`` count)."""
+        return int(
+            await self._db.fetchval(
+                "SELECT COUNT(*) FROM event_push_actions a JOIN events e"
+                " ON e.stream_pos = a.stream_pos"
+                " WHERE a.user_id = ? AND e.type = 'm.call.invite'",
+                user_id,
+            )
+            or 0
+        )
