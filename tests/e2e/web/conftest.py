@@ -7,6 +7,7 @@ on two cores. Screenshots and axe reports go to test-output/web/MODULE/.
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,9 +84,11 @@ def browser(
     web_server: ServerProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WebDriver]:
-    """One Chromium for the module, pointed at ``web_server``."""
+    """One Chromium for the module, pointed at ``web_server``; its screens start afresh."""
+    output = module_output(request)
+    shutil.rmtree(output, ignore_errors=True)
     driver = WebDriver(tmp_path_factory.mktemp("browser") / "driver.log")
-    driver.start(web_server.url, module_output(request))
+    driver.start(web_server.url, output)
     try:
         yield driver
     finally:
