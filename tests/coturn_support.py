@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, free_port
+from tests.conftest import free_port, require_system_package
 from tests.turn_client import stun_binding_answers
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "calls.md"
@@ -47,12 +47,7 @@ class Coturn:
 
 def turnserver_binary() -> str:
     """turnserver's path; skips (or fails under CI=true) when coturn is not installed."""
-    found = shutil.which("turnserver") or shutil.which("turnserver", path="/usr/bin:/usr/sbin")
-    if found:
-        return found
-    if IN_CI:
-        pytest.fail("CI=true but coturn is not installed (scripts/apt-packages lists coturn)")
-    pytest.skip("coturn is not installed (apt-get install coturn; CI=true makes this fail)")
+    return require_system_package("coturn", "turnserver")
 
 
 def documented_peer_rules() -> list[str]:
