@@ -103,6 +103,8 @@ class PushConfig(_Section):
     allowed_gateways: list[str] = []
     #: Send message content to gateways (never for encrypted rooms); off: counts and IDs only.
     include_content: bool = False
+    #: Email pushers: how long notifications stay unread before one summary email goes out.
+    email_delay_ms: int = Field(default=600_000, ge=0)
 
 
 class SessionsConfig(_Section):
@@ -625,6 +627,8 @@ push:
   #   - "https://sygnal.interieur.gouv.fr/_matrix/push/v1/notify"
   # Send message content to the gateway (never for encrypted rooms).
   include_content: false
+  # Email pushers: one summary email once notifications stay unread this long.
+  email_delay_ms: 600000
 
 sessions:
   # Clients that ask for a refresh token get access tokens that expire after

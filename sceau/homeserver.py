@@ -37,6 +37,7 @@ from sceau.services.background import PeriodicJobs
 from sceau.services.content_scanner import ContentScanner
 from sceau.services.devices import DeviceService
 from sceau.services.e2ee import E2eeServices
+from sceau.services.email_notifications import EmailNotifier
 from sceau.services.events import EventService
 from sceau.services.federation import FederationServices
 from sceau.services.federation.rooms import FederationRooms
@@ -179,6 +180,7 @@ class Services:
     account_renewal: AccountRenewalService = field(init=False)
     content_scanner: ContentScanner | None = None
     push_delivery: PushDelivery = field(init=False)
+    email_notifier: EmailNotifier = field(init=False)
     federation_rooms: FederationRooms = field(init=False)
 
     async def start(self) -> None:

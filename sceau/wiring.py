@@ -6,6 +6,7 @@ ephemeral streams; moderation and administration), stores them on the
 /sync sections. They are called once, from :func:`sceau.homeserver.build_services`.
 """
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from sceau.services.account_data import AccountDataService
@@ -16,6 +17,7 @@ from sceau.services.admin_users import AdminUserService
 from sceau.services.antivirus import ClamdClient
 from sceau.services.content_scanner import ContentScanner, load_or_create_key
 from sceau.services.e2ee import build_e2ee
+from sceau.services.email_notifications import EmailNotifier
 from sceau.services.mailer import Mailer
 from sceau.services.notifications import NotificationService
 from sceau.services.policy.access_rules import RoomAccessPolicy
@@ -288,3 +290,15 @@ def add_push_delivery(services: "Services") -> None:
     services.receipts.hooks.append(delivery.on_receipt)
     services.push.pusher_hooks.append(delivery.pushers_changed)
     services.push_delivery = delivery
+    secret = hashlib.sha256(b"sceau email notifications\0" + services.signing_key.seed).digest()
+    services.email_notifier = EmailNotifier(
+        config=services.config,
+        clock=services.clock,
+        store=PushDeliveryStore(stores.db),
+        events=stores.events,
+        state=stores.state,
+        stream=services.stream,
+        mailer=services.mailer,
+        link_secret=secret,
+    )
+    services.jobs.add("email notifications", 60, services.email_notifier.send_due)

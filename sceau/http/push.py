@@ -1,8 +1,8 @@
 """Push rules and pushers."""
 
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from sceau.errors import missing_param
 from sceau.http.app import client_routes
@@ -112,7 +112,37 @@ async def set_pusher(request: Request) -> Response:
 _RULE = "/pushrules/global/{kind}/{rule_id}"
 
 
+_UNSUBSCRIBED = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Sceau</title></head>
+<body><p>{fr}</p><p>{en}</p></body></html>
+"""
+
+
+async def unsubscribe(request: Request) -> Response:
+    """GET /_sceau/v1/email_notifications/unsubscribe (the link in each notification email)"""
+    params = request.query_params
+    done = await services(request).email_notifier.unsubscribe(
+        params.get("user", ""), params.get("address", ""), params.get("token", "")
+    )
+    if not done:
+        page = _UNSUBSCRIBED.format(
+            fr="Ce lien n'est plus valide.", en="This link is no longer valid."
+        )
+        return HTMLResponse(page, status_code=404)
+    page = _UNSUBSCRIBED.format(
+        fr="Vous ne recevrez plus ces courriels.", en="You will not receive these emails again."
+    )
+    return HTMLResponse(page)
+
+
 def routes() -> list[BaseRoute]:
+    unsubscribe_route = Route(
+        "/_sceau/v1/email_notifications/unsubscribe", unsubscribe, methods=["GET"]
+    )
+    return [*_client_routes(), unsubscribe_route]
+
+
+def _client_routes() -> list[BaseRoute]:
     return client_routes(
         [
             ("GET", "/pushrules/", get_all_rules),

@@ -37,9 +37,16 @@ class PushDeliveryStore:
 
     async def http_pushers(self, user_id: str | None = None) -> list[HttpPusher]:
         """Every HTTP pusher, or one user's."""
+        return await self._pushers("http", user_id)
+
+    async def email_pushers(self) -> list[HttpPusher]:
+        """Every email pusher (its pushkey is the address)."""
+        return await self._pushers("email", None)
+
+    async def _pushers(self, kind: str, user_id: str | None) -> list[HttpPusher]:
         query = (
             "SELECT user_id, app_id, pushkey, pusher_json, created_ts, last_stream_pos"
-            " FROM pushers WHERE kind = 'http'"
+            f" FROM pushers WHERE kind = '{kind}'"
         )
         rows = (
             await self._db.fetchall(query + " AND user_id = ?", user_id)
@@ -69,6 +76,18 @@ class PushDeliveryStore:
                 pusher.pushkey,
             )
 
+    async def remove_one(self, pusher: HttpPusher) -> bool:
+        """Delete this user's pusher (an unsubscribe link); False if it was gone already."""
+        async with self._db.transaction() as txn:
+            found = await txn.fetchval(
+                "DELETE FROM pushers WHERE user_id = ? AND app_id = ? AND pushkey = ?"
+                " RETURNING pushkey",
+                pusher.user_id,
+                pusher.app_id,
+                pusher.pushkey,
+            )
+        return found is not None
+
     async def remove(self, pusher: HttpPusher) -> None:
         """A pushkey the gateway rejected: the pusher goes (any user holding that key)."""
         async with self._db.transaction() as txn:
@@ -89,6 +108,14 @@ class PushDeliveryStore:
             limit,
         )
         return [PendingNotification(int(r[0]), r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    async def oldest_unread_ts(self, user_id: str, after: int) -> int | None:
+        value = await self._db.fetchval(
+            "SELECT MIN(ts) FROM event_push_actions WHERE user_id = ? AND stream_pos > ?",
+            user_id,
+            after,
+        )
+        return None if value is None else int(value)
 
     async def unread_total(self, user_id: str) -> int:
         """The badge: the user's unread notifications, all rooms together."""

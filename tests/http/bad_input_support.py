@@ -50,6 +50,7 @@ PUBLIC = {
     ("GET", "/_matrix/client/unstable/account_validity/renew"),
     ("GET", "/_matrix/identity/api/v1/info"),
     ("GET", "/_matrix/identity/api/v1/internal-info"),
+    ("GET", "/_sceau/v1/email_notifications/unsubscribe"),
 }
 #: The spec lets these run under UIA alone (``security: [{}, bearer]``).
 UIA_WITHOUT_TOKEN = {
