@@ -240,6 +240,24 @@ export function steps(user) {
       await dialog.waitFor({ state: "detached", timeout });
     },
 
+    /** A new session asks another of the user's sessions for an emoji verification. */
+    async verifyWithOtherSession({ name, timeout = 60_000 }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog", { name: tr("crypto.verify.title") });
+      await dialog.waitFor({ timeout });
+      await dialog.getByRole("button", { name: tr("crypto.verify.useOtherSession") }).click();
+      await page.getByRole("dialog", { name: tr("verification.titleSelf") }).waitFor({ timeout });
+    },
+
+    /** "They match" in a verification between two of the user's sessions; wait for done and close. */
+    async confirmOwnEmojis({ name, timeout = 45_000 }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog", { name: tr("verification.titleSelf") });
+      await dialog.getByRole("button", { name: tr("verification.match") }).click();
+      await dialog.getByText(tr("verification.doneSelf")).waitFor({ timeout });
+      await dialog.getByRole("button", { name: tr("verification.finish") }).click();
+    },
+
     /** The "verify this session" dialog is showing (before it is answered). */
     async verifySessionAsked({ name, timeout = 60_000 }) {
       const { page } = user(name);

@@ -3,9 +3,10 @@
 Alice and Bob each set up their recovery key at first login and chat in an
 encrypted DM. Bob then logs in from a new browser (a new session), verifies it
 with his recovery key and reads the older messages, restored from the key
-backup. Alice and Bob verify each other by comparing emojis, each confirming
-in their own browser. Alice sends an image that Bob sees decrypted, and while the server
-holds only ciphertext.
+backup; another new session of his verifies itself by comparing emojis with
+his first one, and reads them too. Alice and Bob verify each other by
+comparing emojis, each confirming in their own browser. Alice sends an image
+that Bob sees decrypted, while the server holds only ciphertext.
 """
 
 import asyncio
@@ -133,6 +134,28 @@ async def test_a_new_session_verifies_with_the_recovery_key_and_reads_older_mess
     # Sent before this session existed: its key comes from the backup.
     await browser.acall("waitForMessage", name="bob-laptop", text=OLD_MESSAGE, timeout=60_000)
     await browser.acall("closeUser", name="bob-laptop")
+
+
+async def test_a_new_session_verifies_by_emoji_from_another_session(
+    browser: WebDriver, people: People
+):
+    await browser.acall("newUser", name="bob-phone")
+    await browser.acall(
+        "login", name="bob-phone", identifier=people.bob, password=PASSWORD, firstLogin=False
+    )
+    await browser.acall("verifyWithOtherSession", name="bob-phone")
+    await browser.acall("acceptVerification", name="bob")
+    new_sees = await browser.acall("sasEmojis", name="bob-phone")
+    old_sees = await browser.acall("sasEmojis", name="bob")
+    assert len(new_sees) == 7 and new_sees == old_sees
+    await asyncio.gather(
+        browser.acall("confirmOwnEmojis", name="bob-phone"),
+        browser.acall("confirmOwnEmojis", name="bob"),
+    )
+    # The verified session receives the backup key from the other one and reads history.
+    await browser.acall("openRoom", name="bob-phone", text=ALICE_NAME)
+    await browser.acall("waitForMessage", name="bob-phone", text=OLD_MESSAGE, timeout=60_000)
+    await browser.acall("closeUser", name="bob-phone")
 
 
 async def test_alice_and_bob_verify_each_other_by_emoji(browser: WebDriver, people: People):

@@ -47,6 +47,11 @@ export class VerificationFlow {
     return this.request.otherUserId;
   }
 
+  /** The other device, for a verification between two sessions (to-device). */
+  get otherDeviceId(): string | null {
+    return this.request.otherDeviceId ?? null;
+  }
+
   get isSelfVerification(): boolean {
     return this.request.isSelfVerification;
   }

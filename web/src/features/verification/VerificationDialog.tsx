@@ -30,7 +30,13 @@ export function VerificationDialog({ center, flow, otherName }: { center: Verifi
     case "incoming":
       body = (
         <>
-          <p>{self ? t("verification.incomingSelf") : t("verification.incomingUser", { name: otherName })}</p>
+          <p>
+            {!self
+              ? t("verification.incomingUser", { name: otherName })
+              : flow.otherDeviceId
+                ? t("verification.incomingSelfDevice", { device: flow.otherDeviceId })
+                : t("verification.incomingSelf")}
+          </p>
           <p className="hint">{t("verification.incomingHint")}</p>
           <div className="button-row">
             <button type="button" className="button" onClick={close}>
