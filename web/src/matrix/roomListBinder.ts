@@ -48,7 +48,7 @@ export function summarise(client: MatrixClient, room: Room, direct: Map<string, 
   let dmUserId = direct.get(room.roomId) ?? null;
   if (!dmUserId && isInvite && inviteEvent?.getContent().is_direct === true) dmUserId = inviter;
   const last = lastMessage(room);
-  const body = last?.isRedacted() ? null : last?.getContent().body;
+  const body = last?.isRedacted() || last?.isDecryptionFailure() || last?.getType() === EventType.RoomMessageEncrypted ? null : last?.getContent().body;
   const avatarMxc =
     room.getMxcAvatarUrl() ?? (dmUserId ? (room.getAvatarFallbackMember()?.getMxcAvatarUrl() ?? null) : null);
   const inviterMember = inviter ? room.getMember(inviter) : null;

@@ -10,6 +10,7 @@ import {
   EventType,
   KnownMembership,
   MatrixEventEvent,
+  ReceiptType,
   RelationType,
   RoomEvent,
   RoomMemberEvent,
@@ -46,6 +47,19 @@ export interface RoomInfo {
   can: { invite: boolean; name: boolean; topic: boolean; avatar: boolean; powerLevels: boolean; redactOthers: boolean };
 }
 
+/**
+ * Where our read receipt is. getEventReadUpTo only answers for events in the
+ * loaded timeline; the receipt itself names the event even when it is not.
+ */
+function readMarkerOf(room: Room, userId: string): string | null {
+  const loaded = room.getEventReadUpTo(userId);
+  if (loaded) return loaded;
+  const receipt =
+    room.getReadReceiptForUserId(userId, true, ReceiptType.Read) ??
+    room.getReadReceiptForUserId(userId, true, ReceiptType.ReadPrivate);
+  return receipt?.eventId ?? null;
+}
+
 export interface PaginationState {
   loading: boolean;
   atStart: boolean;
@@ -68,7 +82,7 @@ export class RoomViewModel {
     readonly threadId: string | null,
   ) {
     const me = client.getUserId() ?? "";
-    this.readUpTo = room.getEventReadUpTo(me);
+    this.readUpTo = readMarkerOf(room, me);
     this.info = new Store(this.computeInfo());
     const roomId = room.roomId;
     const mine = (r: Room | undefined | null) => r?.roomId === roomId;

@@ -84,7 +84,13 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
     });
   }, [vm]);
 
-  const showJump = !unreadSeen && vm.readUpTo !== null && (unreadIndex > 0 || !readUpToLoaded) && !atBottom;
+  const [range, setRange] = useState<{ startIndex: number; endIndex: number } | null>(null);
+  const markerIndex = unreadIndex >= 0 ? firstItemIndex + unreadIndex : null;
+  const markerVisible = markerIndex !== null && range !== null && markerIndex >= range.startIndex && markerIndex <= range.endIndex;
+  useEffect(() => {
+    if (markerVisible) setUnreadSeen(true);
+  }, [markerVisible]);
+  const showJump = !unreadSeen && vm.readUpTo !== null && (unreadIndex >= 0 ? !markerVisible : !readUpToLoaded);
 
   return (
     <div className="timeline">
@@ -103,6 +109,7 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
         startReached={loadOlder}
         followOutput={(bottom) => (bottom || lastIsMine ? "auto" : false)}
         atBottomStateChange={setAtBottom}
+        rangeChanged={setRange}
         atBottomThreshold={80}
         increaseViewportBy={{ top: 600, bottom: 300 }}
         role="log"
