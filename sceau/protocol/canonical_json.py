@@ -44,6 +44,17 @@ def encode_canonical_json(value: object, *, strict: bool = True) -> bytes:
         raise CanonicalJsonError(str(exc)) from exc
 
 
+def canonical_copy(value: object) -> Any:
+    """A copy of ``value`` holding exactly what its canonical JSON says.
+
+    Integral floats become integers, so that an event stored and sent as
+    built has the bytes its hashes and signatures were computed over (a
+    PDU carrying ``1.0`` but signed over ``1`` fails everywhere else).
+    Raises :class:`CanonicalJsonError` like :func:`encode_canonical_json`.
+    """
+    return _normalise(value)
+
+
 def _encode_lenient(value: object) -> bytes:
     try:
         text = json.dumps(

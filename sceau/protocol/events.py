@@ -7,6 +7,7 @@ graph position are all passed in by the caller.
 import copy
 from typing import Any
 
+from sceau.protocol.canonical_json import canonical_copy
 from sceau.protocol.event_format import (
     auth_event_ids,
     event_references,
@@ -117,7 +118,7 @@ def build_pdu(
     """
     pdu: JsonDict = {
         "auth_events": event_references(auth_events, room_version),
-        "content": dict(content),
+        "content": canonical_copy(content),
         "depth": depth,
         "origin_server_ts": origin_server_ts,
         "prev_events": event_references(prev_events, room_version),

@@ -146,3 +146,18 @@ async def test_rooms_upgrade_between_old_and_new_versions(user_factory, old, new
         assert event_id_pattern(old).fullmatch(create["predecessor"]["event_id"])
     tombstone = await alice.ok("GET", f"/rooms/{room}/state/m.room.tombstone")
     assert tombstone["replacement_room"] == new_room
+
+
+@pytest.mark.parametrize("version", ["1", "11"])
+async def test_integral_floats_are_stored_as_the_integers_that_were_signed(user_factory, version):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"room_version": version}))["room_id"]
+    body = b'{"msgtype":"m.text","body":"x","n":1.0}'
+    sent = await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/f", content=body)
+    raw = await alice.request("GET", f"/rooms/{room}/event/{quote(sent['event_id'], safe='')}")
+    assert b'"n":1}' in raw.content or b'"n":1,' in raw.content
+    refused = await alice.request(
+        "PUT", f"/rooms/{room}/send/m.room.message/g", content=b'{"body":"x","n":1.5}'
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errcode"] == "M_BAD_JSON"

@@ -270,3 +270,22 @@ def test_countersigning_keeps_the_hash_and_the_first_signature(version: RoomVers
     redacted = redact_event(both, version)
     verify_json_signature(redacted, "example.org", "ed25519:1", SPEC_KEY.verify_key_bytes)
     verify_json_signature(redacted, "other.org", "ed25519:o", OTHER_KEY.verify_key_bytes)
+
+
+@pytest.mark.parametrize("version", ALL, ids=lambda v: f"v{v.identifier}")
+def test_built_pdu_holds_integral_floats_as_the_integers_it_was_signed_over(
+    version: RoomVersion,
+) -> None:
+    import orjson
+
+    from sceau.protocol.canonical_json import CanonicalJsonError
+
+    content = {"body": "x", "n": 1.0, "nested": {"big": 1e10, "list": [2.0, -0.0]}}
+    _, pdu = make(version, content=content)
+    assert pdu["content"] == {"body": "x", "n": 1, "nested": {"big": 10**10, "list": [2, 0]}}
+    assert b"1.0" not in orjson.dumps(pdu)
+    assert content["n"] == 1.0 and isinstance(content["n"], float)  # input untouched
+    received = orjson.loads(orjson.dumps(pdu))
+    assert check_content_hash(received, version)
+    with pytest.raises(CanonicalJsonError):
+        make(version, content={"n": 1.5})
