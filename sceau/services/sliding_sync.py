@@ -31,11 +31,17 @@ MAX_CONNECTIONS = 10_000
 POSITIONS_KEPT = 3
 
 
+#: Memberships whose rooms appear in lists (left rooms are sent once more, then dropped).
+LISTED = ("join", "invite", "knock")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     token: SyncToken
     #: room ID -> (membership, stream position the client has it up to)
     sent: dict[str, tuple[str, int]]
+    #: room ID -> the required state and timeline it was last sent with
+    configs: dict[str, RoomConfig] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,7 +104,7 @@ class SlidingSyncService:
         deadline = self._clock.monotonic() + min(timeout_ms, self._max_timeout_ms) / 1000.0
         while True:
             memberships = await self._state.rooms_for_user(user_id)
-            watched = [m.room_id for m in memberships if m.membership in ("join", "invite")]
+            watched = [m.room_id for m in memberships if m.membership in LISTED]
             waiter = self._notifier.register(user_id, watched)
             try:
                 response, snapshot, found = await self._compute(
@@ -136,33 +142,43 @@ class SlidingSyncService:
     ) -> tuple[dict[str, Any], Snapshot, bool]:
         upto = self._sync.current_token()
         memberships = [
-            m
-            for m in all_memberships
-            if m.membership in ("join", "invite") and m.stream_pos <= upto.stream
+            m for m in all_memberships if m.membership in LISTED and m.stream_pos <= upto.stream
         ]
         direct = await self._direct_rooms(user_id)
         infos = {m.room_id: await self._rooms.info(m, upto.stream, direct) for m in memberships}
         by_recency = sorted(infos.values(), key=lambda i: i.bump_stamp, reverse=True)
         configs: dict[str, RoomConfig] = {}
         in_list: dict[str, list[str]] = {}
+        placed: dict[str, RoomInfo] = {}
         lists: dict[str, Any] = {}
         for name, wanted in req.lists.items():
-            matching = [i for i in by_recency if matches_filters(i, wanted.filters)]
+            ordered = by_recency
+            if wanted.bump_event_types is not None:
+                ordered = await self._ordered_by(memberships, upto, direct, wanted.bump_event_types)
+            matching = [i for i in ordered if matches_filters(i, wanted.filters)]
             lists[name] = {"count": len(matching)}
             for start, end in wanted.ranges:
                 for info in matching[start : end + 1]:
                     room_id = info.membership.room_id
+                    # A list with its own bump_event_types sends its own bump_stamp.
+                    placed.setdefault(room_id, info)
                     configs[room_id] = configs.get(room_id, RoomConfig()).merge(wanted.config)
                     in_list.setdefault(room_id, []).append(name)
         for room_id, config in req.subscriptions.items():
             if room_id in infos:
                 configs[room_id] = configs.get(room_id, RoomConfig()).merge(config)
         sent = dict(previous.sent) if previous is not None else {}
+        sent_configs = dict(previous.configs) if previous is not None else {}
         rooms: dict[str, Any] = {}
         initial_rooms: list[str] = []
         for room_id, config in configs.items():
-            info = infos[room_id]
-            entry = await self._room(user_id, device_id, info, config, sent.get(room_id), upto)
+            info = placed.get(room_id, infos[room_id])
+            had = sent.get(room_id)
+            earlier = sent_configs.get(room_id)
+            if had is not None and earlier is not None and config.widens(earlier):
+                had = None  # more timeline or state asked for: the room is sent afresh
+            entry = await self._room(user_id, device_id, info, config, had, upto)
+            sent_configs[room_id] = config
             if entry is not None:
                 rooms[room_id] = entry
                 if entry.get("initial"):
@@ -176,7 +192,18 @@ class SlidingSyncService:
             user_id, device_id, req, previous, upto, joined, list(configs), in_list, initial_rooms
         )
         response["extensions"] = ext_found[0]
-        return response, Snapshot(upto, sent), bool(rooms) or ext_found[1]
+        return response, Snapshot(upto, sent, sent_configs), bool(rooms) or ext_found[1]
+
+    async def _ordered_by(
+        self,
+        memberships: list[Membership],
+        upto: SyncToken,
+        direct: set[str],
+        bump_types: tuple[str, ...],
+    ) -> list[RoomInfo]:
+        """The rooms by recency of a list's own ``bump_event_types``."""
+        infos = [await self._rooms.info(m, upto.stream, direct, bump_types) for m in memberships]
+        return sorted(infos, key=lambda i: i.bump_stamp, reverse=True)
 
     async def _room(
         self,
@@ -189,10 +216,10 @@ class SlidingSyncService:
     ) -> dict[str, Any] | None:
         membership = info.membership.membership
         fresh = had is None or had[0] != membership
-        nothing_new = not fresh and had is not None and info.bump_stamp <= had[1]
+        nothing_new = not fresh and had is not None and info.latest <= had[1]
         if nothing_new and (membership != "join" or not self._counts_changed(info, had)):
             return None
-        if membership == "invite":
+        if membership in ("invite", "knock"):
             return await self._rooms.invited_room(info, fresh)
         since = None if fresh or had is None else had[1]
         return await self._rooms.joined_room(user_id, device_id, info, config, since, upto.stream)

@@ -23,6 +23,11 @@ class RoomConfig:
     required_state: tuple[tuple[str, str], ...] = ()
     timeline_limit: int = 0
 
+    def widens(self, earlier: "RoomConfig") -> bool:
+        """Whether this asks for more than ``earlier`` did (then the room is sent afresh)."""
+        more_state = any(s not in earlier.required_state for s in self.required_state)
+        return more_state or self.timeline_limit > earlier.timeline_limit
+
     def merge(self, other: "RoomConfig") -> "RoomConfig":
         """A room in several lists gets the union of the state and the larger timeline."""
         state = self.required_state + tuple(
@@ -45,6 +50,8 @@ class ListRequest:
     ranges: tuple[tuple[int, int], ...]
     config: RoomConfig
     filters: ListFilters
+    #: The event types that order this list (None: MSC4186's defaults).
+    bump_event_types: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,17 @@ def _list(name: str, body: dict[str, Any]) -> ListRequest:
         if item[0] < 0 or item[1] < item[0]:
             raise invalid_param(f"Invalid range {item}")
         ranges.append((item[0], item[1]))
-    return ListRequest(tuple(ranges), _room_config(body), _filters(_object(body, "filters")))
+    bump_types = body.get("bump_event_types")
+    if bump_types is not None and (
+        not isinstance(bump_types, list) or not all(isinstance(t, str) for t in bump_types)
+    ):
+        raise bad_json(f"'lists.{name}.bump_event_types' must be a list of strings")
+    return ListRequest(
+        tuple(ranges),
+        _room_config(body),
+        _filters(_object(body, "filters")),
+        tuple(bump_types) if bump_types else None,
+    )
 
 
 def _room_config(body: dict[str, Any]) -> RoomConfig:

@@ -28,6 +28,8 @@ class RoomInfo:
     is_dm: bool
     is_encrypted: bool
     room_type: str | None
+    #: The room's newest event of any type the user may see: whether anything is new.
+    latest: int = 0
 
 
 def matches_filters(info: RoomInfo, filters: ListFilters) -> bool:
@@ -64,6 +66,18 @@ def select_state(
     return chosen
 
 
+#: The event types that move a room up a list (MSC4186's default bump_event_types).
+DEFAULT_BUMP_TYPES: tuple[str, ...] = (
+    "m.room.create",
+    "m.room.message",
+    "m.room.encrypted",
+    "m.sticker",
+    "m.call.invite",
+    "m.poll.start",
+    "m.beacon_info",
+)
+
+
 class SlidingRoomBuilder:
     def __init__(
         self,
@@ -80,58 +94,94 @@ class SlidingRoomBuilder:
         self._formatter = formatter
         #: Which rooms got events when (fed by the event writer), for recency.
         self._room_changes = room_changes
+        #: room -> (newest bump-type event, the position it was read at, the
+        #: tracker's floor then): reused while no newer event reached the room.
+        self._bumps: dict[str, tuple[int, int, int]] = {}
         #: room -> (its newest event's position, tracker floor when read), for
         #: rooms with no event since the tracker started.
-        self._quiet_bumps: dict[str, tuple[int, int]] = {}
+        self._quiet_latest: dict[str, tuple[int, int]] = {}
         #: Room types never change, and encryption is never turned off, so
         #: both are remembered (encryption only once seen).
         self._room_types: dict[str, str | None] = {}
         self._encrypted: set[str] = set()
 
-    async def info(self, membership: Membership, upto: int, direct: set[str]) -> RoomInfo:
+    async def info(
+        self,
+        membership: Membership,
+        upto: int,
+        direct: set[str],
+        bump_types: tuple[str, ...] = DEFAULT_BUMP_TYPES,
+    ) -> RoomInfo:
         """Recency, DM-ness, encryption and type of one room."""
         room_id = membership.room_id
         if membership.membership != "join":
-            # An invitee sees nothing of the room past the invite.
-            bump = membership.stream_pos
+            # An invitee or knocker sees nothing of the room past their membership.
+            bump = latest = membership.stream_pos
         else:
-            bump = await self._bump_stamp(room_id, upto, membership.stream_pos)
+            latest = await self._latest_event(room_id, upto, membership.stream_pos)
+            bump = await self._bump_stamp(room_id, upto, membership.stream_pos, bump_types)
         room_type, encrypted = await self._kind(room_id)
         is_dm = room_id in direct
         if not is_dm and membership.membership == "invite":
             invite = await self._events.get_event(membership.event_id)
             is_dm = invite is not None and invite.content.get("is_direct") is True
-        return RoomInfo(membership, bump, is_dm, encrypted, room_type)
+        return RoomInfo(membership, bump, is_dm, encrypted, room_type, latest)
 
-    async def _bump_stamp(self, room_id: str, upto: int, joined_at: int) -> int:
-        """The position of the room's newest event at or before ``upto``.
-
-        Answered from the event writer's tracker when the room had events
-        since start-up, or from an earlier read when it had none; a long-poll
-        over a hundred rooms then costs no query per room.
-        """
+    async def _latest_event(self, room_id: str, upto: int, joined_at: int) -> int:
+        """The position of the room's newest event at or before ``upto``, from the tracker when
+        it saw one, else from memory of an earlier read (no query for quiet rooms)."""
         tracker = self._room_changes
         if tracker is not None:
             last = tracker.last_change(room_id)
             if last is not None and last <= upto:
                 return last
-            quiet = self._quiet_bumps.get(room_id)
+            quiet = self._quiet_latest.get(room_id)
             if last is None and quiet is not None and quiet[1] == tracker.earliest:
                 return quiet[0]
         floor = tracker.earliest if tracker is not None else None
         newest = await self._events.room_events(
             room_id, before=upto + 1, limit=1, newest_first=True
         )
-        bump = newest[0].stream_pos if newest else joined_at
-        # Still no event since the tracker started (none landed during the read).
+        latest = newest[0].stream_pos if newest else joined_at
         if (
             tracker is not None
             and floor == tracker.earliest
             and tracker.last_change(room_id) is None
         ):
-            if len(self._quiet_bumps) > 100_000:
-                self._quiet_bumps.clear()
-            self._quiet_bumps[room_id] = (bump, tracker.earliest)
+            if len(self._quiet_latest) > 100_000:
+                self._quiet_latest.clear()
+            self._quiet_latest[room_id] = (latest, tracker.earliest)
+        return latest
+
+    async def _bump_stamp(
+        self, room_id: str, upto: int, joined_at: int, bump_types: tuple[str, ...]
+    ) -> int:
+        """The position of the room's newest event of a bump type at or before ``upto``.
+
+        Only the types MSC4186 lists (or the client's ``bump_event_types``) move a
+        room up: a join, a topic change or a reaction does not. For the default
+        types the answer is remembered per room and reused while the event
+        writer's tracker shows no newer event, so a long-poll over a hundred
+        quiet rooms costs no query per room.
+        """
+        cacheable = bump_types == DEFAULT_BUMP_TYPES
+        tracker = self._room_changes
+        cached = self._bumps.get(room_id) if cacheable else None
+        if cached is not None and tracker is not None:
+            bump, checked_upto, floor = cached
+            last = tracker.last_change(room_id)
+            unchanged = last is None and floor == tracker.earliest
+            if (unchanged or (last is not None and last <= checked_upto)) and bump <= upto:
+                return bump
+        floor = tracker.earliest if tracker is not None else None
+        newest = await self._events.room_events(
+            room_id, before=upto + 1, limit=1, newest_first=True, types=list(bump_types)
+        )
+        bump = newest[0].stream_pos if newest else joined_at
+        if cacheable and tracker is not None and floor == tracker.earliest:
+            if len(self._bumps) > 100_000:
+                self._bumps.clear()
+            self._bumps[room_id] = (bump, upto, floor)
         return bump
 
     async def _kind(self, room_id: str) -> tuple[str | None, bool]:
@@ -153,14 +203,16 @@ class SlidingRoomBuilder:
         return self._room_types[room_id], encrypted
 
     async def invited_room(self, info: RoomInfo, initial: bool) -> dict[str, Any]:
+        """An invited or knocked room: the stripped state its membership event carries."""
+        state_key = "knock_state" if info.membership.membership == "knock" else "invite_state"
         room: dict[str, Any] = {
-            "invite_state": await self._builder.stripped_state(info.membership),
+            state_key: await self._builder.stripped_state(info.membership),
             "bump_stamp": info.bump_stamp,
             "is_dm": info.is_dm,
         }
         if initial:
             room["initial"] = True
-        for event in room["invite_state"]:
+        for event in room[state_key]:
             if event["type"] == "m.room.name" and isinstance(event["content"].get("name"), str):
                 room["name"] = event["content"]["name"]
         return room

@@ -307,3 +307,85 @@ async def test_bad_bodies_get_bad_json_or_invalid_param(user_factory):
 async def test_versions_advertises_simplified_sliding_sync(client):
     versions = (await client.get("/_matrix/client/versions")).json()
     assert versions["unstable_features"]["org.matrix.simplified_msc3575"] is True
+
+
+def _order(result, name="all"):
+    """Room IDs of a list's range, by bump_stamp as clients sort them."""
+    rooms = result["rooms"]
+    return sorted(rooms, key=lambda r: rooms[r]["bump_stamp"], reverse=True)
+
+
+async def test_joins_topics_and_reactions_do_not_lift_a_room_above_newer_messages(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    older = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    newer = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    message = (
+        await alice.ok(
+            "PUT", f"/rooms/{older}/send/m.room.message/m1", json={"body": "a", "msgtype": "m.text"}
+        )
+    )["event_id"]
+    await _send(alice, newer, "plus récent", "m2")
+    await bob.ok("POST", f"/join/{older}", json={})
+    await alice.ok("PUT", f"/rooms/{older}/state/m.room.topic/", json={"topic": "sujet"})
+    reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": message, "key": "👍"}}
+    await alice.ok("PUT", f"/rooms/{older}/send/m.reaction/r1", json=reaction)
+    result = await _sss(alice, _all(1))
+    assert _order(result) == [newer, older]
+
+
+async def test_a_list_may_choose_its_own_bump_event_types(user_factory):
+    alice = await user_factory("alice")
+    first = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    second = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    await _send(alice, second, "message", "m1")
+    await alice.ok("PUT", f"/rooms/{first}/state/m.room.topic/", json={"topic": "t"})
+    body = _all(0)
+    body["lists"]["all"]["bump_event_types"] = ["m.room.topic"]
+    result = await _sss(alice, body)
+    assert _order(result) == [first, second]
+    bad = _all(0)
+    bad["lists"]["all"]["bump_event_types"] = "m.room.topic"
+    await _sss(alice, bad, status=400)
+
+
+async def test_knocked_rooms_are_listed_with_their_knock_state(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = (
+        await alice.ok(
+            "POST",
+            "/createRoom",
+            json={
+                "name": "Sur demande",
+                "initial_state": [
+                    {
+                        "type": "m.room.join_rules",
+                        "state_key": "",
+                        "content": {"join_rule": "knock"},
+                    }
+                ],
+            },
+        )
+    )["room_id"]
+    await bob.ok("POST", f"/knock/{room}", json={})
+    result = await _sss(bob, _all(1))
+    entry = result["rooms"][room]
+    assert entry["name"] == "Sur demande"
+    assert any(e["type"] == "m.room.join_rules" for e in entry["knock_state"])
+    assert "timeline" not in entry
+
+
+async def test_asking_for_more_timeline_or_state_resends_the_room(user_factory):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"name": "Salon"}))["room_id"]
+    for i in range(3):
+        await _send(alice, room, f"m{i}", f"t{i}")
+    first = await _sss(alice, _all(1))
+    assert len(first["rooms"][room]["timeline"]) == 1
+    same = await _sss(alice, _all(1), pos=first["pos"], timeout=0)
+    assert room not in same["rooms"]
+    wider = await _sss(alice, _all(3), pos=same["pos"], timeout=0)
+    assert [e["content"]["body"] for e in wider["rooms"][room]["timeline"]] == ["m0", "m1", "m2"]
+    more_state = await _sss(alice, _all(3, [["m.room.name", ""]]), pos=wider["pos"], timeout=0)
+    assert [e["type"] for e in more_state["rooms"][room]["required_state"]] == ["m.room.name"]
