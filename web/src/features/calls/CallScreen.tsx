@@ -57,6 +57,9 @@ export function CallScreen({ call, calls }: { call: CallView; calls: CallManager
           </p>
         )}
         {remote?.audioMuted && !ended && <p className="call-remote-muted">{t("calls.remoteMuted", { name: call.peer.name })}</p>}
+        {video && remote?.videoMuted && !remoteScreen && !ended && (
+          <p className="call-remote-muted">{t("calls.remoteCameraOff", { name: call.peer.name })}</p>
+        )}
       </div>
       {ended ? (
         <div className="call-controls">
