@@ -196,13 +196,19 @@ async def test_symlink_out_of_the_build_is_not_followed(client):
         "/_synapse/admin/v1/nothing",
         "/_sceau/v1/nothing",
         "/.well-known/matrix/nothing",
-        "/health",
+        "/health/nothing",
+        "/metrics",
     ],
 )
 async def test_api_paths_are_never_shadowed_by_the_client(client, path):
     response = await client.get(path)
     assert response.status_code == 404
     assert response.json()["errcode"] == "M_UNRECOGNIZED"
+
+
+async def test_the_health_check_is_answered_by_the_server_not_the_client(client):
+    response = await client.get("/health")
+    assert (response.status_code, response.text) == (200, "OK")
 
 
 async def test_api_methods_keep_their_errors(client):
