@@ -8,10 +8,12 @@ the transport's key ring and fills gaps through its signed client.
 from typing import TYPE_CHECKING, Any
 
 from sceau.protocol.auth_rules import server_name_of
+from sceau.services.federation.backfill import Backfiller
 from sceau.services.federation.keys import KeyUnavailable
 from sceau.services.federation.membership_handshake import MembershipHandshake
 from sceau.services.federation.missing_events import MissingEventsFetcher
 from sceau.services.federation.pdu_pipeline import PduPipeline
+from sceau.services.federation.remote_membership import RemoteMembership
 from sceau.services.federation.room_serving import FederationRoomReader
 from sceau.services.federation.rooms import FederationRooms
 from sceau.services.remote_rooms import RemoteRoomWriter
@@ -83,6 +85,24 @@ def add_event_graph_federation(services: "Services") -> None:
             await federation.sender.send_pdu(pdu, targets)
 
     handshake.forward = forward
+    if services.config.federation.enabled:
+        services.timeline.backfill = Backfiller(
+            server_name=me,
+            db=stores.db,
+            client=federation.client,
+            pipeline=pipeline,
+            remote_rooms=remote_rooms,
+            state=stores.state,
+        ).backfill
+        services.rooms.remote = RemoteMembership(
+            server_name=me,
+            signing_key=services.signing_key,
+            clock=services.clock,
+            client=federation.client,
+            remote_rooms=remote_rooms,
+            state=stores.state,
+            verify_keys=verify_key,
+        )
     services.federation_rooms = FederationRooms(
         pipeline=pipeline, reader=reader, handshake=handshake, remote_rooms=remote_rooms
     )

@@ -30,8 +30,9 @@ async def join_by_id_or_alias(request: Request) -> Response:
     """POST /_matrix/client/v3/join/{roomIdOrAlias}"""
     user = await requester(request)
     body = await read_json(request, required=False)
+    servers = request.query_params.getlist("server_name") + request.query_params.getlist("via")
     room_id = await services(request).rooms.join(
-        user.user_id, request.path_params["room"], _reason(body)
+        user.user_id, request.path_params["room"], _reason(body), servers
     )
     return json_response({"room_id": room_id})
 

@@ -24,6 +24,9 @@ class EventSpec:
     redacts: str | None = None
     #: (device_id, txn_id) for idempotent client sends.
     txn: tuple[str, str] | None = None
+    #: Another server's signature to add before the event is written (an
+    #: invite to its user): given (event_id, pdu), returns the countersigned pdu.
+    countersign: "Callable[[str, JsonDict], Awaitable[JsonDict]] | None" = None
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,11 @@ class EventService:
                     raise
                 pending.fail(exc)
                 continue
+            if spec.countersign is not None:
+                # A refusal fails the batch; its sends are then retried one at a time.
+                item.pdu = await spec.countersign(item.event_id, item.pdu)
+                if spec.state_key is not None:
+                    draft.pdus[item.event_id] = item.pdu
             built.append(item)
             accepted.append((pending, item.event_id))
             if txn_key is not None:

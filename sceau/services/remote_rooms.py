@@ -34,6 +34,9 @@ from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
 from sceau.streams import StreamIdGenerator
 
+#: Where the state a remote join brings is written (below any backfilled event).
+DEEP_HISTORY = -(2**60)
+
 
 class RemoteRoomWriter:
     def __init__(
@@ -152,7 +155,7 @@ class RemoteRoomWriter:
                 group = await txn.fetchval(
                     "SELECT state_group FROM events WHERE event_id = ?", join_id
                 )
-                await self._write_history(txn, room_id, version, history, int(group))
+                await self._write_history(txn, room_id, history, int(group), deep=True)
                 await self._received.record(txn, outliers, self._clock.time_ms())
 
             new_room = None if room is not None else (str(create.get("sender")), False)
@@ -162,21 +165,44 @@ class RemoteRoomWriter:
                 )
             self._events.remember_draft(room_id, draft)
 
+    async def write_backfill(
+        self, room_id: str, events: list[tuple[str, JsonDict]], state_group: int
+    ) -> None:
+        """Backfilled events, below every timeline position but above the joined state."""
+        ordered = sorted(events, key=lambda item: int(item[1].get("depth", 0)))
+        async with self._history_lock, self._db.transaction() as txn:
+            await self._write_history(txn, room_id, ordered, state_group, deep=False)
+
     async def _write_history(
         self,
         txn: Transaction,
         room_id: str,
-        version: RoomVersion,
         events: list[tuple[str, JsonDict]],
         state_group: int,
+        *,
+        deep: bool,
     ) -> None:
-        """Events older than anything here, below every position (oldest lowest)."""
+        """Events older than anything here, at negative positions (oldest lowest).
+
+        Backfilled events count down from -1; the state a join brought counts
+        down from far below (``DEEP_HISTORY``), so paging back goes through
+        the backfilled messages before reaching the room's old state events.
+        """
         known = await self._event_store.get_events(eid for eid, _ in events)
         events = [(eid, pdu) for eid, pdu in events if eid not in known]
         if not events:
             return
-        lowest = await txn.fetchval("SELECT MIN(stream_pos) FROM events")
-        top = min(int(lowest or 0), 0) - 1
+        if deep:
+            lowest = await txn.fetchval(
+                "SELECT MIN(stream_pos) FROM events WHERE stream_pos <= ?", DEEP_HISTORY
+            )
+            top = min(int(lowest if lowest is not None else DEEP_HISTORY + 1), DEEP_HISTORY + 1) - 1
+        else:
+            lowest = await txn.fetchval(
+                "SELECT MIN(stream_pos) FROM events WHERE stream_pos < 0 AND stream_pos > ?",
+                DEEP_HISTORY,
+            )
+            top = min(int(lowest if lowest is not None else 0), 0) - 1
         rows = []
         for offset, (eid, pdu) in enumerate(reversed(events)):
             rows.append(
@@ -193,9 +219,11 @@ class RemoteRoomWriter:
                 )
             )
         await self._event_store.insert_events(txn, rows)
-        del version  # history keeps its PDUs as received (a redaction target is applied later)
 
     # ------------------------------------------------------------------ invites
+
+    async def load(self, event_ids: list[str]) -> dict[str, JsonDict]:
+        return await self._events.graph.load_pdus(event_ids)
 
     async def store_invite(
         self,
@@ -207,7 +235,21 @@ class RemoteRoomWriter:
         origin: str,
     ) -> None:
         """An invite into a room not held here: the event, the stripped state, the membership."""
+        await self.store_membership(room_id, version, event_id, pdu, origin, stripped_state)
+
+    async def store_membership(
+        self,
+        room_id: str,
+        version: RoomVersion,
+        event_id: str,
+        pdu: JsonDict,
+        origin: str,
+        stripped_state: list[Any] | None = None,
+    ) -> None:
+        """A membership in a room not held here (an invite, its rejection), shown to the user."""
         invitee = str(pdu["state_key"])
+        membership = _membership(pdu) or "leave"
+        stripped_state = stripped_state or []
         creator = next(
             (
                 str(e.get("sender"))
@@ -248,15 +290,16 @@ class RemoteRoomWriter:
                     ],
                 )
                 await self._state.set_current_state(
-                    txn, room_id, "m.room.member", invitee, event_id, "invite", position
+                    txn, room_id, "m.room.member", invitee, event_id, membership, position
                 )
-                await txn.execute(
-                    "INSERT INTO remote_invite_state (event_id, room_id, stripped_state)"
-                    " VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                    event_id,
-                    room_id,
-                    orjson.dumps([e for e in stripped_state if isinstance(e, dict)]).decode(),
-                )
+                if membership == "invite":
+                    await txn.execute(
+                        "INSERT INTO remote_invite_state (event_id, room_id, stripped_state)"
+                        " VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                        event_id,
+                        room_id,
+                        orjson.dumps([e for e in stripped_state if isinstance(e, dict)]).decode(),
+                    )
                 await self._received.record(
                     txn,
                     [PduOutcome(event_id, room_id, origin, ACCEPTED, None, None)],

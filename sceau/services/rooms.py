@@ -60,6 +60,9 @@ class RoomService:
         self.membership_hooks: list[Callable[[str, str, str], Awaitable[None]]] = []
         #: Called before a joined local user leaves, while they may still send (policy).
         self.leave_hooks: list[Callable[[str, str], Awaitable[None]]] = []
+        #: Joins, invites and rejections that involve other servers (set by the
+        #: federation wiring; None: federation is off and they are refused).
+        self.remote: Any = None
         #: Check and complete a createRoom request before it runs (the state's defaults).
         self.create_hooks: list[Callable[[str, JsonDict], Awaitable[JsonDict]]] = []
 
@@ -254,10 +257,22 @@ class RoomService:
     async def resolve_room(self, room_id_or_alias: str) -> str:
         return await resolve_room_id(self._rooms, room_id_or_alias)
 
-    async def join(self, user_id: str, room_id_or_alias: str, reason: str | None = None) -> str:
-        room_id = await self.resolve_room(room_id_or_alias)
-        if await self._rooms.get_room(room_id) is None:
-            raise not_found("Unknown room (federation is not enabled)")
+    async def join(
+        self,
+        user_id: str,
+        room_id_or_alias: str,
+        reason: str | None = None,
+        servers: list[str] | None = None,
+    ) -> str:
+        room_id, servers = await self._resolve_for_join(room_id_or_alias, servers or [])
+        room = await self._rooms.get_room(room_id)
+        if room is None or room.head_state_group is None:
+            if self.remote is None:
+                raise not_found("Unknown room (federation is not enabled)")
+            content = await self._member_content(user_id, "join", reason)
+            await self.remote.join(user_id, room_id, servers, content)
+            await self._membership_changed(user_id, room_id, "join")
+            return room_id
         current = await self._state.membership(room_id, user_id)
         if current == "join":
             return room_id
@@ -268,6 +283,18 @@ class RoomService:
                 content["join_authorised_via_users_server"] = authoriser
         await self._send_membership(room_id, user_id, user_id, content)
         return room_id
+
+    async def _resolve_for_join(
+        self, room_id_or_alias: str, servers: list[str]
+    ) -> tuple[str, list[str]]:
+        """A room ID, and the servers to join it through; remote aliases asked to their server."""
+        alias_server = room_id_or_alias.split(":", 1)[-1]
+        if room_id_or_alias.startswith("#") and alias_server != self._server_name:
+            if self.remote is None:
+                raise not_found("Room alias not found")
+            room_id, listed = await self.remote.resolve_alias(room_id_or_alias)
+            return room_id, [*servers, *listed]
+        return await self.resolve_room(room_id_or_alias), servers
 
     async def knock(self, user_id: str, room_id_or_alias: str, reason: str | None = None) -> str:
         room_id = await self.resolve_room(room_id_or_alias)
@@ -282,16 +309,31 @@ class RoomService:
     ) -> None:
         if not is_valid_user_id(target):
             raise invalid_param("Invalid user ID")
-        if target.split(":", 1)[1] != self._server_name:
+        remote = target.split(":", 1)[1] != self._server_name
+        if remote and self.remote is None:
             raise forbidden("Federation with other servers is not enabled")
-        user = await self._accounts.get_user(target)
-        if user is None or user.deactivated:
-            raise not_found("Unknown user")
+        if not remote:
+            user = await self._accounts.get_user(target)
+            if user is None or user.deactivated:
+                raise not_found("Unknown user")
         if await self._state.membership(room_id, target) == "invite":
             return
         await self._require_joined(room_id, sender)
         content = await self._member_content(target, "invite", reason)
-        await self._send_membership(room_id, sender, target, content)
+        if not remote:
+            await self._send_membership(room_id, sender, target, content)
+            return
+        version = await self._events.room_version(room_id)
+
+        async def countersign(event_id: str, pdu: JsonDict) -> JsonDict:
+            signed: JsonDict = await self.remote.countersign_invite(room_id, version, event_id, pdu)
+            return signed
+
+        spec = EventSpec(
+            "m.room.member", content, sender, state_key=target, countersign=countersign
+        )
+        await self._events.send(room_id, spec)
+        await self._membership_changed(target, room_id, "invite")
 
     async def leave(self, user_id: str, room_id: str, reason: str | None = None) -> None:
         current = await self._state.membership(room_id, user_id)
@@ -301,6 +343,12 @@ class RoomService:
             raise forbidden("You are not a member of this room")
         if current in ("leave", "ban"):
             return
+        if current == "invite" and self.remote is not None:
+            room = await self._rooms.get_room(room_id)
+            if room is not None and room.head_state_group is None:  # invited from elsewhere
+                await self.remote.reject_invite(user_id, room_id, {"membership": "leave"})
+                await self._membership_changed(user_id, room_id, "leave")
+                return
         if current == "join":
             for hook in self.leave_hooks:
                 await hook(user_id, room_id)

@@ -5,6 +5,7 @@ from typing import Any
 from sceau.errors import MatrixError, forbidden, not_found
 from sceau.protocol.filters import RoomEventFilter
 from sceau.services.formatting import EventFormatter
+from sceau.services.remote_rooms import DEEP_HISTORY
 from sceau.services.room_state import RoomStateService
 from sceau.services.tokens import parse_position, position_token
 from sceau.storage.events import EventStore, StoredEvent
@@ -31,6 +32,8 @@ class TimelineService:
         self._room_state = room_state
         self._formatter = formatter
         self._current_position = current_position
+        #: Fetches older history from other servers when paging runs out (room, count) -> got any.
+        self.backfill: Any = None
 
     async def _require_access(self, user_id: str, room_id: str) -> None:
         membership = await self._state.membership(room_id, user_id)
@@ -60,6 +63,7 @@ class TimelineService:
         chunk: list[StoredEvent] = []
         cursor = start
         exhausted = False
+        backfilled = False
         for _ in range(MAX_SCAN_BATCHES):
             if backwards:
                 batch = await self._events.room_events(
@@ -73,6 +77,16 @@ class TimelineService:
                     limit=limit * 2 + 10,
                     newest_first=False,
                 )
+            if backwards and self.backfill is not None and not backfilled:
+                # Paging back past the held timeline (into nothing, or into the
+                # state a remote join brought): fetch older history once.
+                shallow = [e for e in batch if e.stream_pos > DEEP_HISTORY]
+                if not shallow:
+                    backfilled = True
+                    if await self.backfill(room_id, limit - len(chunk)):
+                        continue
+                else:
+                    batch = shallow
             if not batch:
                 exhausted = True
                 break

@@ -36,8 +36,10 @@ def parse_sync_token(token: str) -> SyncToken:
             parsed = None
     except ValueError:
         parsed = None
+    # Pagination tokens may point below 0, into history fetched from other servers.
+    lowest = -MAX_POSITION if token.startswith("t") else 0
     if parsed is None or not (
-        0 <= parsed.stream < MAX_POSITION and 0 <= parsed.typing < MAX_POSITION
+        lowest < parsed.stream < MAX_POSITION and 0 <= parsed.typing < MAX_POSITION
     ):
         raise invalid_param("Invalid pagination or sync token")
     return parsed

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sceau.errors import MatrixError
 from sceau.protocol.auth_rules import AuthError, check_auth_events_selection, check_event_auth
 from sceau.protocol.event_format import auth_event_ids, prev_event_ids
 from sceau.protocol.hashing import check_content_hash
@@ -107,7 +108,7 @@ class PduPipeline:
             await self._events.receive(
                 room_id, ReceivedEvent(event_id, pdu, origin, tuple(fetched_states))
             )
-        except PduRefused as exc:
+        except (PduRefused, MatrixError) as exc:
             return event_id, str(exc)
         return event_id, None
 
@@ -129,7 +130,7 @@ class PduPipeline:
         if not isinstance(room_id, str):
             raise PduFormatError("PDU has no room_id")
         room = await self._rooms.get_room(room_id)
-        if room is None:
+        if room is None or room.head_state_group is None:  # unknown, or only invited
             raise PduFormatError(f"this server is not in room {room_id}")
         version = get_room_version(room.room_version)
         if version is None:
