@@ -1,0 +1,179 @@
+"""Rooms shared by two real Sceau processes over TLS: joins, messages, edits, redactions,
+receipts, typing, invites, catch-up after an outage, and the allowlist."""
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.federation_servers import FederationLab, wait_for_federation_listener
+from tests.e2e.test_federation_tls import Client, register
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FederationLab]:
+    lab = FederationLab(tmp_path_factory.mktemp("federation-rooms"))
+    lab.declare()
+    lab.declare()
+    try:
+        lab.start_all()
+        yield lab
+    finally:
+        lab.stop_all()
+
+
+async def sync_until(
+    client: Client, check: Callable[[dict[str, Any]], bool], what: str, rounds: int = 60
+) -> dict[str, Any]:
+    """Long-poll /sync (1 s each) until ``check`` holds for one response."""
+    for _ in range(rounds):
+        query = "?timeout=1000" + (f"&since={client.since}" if client.since else "")
+        body = await client.ok("GET", "/sync" + query)
+        client.since = body["next_batch"]
+        if check(body):
+            return body
+    raise AssertionError(f"never seen in /sync: {what}")
+
+
+def timeline(body: dict[str, Any], room_id: str) -> list[dict[str, Any]]:
+    room = body.get("rooms", {}).get("join", {}).get(room_id, {})
+    return room.get("timeline", {}).get("events", [])
+
+
+def ephemeral(body: dict[str, Any], room_id: str) -> list[dict[str, Any]]:
+    room = body.get("rooms", {}).get("join", {}).get(room_id, {})
+    return room.get("ephemeral", {}).get("events", [])
+
+
+def has_body(room_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: any(
+        e.get("content", {}).get("body") == text for e in timeline(body, room_id)
+    )
+
+
+async def send(client: Client, room_id: str, content: dict[str, Any], txn: str) -> str:
+    answer = await client.ok("PUT", f"/rooms/{room_id}/send/m.room.message/{txn}", json=content)
+    return answer["event_id"]
+
+
+@pytest.mark.parametrize("host_index", [0, 1])
+async def test_a_room_made_on_either_side_carries_messages_edits_and_redactions(lab, host_index):
+    host, guest = lab.servers[host_index], lab.servers[1 - host_index]
+    owner = await register(host, f"owner{host_index}")
+    visitor = await register(guest, f"visitor{host_index}")
+    room = await owner.ok("POST", "/createRoom", json={"preset": "public_chat", "name": "Shared"})
+    room_id = room["room_id"]
+    await visitor.ok("POST", f"/join/{room_id}?server_name={host.name}")
+    await sync_until(
+        visitor,
+        lambda b: room_id in b.get("rooms", {}).get("join", {}),
+        "the joined room",
+    )
+
+    first = await send(owner, room_id, {"msgtype": "m.text", "body": "hello"}, "t1")
+    await sync_until(visitor, has_body(room_id, "hello"), "the host's message")
+    reply = await send(visitor, room_id, {"msgtype": "m.text", "body": "hi back"}, "t2")
+    await sync_until(owner, has_body(room_id, "hi back"), "the guest's reply")
+
+    edit = {
+        "msgtype": "m.text",
+        "body": "* hello, edited",
+        "m.new_content": {"msgtype": "m.text", "body": "hello, edited"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": first},
+    }
+    await send(owner, room_id, edit, "t3")
+    await sync_until(visitor, has_body(room_id, "* hello, edited"), "the edit")
+
+    await visitor.ok("PUT", f"/rooms/{room_id}/redact/{reply}/r1", json={"reason": "oops"})
+    await sync_until(
+        owner,
+        lambda b: any(
+            e["type"] == "m.room.redaction"
+            and e.get("redacts", e["content"].get("redacts")) == reply
+            for e in timeline(b, room_id)
+        ),
+        "the redaction",
+    )
+    redacted = await owner.ok("GET", f"/rooms/{room_id}/event/{reply}")
+    assert redacted["content"] == {}
+
+
+async def test_receipts_and_typing_cross(lab):
+    a, b = lab.servers
+    alice, bob = await register(a, "alice_t"), await register(b, "bob_t")
+    room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room_id}?server_name={a.name}")
+    message = await send(bob, room_id, {"msgtype": "m.text", "body": "read me"}, "t1")
+    await sync_until(alice, has_body(room_id, "read me"), "bob's message")
+    await sync_until(bob, lambda body: True, "a first sync")
+
+    await alice.ok(
+        "PUT", f"/rooms/{room_id}/typing/{alice.user_id}", json={"typing": True, "timeout": 20000}
+    )
+    await sync_until(
+        bob,
+        lambda body: any(
+            e["type"] == "m.typing" and alice.user_id in e["content"].get("user_ids", [])
+            for e in ephemeral(body, room_id)
+        ),
+        "alice typing",
+    )
+    await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{message}", json={})
+    await sync_until(
+        bob,
+        lambda body: any(
+            e["type"] == "m.receipt" and message in e["content"] for e in ephemeral(body, room_id)
+        ),
+        "alice's read receipt",
+    )
+
+
+async def test_an_invite_crosses_and_the_invitee_joins(lab):
+    a, b = lab.servers
+    alice, carol = await register(a, "alice_i"), await register(b, "carol_i")
+    room_id = (await alice.ok("POST", "/createRoom", json={"preset": "private_chat"}))["room_id"]
+    await alice.ok("POST", f"/rooms/{room_id}/invite", json={"user_id": carol.user_id})
+    await sync_until(
+        carol, lambda body: room_id in body.get("rooms", {}).get("invite", {}), "the invite"
+    )
+    await carol.ok("POST", f"/join/{room_id}")
+    await send(alice, room_id, {"msgtype": "m.text", "body": "welcome"}, "t1")
+    await sync_until(carol, has_body(room_id, "welcome"), "the message after joining")
+
+
+async def test_a_stopped_server_catches_up_on_the_room(lab):
+    a, b = lab.servers
+    alice, bob = await register(a, "alice_c"), await register(b, "bob_c")
+    room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room_id}?server_name={a.name}")
+    await sync_until(bob, lambda body: room_id in body.get("rooms", {}).get("join", {}), "join")
+    assert b.process is not None
+    b.process.stop()
+    try:
+        for n in range(3):
+            await send(alice, room_id, {"msgtype": "m.text", "body": f"missed {n}"}, f"m{n}")
+        await asyncio.sleep(0.5)  # A fails at least once and backs off
+    finally:
+        b.process.start()
+        wait_for_federation_listener(b, lab.ca_path)
+    seen: set[str] = set()
+
+    def all_three(body: dict[str, Any]) -> bool:
+        seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
+        return {"missed 0", "missed 1", "missed 2"} <= seen
+
+    await sync_until(bob, all_three, "the three messages sent while B was down")
+
+
+async def test_a_join_through_a_server_off_the_allowlist_fails_naming_it(lab):
+    a, _b = lab.servers
+    alice = await register(a, "alice_x")
+    outsider = "127.0.0.1:1"
+    response = await alice.http.post(
+        f"/_matrix/client/v3/join/!room:{outsider}?server_name={outsider}"
+    )
+    assert response.status_code in (403, 404)
+    assert outsider in response.json()["error"]
