@@ -92,7 +92,8 @@ def test_deactivate_user_blocks_login_and_shows_in_the_list(tmp_path, capsys):
     capsys.readouterr()
     admin(tmp_path, "list-users")
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["@alice:cli.test\tdeactivated", "@bob:cli.test\tadmin"]
+    # user ID, flags, then the display name (the localpart unless set otherwise)
+    assert lines == ["@alice:cli.test\tdeactivated\talice", "@bob:cli.test\tadmin\tbob"]
 
 
 def test_commands_on_unknown_users_fail_with_a_message(tmp_path, capsys):

@@ -6,6 +6,7 @@ shell functions that record how they were called.
 """
 
 import asyncio
+import os
 import secrets
 import subprocess
 from pathlib import Path
@@ -142,7 +143,11 @@ def test_the_suite_creates_its_database_when_missing():
 
 def test_a_postgresql_that_does_not_answer_is_reported(tmp_path):
     dsn = "postgresql://postgres@127.0.0.1:1/test"
-    out = bash(f"SCEAU_TEST_PG_DSN={dsn}\nid() {{ echo 1000; }}\npostgres_ready; echo rc=$?")
+    outside_ci = {**os.environ, "CI": "false"}
+    out = bash(
+        f"SCEAU_TEST_PG_DSN={dsn}\nid() {{ echo 1000; }}\npostgres_ready; echo rc=$?",
+        env=outside_ci,
+    )
     assert "no PostgreSQL answers on 127.0.0.1:1" in out
     assert "rc=0" in out
     result = subprocess.run(
