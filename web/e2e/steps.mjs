@@ -303,6 +303,38 @@ export function steps(user) {
       await page.getByLabel(tr("files.chooseFiles")).setInputFiles(files);
     },
 
+    /** Drop files on the open room, as a drag from the desktop would: [{ name, text, type }]. */
+    async dropFiles({ name, files }) {
+      const { page } = user(name);
+      const room = page.getByRole("main").locator("section").first();
+      const dataTransfer = await page.evaluateHandle((list) => {
+        const dt = new DataTransfer();
+        for (const f of list) dt.items.add(new File([f.text], f.name, { type: f.type ?? "text/plain" }));
+        return dt;
+      }, files);
+      for (const type of ["dragenter", "dragover", "drop"]) await room.dispatchEvent(type, { dataTransfer });
+    },
+
+    /** Paste files into the composer, as from the clipboard: [{ name, text, type }]. */
+    async pasteFiles({ name, files }) {
+      const { page } = user(name);
+      await composer(page).evaluate((box, list) => {
+        const dt = new DataTransfer();
+        for (const f of list) dt.items.add(new File([f.text], f.name, { type: f.type ?? "text/plain" }));
+        box.dispatchEvent(new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: dt }));
+      }, files);
+    },
+
+    /** Download a file from its tile in the timeline: the name the browser saves it under and its text. */
+    async download({ name, file, timeout = 45_000 }) {
+      const { page } = user(name);
+      const button = timeline(page).getByRole("button", { name: tr("files.download", { name: file }) }).last();
+      await button.waitFor({ timeout });
+      const [download] = await Promise.all([page.waitForEvent("download", { timeout }), button.click()]);
+      const { readFile } = await import("node:fs/promises");
+      return { filename: download.suggestedFilename(), text: await readFile(await download.path(), "utf8") };
+    },
+
     /** Wait for an image with this alt text in the timeline, decoded: its size once loaded. */
     async waitForImage({ name, alt, timeout = 45_000 }) {
       const { page } = user(name);

@@ -190,3 +190,17 @@ async def test_an_image_is_sent_encrypted_and_bob_sees_it_decrypted(
     assert len(sent) >= 2 and all(e["type"] == "m.room.encrypted" for e in sent), sent
     for name in ("alice", "bob"):
         assert await browser.acall("problems", name=name) == []
+
+
+async def test_files_dropped_or_pasted_reach_bob_and_download_with_their_name(
+    browser: WebDriver, people: People, web_server: ServerProcess
+):
+    dropped = {"name": "ordre-du-jour.txt", "text": "1. Budget\n2. Planning\n"}
+    pasted = {"name": "notes collées.txt", "text": "Relire avant jeudi."}
+    await browser.acall("dropFiles", name="alice", files=[dropped])
+    await browser.acall("pasteFiles", name="alice", files=[pasted])
+    for sent in (dropped, pasted):
+        got = await browser.acall("download", name="bob", file=sent["name"])
+        assert got == {"filename": sent["name"], "text": sent["text"]}
+    stored = await raw_messages(web_server, people.tokens["alice"], people.room_id)
+    assert stored[0]["type"] == "m.room.encrypted"

@@ -32,7 +32,8 @@ function lastMessage(room: Room): MatrixEvent | null {
   const events = room.getLiveTimeline().getEvents();
   for (let i = events.length - 1; i >= 0 && i >= events.length - 30; i--) {
     const event = events[i]!;
-    if (isShown(event) && !event.isState()) return event;
+    // An in-room verification request is not a message to preview (its body is a fallback text).
+    if (isShown(event) && !event.isState() && event.getContent().msgtype !== "m.key.verification.request") return event;
   }
   return null;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useSession } from "../../app/sessionContext";
+import { Icon } from "../../ui/Icon";
 import { useStore } from "../../ui/useStore";
 
 /** In a DM: whether the other person is verified, and a button to verify them by emoji. */
@@ -22,8 +23,9 @@ export function VerifyUserButton({ userId, roomId, name }: { userId: string; roo
   const known = verified?.userId === userId ? verified.value : null;
   if (known) {
     return (
-      <span className="trust-badge trust-verified" role="status" title={t("verification.userVerified", { name })}>
-        {t("verification.verifiedShort")}
+      <span className="trust-badge trust-verified verify-user" role="status" title={t("verification.userVerified", { name })}>
+        <Icon name="shieldCheck" size={16} />
+        <span className="verify-user-label">{t("verification.verifiedShort")}</span>
         <span className="visually-hidden"> {t("verification.userVerified", { name })}</span>
       </span>
     );
@@ -31,11 +33,13 @@ export function VerifyUserButton({ userId, roomId, name }: { userId: string; roo
   return (
     <button
       type="button"
-      className="button button-small"
+      className="button button-small verify-user"
       disabled={known === null}
+      title={t("verification.verifyUser", { name })}
       onClick={() => void verification.verifyUser(userId, roomId)}
     >
-      {t("verification.verifyUser", { name })}
+      <Icon name="shield" size={16} />
+      <span className="verify-user-label">{t("verification.verifyUser", { name })}</span>
     </button>
   );
 }
