@@ -166,6 +166,10 @@ class RoomService:
                     state_key="",
                 )
             )
+        # Users of other servers are invited once the room exists: their
+        # server countersigns each invite (see invite()).
+        remote_invitees = [u for u in invitees if u.split(":", 1)[1] != self._server_name]
+        invitees = [u for u in invitees if u not in remote_invitees]
         for user_id in invitees:
             content = await self._member_content(user_id, "invite")
             if is_direct:
@@ -188,6 +192,8 @@ class RoomService:
         await self._membership_changed(creator, room_id, "join")
         for user_id in invitees:
             await self._membership_changed(user_id, room_id, "invite")
+        for user_id in remote_invitees:
+            await self.invite(creator, room_id, user_id)
         return room_id
 
     def _alias_writer(self, alias: str, creator: str) -> Callable[[Any, str], Awaitable[None]]:

@@ -177,3 +177,37 @@ async def test_a_join_through_a_server_off_the_allowlist_fails_naming_it(lab):
     )
     assert response.status_code in (403, 404)
     assert outsider in response.json()["error"]
+
+
+async def test_nio_e2ee_clients_on_each_server_exchange_encrypted_messages(lab, tmp_path):
+    from tests.e2e.nio_helpers import close_all
+    from tests.e2e.test_nio_e2ee import (
+        decrypted_texts,
+        encrypted_room,
+        register_e2ee,
+        send_secret,
+        undecryptable,
+        until,
+    )
+
+    a, b = lab.servers
+    alice = await register_e2ee(a.process, tmp_path, "alice_e")
+    bob = await register_e2ee(b.process, tmp_path, "bob_e")
+    try:
+        encryption = {"algorithm": "m.megolm.v1.aes-sha2"}
+        room_id = await encrypted_room(
+            alice,
+            bob,
+            initial_state=[{"type": "m.room.encryption", "state_key": "", "content": encryption}],
+        )
+        await send_secret(alice, room_id, "secret from A")
+        await until(
+            [alice, bob], lambda: "secret from A" in decrypted_texts(bob, room_id), "B reads"
+        )
+        await send_secret(bob, room_id, "secret from B")
+        await until(
+            [alice, bob], lambda: "secret from B" in decrypted_texts(alice, room_id), "A reads"
+        )
+        assert not undecryptable(alice, room_id) and not undecryptable(bob, room_id)
+    finally:
+        await close_all(alice, bob)
