@@ -57,14 +57,15 @@ export function Composer({ vm, mode, onModeChange, placeholder }: Props) {
     const current = mode;
     onModeChange(null);
     setError(null);
+    const isEdit = current?.kind === "edit" && current.event.eventId !== null;
     try {
-      if (current?.kind === "edit" && current.event.eventId) await vm.edit(current.event.eventId, value, mentions);
+      if (isEdit) await vm.edit(current.event.eventId!, value, mentions);
       else await vm.send(value, { replyTo: current?.kind === "reply" ? current.event.eventId : null, mentions });
       setMentions([]);
     } catch {
-      // a failed send stays in the timeline as "failed" with a retry button;
-      // only errors before the local echo (e.g. an edit) land here
-      setError(t("composer.sendError"));
+      // A message that fails stays in the timeline as "failed" with a retry
+      // button; an edit has no tile of its own, so it is reported here.
+      if (isEdit) setError(t("composer.sendError"));
     }
   }
 

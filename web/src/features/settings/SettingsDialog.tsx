@@ -26,7 +26,9 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
   const [notifyOn, setNotifyOn] = useState(localStorage.getItem(NOTIFY_KEY) !== "off");
 
   useEffect(() => {
-    void session.profileCapabilities().then(setCaps);
+    void session.profileCapabilities().then((c) =>
+      setCaps({ ...c, displayName: c.displayName && session.config.features.change_display_name !== false }),
+    );
   }, [session]);
 
   async function saveName(e: FormEvent) {

@@ -32,7 +32,9 @@ export function SignInScreen({ config, onSignedIn }: Props) {
           <span className="brand-name">{config.brand}</span>
         </div>
         <h1 id="signin-title">{mode === "login" ? t("signin.title") : t("signin.register.title")}</h1>
-        <p className="signin-subtitle">{t("signin.subtitle", { server: config.serverName })}</p>
+        <p className="signin-subtitle">
+          {mode === "login" ? t("signin.subtitle", { server: config.serverName }) : t("signin.register.subtitle", { server: config.serverName })}
+        </p>
         {mode === "login" ? (
           <LoginForm config={config} onSignedIn={onSignedIn} />
         ) : (
