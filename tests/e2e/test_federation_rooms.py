@@ -182,8 +182,10 @@ async def test_a_join_through_a_server_off_the_allowlist_fails_naming_it(lab):
 async def test_nio_e2ee_clients_on_each_server_exchange_encrypted_messages(lab, tmp_path):
     from tests.e2e.nio_helpers import close_all
     from tests.e2e.test_nio_e2ee import (
+        _seen,
         decrypted_texts,
         encrypted_room,
+        login_e2ee,
         register_e2ee,
         send_secret,
         undecryptable,
@@ -191,6 +193,7 @@ async def test_nio_e2ee_clients_on_each_server_exchange_encrypted_messages(lab, 
     )
 
     a, b = lab.servers
+    extra: list = []
     alice = await register_e2ee(a.process, tmp_path, "alice_e")
     bob = await register_e2ee(b.process, tmp_path, "bob_e")
     try:
@@ -209,5 +212,24 @@ async def test_nio_e2ee_clients_on_each_server_exchange_encrypted_messages(lab, 
             [alice, bob], lambda: "secret from B" in decrypted_texts(alice, room_id), "A reads"
         )
         assert not undecryptable(alice, room_id) and not undecryptable(bob, room_id)
+
+        # Bob adds a device on B: A learns of it and Alice's next message reaches it too.
+        bob_phone = await login_e2ee(b.process, tmp_path, bob.user_id, "phone")
+        extra.append(bob_phone)
+        _seen(bob_phone)
+        await until(
+            [alice, bob_phone],
+            lambda: bob_phone.device_id in alice.device_store[bob.user_id],
+            "A's client sees Bob's new device",
+            within_s=40,
+        )
+        await send_secret(alice, room_id, "for the phone too")
+        await until(
+            [alice, bob, bob_phone],
+            lambda: "for the phone too" in decrypted_texts(bob_phone, room_id),
+            "Bob's new device decrypts",
+            within_s=40,
+        )
+        assert not undecryptable(bob_phone, room_id)
     finally:
-        await close_all(alice, bob)
+        await close_all(alice, bob, *extra)
