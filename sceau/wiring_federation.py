@@ -132,7 +132,7 @@ def _add_outbound(services: "Services", fed: FederationServices) -> None:
                 await out.signing_key_update(user_id, cross)
 
     async def devices_deleted(user_id: str, device_ids: list[str]) -> None:
-        await out.device_list_update(user_id, 0, [], deleted=device_ids)
+        await out.device_list_update(user_id, services.stream.current(), [], deleted=device_ids)
 
     services.e2ee.device_lists.changed_hooks.append(devices_changed)
     services.account_hooks.devices_deleted.append(devices_deleted)

@@ -135,3 +135,20 @@ async def test_cross_signing_keys_go_out_as_a_signing_key_update(services, user_
     assert updates[-1]["user_id"] == alice.user_id
     assert updates[-1]["master_key"]["keys"] == body["master_key"]["keys"]
     assert "user_signing_key" not in updates[-1]
+
+
+async def test_a_deleted_device_goes_out_as_deleted(services, client, register):
+    from tests.http.test_devices import password_auth, second_session
+
+    alice = await register("alice")
+    await second_session(client, "alice", "PHONE")
+    await _room_with_remote_members(services, alice)
+    await alice.ok("DELETE", "/devices/PHONE", json={"auth": password_auth(alice.user_id)})
+    _, edus = await _queued(services, REMOTE)
+    deleted = [
+        e["content"]
+        for e in edus
+        if e["edu_type"] == "m.device_list_update" and e["content"]["deleted"]
+    ]
+    assert [d["device_id"] for d in deleted] == ["PHONE"]
+    assert deleted[0]["stream_id"] > 0
