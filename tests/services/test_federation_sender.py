@@ -207,3 +207,38 @@ async def test_the_queued_count_follows_what_waits(db):
         assert await restarted.pending_count(A) == 2
     finally:
         await restarted.stop()
+
+
+async def test_a_worker_survives_an_unexpected_error_and_sends_later(db):
+    clock, client = FakeClock(), FakeClient()
+    failures = [RuntimeError("bug")]
+    real_request = client.request
+
+    async def flaky(method, destination, path, *, query=None, body=None):
+        if failures:
+            raise failures.pop()
+        return await real_request(method, destination, path, query=query, body=body)
+
+    client.request = flaky
+    fed = FederationConfig(
+        enabled=True, allow=[A], min_retry_interval_ms=20, max_retry_interval_ms=40
+    )
+    sender = FederationSender(
+        policy=FederationPolicy("here.example", fed),
+        client=client,
+        db=db,
+        store=OutboxStore(db),
+        clock=clock,
+        config=fed,
+    )
+    await sender.start()
+    try:
+        await sender.send_pdu(_pdu(1), [A])
+        for _ in range(500):
+            if client.sent.get(A):
+                break
+            await asyncio.sleep(0.01)
+        assert client.sent[A][0]["pdus"] == [_pdu(1)]
+        assert failures == []
+    finally:
+        await sender.stop()

@@ -146,15 +146,21 @@ class FederationSender:
                 outcome = await self.attempt(destination, force=destination in self._up)
             except Exception:  # a bug must not kill the worker silently and forever
                 logger.exception("federation sender for %s failed", destination)
-                outcome = "failed"
+                outcome = "error"
             self._up.discard(destination)
             if outcome == "sent":
                 continue
             if outcome == "empty":
                 await event.wait()
                 continue
-            state = await self._store.state(destination)
+            try:
+                state = await self._store.state(destination)
+            except Exception:
+                logger.exception("reading the retry state of %s failed", destination)
+                state, outcome = None, "error"
             delay_ms = max(0, (state.retry_at_ts if state else 0) - self._clock.time_ms())
+            if outcome == "error":
+                delay_ms = max(delay_ms, self._min_retry)
             try:
                 await asyncio.wait_for(event.wait(), timeout=max(delay_ms, 10) / 1000)
             except TimeoutError:
