@@ -4,6 +4,7 @@
 import { decodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/index.js";
 
 import { keyCommands } from "./keys.mjs";
+import { slidingCommands } from "./sliding.mjs";
 import { WAIT_MS, clients, describe, get, sdk, until } from "./support.mjs";
 
 const MEGOLM = "m.megolm.v1.aes-sha2";
@@ -160,6 +161,7 @@ export const commands = {
   },
 
   ...keyCommands,
+  ...slidingCommands,
 
   stop({ name }) {
     get(name).client.stopClient();

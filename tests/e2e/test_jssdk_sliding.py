@@ -1,0 +1,216 @@
+"""matrix-js-sdk's SlidingSync (Element Web's labs) against Sceau's Simplified Sliding Sync.
+
+The js-sdk client starts with ``startClient({ slidingSync })`` and a list
+"all" (tests/e2e/jssdk/sliding.mjs); it then learns everything through
+``POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync`` and its
+extensions (to_device, e2ee, account_data, typing, receipts). Others act
+through matrix-nio. One server per module, on SQLite and on PostgreSQL.
+"""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import nio
+import pytest
+
+from tests.e2e.jssdk.helpers import (
+    e2ee_nio_client,
+    nio_keys_round,
+    nio_sync_until_text,
+    raw_messages,
+    registered_e2ee_client,
+    started_driver,
+)
+from tests.e2e.jssdk.jsclient import JsDriver
+from tests.e2e.nio_helpers import PASSWORD, close_all, ok, register, send_text, shared_room
+from tests.e2e.server import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def js(tmp_path: Path) -> AsyncIterator[JsDriver]:
+    async with started_driver(tmp_path) as driver:
+        yield driver
+
+
+async def sliding_login(js: JsDriver, server: ServerProcess, name: str, user_id: str) -> Any:
+    args = {"name": name, "baseUrl": server.url, "userId": user_id, "password": PASSWORD}
+    return await js.call("slidingLogin", **args)
+
+
+async def test_the_list_holds_every_room_most_recent_first_and_new_messages_reorder_it(
+    server: ServerProcess, js: JsDriver
+):
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        rooms = [await shared_room(bob, alice, name=f"Bureau {n}") for n in (1, 2, 3)]
+        firsts = [
+            await send_text(bob, room_id, f"first words in Bureau {n}")
+            for n, room_id in enumerate(rooms, 1)
+        ]
+
+        await sliding_login(js, server, "alice", alice.user_id)
+        listed = await js.call("waitForRoomOrder", name="alice", order=rooms[::-1], count=3)
+        assert [r["name"] for r in listed["rooms"]] == ["Bureau 3", "Bureau 2", "Bureau 1"]
+        assert all(r["membership"] == "join" for r in listed["rooms"])
+        assert await js.call("responses", name="alice") > 0  # it did sync by sliding sync
+
+        # A message lifts its room to the top.
+        await send_text(bob, rooms[0], "news in Bureau 1")
+        await js.call("waitForRoomOrder", name="alice", order=[rooms[0], rooms[2], rooms[1]])
+
+        # A topic change and a reaction do not (MSC4186's bump event types), the next message does.
+        ok(
+            await bob.room_put_state(rooms[2], "m.room.topic", {"topic": "Réunion à 10 h"}),
+            nio.RoomPutStateResponse,
+            "PUT state m.room.topic",
+        )
+        reaction = {
+            "m.relates_to": {"rel_type": "m.annotation", "event_id": firsts[2], "key": "👍"}
+        }
+        ok(
+            await bob.room_send(rooms[2], "m.reaction", reaction),
+            nio.RoomSendResponse,
+            "PUT send m.reaction",
+        )
+        await send_text(bob, rooms[1], "news in Bureau 2")
+        final = await js.call(
+            "waitForRoomOrder", name="alice", order=[rooms[1], rooms[0], rooms[2]], count=3
+        )
+        assert [r["roomId"] for r in final["rooms"]] == [rooms[1], rooms[0], rooms[2]]
+        assert (
+            await js.call("waitForMessage", name="alice", roomId=rooms[1], body="news in Bureau 2")
+        )["sender"] == bob.user_id
+    finally:
+        await close_all(alice, bob)
+
+
+async def test_an_invite_appears_in_the_list_and_can_be_joined(server: ServerProcess, js: JsDriver):
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    await alice.close()
+    try:
+        await sliding_login(js, server, "alice", alice.user_id)
+        assert (await js.call("roomList", name="alice"))["rooms"] == []
+
+        created = ok(
+            await bob.room_create(name="Invitation", invite=[alice.user_id]),
+            nio.RoomCreateResponse,
+            "POST /createRoom",
+        )
+        room_id = created.room_id
+        await js.call("waitForRoom", name="alice", roomId=room_id, membership="invite")
+        listed = await js.call("waitForRoomOrder", name="alice", order=[room_id], count=1)
+        assert listed["rooms"][0]["membership"] == "invite"
+        assert listed["rooms"][0]["name"] == "Invitation"
+
+        await js.call("join", name="alice", roomId=room_id, encrypted=False)
+        listed = await js.call("waitForRoomOrder", name="alice", order=[room_id], count=1)
+        assert listed["rooms"][0]["membership"] == "join"
+        await send_text(bob, room_id, "bienvenue")
+        seen = await js.call("waitForMessage", name="alice", roomId=room_id, body="bienvenue")
+        assert seen["sender"] == bob.user_id
+    finally:
+        await bob.close()
+
+
+async def test_read_receipts_from_another_device_and_from_the_client_clear_the_count(
+    server: ServerProcess, js: JsDriver
+):
+    alice_phone = await register(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        room_id = await shared_room(bob, alice_phone, name="Comptes")
+        await sliding_login(js, server, "alice", alice_phone.user_id)
+        await send_text(bob, room_id, "un")
+        second = await send_text(bob, room_id, "deux")
+        await js.call("waitForUnread", name="alice", roomId=room_id, count=2)
+
+        # Read on alice's other device: the count the server sends falls to 0.
+        ok(
+            await alice_phone.update_receipt_marker(room_id, second),
+            nio.UpdateReceiptMarkerResponse,
+            "POST receipt m.read",
+        )
+        await js.call("waitForUnread", name="alice", roomId=room_id, count=0)
+
+        # And read in the SlidingSync client itself.
+        third = await send_text(bob, room_id, "trois")
+        await js.call("waitForMessage", name="alice", roomId=room_id, body="trois")
+        await js.call("waitForUnread", name="alice", roomId=room_id, count=1)
+        await js.call("readUpTo", name="alice", roomId=room_id, eventId=third)
+        await js.call("waitForUnread", name="alice", roomId=room_id, count=0)
+    finally:
+        await close_all(alice_phone, bob)
+
+
+async def test_a_sliding_sync_client_and_nio_exchange_encrypted_messages_both_ways(
+    server: ServerProcess, js: JsDriver, tmp_path: Path
+):
+    """Room keys travel through the to_device extension, device lists through e2ee."""
+    alice_nio = await register(server, "alice")
+    await alice_nio.close()
+    alice_id = alice_nio.user_id
+    bob = await registered_e2ee_client(server, tmp_path / "bob")
+    bob_phone: nio.AsyncClient | None = None
+    try:
+        await sliding_login(js, server, "alice", alice_id)
+        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=True)
+        for _ in range(60):
+            response = ok(await bob.sync(timeout=500), nio.SyncResponse, "/sync")
+            if room_id in response.rooms.invite:
+                break
+        else:
+            pytest.fail("bob never saw the invite")
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+
+        from_js = "Bonjour Bob, par sliding sync 🔐"
+        await js.call("send", name="alice", roomId=room_id, body=from_js)
+        got = await nio_sync_until_text(bob, room_id, from_js)
+        assert isinstance(got, nio.RoomMessageText) and got.decrypted
+        assert got.sender == alice_id
+
+        from_nio = "Salut Alice, chiffré aussi"
+        await bob.joined_members(room_id)
+        await nio_keys_round(bob)
+        ok(
+            await bob.room_send(
+                room_id,
+                "m.room.message",
+                {"msgtype": "m.text", "body": from_nio},
+                ignore_unverified_devices=True,
+            ),
+            nio.RoomSendResponse,
+            "PUT send (encrypted)",
+        )
+        seen = await js.call("waitForMessage", name="alice", roomId=room_id, body=from_nio)
+        assert seen["sender"] == bob.user_id
+        assert seen["encrypted"] is True and seen["failure"] is None
+        messages = await js.call("roomMessages", name="alice", roomId=room_id)
+        assert [m["body"] for m in messages] == [from_js, from_nio]
+
+        # Bob's new device reaches the js-sdk as an e2ee device_lists change, and gets the key.
+        bob_phone = e2ee_nio_client(server, tmp_path / "bob_phone")
+        bob_phone.user = bob.user_id
+        ok(await bob_phone.login(PASSWORD, device_name="phone"), nio.LoginResponse, "login")
+        ok(await bob_phone.sync(timeout=0, full_state=True), nio.SyncResponse, "initial /sync")
+        await nio_keys_round(bob_phone)
+        await js.call(
+            "waitForDevice", name="alice", userId=bob.user_id, deviceId=bob_phone.device_id
+        )
+        to_phone = "Et pour ton téléphone"
+        await js.call("send", name="alice", roomId=room_id, body=to_phone)
+        got = await nio_sync_until_text(bob_phone, room_id, to_phone)
+        assert got.decrypted and got.sender == alice_id
+
+        stored = await raw_messages(server, bob.access_token, room_id)
+        assert [e["type"] for e in stored] == ["m.room.encrypted"] * 3
+        assert not any(text in str(stored) for text in (from_js, from_nio, to_phone))
+    finally:
+        await bob.close()
+        if bob_phone is not None:
+            await bob_phone.close()
