@@ -55,11 +55,6 @@ def config_overrides():
     return federation_overrides()
 
 
-@pytest.fixture(params=["sqlite"])
-def backend(request):
-    return request.param
-
-
 def _fill(path: str, value: str) -> str:
     return PARAM.sub(value, path)
 
