@@ -1,8 +1,9 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useSession } from "../../app/sessionContext";
 import { buildSections, flattenSections, type RoomListRow, type RoomSection } from "../../matrix/roomList";
+import { NotificationPrompt } from "../../app/NotificationPrompt";
 import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
 import { useStore } from "../../ui/useStore";
@@ -30,6 +31,18 @@ export function RoomListPanel({ selected, onSelect }: Props) {
   const [open, setOpen] = useState<Open>(null);
   const rows = useMemo(() => flattenSections(buildSections(rooms, filter), collapsed), [rooms, filter, collapsed]);
   const scrollRef = useRef<HTMLDivElement>(null);
+  const filterRef = useRef<HTMLInputElement>(null);
+  // Ctrl+K (Cmd+K) jumps to the filter box, as in Element.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+        e.preventDefault();
+        filterRef.current?.focus();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -61,6 +74,7 @@ export function RoomListPanel({ selected, onSelect }: Props) {
           <Icon name="settings" size={18} />
         </button>
       </header>
+      <NotificationPrompt />
       <div className="room-list-actions">
         <button
           type="button"
@@ -86,8 +100,12 @@ export function RoomListPanel({ selected, onSelect }: Props) {
       <div className="room-filter">
         <Icon name="search" size={16} />
         <input
+          ref={filterRef}
           type="search"
           value={filter}
+          onKeyDown={(e) => {
+            if (e.key === "Escape") setFilter("");
+          }}
           onChange={(e) => setFilter(e.target.value)}
           placeholder={t("roomList.filterPlaceholder")}
           aria-label={t("roomList.filter")}

@@ -223,7 +223,14 @@ export const EventTile = memo(function EventTile({ vm, event, continuation, canR
             </button>
           )}
           {picker && (
-            <div className="reaction-picker" role="group" aria-label={t("timeline.pickReaction")}>
+            <div
+              className="reaction-picker"
+              role="group"
+              aria-label={t("timeline.pickReaction")}
+              onKeyDown={(e) => {
+                if (e.key === "Escape") setPicker(false);
+              }}
+            >
               {QUICK_REACTIONS.map((key) => (
                 <button
                   key={key}
