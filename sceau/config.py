@@ -354,6 +354,8 @@ class PolicyConfig(_Section):
     #: Servers whose users are external partners (besides ``email_routing.external_server``).
     external_servers: list[str] = []
     invite_rules: InviteRulesConfig = InviteRulesConfig()
+    #: How long an invitation by email waits for its invitee to register (7 days).
+    email_invite_lifetime_ms: int = Field(default=7 * 86_400_000, ge=60_000)
 
 
 class WebClientConfig(_Section):
@@ -725,6 +727,8 @@ policy:
     domain_mapping: {{}}
     #   externes.example: [agents.example]
     allow_unmapped_inviters: true
+  # How long an invitation by email waits for its invitee to register.
+  email_invite_lifetime_ms: 604800000
 
 web_client:
   # Serve the web client at / (built from web/ by ./scripts/serve).

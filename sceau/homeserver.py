@@ -46,6 +46,7 @@ from sceau.services.mailer import Mailer
 from sceau.services.media import MediaService
 from sceau.services.messaging import MessagingService
 from sceau.services.notifications import NotificationService
+from sceau.services.policy.email_invites import EmailInviteService
 from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
 from sceau.services.push import PushRuleService
@@ -181,6 +182,7 @@ class Services:
     content_scanner: ContentScanner | None = None
     push_delivery: PushDelivery = field(init=False)
     email_notifier: EmailNotifier = field(init=False)
+    email_invites: EmailInviteService = field(init=False)
     federation_rooms: FederationRooms = field(init=False)
 
     async def start(self) -> None:

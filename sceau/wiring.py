@@ -22,6 +22,7 @@ from sceau.services.mailer import Mailer
 from sceau.services.notifications import NotificationService
 from sceau.services.policy.access_rules import RoomAccessPolicy
 from sceau.services.policy.directory import HIDE_PROFILE_TYPE, DirectoryOptOut
+from sceau.services.policy.email_invites import EmailInviteService
 from sceau.services.policy.invite_rules import InviteRules
 from sceau.services.policy.room_admins import AdminSuccession
 from sceau.services.policy.room_creation import RoomCreationPolicy
@@ -38,12 +39,14 @@ from sceau.services.unread import UnreadCounter
 from sceau.storage.account_data import AccountDataStore
 from sceau.storage.account_renewals import AccountRenewalStore
 from sceau.storage.admin import AdminStore
+from sceau.storage.email_invites import EmailInviteStore
 from sceau.storage.notifications import NotificationStore
 from sceau.storage.presence import PresenceStore
 from sceau.storage.push import PushStore
 from sceau.storage.push_delivery import PushDeliveryStore
 from sceau.storage.receipts import ReceiptStore
 from sceau.storage.reports import ReportStore
+from sceau.storage.threepids import ThreepidStore
 from sceau.storage.unread_cache import UnreadCountCache
 
 if TYPE_CHECKING:
@@ -228,6 +231,23 @@ def add_policy(services: "Services") -> None:
             is_external=access.is_external,
         )
         services.rooms.leave_hooks.append(succession.before_leave)
+    invites = EmailInviteService(
+        config=services.config,
+        clock=services.clock,
+        db=stores.db,
+        store=EmailInviteStore(stores.db),
+        threepids=ThreepidStore(stores.db),
+        events=services.events,
+        rooms=services.rooms,
+        access=access,
+        mailer=services.mailer,
+        ratelimiter=services.ratelimiter,
+        signing_key=services.signing_key,
+    )
+    services.email_invites = invites
+    services.threepids.invited_lookup = invites.is_invited
+    services.accounts.email_bound_hooks.append(invites.claim)
+    services.jobs.add("email invitation expiry", 300, invites.expire)
     opt_out = DirectoryOptOut(accounts=stores.accounts)
     services.account_data.global_write_hooks[HIDE_PROFILE_TYPE] = opt_out.on_write
     services.account_renewal = AccountRenewalService(

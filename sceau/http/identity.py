@@ -64,8 +64,26 @@ def _in_networks(ip: str, networks: list[str]) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
+async def pubkey_isvalid(request: Request) -> Response:
+    """GET /_matrix/identity/v2/pubkey/isvalid: is this the key email invitations are signed with?"""
+    key = request.query_params.get("public_key")
+    if not key:
+        raise MatrixError(400, "M_MISSING_PARAMS", "public_key is required")
+    return json_response({"valid": key == services(request).email_invites.public_key()})
+
+
+async def pubkey(request: Request) -> Response:
+    """GET /_matrix/identity/v2/pubkey/{keyId}"""
+    hs = services(request)
+    if request.path_params["key_id"] != hs.signing_key.key_id:
+        raise MatrixError(404, "M_NOT_FOUND", "Unknown key")
+    return json_response({"public_key": hs.email_invites.public_key()})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route(PREFIX + "/info", info, methods=["GET"]),
         Route(PREFIX + "/internal-info", internal_info, methods=["GET"]),
+        Route("/_matrix/identity/v2/pubkey/isvalid", pubkey_isvalid, methods=["GET"]),
+        Route("/_matrix/identity/v2/pubkey/{key_id}", pubkey, methods=["GET"]),
     ]

@@ -121,8 +121,11 @@ _UNSUBSCRIBED = """<!doctype html>
 async def unsubscribe(request: Request) -> Response:
     """GET /_sceau/v1/email_notifications/unsubscribe (the link in each notification email)"""
     params = request.query_params
+    for name in ("user", "address", "token"):
+        if not params.get(name):
+            raise missing_param(name)
     done = await services(request).email_notifier.unsubscribe(
-        params.get("user", ""), params.get("address", ""), params.get("token", "")
+        params["user"], params["address"], params["token"]
     )
     if not done:
         page = _UNSUBSCRIBED.format(

@@ -56,10 +56,19 @@ async def invite(request: Request) -> Response:
     """POST /_matrix/client/v3/rooms/{roomId}/invite"""
     user = await requester(request)
     body = await read_json(request)
-    target = get_field(body, "user_id", str, required=True)
-    await services(request).rooms.invite(
-        user.user_id, request.path_params["room"], target, _reason(body)
-    )
+    hs = services(request)
+    target = get_field(body, "user_id", str)
+    if target is None and "medium" in body:
+        # A third-party invite: this server is its own identity server (no outbound call).
+        medium = get_field(body, "medium", str, required=True)
+        address = get_field(body, "address", str, required=True)
+        get_field(body, "id_server", str)
+        get_field(body, "id_access_token", str)
+        await hs.email_invites.invite(user.user_id, request.path_params["room"], medium, address)
+        return json_response({})
+    if target is None:
+        target = get_field(body, "user_id", str, required=True)
+    await hs.rooms.invite(user.user_id, request.path_params["room"], target, _reason(body))
     return json_response({})
 
 

@@ -31,6 +31,7 @@ from sceau.protocol.power_levels import (
     user_power_level,
 )
 from sceau.protocol.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from sceau.protocol.third_party_invites import verify_third_party_invite as verify_tpi_signature
 from sceau.protocol.types import JsonDict, StateKey
 
 CREATE_KEY: StateKey = ("m.room.create", "")
@@ -174,13 +175,14 @@ def check_event_auth(
     room_version: RoomVersion,
     *,
     is_signed_by: SignedBy | None = None,
-    verify_third_party_invite: ThirdPartyVerifier | None = None,
+    verify_third_party_invite: ThirdPartyVerifier | None = verify_tpi_signature,
 ) -> None:
     """Raise AuthError unless ``event`` is allowed against ``auth_state``.
 
     ``auth_state`` maps (type, state_key) to full event dicts and must hold the
     create event under ``("m.room.create", "")`` in every room version.
-    Without ``verify_third_party_invite``, third-party invites are rejected.
+    Third-party invites are checked against the public keys of the invite
+    event they redeem; with ``verify_third_party_invite=None`` they are rejected.
     """
     if event.get("type") == "m.room.create":
         check_create_event(event, room_version)

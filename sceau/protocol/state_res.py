@@ -31,6 +31,7 @@ from sceau.protocol.event_format import auth_event_ids
 from sceau.protocol.power_levels import PowerLevel, user_power_level
 from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.state_res_v1 import resolve_state_v1
+from sceau.protocol.third_party_invites import verify_third_party_invite as verify_tpi_signature
 from sceau.protocol.types import JsonDict, StateKey
 
 EventMap = Mapping[str, JsonDict]
@@ -42,7 +43,7 @@ def resolve_state(
     event_map: EventMap,
     *,
     rejected_event_ids: Collection[str] = frozenset(),
-    verify_third_party_invite: ThirdPartyVerifier | None = None,
+    verify_third_party_invite: ThirdPartyVerifier | None = verify_tpi_signature,
 ) -> dict[StateKey, str]:
     """Resolve several room states into one, per the room version's algorithm.
 

@@ -31,6 +31,7 @@ from sceau.protocol.auth_rules import (
     check_event_auth,
 )
 from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.third_party_invites import verify_third_party_invite as verify_tpi_signature
 from sceau.protocol.types import JsonDict, StateKey
 
 EventMap = Mapping[str, JsonDict]
@@ -125,7 +126,7 @@ def resolve_state_v1(
     event_map: EventMap,
     *,
     rejected_event_ids: Collection[str] = frozenset(),
-    verify_third_party_invite: ThirdPartyVerifier | None = None,
+    verify_third_party_invite: ThirdPartyVerifier | None = verify_tpi_signature,
 ) -> dict[StateKey, str]:
     """Resolve several room states into one with the room version 1 algorithm.
 

@@ -159,6 +159,8 @@ class AccountService:
         self._random_device_id = random_device_id
         self._dummy_hash: str | None = None
         self.password_policy = PasswordPolicy(config.policy.password)
+        #: Called with (user ID, address) once an account registered with a verified email.
+        self.email_bound_hooks: list[Callable[[str, str], Awaitable[None]]] = []
 
     # ------------------------------------------------------------ registration
 
@@ -248,6 +250,10 @@ class AccountService:
             await self._accounts.touch_device(
                 session.user_id, session.device_id, self._clock.time_ms(), ip
             )
+        if email_address is not None:
+            new_user = session.user_id if isinstance(session, Session) else session
+            for hook in self.email_bound_hooks:
+                await hook(new_user, email_address)
         return session
 
     async def _check_registration_stage(self, stage: str, auth: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ same ``send_attempt`` gets the same ``sid`` and sends no second email.
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -72,6 +72,8 @@ class ThreepidService:
         self._random_token = random_token
         self._lifetime_ms = config.email.token_lifetime_s * 1000
         self._router = EmailRouter(config)
+        #: Set by the email-invitation service: does an invitation wait for this address?
+        self.invited_lookup: Callable[[str], Awaitable[bool]] | None = None
 
     # ------------------------------------------------------------- policy
 
@@ -95,8 +97,8 @@ class ThreepidService:
         return None if email is None else await self._store.owner("email", email)
 
     async def is_invited(self, address: str) -> bool:
-        """Whether an invitation waits for this address (email invitations are not kept yet)."""
-        return False
+        """Whether an invitation by email waits for this address (on this server)."""
+        return await self.invited_lookup(address) if self.invited_lookup is not None else False
 
     async def _check_policy(self, email: str) -> None:
         home = self._router.home_of(email)

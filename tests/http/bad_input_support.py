@@ -51,6 +51,8 @@ PUBLIC = {
     ("GET", "/_matrix/identity/api/v1/info"),
     ("GET", "/_matrix/identity/api/v1/internal-info"),
     ("GET", "/_sceau/v1/email_notifications/unsubscribe"),
+    ("GET", "/_matrix/identity/v2/pubkey/isvalid"),
+    ("GET", "/_matrix/identity/v2/pubkey/{}"),
 }
 #: The spec lets these run under UIA alone (``security: [{}, bearer]``).
 UIA_WITHOUT_TOKEN = {
