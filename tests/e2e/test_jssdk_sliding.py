@@ -24,7 +24,7 @@ from tests.e2e.jssdk.helpers import (
 )
 from tests.e2e.jssdk.jsclient import JsDriver
 from tests.e2e.nio_helpers import PASSWORD, close_all, ok, register, send_text, shared_room
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerFactory, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ async def test_the_list_holds_every_room_most_recent_first_and_new_messages_reor
         listed = await js.call("waitForRoomOrder", name="alice", order=rooms[::-1], count=3)
         assert [r["name"] for r in listed["rooms"]] == ["Bureau 3", "Bureau 2", "Bureau 1"]
         assert all(r["membership"] == "join" for r in listed["rooms"])
-        assert await js.call("responses", name="alice") > 0  # it did sync by sliding sync
+        assert (await js.call("responses", name="alice"))["responses"] > 0  # by sliding sync
 
         # A message lifts its room to the top.
         await send_text(bob, rooms[0], "news in Bureau 1")
@@ -214,3 +214,55 @@ async def test_a_sliding_sync_client_and_nio_exchange_encrypted_messages_both_wa
         await bob.close()
         if bob_phone is not None:
             await bob_phone.close()
+
+
+async def test_after_a_server_restart_the_client_starts_a_new_connection_and_carries_on(
+    make_server: ServerFactory, js: JsDriver
+):
+    """Connections live in memory: the old ``pos`` is M_UNKNOWN_POS, and the client starts over."""
+    server = make_server()
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    await alice.close()
+    try:
+        first = await shared_room_with_js(js, server, bob, alice.user_id, "Avant")
+        await send_text(bob, first, "before the restart")
+        await js.call("waitForMessage", name="alice", roomId=first, body="before the restart")
+
+        server.stop()
+        server.start()
+        seen = (await js.call("responses", name="alice"))["responses"]
+        second = ok(
+            await bob.room_create(name="Après", invite=[alice.user_id]),
+            nio.RoomCreateResponse,
+            "POST /createRoom",
+        ).room_id
+        await js.call("waitForRoom", name="alice", roomId=second, membership="invite")
+        await send_text(bob, first, "after the restart")
+        await js.call("waitForMessage", name="alice", roomId=first, body="after the restart")
+        await js.call("waitForRoomOrder", name="alice", order=[first, second], count=2)
+        after = await js.call("responses", name="alice")
+        assert after["responses"] > seen
+        # The positions were in the old process's memory: the old one is refused, the client
+        # (which treats any 400 as "start over") began a new connection.
+        assert "M_UNKNOWN_POS" in after["errors"], after["errors"]
+        # Starting over did not repeat what the client already had.
+        bodies = [m["body"] for m in await js.call("roomMessages", name="alice", roomId=first)]
+        assert bodies == ["before the restart", "after the restart"]
+    finally:
+        await bob.close()
+
+
+async def shared_room_with_js(
+    js: JsDriver, server: ServerProcess, bob: nio.AsyncClient, alice_id: str, name: str
+) -> str:
+    """A room bob creates and the SlidingSync client named alice joins."""
+    await sliding_login(js, server, "alice", alice_id)
+    room_id = ok(
+        await bob.room_create(name=name, invite=[alice_id]),
+        nio.RoomCreateResponse,
+        "POST /createRoom",
+    ).room_id
+    await js.call("waitForRoom", name="alice", roomId=room_id, membership="invite")
+    await js.call("join", name="alice", roomId=room_id, encrypted=False)
+    return room_id

@@ -88,12 +88,13 @@ export const slidingCommands = {
     ]);
     const slidingSync = new SlidingSync(baseUrl, lists, ROOM_SUBSCRIPTION, client, POLL_MS);
     // The counts exactly as the server last sent them, per room (the SDK may adjust its own).
-    const entry = { client, password, slidingSync, counts: new Map(), responses: 0 };
+    const entry = { client, password, slidingSync, counts: new Map(), responses: 0, errors: [] };
     slidingSync.on(SlidingSyncEvent.RoomData, (roomId, data) => {
       if (data.notification_count != null) entry.counts.set(roomId, data.notification_count);
     });
-    slidingSync.on(SlidingSyncEvent.Lifecycle, (_state, response) => {
+    slidingSync.on(SlidingSyncEvent.Lifecycle, (_state, response, error) => {
       if (response) entry.responses += 1;
+      if (error) entry.errors.push(error.errcode ?? error.name ?? String(error));
     });
     clients.set(name, entry);
     await client.initRustCrypto({ useIndexedDB: false });
@@ -160,8 +161,9 @@ export const slidingCommands = {
       .map(describe);
   },
 
-  /** How many sliding sync responses the client has processed (to tell that it moved on). */
+  /** How many sliding sync responses the client has had, and the errors it met (errcodes). */
   responses({ name }) {
-    return get(name).responses;
+    const { responses, errors } = get(name);
+    return { responses, errors };
   },
 };
