@@ -47,6 +47,7 @@ from sceau.services.media import MediaService
 from sceau.services.messaging import MessagingService
 from sceau.services.notifications import NotificationService
 from sceau.services.policy.email_invites import EmailInviteService
+from sceau.services.policy.email_routing import external_servers
 from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
 from sceau.services.push import PushRuleService
@@ -405,6 +406,7 @@ async def build_services(
             accounts=stores.accounts,
             hooks=account_hooks,
             lock_display_name=config.policy.lock_display_name,
+            external_servers=external_servers(config),
         ),
         media=MediaService(
             server_name=config.server_name,

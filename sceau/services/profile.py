@@ -6,6 +6,7 @@ the user's member events.
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sceau.errors import MatrixError, forbidden, invalid_param, not_found
 from sceau.protocol.identifiers import InvalidIdentifier, is_valid_server_name, parse_user_id
@@ -48,12 +49,15 @@ class ProfileService:
         accounts: AccountStore,
         hooks: AccountHooks,
         lock_display_name: bool = False,
+        external_servers: frozenset[str] = frozenset(),
     ) -> None:
         self._db = db
         self._accounts = accounts
         self._hooks = hooks
         #: policy.lock_display_name: names derived from verified emails stay as they are.
         self._lock_display_name = lock_display_name
+        #: Servers of external partners: their users' profiles say so (``policy``).
+        self._external_servers = external_servers
         #: Asks a remote user's server for the profile (None: federation off, or the user is
         #: local). Set by the federation wiring.
         self.remote: Callable[[str], Awaitable[dict[str, str] | None]] | None = None
@@ -68,17 +72,27 @@ class ProfileService:
             raise not_found("Profile not found")
         return user
 
-    async def get(self, user_id: str) -> dict[str, str]:
-        """The fields that are set; M_NOT_FOUND for an unknown user."""
+    async def get(self, user_id: str) -> dict[str, Any]:
+        """The fields that are set; M_NOT_FOUND for an unknown user.
+
+        An external partner's profile also carries ``policy: {"external": true}``,
+        which clients show as a badge.
+        """
+        profile: dict[str, Any] | None = None
         if self.remote is not None:
             found = await self.remote(user_id)
             if found is not None:
-                return found
-        user = await self._user(user_id)
-        profile = {"displayname": user.displayname, "avatar_url": user.avatar_url}
-        return {k: v for k, v in profile.items() if v is not None}
+                profile = dict(found)
+        if profile is None:
+            user = await self._user(user_id)
+            fields = {"displayname": user.displayname, "avatar_url": user.avatar_url}
+            profile = {k: v for k, v in fields.items() if v is not None}
+        server_name = user_id.split(":", 1)[1] if ":" in user_id else ""
+        if server_name in self._external_servers:
+            profile["policy"] = {"external": True}
+        return profile
 
-    async def get_field(self, user_id: str, key: str) -> dict[str, str]:
+    async def get_field(self, user_id: str, key: str) -> dict[str, Any]:
         """One field; M_NOT_FOUND if the user does not exist or has not set it."""
         profile = await self.get(user_id)
         if key not in profile:

@@ -126,3 +126,15 @@ async def test_a_new_displayname_reaches_member_events_in_joined_rooms(register)
     member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{alice.user_id}")
     assert member["displayname"] == "Alice M"
     assert member["avatar_url"] == "mxc://test.local/x"
+
+
+@pytest.mark.parametrize("config_overrides", [{"policy": {"external_servers": ["test.local"]}}])
+async def test_an_external_partners_profile_says_so(client, register):
+    partner = await register("partenaire")
+    profile = (await client.get(V3 + f"/profile/{partner.user_id}")).json()
+    assert profile["policy"] == {"external": True}
+
+
+async def test_an_agents_profile_carries_no_policy_mark(client, register):
+    agent = await register("agent")
+    assert "policy" not in (await client.get(V3 + f"/profile/{agent.user_id}")).json()

@@ -23,6 +23,7 @@ from sceau.errors import MatrixError
 from sceau.protocol.identifiers import parse_user_id
 from sceau.protocol.types import JsonDict
 from sceau.services.events import EventSpec
+from sceau.services.policy.email_routing import external_servers
 from sceau.storage.events import EventStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
@@ -180,10 +181,7 @@ class RoomAccessPolicy:
     def __init__(
         self, *, config: Config, state: StateStore, events: EventStore, rooms: RoomStore
     ) -> None:
-        policy = config.policy
-        self._external_servers = set(policy.external_servers)
-        if policy.email_routing.external_server:
-            self._external_servers.add(policy.email_routing.external_server)
+        self._external_servers = external_servers(config)
         self._state = state
         self._events = events
         self._rooms = rooms

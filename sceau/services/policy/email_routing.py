@@ -47,3 +47,12 @@ class EmailRouter:
         if self._external is not None:
             return EmailHome(self._external, True)
         return None
+
+
+def external_servers(config: Config) -> frozenset[str]:
+    """The servers whose users are external partners (``external_server`` and ``external_servers``)."""
+    policy = config.policy
+    servers = set(policy.external_servers)
+    if policy.email_routing.external_server:
+        servers.add(policy.email_routing.external_server)
+    return frozenset(servers)
