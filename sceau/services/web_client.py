@@ -210,6 +210,9 @@ def client_config(config: Config) -> dict[str, Any]:
             # Calls are offered once a TURN relay is configured (docs/calls.md):
             # without one, two agents behind NAT could not connect.
             "calls": bool(config.voip.turn_uris),
+            # Encrypted attachments go through scan_encrypted before the client
+            # decrypts them (docs/policy.md, content scanner).
+            "content_scanner": config.media.content_scanner.enabled,
         },
     }
 

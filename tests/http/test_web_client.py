@@ -243,6 +243,7 @@ async def test_config_json_describes_this_deployment(client):
     assert body["features"]["presence"] is True
     assert body["features"]["calls"] is False
     assert body["features"]["change_display_name"] is True
+    assert body["features"]["content_scanner"] is False
     assert body["encryption"] == {"encrypt_new_rooms": "not_public"}
 
 
@@ -270,7 +271,7 @@ class TestClosedServer:
             "registration": {"mode": "closed"},
             "presence": {"enabled": False},
             "policy": {"lock_display_name": True},
-            "media": {"antivirus": {"enabled": True}},
+            "media": {"antivirus": {"enabled": True}, "content_scanner": {"enabled": True}},
         }
 
     async def test_config_json_says_what_is_off(self, client):
@@ -281,6 +282,7 @@ class TestClosedServer:
         assert body["features"]["presence"] is False
         assert body["features"]["change_display_name"] is False
         assert body["media"]["antivirus"] is True
+        assert body["features"]["content_scanner"] is True
 
     async def test_connect_src_is_the_page_origin_and_base_url(self, client):
         csp = csp_directives(await client.get("/"))
