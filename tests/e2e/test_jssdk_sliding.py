@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nio
 import pytest
 
@@ -35,9 +36,11 @@ async def js(tmp_path: Path) -> AsyncIterator[JsDriver]:
         yield driver
 
 
-async def sliding_login(js: JsDriver, server: ServerProcess, name: str, user_id: str) -> Any:
+async def sliding_login(
+    js: JsDriver, server: ServerProcess, name: str, user_id: str, timeline_limit: int = 10
+) -> Any:
     args = {"name": name, "baseUrl": server.url, "userId": user_id, "password": PASSWORD}
-    return await js.call("slidingLogin", **args)
+    return await js.call("slidingLogin", **args, timelineLimit=timeline_limit)
 
 
 async def test_the_list_holds_every_room_most_recent_first_and_new_messages_reorder_it(
@@ -145,6 +148,91 @@ async def test_read_receipts_from_another_device_and_from_the_client_clear_the_c
         await js.call("waitForUnread", name="alice", roomId=room_id, count=0)
     finally:
         await close_all(alice_phone, bob)
+
+
+async def test_opening_a_room_or_a_longer_list_timeline_brings_history_on_the_same_connection(
+    server: ServerProcess, js: JsDriver
+):
+    """Element's list asks for one event a room; opening one subscribes to all its state."""
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        opened, other = [await shared_room(bob, alice, name=n) for n in ("Ouverte", "Autre")]
+        ok(
+            await bob.room_put_state(opened, "m.room.topic", {"topic": "Ordre du jour"}),
+            nio.RoomPutStateResponse,
+            "PUT state m.room.topic",
+        )
+        for room_id in (opened, other):
+            for n in range(1, 4):
+                await send_text(bob, room_id, f"message {n}")
+
+        await sliding_login(js, server, "alice", alice.user_id, timeline_limit=1)
+        for room_id in (opened, other):
+            await js.call("waitForMessages", name="alice", roomId=room_id, bodies=["message 3"])
+
+        await js.call("subscribeRoom", name="alice", roomId=opened)
+        everything = ["message 1", "message 2", "message 3"]
+        await js.call("waitForMessages", name="alice", roomId=opened, bodies=everything)
+        await js.call("waitForTopic", name="alice", roomId=opened, topic="Ordre du jour")
+        # The other room, only in the list, still holds its one event.
+        shown = await js.call("roomMessages", name="alice", roomId=other)
+        assert [m["body"] for m in shown] == ["message 3"]
+
+        await js.call("setListTimelineLimit", name="alice", timelineLimit=5)
+        await js.call("waitForMessages", name="alice", roomId=other, bodies=everything)
+        # And live messages still arrive once, after the history.
+        await send_text(bob, other, "message 4")
+        await js.call(
+            "waitForMessages", name="alice", roomId=other, bodies=[*everything, "message 4"]
+        )
+    finally:
+        await close_all(alice, bob)
+
+
+async def test_typing_and_account_data_reach_the_client_through_their_extensions(
+    server: ServerProcess, js: JsDriver
+):
+    alice_phone = await register(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        room_id = await shared_room(bob, alice_phone, name="Extensions")
+        await send_text(bob, room_id, "hello")
+        await sliding_login(js, server, "alice", alice_phone.user_id)
+        await js.call("waitForMessage", name="alice", roomId=room_id, body="hello")
+
+        ok(
+            await bob.room_typing(room_id, typing_state=True, timeout=30000),
+            nio.RoomTypingResponse,
+            "PUT typing",
+        )
+        await js.call("waitForTyping", name="alice", roomId=room_id, userId=bob.user_id)
+        ok(await bob.room_typing(room_id, typing_state=False), nio.RoomTypingResponse, "PUT typing")
+        await js.call(
+            "waitForTyping", name="alice", roomId=room_id, userId=bob.user_id, typing=False
+        )
+
+        # Set on alice's other device: global account data and a room tag.
+        direct = {bob.user_id: [room_id]}
+        await put_account_data(
+            alice_phone, f"/user/{alice_phone.user_id}/account_data/m.direct", direct
+        )
+        await js.call("waitForAccountData", name="alice", type="m.direct", content=direct)
+        tag_path = f"/user/{alice_phone.user_id}/rooms/{room_id}/tags/m.favourite"
+        await put_account_data(alice_phone, tag_path, {"order": 0.5})
+        await js.call("waitForTag", name="alice", roomId=room_id, tag="m.favourite")
+    finally:
+        await close_all(alice_phone, bob)
+
+
+async def put_account_data(client: nio.AsyncClient, path: str, content: dict) -> None:
+    async with httpx.AsyncClient(base_url=client.homeserver) as http:
+        response = await http.put(
+            "/_matrix/client/v3" + path,
+            json=content,
+            headers={"Authorization": f"Bearer {client.access_token}"},
+        )
+    assert response.status_code == 200, f"PUT {path}: {response.status_code} {response.text}"
 
 
 async def test_a_sliding_sync_client_and_nio_exchange_encrypted_messages_both_ways(

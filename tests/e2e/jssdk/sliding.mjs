@@ -161,6 +161,81 @@ export const slidingCommands = {
       .map(describe);
   },
 
+  /** Opens the room as Element does: a room subscription (all state, a longer timeline). */
+  subscribeRoom({ name, roomId }) {
+    const { slidingSync } = get(name);
+    slidingSync.modifyRoomSubscriptions(new Set([roomId]));
+    return true;
+  },
+
+  /** Asks the list for a longer timeline on the same connection. */
+  setListTimelineLimit({ name, timelineLimit }) {
+    const { slidingSync } = get(name);
+    slidingSync.setList(LIST, { ...slidingSync.getListParams(LIST), timeline_limit: timelineLimit });
+    return true;
+  },
+
+  /** Until the room's live timeline holds exactly these message bodies, in this order. */
+  async waitForMessages({ name, roomId, bodies, timeoutMs = WAIT_MS }) {
+    let last = [];
+    return await until(
+      () => {
+        last = slidingCommands.roomMessages({ name, roomId }).map((m) => m.body);
+        return JSON.stringify(last) === JSON.stringify(bodies) ? last : null;
+      },
+      `${name}'s timeline of ${roomId} to be ${JSON.stringify(bodies)}`,
+      timeoutMs,
+      () => `Last: ${JSON.stringify(last)}`,
+    );
+  },
+
+  /** Until the room's topic (state the room list does not ask for) is `topic`. */
+  async waitForTopic({ name, roomId, topic, timeoutMs = WAIT_MS }) {
+    const { client } = get(name);
+    const read = () =>
+      client.getRoom(roomId)?.currentState.getStateEvents(sdk.EventType.RoomTopic, "")?.getContent()
+        ?.topic ?? null;
+    return await until(
+      () => read() === topic,
+      `topic "${topic}" in ${roomId} at ${name}`,
+      timeoutMs,
+      () => `Topic: ${JSON.stringify(read())}`,
+    );
+  },
+
+  /** Until `userId` is shown typing (or not) in the room (typing extension). */
+  async waitForTyping({ name, roomId, userId, typing = true, timeoutMs = WAIT_MS }) {
+    const { client } = get(name);
+    return await until(
+      () => (client.getRoom(roomId)?.getMember(userId)?.typing ?? false) === typing,
+      `${userId} ${typing ? "" : "not "}typing in ${roomId} at ${name}`,
+      timeoutMs,
+    );
+  },
+
+  /** Until global account data of `type` has `content` (account_data extension). */
+  async waitForAccountData({ name, type, content, timeoutMs = WAIT_MS }) {
+    const { client } = get(name);
+    const read = () => client.getAccountData(type)?.getContent() ?? null;
+    return await until(
+      () => JSON.stringify(read()) === JSON.stringify(content),
+      `${type} account data at ${name}`,
+      timeoutMs,
+      () => `Last: ${JSON.stringify(read())}`,
+    );
+  },
+
+  /** Until the room carries the tag (room account data through the account_data extension). */
+  async waitForTag({ name, roomId, tag, timeoutMs = WAIT_MS }) {
+    const { client } = get(name);
+    return await until(
+      () => Boolean(client.getRoom(roomId)?.tags?.[tag]),
+      `tag ${tag} on ${roomId} at ${name}`,
+      timeoutMs,
+      () => `Tags: ${JSON.stringify(client.getRoom(roomId)?.tags ?? null)}`,
+    );
+  },
+
   /** How many sliding sync responses the client has had, and the errors it met (errcodes). */
   responses({ name }) {
     const { responses, errors } = get(name);
