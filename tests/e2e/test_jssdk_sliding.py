@@ -120,6 +120,38 @@ async def test_an_invite_appears_in_the_list_and_can_be_joined(server: ServerPro
         await bob.close()
 
 
+async def test_rooms_left_kicked_from_or_refused_leave_the_list(
+    server: ServerProcess, js: JsDriver
+):
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        left, kicked = [await shared_room(bob, alice, name=n) for n in ("Quittée", "Exclue")]
+        await sliding_login(js, server, "alice", alice.user_id)
+        await js.call("waitForRoomOrder", name="alice", order=[kicked, left], count=2)
+
+        await js.call("leaveRoom", name="alice", roomId=left)
+        await js.call("waitForRoom", name="alice", roomId=left, membership="leave")
+        await js.call("waitForRoomOrder", name="alice", order=[kicked], count=1)
+
+        ok(await bob.room_kick(kicked, alice.user_id), nio.RoomKickResponse, "POST kick")
+        await js.call("waitForRoom", name="alice", roomId=kicked, membership="leave")
+        await js.call("waitForRoomOrder", name="alice", order=[], count=0)
+
+        refused = ok(
+            await bob.room_create(name="Refusée", invite=[alice.user_id]),
+            nio.RoomCreateResponse,
+            "POST /createRoom",
+        ).room_id
+        await js.call("waitForRoomOrder", name="alice", order=[refused], count=1)
+        await js.call("leaveRoom", name="alice", roomId=refused)
+        await js.call("waitForRoom", name="alice", roomId=refused, membership="leave")
+        listed = await js.call("waitForRoomOrder", name="alice", order=[], count=0)
+        assert listed["rooms"] == []
+    finally:
+        await close_all(alice, bob)
+
+
 async def test_read_receipts_from_another_device_and_from_the_client_clear_the_count(
     server: ServerProcess, js: JsDriver
 ):

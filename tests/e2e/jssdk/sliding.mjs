@@ -161,6 +161,12 @@ export const slidingCommands = {
       .map(describe);
   },
 
+  /** Leaves the room (or rejects its invite). */
+  async leaveRoom({ name, roomId }) {
+    await get(name).client.leave(roomId);
+    return true;
+  },
+
   /** Opens the room as Element does: a room subscription (all state, a longer timeline). */
   subscribeRoom({ name, roomId }) {
     const { slidingSync } = get(name);
