@@ -35,21 +35,55 @@ async function tileAction(page, text, key) {
 export function steps(user) {
   const api = {
     /**
-     * Log in from the login screen with a user ID (or email) and password. On
-     * a first login (`firstLogin`, the default) the client sets up encryption
-     * and shows the recovery key once: it is saved and returned.
+     * Log in from the login screen with a user ID (or email) and password.
+     * With `firstLogin` (the default) and a client that sets up encryption,
+     * what follows the login is answered: the password prompt, then the
+     * recovery key shown once (saved and returned), or, when the account
+     * already has one, the "verify this session" dialog (put off with "later"
+     * unless `onVerify` is "leave").
      */
-    async login({ name, identifier, password, firstLogin = true }) {
+    async login({ name, identifier, password, firstLogin = true, onVerify = "later", timeout = 60_000 }) {
       const { page } = user(name);
       if (!page.url().startsWith("http")) await page.goto("/");
       await page.locator("input[autocomplete=username]").first().fill(identifier);
       await page.locator("input[type=password]").first().fill(password);
       await page.locator("form button[type=submit]").first().click();
       await signedIn(page);
-      if (!firstLogin || !has("crypto.recoveryKey.title")) return { recoveryKey: null };
-      const { key } = await api.recoveryKey({ name, password });
-      await api.recoveryKeySaved({ name });
-      return { recoveryKey: key };
+      if (!firstLogin || !has("crypto.recoveryKey.title")) return { recoveryKey: null, verifyAsked: false };
+      const keyDialog = page.getByRole("dialog", { name: tr("crypto.recoveryKey.title") });
+      const passwordDialog = page.getByRole("dialog", { name: tr("crypto.password.title") });
+      const verifyDialog = page.getByRole("dialog", { name: tr("crypto.verify.title") });
+      let deadline = Date.now() + timeout;
+      let verifyAsked = false;
+      for (;;) {
+        if (await keyDialog.isVisible()) {
+          const { key } = await api.recoveryKey({ name, password });
+          await api.recoveryKeySaved({ name });
+          return { recoveryKey: key, verifyAsked };
+        }
+        if (await passwordDialog.isVisible()) {
+          await passwordDialog.getByLabel(tr("crypto.password.label")).fill(password);
+          await passwordDialog.getByRole("button", { name: tr("crypto.password.confirm") }).click();
+          await passwordDialog.waitFor({ state: "detached", timeout });
+          continue;
+        }
+        if (!verifyAsked && (await verifyDialog.isVisible())) {
+          if (onVerify !== "later") return { recoveryKey: null, verifyAsked: true };
+          const later = verifyDialog.getByRole("button", { name: tr("crypto.verify.later") });
+          if (await later.click({ timeout: 3_000 }).then(() => true, () => false)) {
+            // A new account may pass through this dialog while the client is
+            // still setting up: watch a little longer for its recovery key.
+            verifyAsked = true;
+            deadline = Math.min(deadline, Date.now() + 8_000);
+          }
+          continue;
+        }
+        if (Date.now() > deadline) {
+          if (verifyAsked) return { recoveryKey: null, verifyAsked };
+          throw new Error("after logging in, neither the recovery key nor 'verify this session' showed");
+        }
+        await page.waitForTimeout(200);
+      }
     },
 
     /** Reload the page: the session must resume from IndexedDB, without the login form. */
@@ -220,13 +254,25 @@ export function steps(user) {
       return { key: (await keyDialog.locator("[data-recovery-key] code").innerText()).trim() };
     },
 
-    /** Tick "I have saved it" and close the recovery key dialog. */
+    /**
+     * Download the recovery key (the dialog lets the user go on only once it is
+     * copied or downloaded), tick "I have saved it" and close the dialog.
+     * Returns the downloaded file's name and text.
+     */
     async recoveryKeySaved({ name }) {
       const { page } = user(name);
       const dialog = page.getByRole("dialog", { name: tr("crypto.recoveryKey.title") });
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        dialog.getByRole("button", { name: tr("crypto.recoveryKey.download") }).click(),
+      ]);
+      const stream = await download.createReadStream();
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
       await dialog.getByLabel(tr("crypto.recoveryKey.savedCheck")).check();
       await dialog.getByRole("button", { name: tr("crypto.recoveryKey.done") }).click();
       await dialog.waitFor({ state: "detached" });
+      return { file: download.suggestedFilename(), text: Buffer.concat(chunks).toString("utf8") };
     },
 
     /** A new session is asked to verify itself: it does so with the recovery key. */

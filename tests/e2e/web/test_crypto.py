@@ -105,7 +105,9 @@ async def test_first_login_sets_up_a_recovery_key(browser: WebDriver, people: Pe
         people.keys[name] = shown["key"]
         if name == "alice":
             await browser.acall("screen", name=name, screen="clé de récupération")
-        await browser.acall("recoveryKeySaved", name=name)
+        saved = await browser.acall("recoveryKeySaved", name=name)
+        # The downloaded file holds the very key shown.
+        assert shown["key"] in saved["text"], saved
     # Recovery keys are 48 base58 characters, shown in groups of four.
     assert all(len(key.replace(" ", "")) == 48 for key in people.keys.values()), people.keys
     assert people.keys["alice"] != people.keys["bob"]
