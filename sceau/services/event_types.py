@@ -72,7 +72,7 @@ class RoomDraft:
     pdus: dict[str, JsonDict] = field(default_factory=dict)
     #: State after events built in this draft's lifetime (bounded by the service).
     after_states: dict[str, dict[StateKey, str]] = field(default_factory=dict)
-    #: The extremities as last written to the database.
+    #: What room_forward_extremities holds (empty while the room is a chain).
     stored_extremities: set[str] = field(default_factory=set)
 
     @property

@@ -130,7 +130,7 @@ class EventWriter:
             if extra_write is not None:
                 await extra_write(txn, room_id)
         draft.state_group = group
-        draft.stored_extremities = extremities
+        draft.stored_extremities = extremities if len(extremities) > 1 else set()
         self.on_batch(len(built))
         if rewrote_history:
             self.recent.forget(room_id)

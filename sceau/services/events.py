@@ -332,7 +332,8 @@ class EventService:
         if version is None:
             raise MatrixError(500, "M_UNKNOWN", "Room has an unknown version")
         state = dict(await self._state.get_state_ids(room.head_state_group))
-        extremities = await self._rooms.forward_extremities(room_id)
+        rows = await self._rooms.extremity_rows(room_id)
+        extremities = await self._rooms.forward_extremities(room_id) if len(rows) < 2 else rows
         return RoomDraft(
             room_id=room_id,
             version=version,
@@ -341,7 +342,7 @@ class EventService:
             state=state,
             # With one extremity, the state after it is the current state.
             after_states={eid: state for eid in extremities} if len(extremities) == 1 else {},
-            stored_extremities=set(extremities),
+            stored_extremities=set(rows),
         )
 
     async def _auth_state(self, draft: RoomDraft, keys: list[StateKey]) -> dict[StateKey, JsonDict]:

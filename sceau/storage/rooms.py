@@ -76,7 +76,23 @@ class RoomStore:
     async def forward_extremities(
         self, room_id: str, txn: Transaction | None = None
     ) -> dict[str, int]:
-        """The room's forward extremities, event ID -> depth."""
+        """The room's forward extremities, event ID -> depth.
+
+        ``room_forward_extremities`` lists them while there are several; a
+        room with a single one (the usual case) keeps it as its head alone,
+        so extending the chain costs no write besides the head's.
+        """
+        rows = await self.extremity_rows(room_id, txn)
+        if len(rows) > 1:
+            return rows
+        reader = txn if txn is not None else self._db
+        row = await reader.fetchone(
+            "SELECT head_event_id, head_depth FROM rooms WHERE room_id = ?", room_id
+        )
+        return {} if row is None or row[0] is None else {row[0]: int(row[1])}
+
+    async def extremity_rows(self, room_id: str, txn: Transaction | None = None) -> dict[str, int]:
+        """What ``room_forward_extremities`` holds for the room (see forward_extremities)."""
         reader = txn if txn is not None else self._db
         rows = await reader.fetchall(
             "SELECT f.event_id, e.depth FROM room_forward_extremities f"
@@ -86,11 +102,19 @@ class RoomStore:
         return {row[0]: int(row[1]) for row in rows}
 
     async def set_forward_extremities(
-        self, txn: Transaction, room_id: str, before: set[str], after: set[str]
+        self, txn: Transaction, room_id: str, rows: set[str], after: set[str]
     ) -> None:
-        """Replace the extremities ``before`` (as last read) by ``after``, touching only the difference."""
-        gone = before - after
-        added = after - before
+        """Record the extremities ``after``, the table holding ``rows`` as last read.
+
+        A single extremity is the room's head (written by set_head): the table
+        is then emptied, once, and left alone while the room stays a chain.
+        """
+        if len(after) <= 1:
+            if rows:
+                await txn.execute("DELETE FROM room_forward_extremities WHERE room_id = ?", room_id)
+            return
+        gone = rows - after
+        added = after - rows
         if gone:
             await txn.executemany(
                 "DELETE FROM room_forward_extremities WHERE room_id = ? AND event_id = ?",
