@@ -72,7 +72,7 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
           <Avatar id={info.roomId} name={info.name} mxc={info.avatarMxc} size={36} />
           <div className="room-header-text">
             <h1 className="room-title">
-              {info.name}
+              <span className="room-title-text">{info.name}</span>
               {info.encrypted && (
                 <span className="encrypted-mark" title={t("room.encrypted")}>
                   <Icon name="lock" size={14} />
