@@ -14,7 +14,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sceau.protocol.auth_rules import AuthError, auth_types_for_event, check_event_auth
+from sceau.protocol.auth_rules import (
+    AuthError,
+    auth_types_for_event,
+    check_event_auth,
+    redaction_allowed,
+)
 from sceau.protocol.event_format import auth_event_ids, prev_event_ids
 from sceau.protocol.events import redaction_target
 from sceau.protocol.room_versions import RoomVersion
@@ -26,6 +31,7 @@ from sceau.storage.received_pdus import OUTLIER, REJECTED, SOFT_FAILED, Received
 from sceau.storage.state import StateStore
 
 CREATE_KEY: StateKey = ("m.room.create", "")
+POWER_KEY: StateKey = ("m.room.power_levels", "")
 
 StateMap = dict[StateKey, str]
 
@@ -194,13 +200,16 @@ class EventGraph:
         else:
             group = StateDelta.between(old_current, new_current)
         changes = await self._current_changes(old_current, new_current, draft.pdus)
+        redacts = redaction_target(pdu, draft.version)
+        if redacts is not None and not await self._redaction_applies(draft, pdu, redacts, before):
+            redacts = None  # kept as an event, but the target stays whole
         content = pdu.get("content")
         spec = EventSpec(
             event_type=str(pdu["type"]),
             content=content if isinstance(content, dict) else {},
             sender=str(pdu["sender"]),
             state_key=state_key if isinstance(state_key, str) else None,
-            redacts=redaction_target(pdu, draft.version),
+            redacts=redacts,
         )
         return BuiltEvent(
             event_id,
@@ -212,6 +221,26 @@ class EventGraph:
             if before == old_current
             else StateDelta.between(old_current, before),
             current=CurrentUpdate(changes, group),
+        )
+
+    async def _redaction_applies(
+        self, draft: RoomDraft, pdu: JsonDict, target_id: str, state: StateMap
+    ) -> bool:
+        """A received redaction takes effect only if its sender may redact the target."""
+        wanted = [target_id, *(state[k] for k in (CREATE_KEY, POWER_KEY) if k in state)]
+        found = await self.load_pdus(wanted)
+        target = found.get(target_id)
+        if target is None:
+            return False
+        create = found.get(state.get(CREATE_KEY, ""), {})
+        power = found.get(state.get(POWER_KEY, ""))
+        content = power.get("content") if power is not None else None
+        return redaction_allowed(
+            {**pdu, "event_id": pdu.get("event_id", "")},
+            target,
+            content if isinstance(content, dict) else None,
+            create,
+            draft.version,
         )
 
     async def _current_changes(

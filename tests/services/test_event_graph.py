@@ -391,3 +391,42 @@ async def test_a_pdu_for_a_room_this_server_is_not_in_is_refused(services):
     result = await pipeline.receive_pdus(remote.name, [pdu])
     assert result == {}
     assert await services.stores.events.get_event(event_id) is None
+
+
+async def test_a_remote_redaction_applies_only_where_its_sender_may_redact(services):
+    remote = RemoteServer()
+    room_id, version, _join_id, pipeline = await _room_with_bob(services, remote)
+    theirs = await services.events.send(room_id, _message(CREATOR, "the creator's words"))
+    state = await room_state(services, room_id)
+    own_id, own = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "bob's words"},
+        state=state,
+        prev_events=[theirs],
+        depth=msg_depth(await extremities(services, room_id)),
+    )
+    assert await pipeline.receive_pdus(remote.name, [own]) == {own_id: None}
+    attempts = []
+    for target in (theirs, own_id):
+        redaction_id, redaction = remote.event(
+            version,
+            room_id,
+            BOB,
+            "m.room.redaction",
+            {"redacts": target},
+            state=state,
+            prev_events=list(await extremities(services, room_id)),
+            depth=msg_depth(await extremities(services, room_id)),
+        )
+        attempts.append(redaction_id)
+        assert await pipeline.receive_pdus(remote.name, [redaction]) == {redaction_id: None}
+    creators = await services.stores.events.get_event(theirs)
+    bobs = await services.stores.events.get_event(own_id)
+    assert creators.redacted_by is None and creators.content == {
+        "msgtype": "m.text",
+        "body": "the creator's words",
+    }
+    assert bobs.redacted_by == attempts[1] and bobs.content == {}
