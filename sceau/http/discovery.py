@@ -55,7 +55,7 @@ async def capabilities(request: Request) -> Response:
                 },
                 "m.set_displayname": {"enabled": not config.policy.lock_display_name},
                 "m.set_avatar_url": {"enabled": True},
-                "m.3pid_changes": {"enabled": False},
+                "m.3pid_changes": {"enabled": not config.policy.lock_email},
                 "m.get_login_token": {"enabled": False},
             }
         }

@@ -1,6 +1,7 @@
 """Email addresses: requestToken, the emailed validation link, the bound list, the server lookup."""
 
 from html import escape
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -9,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 from sceau.errors import missing_param
 from sceau.http.app import client_routes
 from sceau.http.common import client_ip, get_field, json_response, read_json, requester, services
-from sceau.services.threepid import PASSWORD, REGISTER
+from sceau.services.threepid import ADD, PASSWORD, REGISTER
 
 _VALIDATED_PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>{server}</title></head>
@@ -44,6 +45,42 @@ async def register_request_token(request: Request) -> Response:
 async def password_request_token(request: Request) -> Response:
     """POST /_matrix/client/v3/account/password/email/requestToken"""
     return await _request_token(request, PASSWORD)
+
+
+async def add_request_token(request: Request) -> Response:
+    """POST /_matrix/client/v3/account/3pid/email/requestToken (needs a token)"""
+    await requester(request)
+    return await _request_token(request, ADD)
+
+
+async def add_threepid(request: Request) -> Response:
+    """POST /_matrix/client/v3/account/3pid/add (UIA m.login.password)"""
+    who = await requester(request)
+    body = await read_json(request)
+    client_secret = get_field(body, "client_secret", str, required=True)
+    sid = get_field(body, "sid", str, required=True)
+    hs = services(request)
+    hs.threepids.check_changes_allowed()
+
+    async def check(_stage: str, auth: dict[str, Any]) -> None:
+        await hs.uia.check_password_stage(who.user_id, auth)
+
+    await hs.uia.run(
+        body.get("auth"), [["m.login.password"]], check, fingerprint=f"3pid_add:{who.user_id}"
+    )
+    await hs.threepids.add_for_user(who.user_id, sid, client_secret)
+    return json_response({})
+
+
+async def delete_threepid(request: Request) -> Response:
+    """POST /_matrix/client/v3/account/3pid/delete"""
+    who = await requester(request)
+    body = await read_json(request)
+    medium = get_field(body, "medium", str, required=True)
+    address = get_field(body, "address", str, required=True)
+    get_field(body, "id_server", str)
+    await services(request).threepids.delete_for_user(who.user_id, medium, address)
+    return json_response({"id_server_unbind_result": "no-support"})
 
 
 async def submit_token(request: Request) -> Response:
@@ -94,12 +131,16 @@ def routes() -> list[BaseRoute]:
                 ("POST", "/register/email/requestToken", register_request_token),
                 ("POST", "/account/password/email/requestToken", password_request_token),
                 ("GET", "/account/3pid", third_party_ids),
+                ("POST", "/account/3pid/email/requestToken", add_request_token),
+                ("POST", "/account/3pid/add", add_threepid),
+                ("POST", "/account/3pid/delete", delete_threepid),
             ]
         ),
         *client_routes(
             [
                 ("GET", "/registration/email/submit_token", submit_token),
                 ("GET", "/password_reset/email/submit_token", submit_token),
+                ("GET", "/add_threepid/email/submit_token", submit_token),
             ],
             versions=("/_matrix/client/unstable",),
         ),

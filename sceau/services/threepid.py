@@ -26,10 +26,12 @@ from sceau.storage.threepids import BoundThreepid, ThreepidStore, ValidationSess
 
 REGISTER = "register"
 PASSWORD = "password"
+ADD = "add"
 EMAIL_STAGE = "m.login.email.identity"
 _SUBMIT_PATHS = {
     REGISTER: "_matrix/client/unstable/registration/email/submit_token",
     PASSWORD: "_matrix/client/unstable/password_reset/email/submit_token",
+    ADD: "_matrix/client/unstable/add_threepid/email/submit_token",
 }
 _OPAQUE = re.compile(r"^[0-9a-zA-Z.=_-]{1,255}$")
 MAX_SEND_ATTEMPT = 2**53
@@ -140,6 +142,13 @@ class ThreepidService:
             await self._check_policy(email)
             if owner is not None:
                 raise threepid_in_use()
+        elif purpose == ADD:
+            self.check_changes_allowed()
+            home = self._router.home_of(email)
+            if home is None or home.server != self._config.server_name:
+                raise threepid_denied("Addresses of this domain belong to another server")
+            if owner is not None:
+                raise threepid_in_use()
         elif owner is None:
             raise MatrixError(400, "M_THREEPID_NOT_FOUND", "No account has this email address")
         existing = await self._store.session_by_attempt_key(purpose, client_secret, email)
@@ -161,7 +170,11 @@ class ThreepidService:
     ) -> None:
         query = urlencode({"token": token, "client_secret": client_secret, "sid": sid})
         link = f"{self._config.base_url}{_SUBMIT_PATHS[purpose]}?{query}"
-        action = "create your account" if purpose == REGISTER else "reset your password"
+        action = {
+            REGISTER: "create your account",
+            PASSWORD: "reset your password",
+            ADD: "add this address to your account",
+        }[purpose]
         text = (
             f"To {action} on {self._config.server_name}, open this link:\n\n{link}\n\n"
             f"It is valid for {self._config.email.token_lifetime_s // 3600 or 1} hour(s). "
@@ -241,6 +254,30 @@ class ThreepidService:
         if owner is None:
             raise MatrixError(400, "M_THREEPID_NOT_FOUND", "No account has this email address")
         return owner
+
+    # ------------------------------------------------------- adding and removing
+
+    def check_changes_allowed(self) -> None:
+        """policy.lock_email: addresses come from registration and never change."""
+        if self._config.policy.lock_email:
+            raise forbidden("Email addresses cannot be changed on this server")
+
+    async def add_for_user(self, user_id: str, sid: str, client_secret: str) -> None:
+        """POST /account/3pid/add (after UIA): bind a validated address to the account."""
+        self.check_changes_allowed()
+        auth = {"threepid_creds": {"sid": sid, "client_secret": client_secret}}
+        session = await self.validated_session(auth, ADD)
+        async with self._db.transaction() as txn:
+            await self.bind(txn, user_id, session)
+
+    async def delete_for_user(self, user_id: str, medium: str, address: str) -> None:
+        """POST /account/3pid/delete: unbind one of the account's addresses."""
+        self.check_changes_allowed()
+        email = normalise_email(address) if medium == "email" else None
+        if email is None or await self._store.owner("email", email) != user_id:
+            raise MatrixError(400, "M_THREEPID_NOT_FOUND", "This address is not on your account")
+        async with self._db.transaction() as txn:
+            await self._store.unbind(txn, user_id, "email", email)
 
     # ------------------------------------------------------- listing
 

@@ -136,6 +136,14 @@ class ThreepidStore:
         )
         return [BoundThreepid(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
+    async def unbind(self, txn: Transaction, user_id: str, medium: str, address: str) -> None:
+        await txn.execute(
+            "DELETE FROM user_threepids WHERE user_id = ? AND medium = ? AND address = ?",
+            user_id,
+            medium,
+            address,
+        )
+
     async def unbind_all(self, user_id: str) -> None:
         async with self._db.transaction() as txn:
             await txn.execute("DELETE FROM user_threepids WHERE user_id = ?", user_id)

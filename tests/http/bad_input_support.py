@@ -44,6 +44,7 @@ PUBLIC = {
     ("POST", "/_matrix/client/v3/account/password/email/requestToken"),
     ("GET", "/_matrix/client/unstable/registration/email/submit_token"),
     ("GET", "/_matrix/client/unstable/password_reset/email/submit_token"),
+    ("GET", "/_matrix/client/unstable/add_threepid/email/submit_token"),
     ("GET", "/_sceau/v1/email_server"),
     ("GET", "/_matrix/client/v3/password_policy"),
     ("GET", "/_matrix/client/unstable/password_policy"),
