@@ -55,4 +55,11 @@ describe("sanitizeHtml", () => {
     expect(html).toContain('target="_blank"');
     expect(html).toContain('rel="noreferrer noopener"');
   });
+
+  it("shows links to people as mention pills", () => {
+    const html = sanitizeHtml('<a href="https://matrix.to/#/@bob:hs" class="evil">Bob</a> <a href="https://exemple.fr" class="x">site</a>');
+    expect(html).toContain('class="mention-pill"');
+    expect(html).not.toContain("evil");
+    expect(html.match(/class=/g)?.length).toBe(1);
+  });
 });

@@ -35,14 +35,16 @@ function purify(html: string): string {
   if (!hooked) {
     // Links open in a new tab and only http(s), mailto and matrix.to survive.
     DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+      if (node.hasAttribute("class") && !/^language-[\w-]+$/.test(node.getAttribute("class") ?? "")) {
+        node.removeAttribute("class");
+      }
       if (node.tagName === "A") {
         const href = node.getAttribute("href") ?? "";
         if (!/^(https?:|mailto:)/i.test(href)) node.removeAttribute("href");
         node.setAttribute("target", "_blank");
         node.setAttribute("rel", "noreferrer noopener");
-      }
-      if (node.hasAttribute("class") && !/^language-[\w-]+$/.test(node.getAttribute("class") ?? "")) {
-        node.removeAttribute("class");
+        // A link to a person (matrix.to/#/@user) is a mention: shown as a pill.
+        if (/^https:\/\/matrix\.to\/#\/(@|%40)/i.test(href)) node.setAttribute("class", "mention-pill");
       }
     });
     hooked = true;
