@@ -20,6 +20,7 @@ from bench.profiling import Profiler
 from bench.servers import Server, make_server
 from bench.workloads_basic import back_paginate, register_login, rooms_joins, send_throughput
 from bench.workloads_keys import e2ee_keys
+from bench.workloads_push import push_delivery
 from bench.workloads_sync import fanout, initial_sync
 
 Workload = Callable[[Context, Outcome], Awaitable[None]]
@@ -32,6 +33,7 @@ WORKLOADS: dict[str, Workload] = {
     "fanout": fanout,
     "initial_sync": initial_sync,
     "e2ee": e2ee_keys,
+    "push": push_delivery,
 }
 
 
@@ -125,6 +127,7 @@ async def run_database(db: str, plan: Plan) -> dict[str, Any]:
                 profilers[kind] = Profiler(server.process.pid, svg)
             tally = Tally()
             contexts[kind] = Context(kind, Client(server.base_url, http, tally), tally, scale)
+            contexts[kind].state["push_gateway_url"] = server.push_gateway_url
         for kind, sampler in samplers.items():
             sampler.sample()
             results[kind]["cost"]["startup RSS"] = sampler.last_rss_kib / 1024

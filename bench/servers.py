@@ -90,6 +90,8 @@ class Server:
     db: str
     directory: Path
     port: int = field(default_factory=free_port)
+    #: Where the push workload's gateway listens (the server must allow it).
+    push_gateway_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     db_name: str | None = None
     version: str = "?"
@@ -98,6 +100,10 @@ class Server:
     def base_url(self) -> str:
         """The client API base URL."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def push_gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.push_gateway_port}/_matrix/push/v1/notify"
 
     def command(self) -> list[str]:
         """The argv that runs the server; overridden by subclasses."""
@@ -191,6 +197,7 @@ class SceauServer(Server):
                 "registration": {"mode": "open"},
                 "rate_limits": {"enabled": False},
                 "presence": {"enabled": True},
+                "push": {"allowed_gateways": [self.push_gateway_url]},
             },
         )
 
@@ -299,6 +306,8 @@ class SynapseServer(Server):
             "federation_domain_whitelist": [],
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
+            # The push workload's gateway listens on loopback, which Synapse blocks by default.
+            "ip_range_whitelist": ["127.0.0.1"],
             **synapse_rate_limits(),
         }
         _write_yaml(self.config_path, config)
