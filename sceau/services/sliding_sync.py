@@ -245,7 +245,8 @@ class SlidingSyncService:
 
         Each is sent once more, up to and including the membership change, so
         the client sees the leave and drops the room; then it is forgotten.
-        A rejected invite shows only the leave (the room stays unseen).
+        A rejected invite, or a knock refused or withdrawn, shows only the
+        leave (the room stays unseen).
         """
         limit = max([1, *(wanted.config.timeline_limit for wanted in req.lists.values())])
         config = RoomConfig(required_state=(("m.room.member", "$ME"),), timeline_limit=limit)
@@ -253,7 +254,7 @@ class SlidingSyncService:
             had = sent.get(membership.room_id)
             if (
                 had is None
-                or had[0] not in ("join", "invite")
+                or had[0] not in LISTED
                 or membership.membership not in ("leave", "ban")
                 or membership.stream_pos > upto.stream
             ):

@@ -389,3 +389,29 @@ async def test_asking_for_more_timeline_or_state_resends_the_room(user_factory):
     assert [e["content"]["body"] for e in wider["rooms"][room]["timeline"]] == ["m0", "m1", "m2"]
     more_state = await _sss(alice, _all(3, [["m.room.name", ""]]), pos=wider["pos"], timeout=0)
     assert [e["type"] for e in more_state["rooms"][room]["required_state"]] == ["m.room.name"]
+
+
+async def test_a_refused_or_withdrawn_knock_is_sent_with_the_leave_then_dropped(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    knock_rule = {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
+    refused, withdrawn = [
+        (await alice.ok("POST", "/createRoom", json={"initial_state": [knock_rule]}))["room_id"]
+        for _ in range(2)
+    ]
+    for room in (refused, withdrawn):
+        await bob.ok("POST", f"/knock/{room}", json={})
+    first = await _sss(bob, _all(3))
+    assert {refused, withdrawn} <= set(first["rooms"]) and first["lists"]["all"]["count"] == 2
+    await alice.ok("POST", f"/rooms/{refused}/kick", json={"user_id": bob.user_id})
+    await bob.ok("POST", f"/rooms/{withdrawn}/leave", json={})
+    second = await _sss(bob, _all(3), pos=first["pos"])
+    assert second["lists"]["all"]["count"] == 0
+    for room in (refused, withdrawn):
+        timeline = second["rooms"][room]["timeline"]
+        # Only the leave: a knocker saw nothing of the room and sees nothing more.
+        assert [e["type"] for e in timeline] == ["m.room.member"]
+        assert timeline[0]["content"]["membership"] == "leave"
+        assert timeline[0]["state_key"] == bob.user_id
+    third = await _sss(bob, _all(3), pos=second["pos"], timeout=100)
+    assert not {refused, withdrawn} & set(third["rooms"])
