@@ -16,6 +16,7 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import httpx
 import nio
 import pytest
 import pytest_asyncio
@@ -122,9 +123,32 @@ async def test_they_chat_in_an_encrypted_dm(browser: WebDriver, people: People):
     await browser.acall("waitForMessage", name="bob", text=OLD_MESSAGE)
 
 
+async def backed_up_sessions(server: ServerProcess, token: str, room_id: str) -> int:
+    """How many Megolm sessions of the room the account's key backup holds."""
+    async with httpx.AsyncClient(base_url=server.url + "/_matrix/client/v3") as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        version = await http.get("/room_keys/version", headers=headers)
+        if version.status_code != 200:
+            return 0
+        keys = await http.get(
+            f"/room_keys/keys/{room_id}",
+            params={"version": version.json()["version"]},
+            headers=headers,
+        )
+        return len(keys.json().get("sessions", {})) if keys.status_code == 200 else 0
+
+
 async def test_a_new_session_verifies_with_the_recovery_key_and_reads_older_messages(
-    browser: WebDriver, people: People
+    browser: WebDriver, people: People, web_server: ServerProcess
 ):
+    # Bob's first session backs up the room key in the background: the older
+    # message can be read from the backup once it is there.
+    for _ in range(120):
+        if await backed_up_sessions(web_server, people.tokens["bob"], people.room_id):
+            break
+        await asyncio.sleep(0.5)
+    else:
+        pytest.fail("Bob's browser never backed up the DM's room key")
     await browser.acall("newUser", name="bob-laptop")
     await browser.acall(
         "login", name="bob-laptop", identifier=people.bob, password=PASSWORD, firstLogin=False
