@@ -7,6 +7,7 @@ import { MediaContext } from "../ui/media";
 import { useStore } from "../ui/useStore";
 import { CallLayer } from "../features/calls/CallLayer";
 import { EncryptionOverlay } from "../features/verification/EncryptionOverlay";
+import { ExpiredAccountScreen } from "../features/policy/ExpiredAccountScreen";
 import { RoomScreen } from "../features/room/RoomScreen";
 import { RoomListPanel } from "../features/roomlist/RoomListPanel";
 import { Loading } from "./App";
@@ -50,6 +51,7 @@ export default function LoggedInApp({ config, credentials, onLoggedOut }: Props)
 function Shell({ session }: { session: MatrixSession }) {
   const { t } = useTranslation();
   const ready = useStore(session.ready);
+  const expired = useStore(session.expired);
   const connection = useStore(session.connection);
   const rooms = useStore(session.roomList.rooms);
   const [route, navigate] = useRoute();
@@ -57,6 +59,7 @@ function Shell({ session }: { session: MatrixSession }) {
   const current = route.roomId ? rooms.find((r) => r.roomId === route.roomId) : undefined;
   useNotifications(session, rooms, current?.name ?? null, openRoom);
 
+  if (expired) return <ExpiredAccountScreen session={session} />;
   if (!ready) return <Loading label={t("app.syncing")} />;
   const roomOpen = route.roomId !== null;
   return (

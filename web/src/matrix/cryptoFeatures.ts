@@ -22,13 +22,13 @@ export class CryptoFeatures {
   constructor(
     client: MatrixClient,
     readonly secretKeys: SecretKeyCache,
-    options: { baseUrl: string; accessToken: string; uploadLimit: number | null },
+    options: { baseUrl: string; accessToken: string; uploadLimit: number | null; scanEncrypted?: boolean },
   ) {
     this.encryption = new EncryptionController(client, secretKeys, this.password.ask);
     this.verification = new VerificationCenter(client);
     this.sessions = new SessionManager(client, this.password.ask);
     this.files = new FileSender(client, options.uploadLimit);
-    this.media = createMediaLoader(options.baseUrl, options.accessToken);
+    this.media = createMediaLoader(options.baseUrl, options.accessToken, { scanEncrypted: options.scanEncrypted });
   }
 
   /** Once the Rust crypto is initialised. */

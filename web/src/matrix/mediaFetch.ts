@@ -5,6 +5,7 @@
  * Object URLs are cached and revoked when evicted.
  */
 import { decryptAttachment } from "matrix-encrypt-attachment";
+import { requireCleanEncrypted } from "./contentScan";
 import { downloadPath, scaledThumbnailPath, type MediaSource } from "./mediaContent";
 
 export interface MediaLoader {
@@ -31,7 +32,8 @@ async function sha256Base64(data: ArrayBuffer): Promise<string> {
   return btoa(binary).replace(/=+$/, "");
 }
 
-export function createMediaLoader(baseUrl: string, accessToken: string): MediaLoader {
+/** `scanEncrypted`: the server's content scanner must pass an encrypted file before it is decrypted. */
+export function createMediaLoader(baseUrl: string, accessToken: string, options: { scanEncrypted?: boolean } = {}): MediaLoader {
   const cache = new Map<string, Promise<string>>();
 
   async function fetchBytes(path: string): Promise<{ data: ArrayBuffer; type: string | null }> {
@@ -43,6 +45,7 @@ export function createMediaLoader(baseUrl: string, accessToken: string): MediaLo
   async function load(source: MediaSource, mimetype: string | null, thumb?: { width: number; height: number }): Promise<Blob> {
     const type = safeBlobType(mimetype);
     if (source.encrypted) {
+      if (options.scanEncrypted) await requireCleanEncrypted(baseUrl, accessToken, source.encrypted);
       const { data } = await fetchBytes(downloadPath(source.mxc) ?? "");
       if ((await sha256Base64(data)) !== source.encrypted.hashes.sha256.replace(/=+$/, "")) {
         throw new Error("media hash mismatch");

@@ -18,6 +18,7 @@ import {
   type User,
 } from "matrix-js-sdk";
 import type { ClientConfig } from "../config";
+import { watchExpiry } from "./accountValidity";
 import { connectionState, type ConnectionState } from "./connection";
 import { CallManager } from "./calls";
 import { clearCredentials, type Credentials } from "./credentials";
@@ -28,6 +29,7 @@ import { CryptoFeatures } from "./cryptoFeatures";
 import { createMediaResolver, type MediaResolver } from "./media";
 import { RoomActions } from "./roomActions";
 import { RoomListBinder } from "./roomListBinder";
+import { RoomPolicy } from "./roomPolicy";
 import { RoomViewModel } from "./roomView";
 import { Store } from "./store";
 
@@ -55,11 +57,15 @@ export class MatrixSession {
   readonly crypto = new Store<CryptoStatus>("starting");
   readonly profile: Store<Profile>;
   readonly loggedOut = new Store<boolean>(false);
+  /** The account has expired (403 ORG_MATRIX_EXPIRED_ACCOUNT on some request): only renewal and logout work. */
+  readonly expired = new Store<boolean>(false);
   readonly media: MediaResolver;
   /** Encryption (setup, verification, sessions) and files: see cryptoFeatures.ts. */
   readonly e2ee: CryptoFeatures;
   readonly roomList: RoomListBinder;
   readonly actions: RoomActions;
+  /** The state's room rules: access rule, email invitations (roomPolicy.ts). */
+  readonly roomPolicy: RoomPolicy;
   readonly calls: CallManager;
   readonly groupCalls: GroupCallManager;
   private syncState: string | null = null;
@@ -81,16 +87,22 @@ export class MatrixSession {
       timelineSupport: true,
       // Group call signalling goes to-device; the SDK cannot Olm-encrypt it with the Rust crypto yet.
       useE2eForGroupCall: false,
+      fetchFn: watchExpiry(
+        (input, init) => fetch(input, init),
+        () => this.expired.set(true),
+      ),
     });
     this.media = createMediaResolver(credentials.baseUrl, credentials.accessToken);
     this.e2ee = new CryptoFeatures(this.client, secretKeys, {
       baseUrl: credentials.baseUrl,
       accessToken: credentials.accessToken,
       uploadLimit: config.uploadLimit,
+      scanEncrypted: config.features.content_scanner === true,
     });
     this.profile = new Store<Profile>({ userId: this.userId, displayName: localpart(this.userId), avatarMxc: null });
     this.roomList = new RoomListBinder(this.client);
     this.actions = new RoomActions(this.client);
+    this.roomPolicy = new RoomPolicy(this.client);
     this.calls = new CallManager(this.client);
     this.groupCalls = new GroupCallManager(this.client);
   }

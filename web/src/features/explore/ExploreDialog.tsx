@@ -4,6 +4,7 @@ import { useSession } from "../../app/sessionContext";
 import type { PublicRoom } from "../../matrix/roomActions";
 import { Avatar } from "../../ui/Avatar";
 import { Dialog } from "../../ui/Dialog";
+import { explainError } from "../policy/policyErrors";
 
 interface Props {
   onClose: () => void;
@@ -62,7 +63,7 @@ export function ExploreDialog({ onClose, onOpenRoom }: Props) {
       onClose();
       onOpenRoom(roomId);
     } catch (err) {
-      setError(t("explore.joinError", { message: err instanceof Error ? err.message : String(err) }));
+      setError(t("explore.joinError", { message: explainError(t, err) }));
       setJoining(null);
     }
   }

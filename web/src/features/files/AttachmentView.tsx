@@ -4,14 +4,15 @@ import { useSession } from "../../app/sessionContext";
 import { attachmentOf, fitWithin, type Attachment } from "../../matrix/mediaContent";
 import { saveBlob } from "../../matrix/mediaFetch";
 import { formatBytes } from "../../matrix/mediaUpload";
+import { scanRefusalKey } from "../policy/policyErrors";
 import { ImageViewer } from "./ImageViewer";
 import "./files.css";
 
 const THUMB = { width: 320, height: 240 };
 
-function useBlobUrl(attachment: Attachment, thumbnail: boolean): { url: string | null; failed: boolean } {
+function useBlobUrl(attachment: Attachment, thumbnail: boolean): { url: string | null; failed: boolean; scanKey: string | null } {
   const { media } = useSession().e2ee;
-  const [state, setState] = useState<{ key: string; url: string | null; failed: boolean } | null>(null);
+  const [state, setState] = useState<{ key: string; url: string | null; failed: boolean; scanKey: string | null } | null>(null);
   const source = thumbnail && attachment.thumbnail ? attachment.thumbnail : attachment.source;
   // Encrypted media cannot be thumbnailed by the server: decrypt the file (or its thumbnail_file).
   const serverThumb = thumbnail && !source.encrypted ? THUMB : undefined;
@@ -19,22 +20,23 @@ function useBlobUrl(attachment: Attachment, thumbnail: boolean): { url: string |
   useEffect(() => {
     let live = true;
     media.blobUrl(source, attachment.mimetype ?? "image/png", serverThumb).then(
-      (url) => live && setState({ key, url, failed: false }),
-      () => live && setState({ key, url: null, failed: true }),
+      (url) => live && setState({ key, url, failed: false, scanKey: null }),
+      (err: unknown) => live && setState({ key, url: null, failed: true, scanKey: scanRefusalKey(err) }),
     );
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
-  return state?.key === key ? { url: state.url, failed: state.failed } : { url: null, failed: false };
+  return state?.key === key ? { url: state.url, failed: state.failed, scanKey: state.scanKey } : { url: null, failed: false, scanKey: null };
 }
 
 function ImageAttachment({ attachment }: { attachment: Attachment }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
-  const { url, failed } = useBlobUrl(attachment, true);
+  const { url, failed, scanKey } = useBlobUrl(attachment, true);
   const box = fitWithin(attachment.width, attachment.height, THUMB.width, THUMB.height);
+  if (scanKey) return <p className="scan-blocked" role="note">{t(scanKey)}</p>;
   if (failed) return <p className="event-muted">{t("files.imageFailed", { name: attachment.name })}</p>;
   return (
     <>
@@ -60,12 +62,14 @@ function FileAttachment({ attachment }: { attachment: Attachment }) {
   const { t, i18n } = useTranslation();
   const { media } = useSession().e2ee;
   const [state, setState] = useState<"idle" | "loading" | "failed">("idle");
+  const [scanKey, setScanKey] = useState<string | null>(null);
   async function download() {
     setState("loading");
     try {
       saveBlob(await media.blob(attachment.source, attachment.mimetype), attachment.name);
       setState("idle");
-    } catch {
+    } catch (err) {
+      setScanKey(scanRefusalKey(err));
       setState("failed");
     }
   }
@@ -78,7 +82,7 @@ function FileAttachment({ attachment }: { attachment: Attachment }) {
       </button>
       {state === "failed" && (
         <span className="form-error" role="alert">
-          {t("files.downloadFailed")}
+          {scanKey ? t(scanKey) : t("files.downloadFailed")}
         </span>
       )}
     </div>

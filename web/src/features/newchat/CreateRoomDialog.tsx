@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useSession } from "../../app/sessionContext";
 import { Dialog } from "../../ui/Dialog";
+import { explainError } from "../policy/policyErrors";
 
 interface Props {
   onClose: () => void;
@@ -32,7 +33,7 @@ export function CreateRoomDialog({ onClose, onOpenRoom }: Props) {
       onClose();
       onOpenRoom(roomId);
     } catch (err) {
-      setError(t("newChat.createError", { message: err instanceof Error ? err.message : String(err) }));
+      setError(t("newChat.createError", { message: explainError(t, err) }));
       setBusy(false);
     }
   }

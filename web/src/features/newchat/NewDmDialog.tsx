@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { useSession } from "../../app/sessionContext";
 import { Dialog } from "../../ui/Dialog";
 import { UserSearch } from "./UserSearch";
+import { explainError } from "../policy/policyErrors";
 
 interface Props {
   onClose: () => void;
@@ -24,7 +25,7 @@ export function NewDmDialog({ onClose, onOpenRoom }: Props) {
       onClose();
       onOpenRoom(roomId);
     } catch (err) {
-      setError(t("newChat.createError", { message: err instanceof Error ? err.message : String(err) }));
+      setError(t("newChat.createError", { message: explainError(t, err) }));
       setBusy(false);
     }
   }

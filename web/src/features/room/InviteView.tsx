@@ -4,6 +4,7 @@ import { useSession } from "../../app/sessionContext";
 import type { RoomInfo } from "../../matrix/roomView";
 import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
+import { explainError } from "../policy/policyErrors";
 
 interface Props {
   info: RoomInfo;
@@ -24,7 +25,7 @@ export function InviteView({ info, onBack, onOpenRoom }: Props) {
       await action();
       after();
     } catch (err) {
-      setError(t("errors.generic", { message: err instanceof Error ? err.message : String(err) }));
+      setError(t("errors.generic", { message: explainError(t, err) }));
       setBusy(false);
     }
   }

@@ -7,6 +7,9 @@ import { Dialog } from "../../ui/Dialog";
 import { useStore } from "../../ui/useStore";
 import { UserSearch } from "../newchat/UserSearch";
 import { roleOf, ROLE_LEVELS, type Role } from "./roles";
+import { EmailInvite } from "../policy/EmailInvite";
+import { explainError } from "../policy/policyErrors";
+import { RoomAccessSection } from "../policy/RoomAccessSection";
 
 interface Props {
   vm: RoomViewModel;
@@ -36,7 +39,7 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
       setStatus(t("settings.saved"));
       done?.();
     } catch (err) {
-      setStatus(t("errors.generic", { message: err instanceof Error ? err.message : String(err) }));
+      setStatus(t("errors.generic", { message: explainError(t, err) }));
     }
   }
 
@@ -107,6 +110,7 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
             onPick={(userId) => void attempt(() => session.actions.invite(roomId, userId), reload)}
           />
         )}
+        <EmailInvite roomId={roomId} canInvite={info.can.invite} />
         <ul className="member-list">
           {members.map((m) => (
             <li key={m.userId} className="member">
@@ -142,6 +146,8 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
           ))}
         </ul>
       </section>
+
+      <RoomAccessSection roomId={roomId} />
 
       <section className="settings-section" aria-labelledby="room-permissions">
         <h3 id="room-permissions">{t("roomSettings.permissions")}</h3>

@@ -1,10 +1,13 @@
 import type { TFunction } from "i18next";
 import { MatrixHttpError, NetworkError } from "../../matrix/http";
+import { policyMessageKey } from "../policy/policyErrors";
 
 /** A server or network error as a sentence for the user. */
 export function errorMessage(t: TFunction, error: unknown): string {
   if (error instanceof NetworkError) return t("errors.network");
   if (error instanceof MatrixHttpError) {
+    const policyKey = policyMessageKey(error);
+    if (policyKey) return t(policyKey);
     switch (error.errcode) {
       case "M_FORBIDDEN":
         return t("errors.forbidden");
