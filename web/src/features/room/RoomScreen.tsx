@@ -104,6 +104,22 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
             <Icon name="settings" />
           </button>
         </header>
+        {info.joinedCount <= 1 && info.membership === "join" && (
+          <div className="room-hint" role="note">
+            {info.isDirect ? (
+              <p>{t("room.waitingForOther")}</p>
+            ) : (
+              <>
+                <p>{t("room.alone")}</p>
+                {info.can.invite && (
+                  <button type="button" className="button button-small" onClick={() => setSettingsOpen(true)}>
+                    {t("room.invitePeople")}
+                  </button>
+                )}
+              </>
+            )}
+          </div>
+        )}
         <Timeline vm={vm} onReply={startReply} onEdit={startEdit} onOpenThread={(id) => onOpenThread(id)} />
         <TypingIndicator vm={vm} />
         <UploadList roomId={info.roomId} />
