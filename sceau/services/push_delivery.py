@@ -147,14 +147,10 @@ class PushDelivery:
         while self._running:
             waker.clear()
             pending = await self._store.pending(pusher.user_id, position, BATCH)
-            for note in pending:
-                if not self._running:
-                    return
-                if not await self._send_until_done(pusher, await self._payload(pusher, note)):
-                    return
-                position = note.stream_pos
-                await self._store.set_position(pusher, position)
             if pending:
+                position = await self._deliver_batch(pusher, pending, position)
+                if position is None:
+                    return
                 continue
             if pusher.key in self._badges:
                 self._badges.discard(pusher.key)
@@ -162,6 +158,26 @@ class PushDelivery:
                     return
                 continue
             await waker.wait()
+
+    async def _deliver_batch(
+        self, pusher: HttpPusher, pending: list[PendingNotification], position: int
+    ) -> int | None:
+        """Send a batch in order; its position is stored once, after the last accepted send
+        (a crash repeats at most one batch). None when the pusher is gone."""
+        missed = await self._store.missed_calls(pusher.user_id)
+        sent = position
+        try:
+            for note in pending:
+                if not self._running:
+                    break
+                payload = await self._payload(pusher, note, missed)
+                if not await self._send_until_done(pusher, payload):
+                    return None
+                sent = note.stream_pos
+        finally:
+            if sent != position and pusher.key in self._workers:
+                await self._store.set_position(pusher, sent)
+        return sent
 
     async def _send_until_done(self, pusher: HttpPusher, payload: dict[str, Any]) -> bool:
         """POST until the gateway accepts; False when the pusher is gone (rejected, unapproved)."""
@@ -232,21 +248,27 @@ class PushDelivery:
             "tweaks": tweaks,
         }
 
-    async def _counts(self, user_id: str) -> dict[str, int]:
-        """The badge (always sent, so a read clears it) and missed calls when there are some."""
-        counts = {"unread": await self._store.unread_total(user_id)}
-        missed = await self._store.missed_calls(user_id)
+    async def _counts(
+        self, user_id: str, upto: int | None = None, missed: int | None = None
+    ) -> dict[str, int]:
+        """The badge as of a notification (always sent, so a read clears it), and missed calls
+        when there are some."""
+        counts = {"unread": await self._store.unread_total(user_id, upto)}
+        if missed is None:
+            missed = await self._store.missed_calls(user_id)
         if missed:
             counts["missed_calls"] = missed
         return counts
 
-    async def _payload(self, pusher: HttpPusher, note: PendingNotification) -> dict[str, Any]:
+    async def _payload(
+        self, pusher: HttpPusher, note: PendingNotification, missed: int
+    ) -> dict[str, Any]:
         event = await self._events.get_event(note.event_id)
         event_type = event.type if event is not None else ""
         notification: dict[str, Any] = {
             "event_id": note.event_id,
             "room_id": note.room_id,
-            "counts": await self._counts(pusher.user_id),
+            "counts": await self._counts(pusher.user_id, note.stream_pos, missed),
             "devices": [self._device(pusher, tweaks_of(note.actions_json))],
             "prio": "high" if note.highlight or event_type in HIGH_PRIORITY_TYPES else "low",
         }

@@ -117,14 +117,19 @@ class PushDeliveryStore:
         )
         return None if value is None else int(value)
 
-    async def unread_total(self, user_id: str) -> int:
-        """The badge: the user's unread notifications, all rooms together."""
-        return int(
-            await self._db.fetchval(
+    async def unread_total(self, user_id: str, upto: int | None = None) -> int:
+        """The badge: the user's unread notifications, all rooms together (up to a position)."""
+        if upto is None:
+            value = await self._db.fetchval(
                 "SELECT COUNT(*) FROM event_push_actions WHERE user_id = ?", user_id
             )
-            or 0
-        )
+        else:
+            value = await self._db.fetchval(
+                "SELECT COUNT(*) FROM event_push_actions WHERE user_id = ? AND stream_pos <= ?",
+                user_id,
+                upto,
+            )
+        return int(value or 0)
 
     async def missed_calls(self, user_id: str) -> int:
         """Unread call invitations (the gateway's ``missed_calls`` count)."""
