@@ -37,10 +37,16 @@ async def js(tmp_path: Path) -> AsyncIterator[JsDriver]:
 
 
 async def sliding_login(
-    js: JsDriver, server: ServerProcess, name: str, user_id: str, timeline_limit: int = 10
+    js: JsDriver,
+    server: ServerProcess,
+    name: str,
+    user_id: str,
+    timeline_limit: int = 10,
+    last_index: int = 50,
 ) -> Any:
+    """The js-sdk logs in and syncs with one list "all" over ranges [[0, last_index]]."""
     args = {"name": name, "baseUrl": server.url, "userId": user_id, "password": PASSWORD}
-    return await js.call("slidingLogin", **args, timelineLimit=timeline_limit)
+    return await js.call("slidingLogin", **args, timelineLimit=timeline_limit, lastIndex=last_index)
 
 
 async def test_the_list_holds_every_room_most_recent_first_and_new_messages_reorder_it(
@@ -87,6 +93,29 @@ async def test_the_list_holds_every_room_most_recent_first_and_new_messages_reor
         assert (
             await js.call("waitForMessage", name="alice", roomId=rooms[1], body="news in Bureau 2")
         )["sender"] == bob.user_id
+    finally:
+        await close_all(alice, bob)
+
+
+async def test_a_room_outside_the_window_slides_in_with_a_new_message(
+    server: ServerProcess, js: JsDriver
+):
+    """With ranges [[0, 2]] the client gets the three most recent rooms of five, and the count."""
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    try:
+        rooms = [await shared_room(bob, alice, name=f"Salle {n}") for n in range(5)]
+        for room_id in rooms:
+            await send_text(bob, room_id, f"in {room_id}")
+        await sliding_login(js, server, "alice", alice.user_id, last_index=2)
+        listed = await js.call("waitForRoomOrder", name="alice", order=rooms[:1:-1], count=5)
+        assert [r["roomId"] for r in listed["rooms"]] == rooms[:1:-1]
+
+        await send_text(bob, rooms[0], "back in the window")
+        await js.call("waitForMessage", name="alice", roomId=rooms[0], body="back in the window")
+        await js.call("waitForRoomOrder", name="alice", order=[rooms[0], rooms[4], rooms[3]])
+        shown = await js.call("roomMessages", name="alice", roomId=rooms[0])
+        assert [m["body"] for m in shown] == [f"in {rooms[0]}", "back in the window"]
     finally:
         await close_all(alice, bob)
 
@@ -178,6 +207,23 @@ async def test_read_receipts_from_another_device_and_from_the_client_clear_the_c
         await js.call("waitForUnread", name="alice", roomId=room_id, count=1)
         await js.call("readUpTo", name="alice", roomId=room_id, eventId=third)
         await js.call("waitForUnread", name="alice", roomId=room_id, count=0)
+
+        # A mention highlights; reading clears it too.
+        mention = {
+            "msgtype": "m.text",
+            "body": f"{alice_phone.user_id}: une question",
+            "m.mentions": {"user_ids": [alice_phone.user_id]},
+        }
+        asked = ok(
+            await bob.room_send(room_id, "m.room.message", mention),
+            nio.RoomSendResponse,
+            "PUT send (mention)",
+        ).event_id
+        highlighted = await js.call("waitForUnread", name="alice", roomId=room_id, count=1)
+        assert highlighted["highlights"] == 1
+        await js.call("readUpTo", name="alice", roomId=room_id, eventId=asked)
+        cleared = await js.call("waitForUnread", name="alice", roomId=room_id, count=0)
+        assert cleared["highlights"] == 0
     finally:
         await close_all(alice_phone, bob)
 

@@ -60,6 +60,7 @@ function roomList(entry) {
       membership: room.getMyMembership(),
       bumpStamp: room.getBumpStamp() ?? null,
       unread: room.getUnreadNotificationCount(sdk.NotificationCountType.Total),
+      highlights: room.getUnreadNotificationCount(sdk.NotificationCountType.Highlight),
       serverCount: entry.counts.get(room.roomId) ?? null,
     }));
   // Element's recency order; ties (never bumped) by room ID so the order is stable.
@@ -69,7 +70,9 @@ function roomList(entry) {
 
 export const slidingCommands = {
   /** m.login.password as a new device, Rust crypto in memory, synced by SlidingSync. */
-  async slidingLogin({ name, baseUrl, userId, password, deviceName, timelineLimit = 10 }) {
+  async slidingLogin({
+    name, baseUrl, userId, password, deviceName, timelineLimit = 10, lastIndex = 50,
+  }) {
     const anonymous = sdk.createClient({ baseUrl });
     const login = await anonymous.loginRequest({
       type: "m.login.password",
@@ -84,7 +87,10 @@ export const slidingCommands = {
       accessToken: login.access_token,
     });
     const lists = new Map([
-      [LIST, { ranges: [[0, 50]], timeline_limit: timelineLimit, required_state: ROOM_LIST_STATE }],
+      [
+        LIST,
+        { ranges: [[0, lastIndex]], timeline_limit: timelineLimit, required_state: ROOM_LIST_STATE },
+      ],
     ]);
     const slidingSync = new SlidingSync(baseUrl, lists, ROOM_SUBSCRIPTION, client, POLL_MS);
     // The counts exactly as the server last sent them, per room (the SDK may adjust its own).
