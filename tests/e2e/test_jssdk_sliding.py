@@ -419,6 +419,53 @@ async def test_after_a_server_restart_the_client_starts_a_new_connection_and_car
         await bob.close()
 
 
+async def test_encrypted_messages_flow_both_ways_after_a_server_restart(
+    make_server: ServerFactory, js: JsDriver, tmp_path: Path
+):
+    """The to_device ``since`` outlives the connection: a new room key after the restart arrives."""
+    server = make_server()
+    alice_nio = await register(server, "alice")
+    await alice_nio.close()
+    bob = await registered_e2ee_client(server, tmp_path / "bob")
+    try:
+        await sliding_login(js, server, "alice", alice_nio.user_id)
+        room_id = await js.call("createRoom", name="alice", invite=[bob.user_id], encrypted=True)
+        for _ in range(60):
+            if room_id in ok(await bob.sync(timeout=500), nio.SyncResponse, "/sync").rooms.invite:
+                break
+        else:
+            pytest.fail("bob never saw the invite")
+        ok(await bob.join(room_id), nio.JoinResponse, "POST /join")
+        await js.call("waitForMember", name="alice", roomId=room_id, userId=bob.user_id)
+        await js.call("send", name="alice", roomId=room_id, body="avant")
+        await nio_sync_until_text(bob, room_id, "avant")
+
+        server.stop()
+        server.start()
+        # A new megolm session: its key can only reach alice as a to-device message.
+        bob.olm.outbound_group_sessions.pop(room_id, None)
+        await bob.joined_members(room_id)
+        await nio_keys_round(bob)
+        ok(
+            await bob.room_send(
+                room_id,
+                "m.room.message",
+                {"msgtype": "m.text", "body": "après, de nio"},
+                ignore_unverified_devices=True,
+            ),
+            nio.RoomSendResponse,
+            "PUT send (encrypted)",
+        )
+        seen = await js.call("waitForMessage", name="alice", roomId=room_id, body="après, de nio")
+        assert seen["encrypted"] is True and seen["failure"] is None
+        await js.call("send", name="alice", roomId=room_id, body="après, de js")
+        got = await nio_sync_until_text(bob, room_id, "après, de js")
+        assert got.decrypted and got.sender == alice_nio.user_id
+        assert "M_UNKNOWN_POS" in (await js.call("responses", name="alice"))["errors"]
+    finally:
+        await bob.close()
+
+
 async def shared_room_with_js(
     js: JsDriver, server: ServerProcess, bob: nio.AsyncClient, alice_id: str, name: str
 ) -> str:
