@@ -415,3 +415,26 @@ async def test_a_refused_or_withdrawn_knock_is_sent_with_the_leave_then_dropped(
         assert timeline[0]["state_key"] == bob.user_id
     third = await _sss(bob, _all(3), pos=second["pos"], timeout=100)
     assert not {refused, withdrawn} & set(third["rooms"])
+
+
+async def test_an_accepted_knock_comes_back_as_an_invite(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    knock_rule = {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
+    body = {"name": "Sur demande", "initial_state": [knock_rule]}
+    room = (await alice.ok("POST", "/createRoom", json=body))["room_id"]
+    await bob.ok("POST", f"/knock/{room}", json={})
+    first = await _sss(bob, _all(3))
+    assert "knock_state" in first["rooms"][room]
+    await alice.ok("POST", f"/rooms/{room}/invite", json={"user_id": bob.user_id})
+    second = await _sss(bob, _all(3), pos=first["pos"])
+    entry = second["rooms"][room]
+    assert "knock_state" not in entry
+    own = [e for e in entry["invite_state"] if e.get("state_key") == bob.user_id]
+    assert own and own[0]["content"]["membership"] == "invite"
+    assert second["lists"]["all"]["count"] == 1
+    await bob.ok("POST", f"/join/{room}", json={})
+    third = await _sss(bob, _all(3, state=[["m.room.member", "$ME"]]), pos=second["pos"])
+    joined = third["rooms"][room]
+    assert "invite_state" not in joined and joined.get("initial") is True
+    assert joined["name"] == "Sur demande"
