@@ -77,6 +77,7 @@ export class EncryptionController {
   readonly error = new Store<string | null>(null);
   private readonly stops: (() => void)[] = [];
   private refreshing: Promise<void> | null = null;
+  private pendingRefresh: Promise<void> | null = null;
   private autoSetupTried = false;
   /** This session is creating the backup: nothing to restore from it. */
   private creatingBackup = false;
@@ -123,9 +124,19 @@ export class EncryptionController {
     this.keys.clear();
   }
 
-  /** Re-read the facts (coalesced: one read at a time). */
+  /**
+   * Re-read the facts: one read at a time, and a call made during a read gets
+   * one more read after it, so the answer is never older than the call.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.readFacts().finally(() => {
+    if (this.refreshing) {
+      this.pendingRefresh ??= this.refreshing.then(() => {
+        this.pendingRefresh = null;
+        return this.refresh();
+      });
+      return this.pendingRefresh;
+    }
+    this.refreshing = this.readFacts().finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;

@@ -181,6 +181,15 @@ export class VerificationCenter {
     return flow;
   }
 
+  /** Verify another of the user's own sessions from this one (session list). */
+  async verifyOwnSession(deviceId: string): Promise<VerificationFlow> {
+    const crypto = this.client.getCrypto();
+    if (!crypto) throw new Error("crypto unavailable");
+    const flow = this.flow(await crypto.requestDeviceVerification(this.client.getSafeUserId(), deviceId));
+    this.active.set(flow);
+    return flow;
+  }
+
   /** Verify another user, in the DM room shared with them. */
   async verifyUser(userId: string, roomId: string): Promise<VerificationFlow> {
     const crypto = this.client.getCrypto();

@@ -72,6 +72,11 @@ function SessionItem({ row }: { row: SessionRow }) {
               {t("sessions.verifyThis")}
             </button>
           )}
+          {!row.current && row.trust === "unverified" && (
+            <button type="button" className="button button-small" onClick={() => void verification.verifyOwnSession(row.deviceId)}>
+              {t("sessions.verifyOther", { name: label })}
+            </button>
+          )}
           {!row.current && (
             <button type="button" className="button button-small button-danger" onClick={() => void signOut()}>
               {t("sessions.signOut", { name: label })}
