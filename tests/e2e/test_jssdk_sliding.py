@@ -7,6 +7,7 @@ extensions (to_device, e2ee, account_data, typing, receipts). Others act
 through matrix-nio. One server per module, on SQLite and on PostgreSQL.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,47 @@ async def test_typing_and_account_data_reach_the_client_through_their_extensions
         await js.call("waitForTag", name="alice", roomId=room_id, tag="m.favourite")
     finally:
         await close_all(alice_phone, bob)
+
+
+async def test_one_time_keys_claimed_by_others_are_replenished_from_the_e2ee_counts(
+    server: ServerProcess, js: JsDriver
+):
+    """The e2ee extension's device_one_time_keys_count is what tells the client to upload more."""
+    alice = await register(server, "alice")
+    bob = await register(server, "bob")
+    await alice.close()
+    try:
+        me = await sliding_login(js, server, "alice", alice.user_id)
+        start = await one_time_keys(server, me["accessToken"])
+        assert start > 10, start
+        claim = {"one_time_keys": {alice.user_id: {me["deviceId"]: "signed_curve25519"}}}
+        for _ in range(10):
+            claimed = await post_json(server, bob.access_token, "/keys/claim", claim)
+            assert claimed["one_time_keys"][alice.user_id][me["deviceId"]], claimed
+        now = await one_time_keys(server, me["accessToken"])
+        for _ in range(100):
+            if now >= start:
+                break
+            await asyncio.sleep(0.2)
+            now = await one_time_keys(server, me["accessToken"])
+        assert now >= start, f"the client did not replenish its one-time keys: {now} < {start}"
+    finally:
+        await bob.close()
+
+
+async def post_json(server: ServerProcess, token: str, path: str, body: dict) -> dict:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.post(
+            "/_matrix/client/v3" + path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 200, f"POST {path}: {response.status_code} {response.text}"
+    return dict(response.json())
+
+
+async def one_time_keys(server: ServerProcess, token: str) -> int:
+    """The device's signed_curve25519 count, as an empty /keys/upload answers it."""
+    counts = (await post_json(server, token, "/keys/upload", {}))["one_time_key_counts"]
+    return int(counts.get("signed_curve25519", 0))
 
 
 async def put_account_data(client: nio.AsyncClient, path: str, content: dict) -> None:
