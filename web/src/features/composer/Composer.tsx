@@ -105,6 +105,18 @@ export function Composer({ vm, mode, onModeChange, placeholder }: Props) {
         return;
       }
     }
+    if (e.key === "ArrowUp" && !text && !mode) {
+      // As in Element: Up in an empty composer edits my last message.
+      const events = vm.events.get();
+      for (let i = events.length - 1; i >= 0; i--) {
+        const ev = events[i]!;
+        if (ev.mine && ev.eventId && ["message", "emote", "notice"].includes(ev.kind)) {
+          e.preventDefault();
+          onModeChange({ kind: "edit", event: ev });
+          return;
+        }
+      }
+    }
     if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       void send();
