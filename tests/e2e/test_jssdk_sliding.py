@@ -424,47 +424,13 @@ async def test_a_sliding_sync_client_and_nio_exchange_encrypted_messages_both_wa
             await bob_phone.close()
 
 
-async def test_after_a_server_restart_the_client_starts_a_new_connection_and_carries_on(
-    make_server: ServerFactory, js: JsDriver
-):
-    """Connections live in memory: the old ``pos`` is M_UNKNOWN_POS, and the client starts over."""
-    server = make_server()
-    alice = await register(server, "alice")
-    bob = await register(server, "bob")
-    await alice.close()
-    try:
-        first = await shared_room_with_js(js, server, bob, alice.user_id, "Avant")
-        await send_text(bob, first, "before the restart")
-        await js.call("waitForMessage", name="alice", roomId=first, body="before the restart")
-
-        server.stop()
-        server.start()
-        seen = (await js.call("responses", name="alice"))["responses"]
-        second = ok(
-            await bob.room_create(name="Après", invite=[alice.user_id]),
-            nio.RoomCreateResponse,
-            "POST /createRoom",
-        ).room_id
-        await js.call("waitForRoom", name="alice", roomId=second, membership="invite")
-        await send_text(bob, first, "after the restart")
-        await js.call("waitForMessage", name="alice", roomId=first, body="after the restart")
-        await js.call("waitForRoomOrder", name="alice", order=[first, second], count=2)
-        after = await js.call("responses", name="alice")
-        assert after["responses"] > seen
-        # The positions were in the old process's memory: the old one is refused, the client
-        # (which treats any 400 as "start over") began a new connection.
-        assert "M_UNKNOWN_POS" in after["errors"], after["errors"]
-        # Starting over did not repeat what the client already had.
-        bodies = [m["body"] for m in await js.call("roomMessages", name="alice", roomId=first)]
-        assert bodies == ["before the restart", "after the restart"]
-    finally:
-        await bob.close()
-
-
-async def test_encrypted_messages_flow_both_ways_after_a_server_restart(
+async def test_after_a_server_restart_the_client_starts_over_and_e2ee_carries_on(
     make_server: ServerFactory, js: JsDriver, tmp_path: Path
 ):
-    """The to_device ``since`` outlives the connection: a new room key after the restart arrives."""
+    """Connections live in memory: the old ``pos`` is M_UNKNOWN_POS and the client starts over.
+
+    The to_device ``since`` outlives the connection: a new room key after the restart arrives.
+    """
     server = make_server()
     alice_nio = await register(server, "alice")
     await alice_nio.close()
@@ -484,6 +450,13 @@ async def test_encrypted_messages_flow_both_ways_after_a_server_restart(
 
         server.stop()
         server.start()
+        before = (await js.call("responses", name="alice"))["responses"]
+        second = ok(
+            await bob.room_create(name="Après", invite=[alice_nio.user_id]),
+            nio.RoomCreateResponse,
+            "POST /createRoom",
+        ).room_id
+        await js.call("waitForRoom", name="alice", roomId=second, membership="invite")
         # A new megolm session: its key can only reach alice as a to-device message.
         bob.olm.outbound_group_sessions.pop(room_id, None)
         await bob.joined_members(room_id)
@@ -503,21 +476,14 @@ async def test_encrypted_messages_flow_both_ways_after_a_server_restart(
         await js.call("send", name="alice", roomId=room_id, body="après, de js")
         got = await nio_sync_until_text(bob, room_id, "après, de js")
         assert got.decrypted and got.sender == alice_nio.user_id
-        assert "M_UNKNOWN_POS" in (await js.call("responses", name="alice"))["errors"]
+        await js.call("waitForRoomOrder", name="alice", order=[room_id, second], count=2)
+
+        after = await js.call("responses", name="alice")
+        assert after["responses"] > before
+        # The client treats any 400 as "start over": the old position was refused as unknown.
+        assert "M_UNKNOWN_POS" in after["errors"], after["errors"]
+        # Starting over repeated nothing the client already had.
+        shown = await js.call("roomMessages", name="alice", roomId=room_id)
+        assert [m["body"] for m in shown] == ["avant", "après, de nio", "après, de js"]
     finally:
         await bob.close()
-
-
-async def shared_room_with_js(
-    js: JsDriver, server: ServerProcess, bob: nio.AsyncClient, alice_id: str, name: str
-) -> str:
-    """A room bob creates and the SlidingSync client named alice joins."""
-    await sliding_login(js, server, "alice", alice_id)
-    room_id = ok(
-        await bob.room_create(name=name, invite=[alice_id]),
-        nio.RoomCreateResponse,
-        "POST /createRoom",
-    ).room_id
-    await js.call("waitForRoom", name="alice", roomId=room_id, membership="invite")
-    await js.call("join", name="alice", roomId=room_id, encrypted=False)
-    return room_id
