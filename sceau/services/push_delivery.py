@@ -31,6 +31,7 @@ BATCH = 20
 MIN_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 600.0
 STOP_GRACE_S = 5.0
+FLUSH_INTERVAL_S = 0.5
 HIGH_PRIORITY_TYPES = frozenset({"m.room.message", "m.room.encrypted", "m.call.invite"})
 
 
@@ -67,16 +68,21 @@ class PushDelivery:
         self._badges: set[tuple[str, str, str]] = set()
         self._users: set[str] = set()
         self._running = False
+        #: Positions reached but not yet stored: written together, FLUSH_INTERVAL_S apart.
+        self._unsaved: dict[tuple[str, str, str], tuple[HttpPusher, int]] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Start a worker for every stored HTTP pusher (``sceau serve`` only)."""
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=30, follow_redirects=False)
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+            self._http = httpx.AsyncClient(timeout=30, follow_redirects=False, limits=limits)
         self._running = True
         for pusher in await self._store.http_pushers():
             self._spawn(pusher)
+        self._flusher = asyncio.create_task(self._flush_periodically(), name="pusher positions")
 
     async def stop(self) -> None:
         """Let each worker finish the send in hand (no duplicate after a restart), then end."""
@@ -90,6 +96,26 @@ class PushDelivery:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._workers.clear()
         self._wakers.clear()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        await self._flush()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            try:
+                await self._flush()
+            except Exception:
+                logger.exception("storing pushers' positions failed; tried again later")
+
+    async def _flush(self) -> None:
+        """Store every position reached since the last flush, in one transaction."""
+        if not self._unsaved:
+            return
+        batch, self._unsaved = list(self._unsaved.values()), {}
+        await self._store.set_positions(batch)
 
     def _spawn(self, pusher: HttpPusher) -> None:
         if pusher.key in self._workers:
@@ -162,8 +188,9 @@ class PushDelivery:
     async def _deliver_batch(
         self, pusher: HttpPusher, pending: list[PendingNotification], position: int
     ) -> int | None:
-        """Send a batch in order; its position is stored once, after the last accepted send
-        (a crash repeats at most one batch). None when the pusher is gone."""
+        """Send a batch in order; the position reached is stored by the next flush (every
+        FLUSH_INTERVAL_S, and at stop), so a crash repeats at most that much. None when the
+        pusher is gone."""
         missed = await self._store.missed_calls(pusher.user_id)
         sent = position
         try:
@@ -176,7 +203,7 @@ class PushDelivery:
                 sent = note.stream_pos
         finally:
             if sent != position and pusher.key in self._workers:
-                await self._store.set_position(pusher, sent)
+                self._unsaved[pusher.key] = (pusher, sent)
         return sent
 
     async def _send_until_done(self, pusher: HttpPusher, payload: dict[str, Any]) -> bool:

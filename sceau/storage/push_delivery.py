@@ -76,6 +76,15 @@ class PushDeliveryStore:
                 pusher.pushkey,
             )
 
+    async def set_positions(self, positions: list[tuple[HttpPusher, int]]) -> None:
+        """Several pushers' positions in one transaction (push delivery's periodic flush)."""
+        async with self._db.transaction() as txn:
+            await txn.executemany(
+                "UPDATE pushers SET last_stream_pos = ?"
+                " WHERE user_id = ? AND app_id = ? AND pushkey = ?",
+                [(pos, p.user_id, p.app_id, p.pushkey) for p, pos in positions],
+            )
+
     async def remove_one(self, pusher: HttpPusher) -> bool:
         """Delete this user's pusher (an unsubscribe link); False if it was gone already."""
         async with self._db.transaction() as txn:
