@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { axeCheck, captureScreen, launchBrowser, newUser, problemsOf } from "./harness.mjs";
 import { callSteps } from "./callSteps.mjs";
+import { policySteps } from "./policySteps.mjs";
 import { steps } from "./steps.mjs";
 
 const state = { browser: null, users: new Map(), outputDir: "test-output/web", baseUrl: null };
@@ -122,4 +123,4 @@ const generic = {
   },
 };
 
-export const commands = distinct(generic, steps(user, state), callSteps(user));
+export const commands = distinct(generic, steps(user, state), callSteps(user), policySteps(user));

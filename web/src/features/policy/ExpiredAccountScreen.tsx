@@ -16,7 +16,8 @@ export function ExpiredAccountScreen({ session }: { session: MatrixSession }) {
       await sendRenewalMail(session.credentials.baseUrl, session.credentials.accessToken);
       setState("sent");
     } catch (err) {
-      setError(explainError(t, err));
+      const noEmail = (err as { errcode?: unknown } | null)?.errcode === "M_THREEPID_NOT_FOUND";
+      setError(noEmail ? t("policy.expired.noEmail") : t("policy.expired.failed", { message: explainError(t, err) }));
       setState("failed");
     }
   }
@@ -34,7 +35,7 @@ export function ExpiredAccountScreen({ session }: { session: MatrixSession }) {
           </button>
         </div>
         <p role="status" className={state === "failed" ? "form-error" : "hint"}>
-          {state === "sent" ? t("policy.expired.sent") : state === "failed" ? t("policy.expired.failed", { message: error }) : ""}
+          {state === "sent" ? t("policy.expired.sent") : state === "failed" ? error : ""}
         </p>
         <button type="button" className="button button-danger" onClick={() => void session.logout()}>
           {t("policy.expired.logout")}

@@ -26,14 +26,14 @@ export function RoomAccessSection({ roomId }: { roomId: string }) {
     }
     setBusy(false);
   }
-  const name = rule ? t(`policy.access.${rule}`) : t("policy.access.unknown");
-  const hint = rule ? t(`policy.access.${rule}Hint`) : null;
+  // No rule: the server does not apply the access rules (policy.room_access_rules off).
+  if (!rule) return null;
   return (
     <section className="settings-section" aria-labelledby="room-access">
       <h3 id="room-access">{t("policy.access.title")}</h3>
-      <div className="access-rule" data-rule={rule ?? "none"}>
-        <span className="access-rule-name">{name}</span>
-        {hint && <span className="hint">{hint}</span>}
+      <div className="access-rule" data-rule={rule}>
+        <span className="access-rule-name">{t(`policy.access.${rule}`)}</span>
+        <span className="hint">{t(`policy.access.${rule}Hint`)}</span>
       </div>
       {mayOpenToExternals(rule, maySend) && (
         <div className="button-row">

@@ -26,6 +26,7 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
   const [topic, setTopic] = useState(info.topic ?? "");
   const [members, setMembers] = useState<Member[]>([]);
   const [status, setStatus] = useState<string | null>(null);
+  const [inviteError, setInviteError] = useState<string | null>(null);
   const roomId = info.roomId;
   const lowPriority = useStore(session.roomList.rooms).find((r) => r.roomId === roomId)?.lowPriority ?? false;
 
@@ -107,8 +108,22 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
             label={t("roomSettings.invite")}
             busy={false}
             exclude={new Set(members.map((m) => m.userId))}
-            onPick={(userId) => void attempt(() => session.actions.invite(roomId, userId), reload)}
+            onPick={(userId) => {
+              setInviteError(null);
+              void session.actions.invite(roomId, userId).then(
+                () => {
+                  setStatus(t("settings.saved"));
+                  reload();
+                },
+                (err: unknown) => setInviteError(explainError(t, err)),
+              );
+            }}
           />
+        )}
+        {inviteError && (
+          <p className="form-error" role="alert">
+            {inviteError}
+          </p>
         )}
         <EmailInvite roomId={roomId} canInvite={info.can.invite} />
         <ul className="member-list">

@@ -1,0 +1,84 @@
+// Steps of the state's-rules scenarios (tests/e2e/web/test_policy.py): the
+// password rules at registration, a room-settings invitation and the message
+// of its refusal, the expired-account screen. Elements are found by role and
+// French accessible name from the catalogue (i18n.mjs).
+import { tr } from "./i18n.mjs";
+
+export function policySteps(user) {
+  return {
+    /** From the login screen to the registration form; the password rules shown before any typing. */
+    async openRegistration({ name }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("signin.createAccount") }).click();
+      const rules = page.locator("#register-password-rules li");
+      await rules.first().waitFor({ timeout: 20_000 });
+      return { rules: await rules.allInnerTexts(), met: await page.locator("#register-password-rules li.rule-ok").count() };
+    },
+
+    /** Type a password in the registration form; which rules are ticked. */
+    async typeRegisterPassword({ name, password }) {
+      const { page } = user(name);
+      await page.locator("#register-password").fill(password);
+      return {
+        met: await page.locator("#register-password-rules li.rule-ok").allInnerTexts(),
+        pending: await page.locator("#register-password-rules li.rule-pending").allInnerTexts(),
+      };
+    },
+
+    /** Open the open room's settings dialog; the access rule it shows. */
+    async openRoomSettings({ name }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("roomSettings.open") }).first().click();
+      const access = page.getByRole("dialog").getByRole("region", { name: tr("policy.access.title") });
+      await access.waitFor();
+      return { accessRule: (await access.locator(".access-rule-name").innerText()).trim() };
+    },
+
+    /** In room settings, invite a user typed as a full ID; the refusal shown under the field. */
+    async inviteFromSettings({ name, userId, timeout = 30_000 }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("searchbox", { name: tr("roomSettings.invite") }).fill(userId);
+      await dialog.getByRole("button").filter({ hasText: userId }).first().click();
+      const alert = dialog.getByRole("alert").last();
+      await alert.waitFor({ timeout });
+      await alert.scrollIntoViewIfNeeded();
+      return { status: (await alert.innerText()).trim() };
+    },
+
+    /** Log in with an account that has expired: the expired screen comes instead of the app. */
+    async loginExpired({ name, identifier, password, timeout = 45_000 }) {
+      const { page } = user(name);
+      if (!page.url().startsWith("http")) await page.goto("/");
+      await page.locator("input[autocomplete=username]").first().fill(identifier);
+      await page.locator("input[type=password]").first().fill(password);
+      await page.locator("form button[type=submit]").first().click();
+      await page.getByRole("heading", { name: tr("policy.expired.title") }).waitFor({ timeout });
+      return { text: await page.locator("main").innerText() };
+    },
+
+    /** The expired-account screen is showing; its text. */
+    async expiredScreen({ name, timeout = 45_000 }) {
+      const { page } = user(name);
+      await page.getByRole("heading", { name: tr("policy.expired.title") }).waitFor({ timeout });
+      return { text: await page.locator("main").innerText() };
+    },
+
+    /** Ask for the renewal email from the expired screen; the status line once it answers. */
+    async sendRenewalMail({ name, timeout = 30_000 }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("policy.expired.send") }).click();
+      const status = page.locator(".expired-card p[role=status]");
+      await status.filter({ hasText: /\S/ }).waitFor({ timeout });
+      return { status: (await status.innerText()).trim() };
+    },
+
+    /** Sign out from the expired screen; the login screen comes back. */
+    async logoutExpired({ name }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("policy.expired.logout") }).click();
+      await page.locator("input[type=password]").first().waitFor({ timeout: 30_000 });
+      return { loggedOut: true };
+    },
+  };
+}
