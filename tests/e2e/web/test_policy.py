@@ -13,7 +13,7 @@ import secrets
 import nio
 import pytest
 
-from tests.e2e.nio_helpers import PASSWORD, new_client, ok
+from tests.e2e.nio_helpers import new_client, ok
 from tests.e2e.server import ServerFactory, ServerProcess
 from tests.e2e.web.conftest import require_client_strings, require_web_build
 from tests.e2e.web.webdriver import WebDriver
@@ -38,7 +38,7 @@ def web_server(make_module_server: ServerFactory) -> ServerProcess:
                 "require_symbol": True,
                 "require_uppercase": True,
                 "require_lowercase": True,
-            }
+            },
         },
     )
 
