@@ -57,10 +57,21 @@ function purify(html: string): string {
   });
 }
 
-/** Received `formatted_body` made safe to insert into the page. */
+const SANITISED_MAX = 2000;
+const sanitised = new Map<string, string>();
+
+/**
+ * Received `formatted_body` made safe to insert into the page. The timeline
+ * maps its events again on every change, so results are remembered (bounded).
+ */
 export function sanitizeHtml(html: string): string {
+  const hit = sanitised.get(html);
+  if (hit !== undefined) return hit;
   // Reply fallbacks are redundant with the reply preview we draw ourselves.
-  return purify(html.replace(/<mx-reply>[\s\S]*?<\/mx-reply>/gi, ""));
+  const clean = purify(html.replace(/<mx-reply>[\s\S]*?<\/mx-reply>/gi, ""));
+  if (sanitised.size >= SANITISED_MAX) sanitised.delete(sanitised.keys().next().value as string);
+  sanitised.set(html, clean);
+  return clean;
 }
 
 export interface Mention {
