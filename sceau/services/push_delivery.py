@@ -12,6 +12,8 @@ listed in ``push.allowed_gateways`` are ever contacted.
 
 import asyncio
 import logging
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -32,7 +34,20 @@ MIN_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 600.0
 STOP_GRACE_S = 5.0
 FLUSH_INTERVAL_S = 0.5
+MAX_QUEUED = 1000
 HIGH_PRIORITY_TYPES = frozenset({"m.room.message", "m.room.encrypted", "m.call.invite"})
+
+
+@dataclass(frozen=True)
+class ReadyNote:
+    """A notification prepared once in the writing transaction, for every pusher of its user."""
+
+    note: PendingNotification
+    event_type: str
+    sender: str
+    content: dict[str, Any]
+    unread: int
+    missed_calls: int
 
 
 def tweaks_of(actions_json: str | None) -> dict[str, Any]:
@@ -70,6 +85,10 @@ class PushDelivery:
         self._running = False
         #: Positions reached but not yet stored: written together, FLUSH_INTERVAL_S apart.
         self._unsaved: dict[tuple[str, str, str], tuple[HttpPusher, int]] = {}
+        #: Notes handed over by the writing transaction, per pusher; a worker reads the
+        #: database instead only to catch up (at start, or after its queue overflowed).
+        self._queues: dict[tuple[str, str, str], deque[ReadyNote]] = {}
+        self._catching_up: set[tuple[str, str, str]] = set()
         self._flusher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -121,6 +140,8 @@ class PushDelivery:
         if pusher.key in self._workers:
             return
         self._users.add(pusher.user_id)
+        self._queues[pusher.key] = deque()
+        self._catching_up.add(pusher.key)
         self._wakers[pusher.key] = asyncio.Event()
         self._workers[pusher.key] = asyncio.create_task(self._run(pusher), name="pusher")
 
@@ -138,16 +159,62 @@ class PushDelivery:
             self._spawn(pusher)
 
     async def on_events(self, txn: Transaction, events: list[PersistedEvent]) -> None:
-        """Persist hook: once the batch commits, wake the pushers of the rooms' members."""
+        """Persist hook: read the batch's notifications for users with pushers once, in the
+        writing transaction, and hand them to those pushers' workers after the commit."""
         if not self._users:
             return
-        targets: set[str] = set()
+        users: set[str] = set()
         for room_id in {event.room_id for event in events}:
-            targets.update(
-                m for m in await self._state.members(room_id, "join") if m in self._users
+            users.update(m for m in await self._state.members(room_id, "join") if m in self._users)
+        if not users:
+            return
+        positions = [event.stream_pos for event in events]
+        found = await self._store.batch_notifications(txn, positions, sorted(users))
+        if not found:
+            return
+        totals = await self._store.unread_totals(txn, sorted({user for user, _ in found}))
+        by_pos = {event.stream_pos: event for event in events}
+        later: dict[str, int] = {}
+        later_calls: dict[str, int] = {}
+        ready: list[tuple[str, ReadyNote]] = []
+        for user, note in reversed(found):
+            pdu = by_pos[note.stream_pos].pdu
+            total, calls = totals.get(user, (0, 0))
+            unread = total - later.get(user, 0)
+            missed = calls - later_calls.get(user, 0)
+            later[user] = later.get(user, 0) + 1
+            if pdu.get("type") == "m.call.invite":
+                later_calls[user] = later_calls.get(user, 0) + 1
+            content = pdu.get("content")
+            ready.append(
+                (
+                    user,
+                    ReadyNote(
+                        note,
+                        str(pdu.get("type", "")),
+                        str(pdu.get("sender", "")),
+                        content if isinstance(content, dict) else {},
+                        unread,
+                        missed,
+                    ),
+                )
             )
-        if targets:
-            txn.after_commit(lambda: self.wake(list(targets)))
+        ready.reverse()
+        txn.after_commit(lambda: self._hand_over(ready))
+
+    def _hand_over(self, ready: list[tuple[str, ReadyNote]]) -> None:
+        for key, queue in self._queues.items():
+            notes = [note for user, note in ready if user == key[0]]
+            if not notes:
+                continue
+            if len(queue) + len(notes) > MAX_QUEUED:
+                queue.clear()
+                self._catching_up.add(key)
+            else:
+                queue.extend(notes)
+            waker = self._wakers.get(key)
+            if waker is not None:
+                waker.set()
 
     async def on_receipt(self, _room: str, user_id: str, *_rest: Any) -> None:
         """Receipt hook: the user read something; push the new badge count."""
@@ -170,20 +237,48 @@ class PushDelivery:
             position = self._stream.current()
             await self._store.set_position(pusher, position)
         waker = self._wakers[pusher.key]
+        queue = self._queues[pusher.key]
         while self._running:
             waker.clear()
-            pending = await self._store.pending(pusher.user_id, position, BATCH)
-            if pending:
-                position = await self._deliver_batch(pusher, pending, position)
-                if position is None:
-                    return
-                continue
-            if pusher.key in self._badges:
+            if pusher.key in self._catching_up:
+                pending = await self._store.pending(pusher.user_id, position, BATCH)
+                if not pending:
+                    self._catching_up.discard(pusher.key)
+                    continue
+                sent = await self._deliver_batch(pusher, pending, position)
+            elif queue:
+                notes = [queue.popleft() for _ in range(len(queue))]
+                sent = await self._deliver_ready(pusher, notes, position)
+            elif pusher.key in self._badges:
                 self._badges.discard(pusher.key)
                 if not await self._send_until_done(pusher, await self._badge(pusher)):
                     return
                 continue
-            await waker.wait()
+            else:
+                await waker.wait()
+                continue
+            if sent is None:
+                return
+            position = sent
+
+    async def _deliver_ready(
+        self, pusher: HttpPusher, notes: list[ReadyNote], position: int
+    ) -> int | None:
+        """Send notes prepared by the writing transaction (skipping any caught up already)."""
+        sent = position
+        try:
+            for ready in notes:
+                if ready.note.stream_pos <= sent:
+                    continue
+                if not self._running:
+                    break
+                if not await self._send_until_done(pusher, self._ready_payload(pusher, ready)):
+                    return None
+                sent = ready.note.stream_pos
+        finally:
+            if sent != position and pusher.key in self._workers:
+                self._unsaved[pusher.key] = (pusher, sent)
+        return sent
 
     async def _deliver_batch(
         self, pusher: HttpPusher, pending: list[PendingNotification], position: int
@@ -304,6 +399,23 @@ class PushDelivery:
             notification["sender"] = event.sender
             if self._config.include_content and event_type != "m.room.encrypted":
                 notification["content"] = event.content
+        return {"notification": notification}
+
+    def _ready_payload(self, pusher: HttpPusher, ready: ReadyNote) -> dict[str, Any]:
+        note = ready.note
+        notification: dict[str, Any] = {
+            "event_id": note.event_id,
+            "room_id": note.room_id,
+            "counts": {"unread": ready.unread}
+            | ({"missed_calls": ready.missed_calls} if ready.missed_calls else {}),
+            "devices": [self._device(pusher, tweaks_of(note.actions_json))],
+            "prio": "high" if note.highlight or ready.event_type in HIGH_PRIORITY_TYPES else "low",
+        }
+        if pusher.data.get("format") != "event_id_only":
+            notification["type"] = ready.event_type
+            notification["sender"] = ready.sender
+            if self._config.include_content and ready.event_type != "m.room.encrypted":
+                notification["content"] = ready.content
         return {"notification": notification}
 
     async def _badge(self, pusher: HttpPusher) -> dict[str, Any]:

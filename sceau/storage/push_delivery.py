@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 
-from sceau.storage.database import Database
+from sceau.storage.database import Database, Transaction, in_clause
 
 
 @dataclass(frozen=True)
@@ -151,3 +151,28 @@ class PushDeliveryStore:
             )
             or 0
         )
+
+    async def batch_notifications(
+        self, txn: Transaction, positions: list[int], users: list[str]
+    ) -> list[tuple[str, PendingNotification]]:
+        """The notifications a just-written batch gave these users (read in its transaction)."""
+        rows = await txn.fetchall(
+            "SELECT a.user_id, a.stream_pos, a.room_id, e.event_id, a.highlight, a.actions_json"
+            " FROM event_push_actions a JOIN events e ON e.stream_pos = a.stream_pos"
+            f" WHERE a.stream_pos IN {in_clause(len(positions))}"
+            f" AND a.user_id IN {in_clause(len(users))} ORDER BY a.stream_pos",
+            *positions,
+            *users,
+        )
+        return [(r[0], PendingNotification(int(r[1]), r[2], r[3], bool(r[4]), r[5])) for r in rows]
+
+    async def unread_totals(self, txn: Transaction, users: list[str]) -> dict[str, tuple[int, int]]:
+        """Each user's badge and missed calls now, read in the writing transaction."""
+        rows = await txn.fetchall(
+            "SELECT a.user_id, COUNT(*),"
+            " SUM(CASE WHEN e.type = 'm.call.invite' THEN 1 ELSE 0 END)"
+            " FROM event_push_actions a JOIN events e ON e.stream_pos = a.stream_pos"
+            f" WHERE a.user_id IN {in_clause(len(users))} GROUP BY a.user_id",
+            *users,
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
