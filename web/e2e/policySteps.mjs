@@ -46,6 +46,26 @@ export function policySteps(user) {
       return { status: (await alert.innerText()).trim() };
     },
 
+    /** Settings → Password: the rules shown before typing, then the change made; its status line. */
+    async changePassword({ name, current, next, timeout = 30_000 }) {
+      const { page } = user(name);
+      await page.locator("button.profile-button").click();
+      const section = page.getByRole("region", { name: tr("policy.passwordChange.title") });
+      await section.waitFor();
+      const rules = section.locator("#password-change-rules li");
+      await rules.first().waitFor({ timeout });
+      const before = { rules: await rules.count(), met: await section.locator("li.rule-ok").count() };
+      await section.locator("#password-current").fill(current);
+      await section.locator("#password-new").fill(next);
+      await section.locator("#password-confirm").fill(next);
+      const after = { met: await section.locator("li.rule-ok").count() };
+      await section.getByRole("button", { name: tr("policy.passwordChange.submit") }).click();
+      const status = section.locator("p[role=status], p[role=alert]");
+      await status.waitFor({ timeout });
+      await status.scrollIntoViewIfNeeded();
+      return { before, after, status: (await status.innerText()).trim() };
+    },
+
     /** Log in with an account that has expired: the expired screen comes instead of the app. */
     async loginExpired({ name, identifier, password, timeout = 45_000 }) {
       const { page } = user(name);

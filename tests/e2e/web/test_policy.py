@@ -94,3 +94,24 @@ async def test_a_dm_refuses_a_third_member_in_french(browser: WebDriver, web_ser
     assert refused["status"] == expected.strip("^$").replace("\\", ""), (expected, refused)
     await browser.acall("screen", name="alice", screen="conversation privée complète")
     await browser.acall("closeUser", name="alice")
+
+
+async def test_the_password_change_shows_the_rules_and_takes_a_strong_password(
+    browser: WebDriver, web_server: ServerProcess
+):
+    erin = await person(web_server, "erin")
+    await erin.close()
+    await browser.acall("newUser", name="erin")
+    await browser.acall("login", name="erin", identifier=erin.user_id, password=STRONG)
+    changed = await browser.acall(
+        "changePassword", name="erin", current=STRONG, next="Autre-Mot-2-passe"
+    )
+    assert changed["before"] == {"rules": 5, "met": 0}, changed
+    assert changed["after"] == {"met": 5}, changed
+    done = await browser.acall("catalogue", key="policy.passwordChange.done")
+    assert changed["status"] == done.strip("^$").replace("\\", ""), changed
+    await browser.acall("screen", name="erin", screen="mot de passe changé")
+    await browser.acall("closeUser", name="erin")
+    again = new_client(web_server, user=erin.user_id)
+    ok(await again.login("Autre-Mot-2-passe"), nio.LoginResponse, "login with the new password")
+    await again.close()

@@ -30,6 +30,7 @@ import { createMediaResolver, type MediaResolver } from "./media";
 import { RoomActions } from "./roomActions";
 import { RoomListBinder } from "./roomListBinder";
 import { RoomPolicy } from "./roomPolicy";
+import { changePassword } from "./passwordChange";
 import { RoomViewModel } from "./roomView";
 import { Store } from "./store";
 
@@ -232,6 +233,11 @@ export class MatrixSession {
   async keysAtRisk(): Promise<boolean> {
     if (!this.client.getCrypto()) return false;
     return this.e2ee.encryption.keysAtRisk();
+  }
+
+  /** Change the password (the current one proves it is us); other sessions stay signed in. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await changePassword(this.client, currentPassword, newPassword);
   }
 
   async logout(): Promise<void> {

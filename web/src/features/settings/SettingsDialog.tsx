@@ -10,6 +10,7 @@ import { useStore } from "../../ui/useStore";
 import { LogoutSection } from "./LogoutSection";
 import { SessionsSection } from "../sessions/SessionsSection";
 import { EncryptionSection } from "../verification/EncryptionSection";
+import { PasswordChangeSection } from "../policy/PasswordChangeSection";
 
 const NOTIFY_KEY = "sceau.notifications";
 
@@ -143,6 +144,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
         </fieldset>
       </section>
 
+      <PasswordChangeSection />
       <EncryptionSection />
       <SessionsSection />
       <LogoutSection />
