@@ -66,6 +66,37 @@ export function policySteps(user) {
       return { before, after, status: (await status.innerText()).trim() };
     },
 
+    /** In room settings, invite an email address; the refusal or confirmation under the field, and the pending list. */
+    async inviteEmailFromSettings({ name, address, timeout = 30_000 }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("textbox", { name: tr("policy.emailInvite.label") }).fill(address);
+      const form = dialog.locator("form").filter({ has: page.locator("#room-email-invite") });
+      await form.getByRole("button", { name: tr("policy.emailInvite.send", { address }) }).click();
+      const status = form.locator("p[role=status], p[role=alert]");
+      await status.waitFor({ timeout });
+      await status.scrollIntoViewIfNeeded();
+      return { status: (await status.innerText()).trim() };
+    },
+
+    /** The pending email invitations listed in room settings, once there are `count`. */
+    async pendingEmailInvites({ name, count = 1, timeout = 30_000 }) {
+      const { page } = user(name);
+      const list = page.getByRole("dialog").getByRole("list", { name: tr("policy.emailInvite.pendingTitle") });
+      await list.locator("li").nth(count - 1).waitFor({ timeout });
+      return { invites: await list.locator("li").allInnerTexts() };
+    },
+
+    /** Room settings: open the room to external partners, accepting the confirmation; the rule shown after. */
+    async openToExternals({ name, timeout = 30_000 }) {
+      const { page } = user(name);
+      page.once("dialog", (d) => void d.accept());
+      const access = page.getByRole("dialog").getByRole("region", { name: tr("policy.access.title") });
+      await access.getByRole("button", { name: tr("policy.access.open") }).click();
+      await access.locator(".access-rule[data-rule=unrestricted]").waitFor({ timeout });
+      return { accessRule: (await access.locator(".access-rule-name").innerText()).trim() };
+    },
+
     /** Log in with an account that has expired: the expired screen comes instead of the app. */
     async loginExpired({ name, identifier, password, timeout = 45_000 }) {
       const { page } = user(name);

@@ -32,6 +32,7 @@ def web_server(make_module_server: ServerFactory) -> ServerProcess:
         encryption={"encrypt_new_rooms": "not_public"},
         policy={
             "room_access_rules": True,
+            "email_routing": {"external_server": "partenaires.test"},
             "password": {
                 "minimum_length": 12,
                 "require_digit": True,
@@ -115,3 +116,33 @@ async def test_the_password_change_shows_the_rules_and_takes_a_strong_password(
     again = new_client(web_server, user=erin.user_id)
     ok(await again.login("Autre-Mot-2-passe"), nio.LoginResponse, "login with the new password")
     await again.close()
+
+
+async def test_an_external_is_invited_by_email_once_the_room_is_opened_to_partners(
+    browser: WebDriver, web_server: ServerProcess
+):
+    fanny = await person(web_server, "fanny")
+    ok(await fanny.room_create(name="Dossier commun"), nio.RoomCreateResponse, "createRoom")
+    await fanny.close()
+    await browser.acall("newUser", name="fanny")
+    await browser.acall("login", name="fanny", identifier=fanny.user_id, password=STRONG)
+    await browser.acall("openRoom", name="fanny", text="Dossier commun")
+    settings = await browser.acall("openRoomSettings", name="fanny")
+    restricted = await browser.acall("catalogue", key="policy.access.restricted")
+    assert settings["accessRule"] == restricted.strip("^$"), settings
+    refused = await browser.acall(
+        "inviteEmailFromSettings", name="fanny", address="jeanne@partenaire.fr"
+    )
+    closed = await browser.acall("catalogue", key="policy.refusals.EXTERNAL_NOT_ALLOWED")
+    assert refused["status"] == closed.strip("^$").replace("\\", ""), refused
+    opened = await browser.acall("openToExternals", name="fanny")
+    unrestricted = await browser.acall("catalogue", key="policy.access.unrestricted")
+    assert opened["accessRule"] == unrestricted.strip("^$"), opened
+    sent = await browser.acall(
+        "inviteEmailFromSettings", name="fanny", address="jeanne@partenaire.fr"
+    )
+    assert "jeanne@partenaire.fr" in sent["status"], sent
+    pending = await browser.acall("pendingEmailInvites", name="fanny")
+    assert pending["invites"] == ["Invitation envoyée à j***@p***.fr"], pending
+    await browser.acall("screen", name="fanny", screen="invitation par courriel en attente")
+    await browser.acall("closeUser", name="fanny")
