@@ -97,6 +97,18 @@ export function policySteps(user) {
       return { accessRule: (await access.locator(".access-rule-name").innerText()).trim() };
     },
 
+    /** Press the download button of a file's tile; the alert shown instead of a download. */
+    async downloadRefused({ name, file, timeout = 45_000 }) {
+      const { page } = user(name);
+      const log = page.getByRole("log").last();
+      const button = log.getByRole("button", { name: tr("files.download", { name: file }) }).last();
+      await button.waitFor({ timeout });
+      await button.click();
+      const alert = log.getByRole("alert").last();
+      await alert.waitFor({ timeout });
+      return { text: (await alert.innerText()).trim() };
+    },
+
     /** Log in with an account that has expired: the expired screen comes instead of the app. */
     async loginExpired({ name, identifier, password, timeout = 45_000 }) {
       const { page } = user(name);
