@@ -195,3 +195,25 @@ async def test_a_pushkey_the_gateway_rejects_is_removed(register, gateway, deliv
             break
         await asyncio.sleep(0.05)
     assert (await bob.ok("GET", "/pushers"))["pushers"] == []
+
+
+async def test_a_mention_is_pushed_with_priority_and_the_highlight_tweak(
+    register, gateway, delivery
+):
+    alice, bob = await register("alice"), await register("bob")
+    room = await dm(alice, bob)
+    await add_pusher(bob, gateway, "bob-phone")
+    await say(alice, room, "Bonjour", "t1")
+    body = {
+        "msgtype": "m.text",
+        "body": "bob, tu peux relire ?",
+        "m.mentions": {"user_ids": [bob.user_id]},
+    }
+    mention = (await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/t2", json=body))[
+        "event_id"
+    ]
+    notes = await gateway.wait_for(2)
+    assert notes[1]["event_id"] == mention
+    assert notes[1]["counts"]["unread"] == 2
+    assert notes[1]["prio"] == "high"
+    assert notes[1]["devices"][0]["tweaks"].get("highlight") is True
