@@ -60,7 +60,9 @@ async def _set_pusher(ctx: Context, user: Any, url: str, pushkey: str) -> None:
         "lang": "fr",
         "data": {"url": url, "format": "event_id_only"},
     }
-    await ctx.client.request("POST", "/_matrix/client/v3/pushers/set", token=user.access_token, body=body)
+    await ctx.client.request(
+        "POST", "/_matrix/client/v3/pushers/set", token=user.access_token, body=body
+    )
 
 
 async def push_delivery(ctx: Context, out: Outcome) -> None:

@@ -95,7 +95,9 @@ class TypingService:
             self._stop(room_id, user_id)
             self._room_changed(room_id)
         for hook in self.hooks:
-            await hook(room_id, user_id, typing, min(timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS))
+            await hook(
+                room_id, user_id, typing, min(timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS)
+            )
 
     async def on_membership(self, user_id: str, room_id: str, membership: str) -> None:
         """A member who leaves stops typing."""
