@@ -11,6 +11,8 @@ import secrets
 import ssl
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, free_port
+from tests.e2e.federation_servers import FederationLab
 
 REPO = Path(__file__).resolve().parents[2]
 SYNAPSE_PYTHON = REPO / "bench" / ".work" / "synapse-venv" / "bin" / "python"
@@ -159,3 +162,23 @@ class SynapseProcess:
             return self.log_path.read_text(errors="replace")[-20_000:]
         except OSError:
             return "(no log)"
+
+
+@contextmanager
+def sceau_and_synapse(folder: Path) -> Iterator[tuple[FederationLab, SynapseProcess]]:
+    """A Sceau server and a Synapse on loopback over TLS, each allowing only the other."""
+    synapse_python()
+    lab = FederationLab(folder / "sceau")
+    synapse = SynapseProcess(folder / "synapse", free_port(), lab.ca, allow=[])
+    sceau = lab.declare(federation={"allow": [synapse.name]})
+    config = synapse.config_path.read_text().replace(
+        "federation_domain_whitelist: []", f"federation_domain_whitelist:\n- '{sceau.name}'"
+    )
+    synapse.config_path.write_text(config)
+    try:
+        lab.start_all()
+        synapse.start()
+        yield lab, synapse
+    finally:
+        lab.stop_all()
+        synapse.stop()

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import free_port
 from tests.e2e.federation_servers import FederationLab
-from tests.e2e.synapse_server import SynapseProcess, synapse_python
+from tests.e2e.synapse_server import SynapseProcess, sceau_and_synapse
 from tests.e2e.test_federation_tls import Client, register
 from tests.http.test_keys_helpers import ClientDevice
 
@@ -24,22 +23,8 @@ pytestmark = pytest.mark.e2e
 def pair(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[FederationLab, SynapseProcess]]:
-    synapse_python()
-    folder = tmp_path_factory.mktemp("synapse-interop")
-    lab = FederationLab(folder / "sceau")
-    synapse = SynapseProcess(folder / "synapse", free_port(), lab.ca, allow=[])
-    sceau = lab.declare(federation={"allow": [synapse.name]})
-    synapse_config = synapse.config_path.read_text().replace(
-        "federation_domain_whitelist: []", f"federation_domain_whitelist:\n- '{sceau.name}'"
-    )
-    synapse.config_path.write_text(synapse_config)
-    try:
-        lab.start_all()
-        synapse.start()
-        yield lab, synapse
-    finally:
-        lab.stop_all()
-        synapse.stop()
+    with sceau_and_synapse(tmp_path_factory.mktemp("synapse-interop")) as servers:
+        yield servers
 
 
 class SynapseUser(Client):

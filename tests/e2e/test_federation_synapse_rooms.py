@@ -14,9 +14,8 @@ from pathlib import Path
 import nio
 import pytest
 
-from tests.conftest import free_port
 from tests.e2e.federation_servers import FederationLab
-from tests.e2e.synapse_server import SynapseProcess, synapse_python
+from tests.e2e.synapse_server import SynapseProcess, sceau_and_synapse
 from tests.e2e.test_federation_rooms import ephemeral, has_body, send, sync_until, timeline
 from tests.e2e.test_federation_synapse import register_on_synapse
 from tests.e2e.test_federation_tls import register
@@ -28,22 +27,8 @@ pytestmark = pytest.mark.e2e
 def pair(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[FederationLab, SynapseProcess]]:
-    synapse_python()
-    folder = tmp_path_factory.mktemp("synapse-rooms")
-    lab = FederationLab(folder / "sceau")
-    synapse = SynapseProcess(folder / "synapse", free_port(), lab.ca, allow=[])
-    sceau = lab.declare(federation={"allow": [synapse.name]})
-    text = synapse.config_path.read_text().replace(
-        "federation_domain_whitelist: []", f"federation_domain_whitelist:\n- '{sceau.name}'"
-    )
-    synapse.config_path.write_text(text)
-    try:
-        lab.start_all()
-        synapse.start()
-        yield lab, synapse
-    finally:
-        lab.stop_all()
-        synapse.stop()
+    with sceau_and_synapse(tmp_path_factory.mktemp("synapse-rooms")) as servers:
+        yield servers
 
 
 def joined(room_id: str):  # type: ignore[no-untyped-def]
