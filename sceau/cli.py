@@ -86,6 +86,30 @@ def _with_port(config: Config, port: int | None) -> Config:
     return config.model_copy(update={"listeners": listeners})
 
 
+def _worker(args: argparse.Namespace, config: Config) -> tuple[str | None, Config]:
+    """``serve --worker NAME``: which instance of ``workers`` this process is, and its listener."""
+    instances = config.workers.instances
+    if not instances:
+        if args.worker:
+            print("sceau: --worker needs a 'workers' section in the config", file=sys.stderr)
+            raise SystemExit(2)
+        return None, config
+    if args.worker not in instances:
+        names = ", ".join(sorted(instances))
+        print(f"sceau: serve needs --worker NAME, one of: {names}", file=sys.stderr)
+        raise SystemExit(2)
+    instance = instances[args.worker]
+    listeners = [Listener(bind_address=instance.bind_address, port=instance.port)]
+    return args.worker, config.model_copy(update={"listeners": listeners})
+
+
+async def _lock(services: Any, worker: str | None) -> bool:
+    db = services.stores.db
+    if worker is not None:
+        return bool(await db.take_worker_lock(worker))
+    return bool(await db.take_writer_lock())
+
+
 def serve(args: argparse.Namespace) -> None:
     from sceau.homeserver import build_app, build_services
     from sceau.services.web_client import startup_line
@@ -103,14 +127,16 @@ def serve(args: argparse.Namespace) -> None:
         except ServerNameLocked as exc:
             print(str(exc), file=sys.stderr)
             raise SystemExit(2) from None
+        worker, config = _worker(args, config)
         try:
-            services = await build_services(config)
-        except (OSError, ValueError) as exc:
-            print(f"sceau: cannot start: {exc}", file=sys.stderr)
+            services = await build_services(config, worker=worker)
+        except (OSError, ValueError, TimeoutError) as exc:
+            print(f"sceau: cannot start: {exc or 'Redis did not answer'}", file=sys.stderr)
             raise SystemExit(2) from None
-        if not await services.stores.db.take_writer_lock():
+        if not await _lock(services, worker):
+            what = f"worker {worker!r}" if worker else "another Sceau process"
             print(
-                "sceau: another Sceau process is already serving this database; stop it first",
+                f"sceau: {what} is already serving this database; stop it first",
                 file=sys.stderr,
             )
             await services.stores.db.close()
@@ -143,6 +169,8 @@ def serve(args: argparse.Namespace) -> None:
                 file=sys.stderr,
                 flush=True,
             )
+        if worker is not None:
+            servers.append(_replication_server(config, worker, services))
         await services.start()
         try:
             await asyncio.gather(*(server.serve() for server in servers))
@@ -156,25 +184,13 @@ def serve(args: argparse.Namespace) -> None:
     asyncio.run(main())
 
 
-def _uvicorn_server(
-    app: object, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
-) -> "uvicorn.Server":
-    import uvicorn
+def _replication_server(config: Config, worker: str, services: Any) -> "uvicorn.Server":
+    """The private listener other workers forward this one's rooms' sends to."""
+    from sceau.cluster.replication import replication_app
 
-    return uvicorn.Server(
-        uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-            ssl_certfile=certfile,
-            ssl_keyfile=keyfile,
-        )
-    )
+    instance = config.workers.instances[worker]
+    app = replication_app(services.events, config.workers.replication_secret or "")
+    return _uvicorn_server(app, instance.bind_address, instance.replication_port)
 
 
 def _uvicorn_server(
@@ -246,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = sub.add_parser("serve", help="run the homeserver", parents=[common_options()])
     serve_parser.add_argument(
         "--port", type=int, help="listen on this port instead of the config's (not saved)"
+    )
+    serve_parser.add_argument(
+        "--worker", help="run as this instance of the config's 'workers' section"
     )
     serve_parser.set_defaults(func=serve)
     try:

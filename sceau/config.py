@@ -451,6 +451,60 @@ class MetricsConfig(_Section):
     port: int = Field(default=9108, ge=1, le=65535)
 
 
+WorkerRole = Literal["main", "event_writer", "sync", "media", "federation_sender"]
+
+
+class WorkerInstance(_Section):
+    """One ``sceau serve --worker NAME`` process of a multi-process deployment."""
+
+    #: ``main`` runs background jobs and writes events when no ``event_writer``
+    #: exists; ``event_writer`` instances share the rooms by a hash of the room
+    #: ID; ``sync``, ``media`` and ``federation_sender`` serve what the reverse
+    #: proxy routes to them (``docs/deployment.md``).
+    roles: list[WorkerRole] = Field(min_length=1)
+    #: The client-facing listener of this process (the reverse proxy's upstream).
+    bind_address: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    #: The private listener other processes forward writes to (never public).
+    replication_port: int = Field(ge=1, le=65535)
+
+
+class WorkersConfig(_Section):
+    """Several processes on one PostgreSQL, with Redis between them (empty: one process)."""
+
+    #: Where positions, wake-ups and cache invalidations travel between processes.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Shared by every instance; authenticates the replication listeners.
+    replication_secret: str | None = None
+    instances: dict[str, WorkerInstance] = {}
+
+    @model_validator(mode="after")
+    def _one_main(self) -> "WorkersConfig":
+        if not self.instances:
+            return self
+        mains = [name for name, inst in self.instances.items() if "main" in inst.roles]
+        if len(mains) != 1:
+            raise ValueError("workers.instances needs exactly one instance with the 'main' role")
+        if not self.replication_secret:
+            raise ValueError("workers.replication_secret is required when instances are listed")
+        for name in self.instances:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise ValueError(f"worker name {name!r} must match [a-z0-9_]{{1,32}}")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.instances)
+
+    def main_name(self) -> str:
+        return next(name for name, inst in self.instances.items() if "main" in inst.roles)
+
+    def event_writers(self) -> list[str]:
+        """Instances writing room events, in a stable order (main when there is none)."""
+        writers = sorted(n for n, inst in self.instances.items() if "event_writer" in inst.roles)
+        return writers or [self.main_name()]
+
+
 class Config(_Section):
     server_name: str
     public_baseurl: str | None = None
@@ -473,6 +527,7 @@ class Config(_Section):
     voip: VoipConfig = VoipConfig()
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
+    workers: WorkersConfig = WorkersConfig()
     #: Room version for new rooms when the client does not ask for one.
     default_room_version: str = "11"
     #: Folder that holds the config file; relative paths are resolved against it.
@@ -501,6 +556,15 @@ class Config(_Section):
         if self.registration.mode == "email" and not (self.registration.email_domains or routed):
             raise ValueError(
                 "registration.mode 'email' needs registration.email_domains or policy.email_routing"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _workers_need_postgresql(self) -> "Config":
+        if self.workers.enabled and self.database.backend != "postgresql":
+            raise ValueError(
+                "workers.instances needs database.backend 'postgresql': "
+                "SQLite is the single-process embedded default"
             )
         return self
 

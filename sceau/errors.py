@@ -116,3 +116,28 @@ def cannot_overwrite_media() -> MatrixError:
 
 def not_yet_uploaded() -> MatrixError:
     return MatrixError(504, "M_NOT_YET_UPLOADED", "Content has not yet been uploaded")
+
+
+def backend_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database or Redis cannot be reached right now.
+
+    The request then did not happen (nothing is acknowledged before a
+    commit), so the client is told to retry (503) rather than shown a 500.
+    """
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    try:
+        import asyncpg.exceptions as pg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    unavailable: tuple[type[BaseException], ...] = (
+        pg.PostgresConnectionError,
+        pg.OperatorInterventionError,
+        pg.InterfaceError,
+        pg.CannotConnectNowError,
+        pg.TooManyConnectionsError,
+    )
+    if isinstance(exc, unavailable):
+        return True
+    module = type(exc).__module__
+    return module.startswith("redis.") and type(exc).__name__ in {"ConnectionError", "TimeoutError"}

@@ -8,7 +8,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
@@ -95,6 +95,10 @@ from sceau.wiring import (
 )
 from sceau.wiring_dag import add_event_graph_federation
 from sceau.wiring_federation import add_federation
+
+if TYPE_CHECKING:
+    from sceau.storage.unread_cache import UnreadCountCache
+    from sceau.wiring_cluster import ClusterParts
 
 
 @dataclass
@@ -185,17 +189,30 @@ class Services:
     email_notifier: EmailNotifier = field(init=False)
     email_invites: EmailInviteService = field(init=False)
     federation_rooms: FederationRooms = field(init=False)
+    unread_cache: "UnreadCountCache" = field(init=False)
+    #: This process's link to the others, when it is one worker among several.
+    cluster: "ClusterParts | None" = None
+
+    @property
+    def runs_background_work(self) -> bool:
+        """One process alone, or the ``main`` worker: the queues and periodic jobs."""
+        return self.cluster is None or self.cluster.name == self.config.workers.main_name()
 
     async def start(self) -> None:
         """Background work of a serving process (the federation queue, periodic jobs)."""
+        if not self.runs_background_work:
+            return
         await self.federation.start()
         await self.push_delivery.start()
         self.jobs.start()
 
     async def stop(self) -> None:
-        await self.jobs.stop()
-        await self.push_delivery.stop()
-        await self.federation.stop()
+        if self.runs_background_work:
+            await self.jobs.stop()
+            await self.push_delivery.stop()
+            await self.federation.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
@@ -244,7 +261,9 @@ async def build_services(
     password_hasher: object | None = None,
     metrics: Metrics | None = None,
     federation_http: Any = None,
+    worker: str | None = None,
 ) -> Services:
+    """Every service of one process; ``worker`` names it among several (``workers``)."""
     clock = clock or RealClock()
     if metrics is None:
         from prometheus_client import CollectorRegistry
@@ -256,8 +275,17 @@ async def build_services(
         config.resolve_path(config.signing_key_path)
     )
     stores = Stores.on(db)
-    stream = StreamIdGenerator(await current_stream_position(db))
-    notifier = Notifier()
+    cluster = None
+    stream: Any
+    notifier: Any
+    if worker is not None:
+        from sceau.wiring_cluster import join_cluster
+
+        cluster = await join_cluster(config, worker, db)
+        stream, notifier = cluster.stream, cluster.notifier
+    else:
+        stream = StreamIdGenerator(await current_stream_position(db))
+        notifier = Notifier()
     passwords = PasswordService(password_hasher)  # type: ignore[arg-type]
     ratelimiter = RateLimiter(config.rate_limits, clock)
     events = EventService(
@@ -426,6 +454,7 @@ async def build_services(
         threepids=threepids,
         voip=VoipService(config.voip, clock, ratelimiter),
         mailer=mailer,
+        cluster=cluster,
     )
     add_e2ee(built)
     add_ephemeral(built)
@@ -435,6 +464,10 @@ async def build_services(
     add_federation(built, http=federation_http)
     add_event_graph_federation(built)
     add_observability(built, mailer)
+    if cluster is not None:
+        from sceau.wiring_cluster import share_state
+
+        share_state(built, cluster)
     return built
 
 

@@ -10,7 +10,7 @@ position N has seen everything at or below N.
 
 import heapq
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 
@@ -77,14 +77,30 @@ class ChangeTracker:
         self._max_keys = max_keys
         self._last: OrderedDict[str, int] = OrderedDict()
         self._latest = start
+        #: Told of every change recorded here (several processes: the bus publishes it).
+        self.on_record: Callable[[str, int], None] | None = None
 
     def record(self, key: str, position: int) -> None:
+        self._store(key, position)
+        if self.on_record is not None:
+            self.on_record(key, position)
+
+    def learn(self, key: str, position: int) -> None:
+        """Record a change another process made (not told to :attr:`on_record`)."""
+        if position > self._last.get(key, self.earliest):
+            self._store(key, position)
+
+    def _store(self, key: str, position: int) -> None:
         self._last.pop(key, None)
         self._last[key] = position
         self._latest = max(self._latest, position)
         while len(self._last) > self._max_keys:
             _, forgotten = self._last.popitem(last=False)
             self.earliest = max(self.earliest, forgotten)
+
+    def forget_before(self, position: int) -> None:
+        """Changes up to ``position`` may have been missed: answer "maybe" for older tokens."""
+        self.earliest = max(self.earliest, position)
 
     def changed_since(self, key: str, since: int | None) -> bool:
         """False only when the key certainly did not change after ``since``."""

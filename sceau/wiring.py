@@ -92,7 +92,7 @@ def add_ephemeral(services: "Services") -> None:
         services.clock,
     )
     state = services.stores.state
-    unread_cache = UnreadCountCache()
+    unread_cache = services.unread_cache = UnreadCountCache()
     services.metrics.register_cache("unread_counts", lambda: len(unread_cache))
     services.typing = TypingService(clock=clock, notifier=notifier, state=state)
     services.account_data = AccountDataService(

@@ -96,3 +96,53 @@ def test_invalid_turn_settings_stop_start_up(tmp_path, voip, message):
     with pytest.raises(ConfigError) as caught:
         parse_config({"server_name": "x.fr", "voip": voip}, str(tmp_path))
     assert message in str(caught.value)
+
+
+def _workers(**section):
+    pg = {"backend": "postgresql", "dsn": "postgresql://x@127.0.0.1/db"}
+    instances = {
+        "main": {"roles": ["main"], "port": 8008, "replication_port": 9093},
+        "writer_b": {"roles": ["event_writer"], "port": 8010, "replication_port": 9095},
+        "writer_a": {"roles": ["event_writer"], "port": 8009, "replication_port": 9094},
+    }
+    workers = {"replication_secret": "s3cret", "instances": instances, **section}
+    return {"server_name": "example.org", "database": pg, "workers": workers}
+
+
+def test_workers_list_event_writers_in_a_stable_order(tmp_path):
+    config = parse_config(_workers(), str(tmp_path))
+    assert config.workers.enabled
+    assert config.workers.main_name() == "main"
+    assert config.workers.event_writers() == ["writer_a", "writer_b"]
+
+
+def test_no_workers_by_default(tmp_path):
+    assert not parse_config({"server_name": "example.org"}, str(tmp_path)).workers.enabled
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"database": {"backend": "sqlite"}}, "needs database.backend 'postgresql'"),
+        (
+            {
+                "workers": {
+                    "instances": {"a": {"roles": ["sync"], "port": 1, "replication_port": 2}},
+                    "replication_secret": "x",
+                }
+            },
+            "exactly one instance with the 'main' role",
+        ),
+        (
+            {
+                "workers": {
+                    "instances": {"m": {"roles": ["main"], "port": 1, "replication_port": 2}}
+                }
+            },
+            "replication_secret is required",
+        ),
+    ],
+)
+def test_invalid_workers_stop_start_up(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config({**_workers(), **change}, str(tmp_path))

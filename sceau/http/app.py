@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sceau import __version__
-from sceau.errors import MatrixError, unknown, unrecognized
+from sceau.errors import MatrixError, backend_unavailable, unknown, unrecognized
 from sceau.http.common import CORS_HEADERS, json_response
 from sceau.http.observe import RequestObserver
 
@@ -107,6 +107,13 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(_request: Request, exc: Exception) -> Response:
+    if backend_unavailable(exc):
+        logger.warning("database or Redis unavailable: %s: %s", type(exc).__name__, exc)
+        response = json_response(
+            unknown("Service temporarily unavailable, retry shortly", 503).to_json(), 503
+        )
+        response.headers["Retry-After"] = "1"
+        return response
     logger.exception("unexpected error", exc_info=exc)
     return json_response(unknown("Internal server error", 500).to_json(), 500)
 

@@ -15,7 +15,7 @@ import asyncio
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -54,6 +54,18 @@ class PduRefused(Exception):
         super().__init__(f"{outcome}: {reason}")
         self.outcome = outcome
         self.reason = reason
+
+
+class RoomOwners(Protocol):
+    """Which process writes each room's events, when there are several (workers).
+
+    A room's DAG head, state and newest events live in the memory of the one
+    process that writes it; every other process hands its sends over.
+    """
+
+    def owns(self, room_id: str) -> bool: ...
+
+    async def send(self, room_id: str, spec: EventSpec) -> str: ...
 
 
 class EventService:
@@ -108,6 +120,8 @@ class EventService:
         self._drafts: OrderedDict[str, RoomDraft] = OrderedDict()
         #: Checks every local event passes before it is built (the state's room policy).
         self.local_checks: list[Callable[[str, EventSpec], Awaitable[None]]] = []
+        #: Several processes: who writes which room (None: this process writes all).
+        self.owners: RoomOwners | None = None
 
     def observe_batches(self, observer: Callable[[int], None]) -> None:
         """Tell ``observer`` the size of every batch of events written (metrics)."""
@@ -157,6 +171,8 @@ class EventService:
         (see :mod:`sceau.services.send_queue`); each still succeeds or fails
         on its own.
         """
+        if self.owners is not None and not self.owners.owns(room_id):
+            return await self.owners.send(room_id, spec)
         for check in self.local_checks:
             await check(room_id, spec)
         return await self._queue.submit(room_id, spec)
@@ -321,7 +337,12 @@ class EventService:
             await self._writer.persist(
                 draft, built, new_room=(creator, published), extra_write=extra_write
             )
-            self._remember(draft.room_id, draft)
+            if self.owners is None or self.owners.owns(draft.room_id):
+                self._remember(draft.room_id, draft)
+            else:
+                # Another process writes the room from now on: what this one
+                # holds of it would fall behind.
+                self.recent.forget(draft.room_id)
         return draft.room_id
 
     async def _load_draft(self, room_id: str) -> RoomDraft:

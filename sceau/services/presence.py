@@ -159,6 +159,13 @@ class PresenceService:
         self._remember(user_id, row)
         return row
 
+    def forget_row(self, user_id: str | None) -> None:
+        """Another process changed this user's presence (None: any user's)."""
+        if user_id is None:
+            self._rows.clear()
+        else:
+            self._rows.pop(user_id, None)
+
     def _remember(self, user_id: str, row: PresenceRow | None) -> None:
         self._rows[user_id] = row
         self._rows.move_to_end(user_id)

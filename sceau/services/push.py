@@ -90,6 +90,16 @@ class PushRuleService:
                 self._customised.discard(evicted)
         return found
 
+    def forget_ruleset(self, user_id: str | None) -> None:
+        """Another process changed this user's push rules (None: anyone's)."""
+        self._writes += 1
+        if user_id is None:
+            self._cache.clear()
+            self._customised.clear()
+        else:
+            self._cache.pop(user_id, None)
+            self._customised.discard(user_id)
+
     def has_default_rules(self, user_id: str) -> bool:
         """Whether a user's ruleset (loaded by :meth:`rulesets`) is the untouched default."""
         return user_id in self._cache and user_id not in self._customised

@@ -99,6 +99,23 @@ class TypingService:
                 room_id, user_id, typing, min(timeout_ms or DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS)
             )
 
+    def apply_remote(self, room_id: str, user_id: str, typing: bool, timeout_ms: int) -> bool:
+        """Another process accepted this update (it checked membership); True if it changed."""
+        users = self._typing.setdefault(room_id, {})
+        if typing:
+            was_typing = user_id in users
+            users[user_id] = self._clock.monotonic() + timeout_ms / 1000.0
+            self._schedule(room_id, user_id, timeout_ms / 1000.0)
+            if was_typing:
+                return False
+        elif user_id in users:
+            self._stop(room_id, user_id)
+        else:
+            return False
+        self._serial += 1
+        self._changed[room_id] = self._serial
+        return True
+
     async def on_membership(self, user_id: str, room_id: str, membership: str) -> None:
         """A member who leaves stops typing."""
         if membership != "join" and user_id in self._typing.get(room_id, {}):

@@ -1,6 +1,7 @@
 """Users, devices and access tokens."""
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,8 @@ class AccountStore:
         #: Bumped whenever a write may change a token's owner record; a read
         #: that saw the counter move is not cached (it may predate the write).
         self._owners_generation = 0
+        #: Told once a transaction that cleared the owners has committed (other processes).
+        self.on_owners_cleared: Callable[[], None] | None = None
 
     def token_cache_size(self) -> int:
         return len(self._owners)
@@ -314,7 +317,16 @@ class AccountStore:
         changes), so clearing the whole cache keeps this simple.
         """
         self._clear_owners()
-        txn.after_commit(self._clear_owners)
+        txn.after_commit(self._owners_cleared)
+
+    def _owners_cleared(self) -> None:
+        self._clear_owners()
+        if self.on_owners_cleared is not None:
+            self.on_owners_cleared()
+
+    def clear_owner_cache(self) -> None:
+        """Another process deleted a token or changed an account: forget every owner."""
+        self._clear_owners()
 
     def _clear_owners(self) -> None:
         self._owners_generation += 1

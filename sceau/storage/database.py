@@ -10,6 +10,7 @@ microseconds in WAL mode, far less than a hop to a worker thread would.
 
 import asyncio
 import fcntl
+import hashlib
 import re
 import sqlite3
 import time
@@ -98,6 +99,11 @@ class Database(Protocol):
         process, so a second server (or an admin command that writes room
         events) on the same database must not run beside it.
         """
+        ...
+
+    async def take_worker_lock(self, name: str) -> bool:
+        """Be worker ``name`` of a multi-process deployment; False if it already runs,
+        or if a single-process server holds the writer lock."""
         ...
 
     async def close(self) -> None: ...
@@ -216,6 +222,10 @@ class SqliteDatabase:
             return False
         self._writer_lock = handle
         return True
+
+    async def take_worker_lock(self, name: str) -> bool:
+        """SQLite serves one process: there are no workers."""
+        return False
 
     async def close(self) -> None:
         self._conn.close()
@@ -388,6 +398,21 @@ class PostgresDatabase:
             await self._pool.release(conn)
             return False
         # The session-level lock lives as long as this connection, kept out of the pool.
+        self._lock_conn = conn
+        return True
+
+    async def take_worker_lock(self, name: str) -> bool:
+        if self._lock_conn is not None:
+            return True
+        conn = await self._pool.acquire()
+        # Shared with every worker, exclusive with a single-process server.
+        shared = await conn.fetchval("SELECT pg_try_advisory_lock_shared($1)", WRITER_LOCK_KEY)
+        key = int.from_bytes(hashlib.sha256(b"sceau-worker:" + name.encode()).digest()[:8], "big")
+        own = shared and await conn.fetchval("SELECT pg_try_advisory_lock($1)", key - 2**63)
+        if not own:
+            await conn.execute("SELECT pg_advisory_unlock_all()")
+            await self._pool.release(conn)
+            return False
         self._lock_conn = conn
         return True
 

@@ -24,3 +24,27 @@ async def max_stream_position(db: Database) -> int:
         if value is not None:
             highest = max(highest, int(value))
     return highest
+
+
+async def allocate_positions(db: Database, count: int) -> list[int]:
+    """``count`` new positions from the shared sequence (several processes), ascending."""
+    rows = await db.fetchall(
+        "SELECT nextval('stream_positions') AS pos FROM generate_series(1, ?)", count
+    )
+    return sorted(int(row[0]) for row in rows)
+
+
+async def sequence_position(db: Database) -> int:
+    """The highest position the shared sequence has handed out (or been raised to).
+
+    Raises it first to the highest position stored, so a database that one
+    process served before (positions from memory) resumes past them.
+    """
+    stored = await max_stream_position(db)
+    value = await db.fetchval(
+        "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM stream_positions"
+    )
+    if int(value) < stored:
+        await db.fetchval("SELECT setval('stream_positions', ?)", stored)
+        return stored
+    return int(value)

@@ -17,7 +17,7 @@ that entry is dropped instead). A write that rolls back changes nothing.
 """
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sceau.storage.database import Transaction
 from sceau.streams import ChangeTracker
@@ -43,6 +43,8 @@ class UnreadCountCache:
         self._touched = ChangeTracker(0, max_keys=max_entries)
         #: Last generation of a write that touched every key (e.g. a redaction).
         self._all_touched = 0
+        #: Told the keys a committed write changed (None: every key), for other processes.
+        self.on_change: Callable[[list[Key] | None], None] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -89,6 +91,7 @@ class UnreadCountCache:
                 for thread, (notes, highlights) in threads.items():
                     old = counts.get(thread, (0, 0))
                     counts[thread] = (old[0] + notes, old[1] + highlights)
+            self._changed(list(deltas))
 
         txn.after_commit(apply)
 
@@ -102,7 +105,7 @@ class UnreadCountCache:
                 self._entries.pop(key, None)
 
         drop()
-        txn.after_commit(drop)
+        txn.after_commit(lambda: (drop(), self._changed(chosen)))
 
     def invalidate_all(self, txn: Transaction) -> None:
         """Every key may change in ``txn`` (a redaction un-notifies a whole room)."""
@@ -113,7 +116,22 @@ class UnreadCountCache:
             self._entries.clear()
 
         drop()
-        txn.after_commit(drop)
+        txn.after_commit(lambda: (drop(), self._changed(None)))
+
+    def forget(self, keys: list[Key] | None) -> None:
+        """Another process changed these keys' counts (None: every key)."""
+        self._generation += 1
+        if keys is None:
+            self._all_touched = self._generation
+            self._entries.clear()
+            return
+        for key in keys:
+            self._touched.record(_key_name(key), self._generation)
+            self._entries.pop(key, None)
+
+    def _changed(self, keys: list[Key] | None) -> None:
+        if self.on_change is not None:
+            self.on_change(keys)
 
     def _touch(self, keys: Iterable[Key]) -> int:
         self._generation += 1

@@ -35,11 +35,16 @@ class ServerProcess:
     port and database stay the same, which is what the crash test needs.
     """
 
-    def __init__(self, data_dir: Path, config: dict[str, Any]) -> None:
+    def __init__(self, data_dir: Path, config: dict[str, Any], worker: str | None = None) -> None:
         self.data_dir = data_dir
         self.config_path = data_dir / "sceau.yaml"
-        self.log_path = data_dir / "stderr.log"
-        self.port = int(config["listeners"][0]["port"])
+        #: ``serve --worker NAME``: one instance of the config's ``workers``.
+        self.worker = worker
+        self.log_path = data_dir / (f"{worker}.log" if worker else "stderr.log")
+        if worker:
+            self.port = int(config["workers"]["instances"][worker]["port"])
+        else:
+            self.port = int(config["listeners"][0]["port"])
         self.url = f"http://127.0.0.1:{self.port}"
         self.server_name = str(config["server_name"])
         self.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -53,8 +58,11 @@ class ServerProcess:
         log = self.log_path.open("ab")
         log.write(f"\n===== start #{self.starts} =====\n".encode())
         log.flush()
+        command = [sys.executable, "-m", "sceau", "serve", "--config", str(self.config_path)]
+        if self.worker:
+            command += ["--worker", self.worker]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sceau", "serve", "--config", str(self.config_path)],
+            command,
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,

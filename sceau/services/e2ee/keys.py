@@ -59,13 +59,24 @@ class KeyService:
         # A read that raced with a change (generation moved) is not cached.
         self._counts: OrderedDict[tuple[str, str], tuple[dict[str, int], list[str]]] = OrderedDict()
         self._generation = 0
+        #: Told (user, device) whenever a device's key counts change (other processes).
+        self.on_counts_changed: Callable[[str, str], None] | None = None
         #: Asks another server: (``"query"`` or ``"claim"``, server, request body) -> answer.
         #: None while federation is off: remote users are then reported in ``failures``.
         self.remote: Callable[[str, str, JsonDict], Awaitable[Any]] | None = None
 
     def _forget_counts(self, user_id: str, device_id: str) -> None:
+        self.forget_counts((user_id, device_id))
+        if self.on_counts_changed is not None:
+            self.on_counts_changed(user_id, device_id)
+
+    def forget_counts(self, key: tuple[str, str] | None) -> None:
+        """Drop a (user, device)'s cached key counts, or every one (another process wrote)."""
         self._generation += 1
-        self._counts.pop((user_id, device_id), None)
+        if key is None:
+            self._counts.clear()
+        else:
+            self._counts.pop(key, None)
 
     # ----------------------------------------------------------------- upload
 

@@ -62,6 +62,8 @@ class ToDeviceService:
         # Sends bump the generation; a look-up that raced a send is not trusted.
         self._known_empty: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._generation = 0
+        #: Told (user, device) of every inbox that got messages (other processes).
+        self.on_sent: Callable[[str, str], None] | None = None
         #: Takes (sender, type, message ID, messages) for remote users (federation).
         self.remote_sink: Callable[[str, str, str, dict[str, Any]], Awaitable[None]] | None = None
 
@@ -91,6 +93,8 @@ class ToDeviceService:
         self._generation += 1
         for user_id, device_id, _event in targets:
             self._known_empty.pop((user_id, device_id), None)
+            if self.on_sent is not None:
+                self.on_sent(user_id, device_id)
         self._notifier.notify_users({user_id for user_id, _d, _e in targets})
         remote = {u: d for u, d in messages.items() if not u.endswith(":" + self._server_name)}
         if claimed and remote and self.remote_sink is not None and sender_device:
@@ -128,6 +132,14 @@ class ToDeviceService:
                 for device_id, content in sorted(per_device.items())
             )
         return targets
+
+    def forget_known_empty(self, key: tuple[str, str] | None) -> None:
+        """Another process put messages in this (user, device) inbox (None: in any)."""
+        self._generation += 1
+        if key is None:
+            self._known_empty.clear()
+        else:
+            self._known_empty.pop(key, None)
 
     async def sync_section(self, ctx: SyncContext) -> bool:
         """/sync ``to_device``: acknowledge what the token proves, return what waits."""

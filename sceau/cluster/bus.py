@@ -1,0 +1,301 @@
+"""The Redis channel between the processes of one deployment.
+
+Every process publishes, in order, on one channel: its claim (see
+:mod:`sceau.cluster.stream`), the change-tracker records of its writes, the
+rooms and users its writes concern (wake-ups) and the caches they make stale.
+Redis hands every subscriber the messages in the one order it processed
+them, so a claim that covers a write never arrives before what that write
+published.
+
+Messages can be lost (Redis restarts, a connection drops, a process dies
+before publishing). Each process numbers its messages, so a subscriber sees
+the hole: it then tells its trackers that anything up to the publisher's
+highest position may have been missed (they answer "maybe" and /sync asks the
+database), and wakes every waiting /sync. Nothing is skipped; the cost of a
+hole is some queries.
+
+Wake-ups wait until the readable position covers the write that caused them:
+a /sync woken earlier would read up to a position below it, find nothing, and
+sleep through it.
+"""
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from sceau.cluster.stream import ClusterStream
+from sceau.streams import ChangeTracker
+
+log = logging.getLogger("sceau.cluster")
+
+CHANNEL = "sceau:stream"
+CLAIMS = "sceau:claims"
+#: How often a process re-publishes its claim (a heartbeat).
+HEARTBEAT_S = 1.0
+#: A process not heard of for this long no longer holds readers back.
+SILENT_S = 30.0
+#: A process that could not publish for this long refuses new writes.
+BLIND_S = 10.0
+
+Invalidator = Callable[[str], None]
+
+
+class Bus:
+    """One process's end of the channel: publishes its own news, applies the others'."""
+
+    def __init__(self, redis_url: str, stream: ClusterStream) -> None:
+        self._url = redis_url
+        self._stream = stream
+        self._name = stream.name
+        #: (start time, random): a restarted process is a new epoch.
+        self._epoch = f"{int(time.time() * 1000):015d}-{secrets.token_hex(4)}"
+        self._seq = itertools.count(1)
+        self._trackers: dict[str, ChangeTracker] = {}
+        self._invalidators: dict[str, Invalidator] = {}
+        self._on_learn: dict[str, Invalidator] = {}
+        #: What empties each shared cache when news was lost.
+        self._clear_all: list[Callable[[], None]] = []
+        #: The highest position any process said it had taken.
+        self._highest_heard = stream.max_allocated
+        self._outbox: list[tuple[str, Any]] = []
+        self._outbox_ready = asyncio.Event()
+        #: Wake-ups waiting for the readable position: (bound, n, rooms, users).
+        self._deferred: list[tuple[int, int, list[str], list[str]]] = []
+        self._order = itertools.count()
+        #: Per other process: (epoch, last sequence number seen).
+        self._seen: dict[str, tuple[str, int]] = {}
+        self._heard_at: dict[str, float] = {}
+        self._last_published = time.monotonic()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._redis: Any = None
+        self._connected = asyncio.Event()
+        #: Wakes this process's waiters: (rooms, users); set by the notifier.
+        self.wake: Callable[[list[str], list[str]], None] = lambda _r, _u: None
+        #: Wakes every waiter of this process (after a hole).
+        self.wake_all: Callable[[], None] = lambda: None
+        stream.on_claim = lambda _claim: self._outbox_ready.set()
+        stream.on_safe = self._fire_deferred
+        stream.blocked = self._blocked
+
+    # ------------------------------------------------------------ wiring
+
+    def share_tracker(
+        self,
+        name: str,
+        tracker: ChangeTracker,
+        on_learn: Invalidator | None = None,
+        clear_all: Callable[[], None] | None = None,
+    ) -> None:
+        """Publish this tracker's records and learn the other processes' ones.
+
+        ``on_learn`` is told each key another process changed (to drop a cache).
+        """
+        self._trackers[name] = tracker
+        if on_learn is not None:
+            self._on_learn[name] = on_learn
+        if clear_all is not None:
+            self._clear_all.append(clear_all)
+        tracker.on_record = lambda key, pos: self._queue("t", [name, key, pos])
+        # Records heard before the tracker was shared are lost to it.
+        tracker.forget_before(self._highest_heard)
+
+    def share_invalidation(
+        self, name: str, apply: Invalidator, clear_all: Callable[[], None] | None = None
+    ) -> Callable[[str], None]:
+        """Register what drops ``name``'s cached entry; returns what publishes a drop.
+
+        ``clear_all`` empties the cache when messages were lost.
+        """
+        self._invalidators[name] = apply
+        if clear_all is not None:
+            self._clear_all.append(clear_all)
+        return lambda key: self._queue("i", [name, key])
+
+    def notify(self, rooms: Iterable[str], users: Iterable[str]) -> None:
+        """Wake waiters here and elsewhere once what this process finished is readable."""
+        bound = self._stream.max_finished
+        rooms, users = list(rooms), list(users)
+        if not rooms and not users:
+            return
+        self._queue("w", [bound, rooms, users])
+        self._defer(bound, rooms, users)
+
+    # ---------------------------------------------------------- lifecycle
+
+    async def start(self, timeout_s: float = 30.0) -> None:
+        """Connect, learn the other processes' claims and publish ours."""
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(self._url, socket_timeout=5, socket_connect_timeout=5)
+        self._tasks = [
+            asyncio.create_task(self._subscribe_forever()),
+            asyncio.create_task(self._publish_forever()),
+        ]
+        await asyncio.wait_for(self._connected.wait(), timeout_s)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    # ------------------------------------------------------------ publishing
+
+    def _queue(self, kind: str, item: Any) -> None:
+        self._outbox.append((kind, item))
+        self._outbox_ready.set()
+
+    async def _publish_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_ready.wait(), HEARTBEAT_S)
+            self._outbox_ready.clear()
+            items, self._outbox = self._outbox, []
+            message = self._message(items)
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.hset(CLAIMS, self._name, message)
+                pipe.publish(CHANNEL, message)
+                await pipe.execute()
+            except Exception as exc:
+                log.warning("cannot publish to Redis (%s); retrying", exc)
+                await asyncio.sleep(0.2)
+                continue
+            self._last_published = time.monotonic()
+
+    def _message(self, items: list[tuple[str, Any]]) -> bytes:
+        body: dict[str, Any] = {
+            "n": self._name,
+            "e": self._epoch,
+            "s": next(self._seq),
+            "c": self._stream.claim,
+            "a": self._stream.max_allocated,
+            "ts": time.time(),
+        }
+        for kind, item in items:
+            body.setdefault(kind, []).append(item)
+        return orjson.dumps(body)
+
+    def _blocked(self) -> str | None:
+        if time.monotonic() - self._last_published > BLIND_S:
+            return "Cannot reach the deployment's Redis; retry shortly"
+        return None
+
+    # ----------------------------------------------------------- subscribing
+
+    async def _subscribe_forever(self) -> None:
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                await self._load_claims()
+                self._connected.set()
+                while True:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=HEARTBEAT_S
+                    )
+                    if message is not None:
+                        self._apply(orjson.loads(message["data"]))
+                    self._forget_silent()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("Redis subscription lost (%s); reconnecting", exc)
+                # Whatever was published meanwhile is lost: the next message of
+                # each process counts as a hole.
+                self._seen.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                await asyncio.sleep(0.2)
+
+    async def _load_claims(self) -> None:
+        stored = await self._redis.hgetall(CLAIMS)
+        for raw in stored.values():
+            body = orjson.loads(raw)
+            fresh = time.time() - float(body.get("ts", 0)) < SILENT_S
+            if body["n"] != self._name and fresh and not self._stale(body):
+                self._heard(body)
+
+    def _stale(self, body: dict[str, Any]) -> bool:
+        """A claim from a process that stopped long ago (its epoch started with its clock)."""
+        seen = self._seen.get(body["n"])
+        return seen is not None and seen[0] > body["e"]
+
+    def _apply(self, body: dict[str, Any]) -> None:
+        name = body["n"]
+        if name == self._name or self._stale(body):
+            return
+        seen = self._seen.get(name)
+        self._highest_heard = max(self._highest_heard, int(body["a"]))
+        if seen is None or seen[0] != body["e"] or body["s"] != seen[1] + 1:
+            self._hole(int(body["a"]))
+        self._seen[name] = (body["e"], body["s"])
+        for tracker_name, key, pos in body.get("t", ()):
+            tracker = self._trackers.get(tracker_name)
+            if tracker is not None:
+                tracker.learn(key, pos)
+                forget = self._on_learn.get(tracker_name)
+                if forget is not None:
+                    forget(key)
+        for cache, key in body.get("i", ()):
+            apply = self._invalidators.get(cache)
+            if apply is not None:
+                apply(key)
+        for bound, rooms, users in body.get("w", ()):
+            self._defer(bound, rooms, users)
+        self._heard(body)
+
+    def _heard(self, body: dict[str, Any]) -> None:
+        self._heard_at[body["n"]] = time.monotonic()
+        self._stream.heard(body["n"], int(body["c"]))
+
+    def _hole(self, upto: int) -> None:
+        log.info("missed messages up to position %d: trackers reset, waiters woken", upto)
+        for tracker in self._trackers.values():
+            tracker.forget_before(upto)
+        for clear in self._clear_all:
+            clear()
+        self.wake_all()
+        self._defer_all(upto)
+
+    def _forget_silent(self) -> None:
+        now = time.monotonic()
+        for name, heard in list(self._heard_at.items()):
+            if now - heard > SILENT_S:
+                log.warning(
+                    "no news from %s for %.0f s: readers stop waiting for it", name, SILENT_S
+                )
+                del self._heard_at[name]
+                self._stream.forget(name)
+
+    # --------------------------------------------------------- deferred wakes
+
+    def _defer(self, bound: int, rooms: list[str], users: list[str]) -> None:
+        if bound <= self._stream.current():
+            self.wake(rooms, users)
+            return
+        heapq.heappush(self._deferred, (bound, next(self._order), rooms, users))
+
+    def _defer_all(self, bound: int) -> None:
+        # An empty room and user list at a bound stands for "everyone".
+        heapq.heappush(self._deferred, (bound, next(self._order), [], []))
+        self._fire_deferred(self._stream.current())
+
+    def _fire_deferred(self, safe: int) -> None:
+        while self._deferred and self._deferred[0][0] <= safe:
+            _bound, _n, rooms, users = heapq.heappop(self._deferred)
+            if rooms or users:
+                self.wake(rooms, users)
+            else:
+                self.wake_all()

@@ -1,0 +1,2 @@
+-- SQLite serves one process only: its positions come from memory (sceau/streams.py).
+SELECT 1;

@@ -1,0 +1,123 @@
+"""Plugging one process of a multi-process deployment into the others.
+
+With ``workers.instances`` configured, ``sceau serve --worker NAME`` builds
+the same services as one process, except that positions come from the
+PostgreSQL sequence (:class:`~sceau.cluster.stream.ClusterStream`) and
+notifications go through Redis (:class:`~sceau.cluster.notifier.ClusterNotifier`).
+Then every change tracker and every cache of mutable rows is shared through
+the bus, so what one process writes, the others' caches forget.
+"""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import orjson
+
+from sceau.cluster.bus import Bus
+from sceau.cluster.notifier import ClusterNotifier
+from sceau.cluster.replication import ReplicationClient
+from sceau.cluster.stream import ClusterStream
+from sceau.config import Config
+from sceau.notifier import Notifier
+from sceau.storage.database import Database
+from sceau.storage.positions import allocate_positions, sequence_position
+
+if TYPE_CHECKING:
+    from sceau.homeserver import Services
+
+
+@dataclass
+class ClusterParts:
+    """What one process shares with the others, built before the services."""
+
+    name: str
+    stream: ClusterStream
+    bus: Bus
+    notifier: ClusterNotifier
+    replication: ReplicationClient
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        await self.replication.close()
+
+
+async def join_cluster(config: Config, name: str, db: Database) -> ClusterParts:
+    """Connect to Redis and learn where the shared stream stands."""
+    start = await sequence_position(db)
+    stream = ClusterStream(name, lambda count: allocate_positions(db, count), start)
+    bus = Bus(config.workers.redis_url, stream)
+    notifier = ClusterNotifier(Notifier(), bus)
+    await bus.start()
+    replication = ReplicationClient(name, config.workers)
+    return ClusterParts(name, stream, bus, notifier, replication)
+
+
+def share_state(services: "Services", parts: ClusterParts) -> None:
+    """Share every change tracker and mutable-row cache of ``services`` through the bus."""
+    bus = parts.bus
+    events = services.events
+    events.owners = parts.replication
+    bus.share_tracker("room", events.room_changes)
+    bus.share_tracker("member", events.member_changes)
+    bus.share_tracker("relation", events.relation_targets)
+    bus.share_tracker("account_data", services.account_data.changes)
+    bus.share_tracker("receipts", services.receipts.changes)
+    bus.share_tracker("device_lists", services.e2ee.device_lists.list_changes)
+    presence, push = services.presence, services.push
+    bus.share_tracker(
+        "presence", presence.changes, presence.forget_row, lambda: presence.forget_row(None)
+    )
+    bus.share_tracker("push", push.changes, push.forget_ruleset, lambda: push.forget_ruleset(None))
+
+    accounts = services.stores.accounts
+    publish_owners = bus.share_invalidation(
+        "tokens", lambda _key: accounts.clear_owner_cache(), accounts.clear_owner_cache
+    )
+    accounts.on_owners_cleared = lambda: publish_owners("")
+
+    unread = services.unread_cache
+    publish_unread = bus.share_invalidation(
+        "unread", lambda key: unread.forget(_keys(key)), lambda: unread.forget(None)
+    )
+    unread.on_change = lambda keys: publish_unread(orjson.dumps(keys).decode())
+
+    to_device = services.e2ee.to_device
+    publish_inbox = bus.share_invalidation(
+        "inbox",
+        lambda key: to_device.forget_known_empty(_pair(key)),
+        lambda: to_device.forget_known_empty(None),
+    )
+    to_device.on_sent = lambda user, device: publish_inbox(orjson.dumps([user, device]).decode())
+
+    keys = services.e2ee.keys
+    publish_counts = bus.share_invalidation(
+        "otk_counts", lambda key: keys.forget_counts(_pair(key)), lambda: keys.forget_counts(None)
+    )
+    keys.on_counts_changed = lambda user, device: publish_counts(
+        orjson.dumps([user, device]).decode()
+    )
+
+    typing = services.typing
+    notifier = parts.notifier
+
+    def typing_elsewhere(key: str) -> None:
+        room_id, user_id, is_typing, timeout_ms = orjson.loads(key)
+        if typing.apply_remote(room_id, user_id, is_typing, timeout_ms):
+            notifier.wake_here([room_id], [])
+
+    publish_typing = bus.share_invalidation("typing", typing_elsewhere)
+
+    async def typing_hook(room_id: str, user_id: str, is_typing: bool, timeout_ms: int) -> None:
+        publish_typing(orjson.dumps([room_id, user_id, is_typing, timeout_ms]).decode())
+
+    typing.hooks.append(typing_hook)
+
+
+def _keys(raw: str) -> list[tuple[str, str]] | None:
+    decoded = orjson.loads(raw)
+    return None if decoded is None else [(user, room) for user, room in decoded]
+
+
+def _pair(raw: str) -> tuple[str, str]:
+    first, second = orjson.loads(raw)
+    return first, second
