@@ -68,14 +68,20 @@ class PushRuleService:
         """``{"global": {kind: [rules]}}`` for GET /pushrules/ (a copy the caller may keep)."""
         return copy.deepcopy((await self.rulesets([user_id]))[user_id])
 
-    async def rulesets(self, user_ids: list[str]) -> dict[str, JsonDict]:
-        """Rulesets of many users at once (for counting); do not mutate them."""
+    async def rulesets(
+        self, user_ids: list[str], txn: Transaction | None = None
+    ) -> dict[str, JsonDict]:
+        """Rulesets of many users at once (for counting); do not mutate them.
+
+        A caller inside a transaction passes it: waiting for a second pool
+        connection while holding one deadlocks once every connection is held.
+        """
         found = {u: self._cache[u] for u in user_ids if u in self._cache}
         missing = [u for u in user_ids if u not in found]
         if missing:
             writes_before = self._writes
-            own = await self._store.user_rules(missing)
-            overrides = await self._store.default_overrides(missing)
+            own = await self._store.user_rules(missing, txn)
+            overrides = await self._store.default_overrides(missing, txn)
             cacheable = self._writes == writes_before
             for user_id in missing:
                 ruleset = _assemble(user_id, own[user_id], overrides[user_id])

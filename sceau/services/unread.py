@@ -109,7 +109,7 @@ class UnreadCounter:
         power = _content(pdus.get(power_id or ""))
         create = pdus.get(create_id or "", {})
         sender_level = user_power_level(str(sender), power or None, create, event.room_version)
-        rulesets = await self._rules.rulesets(local)
+        rulesets = await self._rules.rulesets(local, txn)
         thread = thread_of(content)
         now = self._clock.time_ms() if self._clock else pdu.get("origin_server_ts")
         actions: list[PushAction] = []

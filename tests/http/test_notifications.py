@@ -256,3 +256,23 @@ async def test_redacted_message_no_longer_counts(user_factory):
     await _send(alice, room, _text("reste"), "2")
     await alice.ok("PUT", f"/rooms/{room}/redact/{event_id}/r1", json={})
     assert _counts(await bob.ok("GET", "/sync"), room)["notification_count"] == 1
+
+
+async def test_concurrent_joins_in_as_many_rooms_as_pool_connections_all_complete(user_factory):
+    """Each join evaluates the room owner's push rules inside its own transaction.
+
+    The PostgreSQL test pool holds five connections: twenty joins writing at
+    once into twenty rooms hold all of them, so reading the rules through a
+    second connection would wait for ever. A hang fails here through wait_for.
+    """
+    import asyncio
+
+    owners = [await user_factory(f"owner{i}") for i in range(20)]
+    joiners = [await user_factory(f"joiner{i}") for i in range(20)]
+    rooms = [
+        (await owner.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+        for owner in owners
+    ]
+    joins = [j.ok("POST", f"/join/{room}", json={}) for j, room in zip(joiners, rooms, strict=True)]
+    replies = await asyncio.wait_for(asyncio.gather(*joins), timeout=60)
+    assert [reply["room_id"] for reply in replies] == rooms
