@@ -136,6 +136,8 @@ def backend_unavailable(exc: BaseException) -> bool:
         pg.InterfaceError,
         pg.CannotConnectNowError,
         pg.TooManyConnectionsError,
+        # A pooled connection whose server went away mid-operation.
+        pg.InternalClientError,
     )
     if isinstance(exc, unavailable):
         return True

@@ -12,6 +12,7 @@ client send carries its transaction ID, a retry is never written twice.
 
 import hashlib
 import hmac
+import logging
 from typing import Any
 
 import httpx
@@ -23,9 +24,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from sceau.config import WorkersConfig
-from sceau.errors import MatrixError
+from sceau.errors import MatrixError, backend_unavailable
 from sceau.services.event_types import EventSpec
 from sceau.services.events import EventService
+
+log = logging.getLogger("sceau.cluster")
 
 SEND_PATH = "/_sceau/replication/v1/send_event"
 
@@ -76,7 +79,10 @@ class ReplicationClient:
             raise MatrixError(
                 503, "M_UNKNOWN", f"The room's writer cannot be reached ({type(exc).__name__})"
             ) from exc
-        answer = orjson.loads(response.content)
+        try:
+            answer = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise MatrixError(502, "M_UNKNOWN", "The room's writer gave no answer; retry") from None
         if response.status_code != 200:
             raise MatrixError(
                 response.status_code,
@@ -111,6 +117,11 @@ def replication_app(events: EventService, secret: str) -> ASGIApp:
             event_id = await events.send(body["room_id"], spec)
         except MatrixError as exc:
             return _json(exc.to_json(), exc.status)
+        except Exception as exc:
+            if not backend_unavailable(exc):
+                raise
+            log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+            return _json({"errcode": "M_UNKNOWN", "error": "Database unavailable; retry"}, 503)
         return _json({"event_id": event_id}, 200)
 
     return Starlette(routes=[Route(SEND_PATH, send_event, methods=["POST"])])

@@ -150,6 +150,14 @@ def create_pg_database() -> tuple[str, str]:
     return name, _dsn_for(name)
 
 
+def terminate_connections(database: str) -> None:
+    """Cut every connection to ``database``, as a PostgreSQL restart would."""
+    _pg_execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    )
+
+
 def drop_pg_database(name: str) -> None:
     _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -8,12 +8,25 @@ one Sceau process per worker. Every assertion is about what clients see
 import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from sceau.cluster.replication import room_writer
 from tests.conftest import require_postgres, require_system_package
-from tests.e2e.workers_support import Cluster, RedisServer, has_body, register, sync_until
+from tests.e2e.server import terminate_connections
+from tests.e2e.workers_support import (
+    Client,
+    Cluster,
+    Reader,
+    RedisServer,
+    assert_exactly_once,
+    has_body,
+    register,
+    send_many,
+    sync_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -95,5 +108,177 @@ def test_a_message_sent_through_one_worker_wakes_a_sync_held_by_another(
     try:
         asyncio.run(scenario())
     except AssertionError:
+        print(cluster.logs())
+        raise
+
+
+async def _setup_rooms(
+    cluster: Cluster, http: httpx.AsyncClient, rooms: int
+) -> tuple[Client, Client, list[str]]:
+    """Alice creates the rooms (through main), Bob joins them all; every writer gets some."""
+    main = cluster.url("main")
+    alice = await register(http, main, "alice")
+    bob = await register(http, main, "bob")
+    writers = sorted(n for n in cluster.workers if "event_writer" in cluster.workers_roles(n))
+    room_ids: list[str] = []
+    owners: set[str] = set()
+    while len(room_ids) < rooms or owners != set(writers or ["main"]):
+        room = await alice.ok(main, "POST", "/createRoom", json={"preset": "public_chat"})
+        room_ids.append(room["room_id"])
+        owners.add(room_writer(room["room_id"], writers or ["main"]))
+        await bob.ok(main, "POST", f"/join/{room['room_id']}", json={})
+    return alice, bob, room_ids
+
+
+async def _read_everything(
+    readers: list[Reader], sending: "asyncio.Task[dict[str, tuple[str, str]]]"
+) -> dict[str, tuple[str, str]]:
+    def done(reader: Reader) -> bool:
+        return sending.done() and reader.count() >= len(sending.result())
+
+    await asyncio.wait_for(
+        asyncio.gather(sending, *(reader.run_until(done) for reader in readers)), 600
+    )
+    acked = sending.result()
+    for reader in readers:
+        assert_exactly_once(reader, acked)
+    return acked
+
+
+def test_ten_thousand_events_over_several_writers_reach_every_sync_worker_once(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = make_cluster(
+        {
+            "main": ["main"],
+            "writer1": ["event_writer"],
+            "writer2": ["event_writer"],
+            "sync1": ["sync"],
+            "sync2": ["sync"],
+        }
+    )
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 6)
+            readers = []
+            for name in ("sync1", "sync2", "main"):
+                start = await bob.ok(cluster.url(name), "GET", "/sync")
+                readers.append(Reader(bob, cluster.url(name), start["next_batch"]))
+            senders = [(alice, cluster.url(name)) for name in cluster.workers]
+            sending = asyncio.create_task(send_many(senders, rooms, 10_000, concurrency=24))
+            acked = await _read_everything(readers, sending)
+            assert len(acked) == 10_000
+            # The order each room's events were delivered in is the room's order.
+            for room_id in rooms:
+                ordered = await _room_order(bob, cluster.url("main"), room_id)
+                for reader in readers:
+                    assert reader.seen.get(room_id, []) == ordered
+
+    _run(cluster, scenario())
+
+
+async def _room_order(client: Client, base: str, room_id: str) -> list[str]:
+    """The room's messages as /messages pages them, oldest first."""
+    ordered: list[str] = []
+    token = None
+    while True:
+        params: dict[str, Any] = {"dir": "f", "limit": 1000}
+        if token:
+            params["from"] = token
+        page = await client.ok(base, "GET", f"/rooms/{room_id}/messages", params=params)
+        ordered += [e["event_id"] for e in page["chunk"] if e["type"] == "m.room.message"]
+        token = page.get("end")
+        if not page["chunk"] or not token:
+            return ordered
+
+
+def test_kill_9_of_an_event_writer_loses_nothing_acknowledged(make_cluster: MakeCluster) -> None:
+    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 2)
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+            killed = asyncio.Event()
+
+            def on_ack(count: int) -> None:
+                if count == 150 and not killed.is_set():
+                    killed.set()
+                    cluster.workers["writer1"].kill()
+
+            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
+            sending = asyncio.create_task(send_many(senders, rooms, 400, 8, on_ack))
+            await killed.wait()
+            await asyncio.sleep(1)
+            await asyncio.to_thread(cluster.workers["writer1"].start)
+            await _read_everything([reader], sending)
+
+    _run(cluster, scenario())
+
+
+def test_a_redis_restart_mid_run_loses_and_repeats_nothing(
+    make_cluster: MakeCluster, redis_server: RedisServer
+) -> None:
+    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 3)
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+            restarted = asyncio.Event()
+
+            async def restart_redis() -> None:
+                while reader.count() < 100:
+                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(redis_server.stop)
+                await asyncio.sleep(2)
+                await asyncio.to_thread(redis_server.start)
+                restarted.set()
+
+            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
+            sending = asyncio.create_task(send_many(senders, rooms, 600, 6))
+            restart = asyncio.create_task(restart_redis())
+            await _read_everything([reader], sending)
+            await restart
+            assert restarted.is_set()
+
+    _run(cluster, scenario())
+
+
+def test_postgresql_connections_lost_mid_run_give_retryable_errors_only(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 3)
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+            cut = asyncio.Event()
+
+            async def cut_connections() -> None:
+                while reader.count() < 100:
+                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(terminate_connections, cluster.database)
+                cut.set()
+
+            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
+            sending = asyncio.create_task(send_many(senders, rooms, 600, 6))
+            cutting = asyncio.create_task(cut_connections())
+            await _read_everything([reader], sending)
+            await cutting
+            assert cut.is_set()
+
+    _run(cluster, scenario())
+
+
+def _run(cluster: Cluster, scenario: Any) -> None:
+    try:
+        asyncio.run(scenario)
+    except BaseException:
         print(cluster.logs())
         raise

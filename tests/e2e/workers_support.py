@@ -1,5 +1,6 @@
 """A multi-process Sceau deployment for tests: PostgreSQL, a private Redis, workers."""
 
+import asyncio
 import secrets
 import subprocess
 import time
@@ -165,3 +166,110 @@ def has_event(event_id: str) -> Callable[[list[dict[str, Any]]], bool]:
 
 def has_body(body: str) -> Callable[[list[dict[str, Any]]], bool]:
     return lambda events: any(event.get("content", {}).get("body") == body for event in events)
+
+
+#: What a client retries: the request did not happen (or happened once, by its txn ID).
+RETRY_STATUSES = {502, 503, 504}
+
+
+async def retrying(call: Callable[[], Any], attempts: int = 600) -> httpx.Response:
+    """Repeat a request while the deployment answers 'retry' or drops the connection."""
+    for _ in range(attempts):
+        try:
+            response: httpx.Response = await call()
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+            continue
+        if response.status_code not in RETRY_STATUSES:
+            return response
+        assert response.json().get("errcode") == "M_UNKNOWN", response.text
+        await asyncio.sleep(0.1)
+    raise AssertionError("the deployment never recovered")
+
+
+async def send_many(
+    senders: list[tuple[Client, str]],
+    rooms: list[str],
+    count: int,
+    concurrency: int,
+    on_ack: Callable[[int], None] | None = None,
+) -> dict[str, tuple[str, str]]:
+    """Send ``count`` messages round-robin over senders (client, worker URL) and rooms.
+
+    Retries each on 503 or a dropped connection with the same transaction ID,
+    as clients do. Returns body -> (room ID, event ID) of every acknowledged send.
+    """
+    acked: dict[str, tuple[str, str]] = {}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+
+    async def worker() -> None:
+        while not queue.empty():
+            index = queue.get_nowait()
+            client, base = senders[index % len(senders)]
+            room_id = rooms[index % len(rooms)]
+            body = f"m{index}"
+            path = f"/rooms/{room_id}/send/m.room.message/txn{index}"
+
+            async def put(c: Client = client, b: str = base, p: str = path, m: str = body) -> Any:
+                return await c.request(b, "PUT", p, json={"msgtype": "m.text", "body": m})
+
+            response = await retrying(put)
+            assert response.status_code == 200, response.text
+            acked[body] = (room_id, response.json()["event_id"])
+            if on_ack is not None:
+                on_ack(len(acked))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return acked
+
+
+class Reader:
+    """One client's /sync loop on one worker, recording every message event it is given."""
+
+    FILTER = '{"room": {"timeline": {"limit": 5000}}, "presence": {"not_types": ["*"]}}'
+
+    def __init__(self, client: Client, base: str, since: str) -> None:
+        self.client = client
+        self.base = base
+        self.since = since
+        #: room -> event IDs in the order syncs delivered them.
+        self.seen: dict[str, list[str]] = {}
+        self.limited = 0
+
+    async def run_until(self, done: Callable[["Reader"], bool]) -> None:
+        while not done(self):
+            params = {"since": self.since, "timeout": 5000, "filter": self.FILTER}
+
+            async def get(p: dict[str, Any] = params) -> Any:
+                return await self.client.request(self.base, "GET", "/sync", params=p)
+
+            response = await retrying(get)
+            assert response.status_code == 200, response.text
+            sync = response.json()
+            for room_id, room in sync.get("rooms", {}).get("join", {}).items():
+                timeline = room.get("timeline", {})
+                self.limited += bool(timeline.get("limited"))
+                self.seen.setdefault(room_id, []).extend(
+                    e["event_id"]
+                    for e in timeline.get("events", [])
+                    if e["type"] == "m.room.message"
+                )
+            self.since = sync["next_batch"]
+
+    def count(self) -> int:
+        return sum(len(ids) for ids in self.seen.values())
+
+
+def assert_exactly_once(reader: Reader, acked: dict[str, tuple[str, str]]) -> None:
+    """Every acknowledged event reached the reader once; nothing else did."""
+    expected: dict[str, set[str]] = {}
+    for room_id, event_id in acked.values():
+        expected.setdefault(room_id, set()).add(event_id)
+    for room_id, ids in expected.items():
+        got = reader.seen.get(room_id, [])
+        assert len(got) == len(set(got)), f"{reader.base}: duplicates in {room_id}"
+        assert set(got) == ids, (
+            f"{reader.base}: {len(ids - set(got))} missing, {len(set(got) - ids)} unexpected"
+        )
