@@ -96,6 +96,20 @@ class EventFormatter:
             formatted.append(body)
         return formatted
 
+    async def format_many(
+        self,
+        groups: list[list[StoredEvent]],
+        viewer: str | None = None,
+        device_id: str | None = None,
+        *,
+        bundle_relations: bool = True,
+    ) -> list[list[dict[str, Any]]]:
+        """Several lists (one per room) formatted with one batch of look-ups."""
+        flat = [event for group in groups for event in group]
+        formatted = await self.format(flat, viewer, device_id, bundle_relations=bundle_relations)
+        by_id = {body["event_id"]: body for body in formatted}
+        return [[by_id[e.event_id] for e in group if e.event_id in by_id] for group in groups]
+
     def _may_have_relations(self, event: StoredEvent) -> bool:
         """False only for events made since start-up that nothing relates to yet."""
         targets = self.relation_targets

@@ -13,6 +13,7 @@ from sceau.protocol.filters import Filter, RoomEventFilter
 from sceau.services.formatting import EventFormatter
 from sceau.services.recent_events import RecentEvents
 from sceau.services.room_state import RoomStateService
+from sceau.services.sync_initial import InitialRooms
 from sceau.services.tokens import position_token
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.rooms import RoomStore
@@ -65,6 +66,7 @@ class RoomSyncBuilder:
         self._rooms = rooms
         self._room_state = room_state
         self._formatter = formatter
+        self._initial = InitialRooms(events=events, state=state, formatter=formatter)
 
     async def build(
         self, req: RoomSyncRequest, memberships: list[Membership]
@@ -93,6 +95,16 @@ class RoomSyncBuilder:
                     list(active), req.since, req.upto
                 )
         result: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        batched: dict[str, dict[str, Any]] = {}
+        if req.since is None:
+            # An initial sync: every joined room at once, in a few batched reads.
+            batched = await self._initial.joined(
+                req.user_id,
+                req.device_id,
+                req.upto,
+                req.filter,
+                [m.room_id for m in visible if m.membership == "join" and m.stream_pos <= req.upto],
+            )
         for membership in visible:
             changed = req.since is None or membership.stream_pos > req.since
             if membership.stream_pos > req.upto:
@@ -101,7 +113,9 @@ class RoomSyncBuilder:
                 membership.room_id in active or (changed and req.since is not None)
             ):
                 newly_joined = req.since is not None and membership.stream_pos > req.since
-                entry = await self._joined_room(req, membership.room_id, newly_joined)
+                entry = batched.get(membership.room_id) or await self._joined_room(
+                    req, membership.room_id, newly_joined
+                )
                 if entry is not None:
                     result["join"][membership.room_id] = entry
             elif membership.membership == "invite" and changed:

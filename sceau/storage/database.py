@@ -426,3 +426,16 @@ class PostgresDatabase:
 def in_clause(count: int) -> str:
     """``(?, ?, ?)`` for an IN list of ``count`` values (count must be >= 1)."""
     return "(" + ", ".join("?" * count) + ")"
+
+
+def any_of(dialect: str, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column`` is one of ``values``: the SQL condition and its parameters.
+
+    PostgreSQL gets ``column = ANY(?)`` with one array parameter, so every
+    count of values is the same prepared statement (an ``IN`` list of a new
+    length costs asyncpg an extra prepare round trip and a cache slot).
+    SQLite, which has no arrays, gets ``IN (?, ...)`` (``values`` not empty).
+    """
+    if dialect == "postgresql":
+        return f"{column} = ANY(?)", [list(values)]
+    return f"{column} IN {in_clause(len(values))}", list(values)

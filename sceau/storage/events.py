@@ -6,9 +6,10 @@ from typing import Any
 
 import orjson
 
-from sceau.storage.database import Database, Transaction, in_clause
+from sceau.storage.database import Database, Transaction, any_of, in_clause
 
 EVENT_COLUMNS = "stream_pos, event_id, room_id, pdu, redacted_by, replaces_state, state_group"
+_E_COLUMNS = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,9 @@ class EventStore:
         found: dict[str, StoredEvent] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
+            condition, params = any_of(self._db.dialect, "event_id", chunk)
             rows = await self._db.fetchall(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN {in_clause(len(chunk))}",
-                *chunk,
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE {condition}", *params
             )
             for row in rows:
                 event = row_to_event(row)
@@ -157,6 +158,41 @@ class EventStore:
             limit,
         )
         return [row_to_event(row) for row in rows]
+
+    async def newest_in_rooms(
+        self, room_ids: list[str], *, before: int, limit: int, types: list[str] | None = None
+    ) -> dict[str, list[StoredEvent]]:
+        """Each room's newest ``limit`` events before ``before``, newest first.
+
+        An initial /sync needs this for every joined room. On PostgreSQL it is
+        one statement (a LATERAL index scan per room) instead of a round trip
+        per room; SQLite, in process, answers the per-room query directly.
+        """
+        found: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
+        if not room_ids:
+            return found
+        if self._db.dialect != "postgresql":
+            for room_id in room_ids:
+                found[room_id] = await self.room_events(
+                    room_id, before=before, limit=limit, newest_first=True, types=types
+                )
+            return found
+        type_clause = " AND e.type = ANY(?)" if types else ""
+        rows = await self._db.fetchall(
+            f"SELECT {_E_COLUMNS} FROM unnest(?::text[]) AS r(room_id)"
+            f" CROSS JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM events e"
+            f"  WHERE e.room_id = r.room_id AND e.stream_pos < ?{type_clause}"
+            "  ORDER BY e.stream_pos DESC LIMIT ?) e"
+            " ORDER BY e.stream_pos DESC",
+            room_ids,
+            before,
+            *([types] if types else []),
+            limit,
+        )
+        for row in rows:
+            event = row_to_event(row)
+            found[event.room_id].append(event)
+        return found
 
     async def nearest_to_timestamp(
         self,
@@ -257,11 +293,12 @@ class EventStore:
         """event_id -> txn_id for events this device sent (echoed to it in unsigned)."""
         if not event_ids:
             return {}
+        condition, params = any_of(self._db.dialect, "event_id", event_ids)
         rows = await self._db.fetchall(
             "SELECT event_id, txn_id FROM event_txns WHERE user_id = ? AND device_id = ?"
-            f" AND event_id IN {in_clause(len(event_ids))}",
+            f" AND {condition}",
             user_id,
             device_id,
-            *event_ids,
+            *params,
         )
         return {row[0]: row[1] for row in rows}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sceau.storage.database import Database, in_clause
+from sceau.storage.database import Database, any_of, in_clause
 from sceau.storage.events import EVENT_COLUMNS, StoredEvent, row_to_event
 
 _E_COLUMNS = ", ".join("e." + c.strip() for c in EVENT_COLUMNS.split(","))
@@ -96,10 +96,11 @@ class RelationStore:
         """event -> the relation types pointing at it (most events have none)."""
         kinds: dict[str, set[str]] = {}
         for chunk in _chunks(event_ids):
+            condition, params = any_of(self._db.dialect, "relates_to", chunk)
             rows = await self._db.fetchall(
                 "SELECT DISTINCT relates_to, rel_type FROM events"
-                f" WHERE relates_to IN {in_clause(len(chunk))} AND redacted_by IS NULL",
-                *chunk,
+                f" WHERE {condition} AND redacted_by IS NULL",
+                *params,
             )
             for row in rows:
                 kinds.setdefault(row[0], set()).add(row[1])

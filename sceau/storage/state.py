@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sceau.storage.database import Database, Transaction, in_clause
+from sceau.storage.database import Database, Transaction, any_of, in_clause
 
 StateIds = dict[tuple[str, str], str]
 
@@ -95,6 +95,49 @@ class StateStore:
             self._group_cache.popitem(last=False)
         return state
 
+    async def get_state_ids_many(self, group_ids: list[int]) -> dict[int, StateIds]:
+        """Several groups' full state (an initial /sync needs one per room). Do not mutate.
+
+        Groups not in the cache are read together: on PostgreSQL in one
+        recursive query for all of them, on SQLite one (in-process) query each.
+        """
+        found: dict[int, StateIds] = {}
+        missing: list[int] = []
+        for group_id in dict.fromkeys(group_ids):
+            cached = self._group_cache.get(group_id)
+            if cached is None:
+                missing.append(group_id)
+            else:
+                self._group_cache.move_to_end(group_id)
+                found[group_id] = cached
+        if self._db.dialect != "postgresql":
+            for group_id in missing:
+                found[group_id] = await self.get_state_ids(group_id)
+            return found
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            rows = await self._db.fetchall(
+                "WITH RECURSIVE chain(start, group_id, prev_group, n) AS ("
+                " SELECT group_id, group_id, prev_group, 0 FROM state_groups"
+                " WHERE group_id = ANY(?)"
+                " UNION ALL"
+                " SELECT c.start, g.group_id, g.prev_group, c.n + 1"
+                " FROM state_groups g JOIN chain c ON g.group_id = c.prev_group)"
+                " SELECT c.start, e.type, e.state_key, e.event_id FROM chain c"
+                " JOIN state_group_entries e ON e.group_id = c.group_id"
+                " ORDER BY c.start, c.n DESC",
+                chunk,
+            )
+            states: dict[int, StateIds] = {group_id: {} for group_id in chunk}
+            for row in rows:
+                states[int(row[0])][(row[1], row[2])] = row[3]
+            for group_id, state in states.items():
+                found[group_id] = state
+                self._group_cache[group_id] = state
+            while len(self._group_cache) > self.CACHE_SIZE:
+                self._group_cache.popitem(last=False)
+        return found
+
     async def count_group_rows(self, room_id: str) -> int:
         """How many state rows a room uses (for tests and operators)."""
         value = await self._db.fetchval(
@@ -157,14 +200,33 @@ class StateStore:
         found: dict[str, StateIds] = {}
         for start in range(0, len(room_ids), 500):
             chunk = room_ids[start : start + 500]
+            in_rooms, room_params = any_of(self._db.dialect, "room_id", chunk)
+            of_types, type_params = any_of(self._db.dialect, "type", types)
             rows = await self._db.fetchall(
                 "SELECT room_id, type, state_key, event_id FROM current_state"
-                f" WHERE room_id IN {in_clause(len(chunk))} AND type IN {in_clause(len(types))}",
-                *chunk,
-                *types,
+                f" WHERE {in_rooms} AND {of_types}",
+                *room_params,
+                *type_params,
             )
             for row in rows:
                 found.setdefault(row[0], {})[(row[1], row[2])] = row[3]
+        return found
+
+    async def members_in_rooms(self, room_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """room -> (user, membership) of its joined and invited members, from the
+        current state's membership column (no member event is read)."""
+        found: dict[str, list[tuple[str, str]]] = {room_id: [] for room_id in room_ids}
+        for start in range(0, len(room_ids), 500):
+            chunk = room_ids[start : start + 500]
+            in_rooms, params = any_of(self._db.dialect, "room_id", chunk)
+            rows = await self._db.fetchall(
+                "SELECT room_id, state_key, membership FROM current_state"
+                f" WHERE {in_rooms} AND type = 'm.room.member'"
+                " AND membership IN ('join', 'invite')",
+                *params,
+            )
+            for row in rows:
+                found[row[0]].append((row[1], row[2]))
         return found
 
     async def current_state_event_id(
