@@ -61,6 +61,10 @@ class StreamIdGenerator:
         """The highest position below which every write has finished."""
         return self._current
 
+    async def catch_up(self, position: int, timeout_s: float) -> None:
+        """One process made every token it sees: nothing to wait for (a token
+        from before a restart is simply read from :meth:`current`)."""
+
 
 class ChangeTracker:
     """Remembers, per key, the last stream position at which the key changed.

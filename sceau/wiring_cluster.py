@@ -20,6 +20,7 @@ from sceau.cluster.stream import ClusterStream
 from sceau.config import Config
 from sceau.notifier import Notifier
 from sceau.storage.database import Database
+from sceau.storage.events import StoredEvent
 from sceau.storage.positions import allocate_positions, sequence_position
 
 if TYPE_CHECKING:
@@ -97,6 +98,8 @@ def share_state(services: "Services", parts: ClusterParts) -> None:
         orjson.dumps([user, device]).decode()
     )
 
+    _share_recent_events(services, parts)
+
     typing = services.typing
     notifier = parts.notifier
 
@@ -121,3 +124,53 @@ def _keys(raw: str) -> list[tuple[str, str]] | None:
 def _pair(raw: str) -> tuple[str, str]:
     first, second = orjson.loads(raw)
     return first, second
+
+
+def _share_recent_events(services: "Services", parts: ClusterParts) -> None:
+    """Copy each room's newest events from its writer to every process.
+
+    Only the room's writer publishes them, in the order it wrote them, so a
+    copied tail holds every event after its floor, as the writer's does; a hole
+    in the bus drops every copied tail. A process never copies into the tail
+    of a room it writes itself.
+    """
+    recent, owners = services.events.recent, parts.replication
+
+    def learn(raw: str) -> None:
+        room_id, rows = orjson.loads(raw)
+        if not owners.owns(room_id):
+            recent.learn(room_id, [StoredEvent(*row) for row in rows])
+
+    def forget(room_id: str) -> None:
+        if not owners.owns(room_id):
+            recent.forget_learnt(room_id)
+
+    publish_append = parts.bus.share_invalidation(
+        "recent", learn, lambda: recent.forget_learnt(None)
+    )
+    publish_forget = parts.bus.share_invalidation("recent_forget", forget)
+
+    def appended(room_id: str, events: list[StoredEvent]) -> None:
+        if owners.owns(room_id):
+            rows = [_event_row(event) for event in events]
+            publish_append(orjson.dumps([room_id, rows]).decode())
+
+    def forgotten(room_id: str) -> None:
+        if owners.owns(room_id):
+            publish_forget(room_id)
+
+    recent.on_append = appended
+    recent.on_forget = forgotten
+
+
+def _event_row(event: StoredEvent) -> list[object]:
+    """A stored event as JSON, in :class:`StoredEvent`'s field order."""
+    return [
+        event.stream_pos,
+        event.event_id,
+        event.room_id,
+        event.pdu,
+        event.redacted_by,
+        event.replaces_state,
+        event.state_group,
+    ]

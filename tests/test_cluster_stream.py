@@ -91,3 +91,19 @@ def test_a_tracker_learns_only_newer_changes_and_forgets_what_may_be_lost() -> N
     tracker.forget_before(20)
     assert tracker.changed_since("!other", 6)
     assert not tracker.changed_since("!other", 20)
+
+
+def test_a_token_from_a_process_further_ahead_waits_until_this_one_catches_up() -> None:
+    async def scenario() -> None:
+        a, b = make_pair()
+        b.on_claim = lambda _claim: None  # b's claims reach a late
+        async with b.next_position() as position:
+            pass
+        waiting = asyncio.ensure_future(a.catch_up(position, timeout_s=30))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        a.heard("b", b.claim)
+        await waiting
+        assert a.current() == position
+
+    asyncio.run(scenario())

@@ -15,6 +15,8 @@ comes from the sequence after that claim was made, so it is higher. That keeps
 an idle process from holding the others back without any query.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -52,6 +54,7 @@ class ClusterStream:
         self.on_safe: Callable[[int], None] = lambda _safe: None
         #: Set by the bus: None while writes may go on, else why they may not.
         self.blocked: Callable[[], str | None] = lambda: None
+        self._catching_up: list[tuple[int, asyncio.Future[None]]] = []
 
     @asynccontextmanager
     async def next_position(self) -> AsyncIterator[int]:
@@ -81,6 +84,24 @@ class ClusterStream:
     def current(self) -> int:
         """The highest position below which every process has finished."""
         return self._safe
+
+    async def catch_up(self, position: int, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) until :meth:`current` reaches ``position``.
+
+        A token made by a process that had heard of more than this one: reading
+        from a lower position would deliver again what the client already has.
+        """
+        if position <= self._safe:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (position, future)
+        self._catching_up.append(entry)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        finally:
+            if entry in self._catching_up:
+                self._catching_up.remove(entry)
 
     @property
     def claim(self) -> int:
@@ -114,3 +135,6 @@ class ClusterStream:
         if safe > self._safe:
             self._safe = safe
             self.on_safe(safe)
+            for position, future in self._catching_up:
+                if position <= safe and not future.done():
+                    future.set_result(None)

@@ -10,6 +10,7 @@ goes to the database as before.
 """
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sceau.storage.events import StoredEvent
@@ -29,8 +30,17 @@ class RecentEvents:
         self._per_room = per_room
         self._max_rooms = max_rooms
         self._rooms: OrderedDict[str, _RoomTail] = OrderedDict()
+        #: Told of every append and forget (several processes: the bus copies them).
+        self.on_append: Callable[[str, list[StoredEvent]], None] | None = None
+        self.on_forget: Callable[[str], None] | None = None
 
     def append(self, room_id: str, events: list[StoredEvent]) -> None:
+        """Events just committed to one room, in stream order (see :meth:`learn`)."""
+        self.learn(room_id, events)
+        if self.on_append is not None and events:
+            self.on_append(room_id, events)
+
+    def learn(self, room_id: str, events: list[StoredEvent]) -> None:
         """Events just committed to one room, in stream order.
 
         The caller holds the room's write lock, so every earlier event of the
@@ -57,6 +67,15 @@ class RecentEvents:
     def forget(self, room_id: str) -> None:
         """Drop a room's tail (an event in it was rewritten, e.g. redacted)."""
         self._rooms.pop(room_id, None)
+        if self.on_forget is not None:
+            self.on_forget(room_id)
+
+    def forget_learnt(self, room_id: str | None) -> None:
+        """Another process dropped a room's tail (None: news was lost, drop every tail)."""
+        if room_id is None:
+            self._rooms.clear()
+        else:
+            self._rooms.pop(room_id, None)
 
     def newest(
         self,

@@ -105,6 +105,11 @@ class SyncService:
         for hook in self.start_hooks:
             await hook(user_id, device_id, set_presence)
         if since is not None:
+            if since.stream > self._stream.current():
+                # Another worker made this token: wait until this one has read as far.
+                await self._stream.catch_up(
+                    since.stream, min(timeout_ms, self._max_timeout_ms) / 1000.0
+                )
             current = self.current_token()
             # A token from before a restart may carry a typing serial ahead of ours.
             since = SyncToken(min(since.stream, current.stream), min(since.typing, current.typing))

@@ -165,6 +165,9 @@ def test_ten_thousand_events_over_several_writers_reach_every_sync_worker_once(
             for name in ("sync1", "sync2", "main"):
                 start = await bob.ok(cluster.url(name), "GET", "/sync")
                 readers.append(Reader(bob, cluster.url(name), start["next_batch"]))
+            # A client whose every request reaches the other sync worker.
+            moving = [cluster.url("sync1"), cluster.url("sync2")]
+            readers.append(Reader(bob, moving, readers[0].since))
             senders = [(alice, cluster.url(name)) for name in cluster.workers]
             sending = asyncio.create_task(send_many(senders, rooms, 10_000, concurrency=24))
             acked = await _read_everything(readers, sending)

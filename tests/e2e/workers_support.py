@@ -230,20 +230,25 @@ class Reader:
 
     FILTER = '{"room": {"timeline": {"limit": 5000}}, "presence": {"not_types": ["*"]}}'
 
-    def __init__(self, client: Client, base: str, since: str) -> None:
+    def __init__(self, client: Client, base: str | list[str], since: str) -> None:
         self.client = client
-        self.base = base
+        #: One worker, or several taken in turn (a client whose requests move).
+        self.bases = [base] if isinstance(base, str) else base
+        self.base = " and ".join(self.bases)
         self.since = since
         #: room -> event IDs in the order syncs delivered them.
         self.seen: dict[str, list[str]] = {}
         self.limited = 0
 
     async def run_until(self, done: Callable[["Reader"], bool]) -> None:
+        turn = 0
         while not done(self):
             params = {"since": self.since, "timeout": 5000, "filter": self.FILTER}
+            base = self.bases[turn % len(self.bases)]
+            turn += 1
 
-            async def get(p: dict[str, Any] = params) -> Any:
-                return await self.client.request(self.base, "GET", "/sync", params=p)
+            async def get(p: dict[str, Any] = params, b: str = base) -> Any:
+                return await self.client.request(b, "GET", "/sync", params=p)
 
             response = await retrying(get)
             assert response.status_code == 200, response.text
