@@ -5,6 +5,7 @@ deduplicated state group), so a user who left sees what they were allowed to
 see and nothing after.
 """
 
+from collections import OrderedDict
 from typing import Any
 
 from sceau.errors import forbidden, not_found
@@ -15,10 +16,21 @@ from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateIds, StateStore
 
 
+class _Unknown:
+    """Marks an argument the caller did not supply (None is a valid membership)."""
+
+
+UNKNOWN = _Unknown()
+
+
 class RoomStateService:
+    VISIBILITY_CACHE_SIZE = 20_000
+
     def __init__(
         self, *, events: EventStore, state: StateStore, rooms: RoomStore, formatter: EventFormatter
     ) -> None:
+        #: (state group, user) -> (history visibility, membership) in that group.
+        self._visibility: OrderedDict[tuple[int, str], tuple[str, Any]] = OrderedDict()
         self._events = events
         self._state = state
         self._rooms = rooms
@@ -133,11 +145,53 @@ class RoomStateService:
 
     # ------------------------------------------------------------- visibility
 
-    async def filter_visible(self, user_id: str, events: list[StoredEvent]) -> list[StoredEvent]:
-        """Keep the events the user may see under each event's history visibility."""
+    async def _at_group(self, user_id: str, group: int) -> tuple[str, Any]:
+        """(history visibility, the user's membership) in a state group.
+
+        Both survive redaction and a group never changes, so the pair is
+        cached (bounded) without invalidation: paging back through a room
+        asks it again for every page of the same group.
+        """
+        key = (group, user_id)
+        cached = self._visibility.get(key)
+        if cached is not None:
+            self._visibility.move_to_end(key)
+            return cached
+        state = await self._state.get_state_ids(group)
+        wanted = [
+            state.get(("m.room.history_visibility", "")),
+            state.get(("m.room.member", user_id)),
+        ]
+        found = await self._events.get_events([eid for eid in wanted if eid])
+        visibility = "shared"
+        if wanted[0] and wanted[0] in found:
+            visibility = str(found[wanted[0]].content.get("history_visibility", "shared"))
+        membership = None
+        if wanted[1] and wanted[1] in found:
+            membership = found[wanted[1]].content.get("membership")
+        self._visibility[key] = (visibility, membership)
+        if len(self._visibility) > self.VISIBILITY_CACHE_SIZE:
+            self._visibility.popitem(last=False)
+        return visibility, membership
+
+    async def filter_visible(
+        self,
+        user_id: str,
+        events: list[StoredEvent],
+        current_membership: str | _Unknown | None = UNKNOWN,
+    ) -> list[StoredEvent]:
+        """Keep the events the user may see under each event's history visibility.
+
+        A caller that has just read the user's current membership in the room
+        passes it, saving the query.
+        """
         if not events:
             return []
-        current = await self._state.membership(events[0].room_id, user_id)
+        current = (
+            await self._state.membership(events[0].room_id, user_id)
+            if isinstance(current_membership, _Unknown)
+            else current_membership
+        )
         verdicts: dict[int, bool] = {}
         visible = []
         for event in events:
@@ -155,18 +209,7 @@ class RoomStateService:
     async def _visible_at_group(
         self, user_id: str, group: int, current_membership: str | None
     ) -> bool:
-        state = await self._state.get_state_ids(group)
-        wanted = [
-            state.get(("m.room.history_visibility", "")),
-            state.get(("m.room.member", user_id)),
-        ]
-        found = await self._events.get_events([eid for eid in wanted if eid])
-        visibility = "shared"
-        if wanted[0] and wanted[0] in found:
-            visibility = str(found[wanted[0]].content.get("history_visibility", "shared"))
-        membership = None
-        if wanted[1] and wanted[1] in found:
-            membership = found[wanted[1]].content.get("membership")
+        visibility, membership = await self._at_group(user_id, group)
         if visibility == "world_readable" or membership == "join":
             return True
         if visibility == "shared":

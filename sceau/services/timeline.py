@@ -17,6 +17,20 @@ MAX_SCAN_BATCHES = 10
 TIMESTAMP_BATCH = 200
 
 
+def _keeps_everything(event_filter: RoomEventFilter) -> bool:
+    """Whether the filter lets every event of the room through."""
+    f = event_filter
+    return (
+        f.types is None
+        and not f.not_types
+        and f.senders is None
+        and not f.not_senders
+        and f.rooms is None
+        and not f.not_rooms
+        and f.contains_url is None
+    )
+
+
 class TimelineService:
     def __init__(
         self,
@@ -35,11 +49,13 @@ class TimelineService:
         #: Fetches older history from other servers when paging runs out (room, count) -> got any.
         self.backfill: Any = None
 
-    async def _require_access(self, user_id: str, room_id: str) -> None:
+    async def _require_access(self, user_id: str, room_id: str) -> str | None:
+        """Raise unless the user may read the room; return their current membership."""
         membership = await self._state.membership(room_id, user_id)
         if membership is None:
             await self._room_state.require_room(room_id)
             await self._room_state.viewable_state_ids(user_id, room_id)
+        return membership
 
     async def messages(
         self,
@@ -54,7 +70,9 @@ class TimelineService:
         event_filter: RoomEventFilter,
     ) -> dict[str, Any]:
         """GET /messages: a page of events in either direction, with its end token."""
-        await self._require_access(user_id, room_id)
+        membership = await self._require_access(user_id, room_id)
+        # Without a filter every event read is served: read only one page of them.
+        batch_size = limit if _keeps_everything(event_filter) else limit * 2 + 10
         if from_token is None:
             start = self._current_position() if backwards else 0
         else:
@@ -67,14 +85,14 @@ class TimelineService:
         for _ in range(MAX_SCAN_BATCHES):
             if backwards:
                 batch = await self._events.room_events(
-                    room_id, before=cursor + 1, after=stop, limit=limit * 2 + 10, newest_first=True
+                    room_id, before=cursor + 1, after=stop, limit=batch_size, newest_first=True
                 )
             else:
                 batch = await self._events.room_events(
                     room_id,
                     after=cursor,
                     before=None if stop is None else stop + 1,
-                    limit=limit * 2 + 10,
+                    limit=batch_size,
                     newest_first=False,
                 )
             if backwards and self.backfill is not None and not backfilled:
@@ -98,7 +116,7 @@ class TimelineService:
                         break
             if len(chunk) >= limit:
                 break
-        chunk = await self._room_state.filter_visible(user_id, chunk)
+        chunk = await self._room_state.filter_visible(user_id, chunk, membership)
         formatted = await self._formatter.format(chunk, user_id, device_id)
         response: dict[str, Any] = {
             "start": from_token or position_token(start),
