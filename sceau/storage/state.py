@@ -19,6 +19,23 @@ StateIds = dict[tuple[str, str], str]
 SNAPSHOT_EVERY = 100
 
 
+def _current_state_of(dialect: str, room_ids: list[str]) -> tuple[str, list[Any]]:
+    """``FROM`` and the start of ``WHERE`` selecting current-state rows ``c`` of these rooms.
+
+    On PostgreSQL the rooms come as an array joined to the table: the planner
+    then hashes them or probes the primary key per room, where a filter
+    ``room_id = ANY($1)`` on a scanned table compares every row with every
+    room (10 ms instead of 0.7 ms for 100 rooms; see docs/performance.md).
+    """
+    if dialect == "postgresql":
+        return (
+            "unnest(?::text[]) AS r(room_id) JOIN current_state c ON c.room_id = r.room_id"
+            " WHERE TRUE",
+            [room_ids],
+        )
+    return f"current_state c WHERE c.room_id IN {in_clause(len(room_ids))}", list(room_ids)
+
+
 @dataclass(frozen=True)
 class Membership:
     room_id: str
@@ -200,11 +217,10 @@ class StateStore:
         found: dict[str, StateIds] = {}
         for start in range(0, len(room_ids), 500):
             chunk = room_ids[start : start + 500]
-            in_rooms, room_params = any_of(self._db.dialect, "room_id", chunk)
-            of_types, type_params = any_of(self._db.dialect, "type", types)
+            source, room_params = _current_state_of(self._db.dialect, chunk)
+            of_types, type_params = any_of(self._db.dialect, "c.type", types)
             rows = await self._db.fetchall(
-                "SELECT room_id, type, state_key, event_id FROM current_state"
-                f" WHERE {in_rooms} AND {of_types}",
+                f"SELECT c.room_id, c.type, c.state_key, c.event_id FROM {source} AND {of_types}",
                 *room_params,
                 *type_params,
             )
@@ -218,11 +234,10 @@ class StateStore:
         found: dict[str, list[tuple[str, str]]] = {room_id: [] for room_id in room_ids}
         for start in range(0, len(room_ids), 500):
             chunk = room_ids[start : start + 500]
-            in_rooms, params = any_of(self._db.dialect, "room_id", chunk)
+            source, params = _current_state_of(self._db.dialect, chunk)
             rows = await self._db.fetchall(
-                "SELECT room_id, state_key, membership FROM current_state"
-                f" WHERE {in_rooms} AND type = 'm.room.member'"
-                " AND membership IN ('join', 'invite')",
+                f"SELECT c.room_id, c.state_key, c.membership FROM {source}"
+                " AND c.type = 'm.room.member' AND c.membership IN ('join', 'invite')",
                 *params,
             )
             for row in rows:
