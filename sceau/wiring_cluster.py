@@ -99,6 +99,7 @@ def share_state(services: "Services", parts: ClusterParts) -> None:
     )
 
     _share_recent_events(services, parts)
+    _observe(services, parts)
 
     typing = services.typing
     notifier = parts.notifier
@@ -174,3 +175,23 @@ def _event_row(event: StoredEvent) -> list[object]:
         event.replaces_state,
         event.state_group,
     ]
+
+
+def _observe(services: "Services", parts: ClusterParts) -> None:
+    """How far this process reads, and how often news from the others was lost."""
+    metrics, stream = services.metrics, parts.stream
+    metrics.register_gauge(
+        "sceau_cluster_readable_position",
+        "Position below which every process has finished (what /sync reads up to)",
+        stream.current,
+    )
+    metrics.register_gauge(
+        "sceau_cluster_claim_lag",
+        "This process's highest finished position minus what it may read",
+        lambda: max(0, stream.max_finished - stream.current()),
+    )
+    metrics.register_counter(
+        "sceau_cluster_holes",
+        "Gaps in other processes' messages (caches dropped, waiters woken)",
+        lambda: parts.bus.holes,
+    )

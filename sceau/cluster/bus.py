@@ -77,6 +77,8 @@ class Bus:
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
         self._connected = asyncio.Event()
+        #: Holes seen in other processes' messages (a counter for the metrics).
+        self.holes = 0
         #: Wakes this process's waiters: (rooms, users); set by the notifier.
         self.wake: Callable[[list[str], list[str]], None] = lambda _r, _u: None
         #: Wakes every waiter of this process (after a hole).
@@ -261,6 +263,7 @@ class Bus:
         self._stream.heard(body["n"], int(body["c"]))
 
     def _hole(self, upto: int) -> None:
+        self.holes += 1
         log.info("missed messages up to position %d: trackers reset, waiters woken", upto)
         for tracker in self._trackers.values():
             tracker.forget_before(upto)
