@@ -164,10 +164,10 @@ class Bus:
                 await asyncio.wait_for(self._outbox_ready.wait(), HEARTBEAT_S)
             self._outbox_ready.clear()
             items, self._outbox = self._outbox, []
-            message = self._message(items)
+            claim, message = self._message(items)
             try:
                 pipe = self._redis.pipeline(transaction=False)
-                pipe.hset(CLAIMS, self._name, message)
+                pipe.hset(CLAIMS, self._name, claim)
                 pipe.publish(CHANNEL, message)
                 await pipe.execute()
             except Exception as exc:
@@ -176,7 +176,8 @@ class Bus:
                 continue
             self._last_published = time.monotonic()
 
-    def _message(self, items: list[tuple[str, Any]]) -> bytes:
+    def _message(self, items: list[tuple[str, Any]]) -> tuple[bytes, bytes]:
+        """The claim alone (kept in the hash for processes that start later), and the message."""
         body: dict[str, Any] = {
             "n": self._name,
             "e": self._epoch,
@@ -185,9 +186,10 @@ class Bus:
             "a": self._stream.max_allocated,
             "ts": time.time(),
         }
+        claim = orjson.dumps(body)
         for kind, item in items:
             body.setdefault(kind, []).append(item)
-        return orjson.dumps(body)
+        return claim, orjson.dumps(body)
 
     def _blocked(self) -> str | None:
         if time.monotonic() - self._last_published > BLIND_S:
