@@ -55,6 +55,10 @@ def row_to_event(row: Any) -> StoredEvent:
     )
 
 
+def _newest_first(event: StoredEvent) -> int:
+    return -event.stream_pos
+
+
 @dataclass(frozen=True)
 class NewEvent:
     """Everything needed to insert one event row."""
@@ -182,8 +186,7 @@ class EventStore:
             f"SELECT {_E_COLUMNS} FROM unnest(?::text[]) AS r(room_id)"
             f" CROSS JOIN LATERAL (SELECT {EVENT_COLUMNS} FROM events e"
             f"  WHERE e.room_id = r.room_id AND e.stream_pos < ?{type_clause}"
-            "  ORDER BY e.stream_pos DESC LIMIT ?) e"
-            " ORDER BY e.stream_pos DESC",
+            "  ORDER BY e.stream_pos DESC LIMIT ?) e",
             room_ids,
             before,
             *([types] if types else []),
@@ -192,6 +195,10 @@ class EventStore:
         for row in rows:
             event = row_to_event(row)
             found[event.room_id].append(event)
+        # Sorted here, per room: an ORDER BY over all rooms' rows sorts wide
+        # rows (the PDUs) and took half the statement's time.
+        for events in found.values():
+            events.sort(key=_newest_first)
         return found
 
     async def nearest_to_timestamp(
