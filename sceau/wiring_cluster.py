@@ -99,6 +99,7 @@ def share_state(services: "Services", parts: ClusterParts) -> None:
     )
 
     _share_recent_events(services, parts)
+    _share_presence_activity(services, parts)
     _observe(services, parts)
 
     typing = services.typing
@@ -195,3 +196,32 @@ def _observe(services: "Services", parts: ClusterParts) -> None:
         "Gaps in other processes' messages (caches dropped, waiters woken)",
         lambda: parts.bus.holes,
     )
+
+
+#: How often one user's activity is told to the other processes, at most.
+SEEN_EVERY_MS = 30_000
+
+
+def _share_presence_activity(services: "Services", parts: ClusterParts) -> None:
+    """Tell the other processes, now and then, that a user keeps syncing here.
+
+    A user's syncs stick to one worker; without this the others would show
+    the user idle (and then offline) while nothing about the presence changed.
+    """
+    presence = services.presence
+    told: dict[str, int] = {}
+
+    def learn(raw: str) -> None:
+        user_id, when_ms = orjson.loads(raw)
+        presence.seen_elsewhere(user_id, when_ms)
+
+    publish = parts.bus.share_invalidation("seen", learn)
+
+    def seen(user_id: str, now_ms: int) -> None:
+        if now_ms - told.get(user_id, 0) >= SEEN_EVERY_MS:
+            if len(told) > 100_000:
+                told.clear()
+            told[user_id] = now_ms
+            publish(orjson.dumps([user_id, now_ms]).decode())
+
+    presence.on_seen = seen

@@ -53,6 +53,8 @@ class PresenceService:
         self._state = state
         #: user -> last time they synced or set their presence (not persisted).
         self._last_seen: dict[str, int] = {}
+        #: Told (user ID, time) whenever a user is seen without a write (other processes).
+        self.on_seen: Callable[[str, int], None] | None = None
         #: Users whose presence changed, by position (fed by _update).
         self.changes = ChangeTracker(stream.current())
         #: Presence rows as last written or read, bounded; only _update writes them.
@@ -159,6 +161,10 @@ class PresenceService:
         self._remember(user_id, row)
         return row
 
+    def seen_elsewhere(self, user_id: str, when_ms: int) -> None:
+        """Another process saw the user active (its syncs go there)."""
+        self._last_seen[user_id] = max(self._last_seen.get(user_id, 0), when_ms)
+
     def forget_row(self, user_id: str | None) -> None:
         """Another process changed this user's presence (None: any user's)."""
         if user_id is None:
@@ -204,6 +210,8 @@ class PresenceService:
             if shown == state and row.status_msg == status_msg:
                 if state != "offline":
                     self._last_seen[user_id] = now
+                    if self.on_seen is not None:
+                        self.on_seen(user_id, now)
                 return
         if state != "offline":
             self._last_seen[user_id] = now
