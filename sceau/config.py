@@ -476,6 +476,10 @@ class WorkersConfig(_Section):
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: Shared by every instance; authenticates the replication listeners.
     replication_secret: str | None = None
+    #: A process not heard of through Redis for this long (killed, cut off) stops
+    #: holding the others' syncs back; one that cannot publish for a third of it
+    #: refuses writes (503) first, so nothing it writes can be skipped.
+    dead_after_s: float = Field(default=30.0, ge=6.0, le=600.0)
     instances: dict[str, WorkerInstance] = {}
 
     @model_validator(mode="after")

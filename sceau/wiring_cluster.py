@@ -46,7 +46,7 @@ async def join_cluster(config: Config, name: str, db: Database) -> ClusterParts:
     """Connect to Redis and learn where the shared stream stands."""
     start = await sequence_position(db)
     stream = ClusterStream(name, lambda count: allocate_positions(db, count), start)
-    bus = Bus(config.workers.redis_url, stream)
+    bus = Bus(config.workers.redis_url, stream, config.workers.dead_after_s)
     notifier = ClusterNotifier(Notifier(), bus)
     await bus.start()
     replication = ReplicationClient(name, config.workers)

@@ -40,10 +40,8 @@ CHANNEL = "sceau:stream"
 CLAIMS = "sceau:claims"
 #: How often a process re-publishes its claim (a heartbeat).
 HEARTBEAT_S = 1.0
-#: A process not heard of for this long no longer holds readers back.
+#: A process not heard of for this long no longer holds readers back (default).
 SILENT_S = 30.0
-#: A process that could not publish for this long refuses new writes.
-BLIND_S = 10.0
 
 Invalidator = Callable[[str], None]
 
@@ -51,8 +49,12 @@ Invalidator = Callable[[str], None]
 class Bus:
     """One process's end of the channel: publishes its own news, applies the others'."""
 
-    def __init__(self, redis_url: str, stream: ClusterStream) -> None:
+    def __init__(self, redis_url: str, stream: ClusterStream, silent_s: float = SILENT_S) -> None:
         self._url = redis_url
+        self._silent_s = silent_s
+        #: A process that could not publish for this long refuses new writes:
+        #: well before the others stop waiting for it.
+        self._blind_s = silent_s / 3
         self._stream = stream
         self._name = stream.name
         #: (start time, random): a restarted process is a new epoch.
@@ -192,7 +194,7 @@ class Bus:
         return claim, orjson.dumps(body)
 
     def _blocked(self) -> str | None:
-        if time.monotonic() - self._last_published > BLIND_S:
+        if time.monotonic() - self._last_published > self._blind_s:
             return "Cannot reach the deployment's Redis; retry shortly"
         return None
 
@@ -227,7 +229,7 @@ class Bus:
         stored = await self._redis.hgetall(CLAIMS)
         for raw in stored.values():
             body = orjson.loads(raw)
-            fresh = time.time() - float(body.get("ts", 0)) < SILENT_S
+            fresh = time.time() - float(body.get("ts", 0)) < self._silent_s
             if body["n"] != self._name and fresh and not self._stale(body):
                 self._heard(body)
 
@@ -277,9 +279,9 @@ class Bus:
     def _forget_silent(self) -> None:
         now = time.monotonic()
         for name, heard in list(self._heard_at.items()):
-            if now - heard > SILENT_S:
+            if now - heard > self._silent_s:
                 log.warning(
-                    "no news from %s for %.0f s: readers stop waiting for it", name, SILENT_S
+                    "no news from %s for %.0f s: readers stop waiting for it", name, self._silent_s
                 )
                 del self._heard_at[name]
                 self._stream.forget(name)

@@ -6,7 +6,7 @@ one Sceau process per worker. Every assertion is about what clients see
 """
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from tests.e2e.workers_support import (
 
 pytestmark = pytest.mark.e2e
 
-MakeCluster = Callable[[dict[str, list[str]]], Cluster]
+MakeCluster = Callable[..., Cluster]
 
 
 @pytest.fixture
@@ -48,8 +48,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 def make_cluster(tmp_path: Path, redis_server: RedisServer) -> Iterator[MakeCluster]:
     clusters: list[Cluster] = []
 
-    def make(roles: dict[str, list[str]]) -> Cluster:
-        cluster = Cluster(tmp_path, redis_server.url, roles)
+    def make(roles: dict[str, list[str]], **workers: Any) -> Cluster:
+        cluster = Cluster(tmp_path, redis_server.url, roles, workers)
         clusters.append(cluster)
         cluster.start()
         return cluster
@@ -219,6 +219,41 @@ def test_kill_9_of_an_event_writer_loses_nothing_acknowledged(make_cluster: Make
             await _read_everything([reader], sending)
 
     _run(cluster, scenario())
+
+
+def test_a_sync_worker_killed_for_good_stops_holding_the_others_back(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = make_cluster(
+        {"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"], "sync2": ["sync"]},
+        dead_after_s=9,
+    )
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 2)
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+
+            def on_ack(count: int) -> None:
+                if count == 100:
+                    # Never restarted: the others must stop waiting for its claim.
+                    cluster.workers["sync2"].kill()
+
+            senders = [(alice, cluster.url("sync2")), (alice, cluster.url("main"))]
+            before = await send_many(senders, rooms, 100, 4, on_ack, prefix="before")
+            # Sent after the kill, through the workers still running.
+            after = send_many(senders[1:], rooms, 200, 4, prefix="after")
+            sending = asyncio.create_task(_merged(before, after))
+            await _read_everything([reader], sending)
+
+    _run(cluster, scenario())
+
+
+async def _merged(
+    first: dict[str, tuple[str, str]], second: Awaitable[dict[str, tuple[str, str]]]
+) -> dict[str, tuple[str, str]]:
+    return {**first, **(await second)}
 
 
 def test_a_redis_restart_mid_run_loses_and_repeats_nothing(

@@ -61,7 +61,12 @@ class Cluster:
     """The config every worker shares, and one :class:`ServerProcess` per worker."""
 
     def __init__(
-        self, data_dir: Path, redis_url: str, roles: dict[str, list[str]], **overrides: Any
+        self,
+        data_dir: Path,
+        redis_url: str,
+        roles: dict[str, list[str]],
+        workers: dict[str, Any] | None = None,
+        **overrides: Any,
     ) -> None:
         self.database, dsn = create_pg_database()
         instances = {
@@ -74,6 +79,7 @@ class Cluster:
             "redis_url": redis_url,
             "replication_secret": secrets.token_hex(16),
             "instances": instances,
+            **(workers or {}),
         }
         self.config = config
         self.workers = {name: ServerProcess(data_dir, config, worker=name) for name in roles}
@@ -193,6 +199,7 @@ async def send_many(
     count: int,
     concurrency: int,
     on_ack: Callable[[int], None] | None = None,
+    prefix: str = "m",
 ) -> dict[str, tuple[str, str]]:
     """Send ``count`` messages round-robin over senders (client, worker URL) and rooms.
 
@@ -209,8 +216,8 @@ async def send_many(
             index = queue.get_nowait()
             client, base = senders[index % len(senders)]
             room_id = rooms[index % len(rooms)]
-            body = f"m{index}"
-            path = f"/rooms/{room_id}/send/m.room.message/txn{index}"
+            body = f"{prefix}{index}"
+            path = f"/rooms/{room_id}/send/m.room.message/txn{prefix}{index}"
 
             async def put(c: Client = client, b: str = base, p: str = path, m: str = body) -> Any:
                 return await c.request(b, "PUT", p, json={"msgtype": "m.text", "body": m})
