@@ -239,6 +239,8 @@ def add_policy(services: "Services") -> None:
         threepids=ThreepidStore(stores.db),
         events=services.events,
         rooms=services.rooms,
+        state=stores.state,
+        event_store=stores.events,
         access=access,
         mailer=services.mailer,
         ratelimiter=services.ratelimiter,

@@ -85,6 +85,7 @@ def add_event_graph_federation(services: "Services") -> None:
             await federation.sender.send_pdu(pdu, targets)
 
     handshake.forward = forward
+    handshake.local_checks = services.events.local_checks
     if services.config.federation.enabled:
         services.timeline.backfill = Backfiller(
             server_name=me,

@@ -17,6 +17,7 @@ from sceau.services.federation.remote import RemoteMediaFetcher, RemoteQueries
 from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.services.media import check_filename, clean_content_type
+from sceau.services.policy.email_invites_remote import EmailInviteFederation
 from sceau.services.remote_media import RemoteMediaCache
 from sceau.storage.federation import ReceivedTransactionStore
 from sceau.storage.federation_media import RemoteMediaStore
@@ -96,6 +97,7 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
         services.profile.remote = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys
         services.room_directory.remote = fed.remote.public_rooms
+        services.email_invites.remote = EmailInviteFederation(fed.client)
 
 
 def _add_outbound(services: "Services", fed: FederationServices) -> None:

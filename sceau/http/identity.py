@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from sceau.errors import MatrixError, forbidden
 from sceau.http.common import client_ip, json_response, services
+from sceau.http.federation.common import origin_of
 
 PREFIX = "/_matrix/identity/api/v1"
 
@@ -80,10 +81,23 @@ async def pubkey(request: Request) -> Response:
     return json_response({"public_key": hs.email_invites.public_key()})
 
 
+async def store_invite(request: Request) -> Response:
+    """POST /_matrix/identity/v2/store-invite, called by another server of the federation.
+
+    Sceau is the identity server of the addresses the mapping gives it; the
+    caller authenticates as a server (X-Matrix), not with an identity-server
+    account token (docs/policy.md says why).
+    """
+    origin, body = await origin_of(request, with_body=True)
+    assert body is not None
+    return json_response(await services(request).email_invites.store_for(origin, body))
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route(PREFIX + "/info", info, methods=["GET"]),
         Route(PREFIX + "/internal-info", internal_info, methods=["GET"]),
+        Route("/_matrix/identity/v2/store-invite", store_invite, methods=["POST"]),
         Route("/_matrix/identity/v2/pubkey/isvalid", pubkey_isvalid, methods=["GET"]),
         Route("/_matrix/identity/v2/pubkey/{key_id}", pubkey, methods=["GET"]),
     ]

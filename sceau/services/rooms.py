@@ -311,8 +311,15 @@ class RoomService:
         return room_id
 
     async def invite(
-        self, sender: str, room_id: str, target: str, reason: str | None = None
+        self,
+        sender: str,
+        room_id: str,
+        target: str,
+        reason: str | None = None,
+        third_party_invite: JsonDict | None = None,
     ) -> None:
+        """Invite ``target``; ``third_party_invite`` redeems an invitation by email (its
+        ``display_name`` and the identity server's ``signed`` block)."""
         if not is_valid_user_id(target):
             raise invalid_param("Invalid user ID")
         remote = target.split(":", 1)[1] != self._server_name
@@ -326,6 +333,8 @@ class RoomService:
             return
         await self._require_joined(room_id, sender)
         content = await self._member_content(target, "invite", reason)
+        if third_party_invite is not None:
+            content["third_party_invite"] = third_party_invite
         if not remote:
             await self._send_membership(room_id, sender, target, content)
             return

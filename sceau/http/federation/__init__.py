@@ -9,6 +9,7 @@ from sceau.http.federation import (
     openid,
     queries,
     room_reads,
+    third_party_invites,
     transactions,
     version,
 )
@@ -21,6 +22,7 @@ MODULES = (
     openid,
     queries,
     room_reads,
+    third_party_invites,
     transactions,
     version,
 )

@@ -11,6 +11,7 @@ invite; the invite is then shown to the user until they answer.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sceau.errors import MatrixError, bad_json, forbidden, not_found
@@ -20,6 +21,7 @@ from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.signing import SigningKey, sign_json
 from sceau.protocol.types import JsonDict
 from sceau.services.event_graph import EventGraph, ReceivedEvent
+from sceau.services.event_types import EventSpec
 from sceau.services.events import EventService, PduRefused
 from sceau.services.federation.pdu_checks import (
     PduFormatError,
@@ -84,6 +86,16 @@ class MembershipHandshake:
         self._verify_keys = verify_keys
         #: Forwards an accepted membership to the room's other servers (set by the wiring).
         self.forward: Any = None
+        #: The room's own rules (policy) that a local event must pass: a join or knock
+        #: made through this server for another server's user passes them too.
+        self.local_checks: list[Callable[[str, EventSpec], Awaitable[None]]] = []
+
+    async def _check_local_rules(self, room_id: str, user_id: str, content: JsonDict) -> None:
+        if content.get("membership") not in ("join", "knock"):
+            return
+        spec = EventSpec("m.room.member", content, user_id, state_key=user_id)
+        for check in self.local_checks:
+            await check(room_id, spec)
 
     async def _resident_version(self, room_id: str) -> RoomVersion:
         version = await self._reader.room_version(room_id)
@@ -101,6 +113,7 @@ class MembershipHandshake:
         version = await self._resident_version(room_id)
         if membership in ("join", "knock") and version.identifier not in versions:
             raise incompatible(version.identifier)
+        await self._check_local_rules(room_id, user_id, {"membership": membership})
         _version, template = await self._remote_rooms.template(
             room_id, user_id, "m.room.member", user_id, {"membership": membership}
         )
@@ -133,6 +146,7 @@ class MembershipHandshake:
             or server_name_of(str(sender)) != origin
         ):
             raise bad_json(f"The event is not a {membership} of a user of {origin}")
+        await self._check_local_rules(room_id, str(sender), content)
         try:
             await self._pipeline.auth_with_own_auth_events(origin, checked_version, event_id, pdu)
             await self._events.receive(room_id, ReceivedEvent(event_id, pdu, origin))

@@ -8,6 +8,14 @@ server, follows the spec's third-party invite flow: it sends an
 keeps the invitation until it expires. When the address's owner registers here,
 each pending invitation becomes an ``m.room.member`` invite carrying the
 ``signed`` block the authorization rules check against that key.
+
+An address that belongs to another server (by ``policy.email_routing``: the
+external partners' server above all) is that server's to hold. The inviter's
+server calls its ``store-invite`` (signed over the federation); that server
+mails the invitee, answers its own ``/info`` with ``invited``, and signs with
+its own key. When the invitee registers there, it signs the ``signed`` block
+and calls ``exchange_third_party_invite`` on the inviter's server, which sends
+the membership into the room; the federation's invite carries it back.
 """
 
 import logging
@@ -16,22 +24,29 @@ from typing import Any
 
 from sceau.clock import Clock
 from sceau.config import Config
-from sceau.errors import MatrixError, invalid_param
+from sceau.errors import MatrixError, bad_json, forbidden, invalid_param
+from sceau.protocol.auth_rules import server_name_of
 from sceau.protocol.signing import SigningKey, sign_json
+from sceau.protocol.third_party_invites import verify_third_party_invite
+from sceau.protocol.types import JsonDict
 from sceau.services.email_policy import normalise_email
 from sceau.services.events import EventService, EventSpec
 from sceau.services.mailer import Mailer, MailError
 from sceau.services.policy.access_rules import RESTRICTED, RoomAccessPolicy, refusal
-from sceau.services.policy.email_routing import EmailRouter
+from sceau.services.policy.email_invites_remote import AddressBound, EmailInviteFederation
+from sceau.services.policy.email_routing import EmailHome, EmailRouter
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.rooms import RoomService
 from sceau.storage.database import Database
 from sceau.storage.email_invites import EmailInvite, EmailInviteStore
+from sceau.storage.events import EventStore
+from sceau.storage.state import StateStore
 from sceau.storage.threepids import ThreepidStore
 
 logger = logging.getLogger(__name__)
 
 PUBKEY_PATH = "_matrix/identity/v2/pubkey"
+THIRD_PARTY_INVITE = "m.room.third_party_invite"
 
 
 def mask_address(address: str) -> str:
@@ -54,6 +69,8 @@ class EmailInviteService:
         threepids: ThreepidStore,
         events: EventService,
         rooms: RoomService,
+        state: StateStore,
+        event_store: EventStore,
         access: RoomAccessPolicy,
         mailer: Mailer,
         ratelimiter: RateLimiter,
@@ -66,14 +83,23 @@ class EmailInviteService:
         self._threepids = threepids
         self._events = events
         self._rooms = rooms
+        self._state = state
+        self._event_store = event_store
         self._access = access
         self._mailer = mailer
         self._ratelimiter = ratelimiter
         self._key = signing_key
         self._router = EmailRouter(config)
+        self._me = config.server_name
+        #: The other servers' identity and exchange endpoints (set when federation is on).
+        self.remote: EmailInviteFederation | None = None
 
     def public_key(self) -> str:
         return self._key.verify_key_base64
+
+    def _key_entry(self) -> JsonDict:
+        key_url = f"{self._config.base_url}{PUBKEY_PATH}/isvalid"
+        return {"public_key": self.public_key(), "key_validity_url": key_url}
 
     async def is_invited(self, address: str) -> bool:
         email = normalise_email(address)
@@ -93,34 +119,65 @@ class EmailInviteService:
         if owner is not None:
             await self._rooms.invite(sender, room_id, owner)
             return
-        await self._check_admitted(room_id, email)
+        home = await self._check_admitted(room_id, email)
+        if home.server != self._me and self.remote is not None:
+            await self._invite_elsewhere(sender, room_id, email, home.server)
+            return
         token = secrets.token_urlsafe(24)
         display_name = mask_address(email)
-        key_url = f"{self._config.base_url}{PUBKEY_PATH}/isvalid"
-        content: dict[str, Any] = {
-            "display_name": display_name,
-            "key_validity_url": key_url,
-            "public_key": self.public_key(),
-            "public_keys": [{"public_key": self.public_key(), "key_validity_url": key_url}],
-        }
-        await self._events.send(
-            room_id, EventSpec("m.room.third_party_invite", content, sender, state_key=token)
-        )
-        now = self._clock.time_ms()
-        lifetime = self._config.policy.email_invite_lifetime_ms
-        invite = EmailInvite(token, room_id, sender, email, display_name, now, now + lifetime)
+        await self._send_invite_event(sender, room_id, token, display_name, [self._key_entry()])
+        invite = self._new_invite(token, room_id, sender, email, display_name)
         async with self._db.transaction() as txn:
             await self._store.add(txn, invite)
         await self._mail(invite)
 
-    async def _check_admitted(self, room_id: str, email: str) -> None:
+    async def _invite_elsewhere(self, sender: str, room_id: str, email: str, server: str) -> None:
+        """The address is another server's: that server holds the invitation and mails it."""
+        assert self.remote is not None
+        if await self._state.membership(room_id, sender) != "join":
+            raise forbidden("You are not a member of this room")
+        body = {"medium": "email", "address": email, "room_id": room_id, "sender": sender}
+        try:
+            stored = await self.remote.store_invite(server, body)
+        except AddressBound as bound:
+            await self._rooms.invite(sender, room_id, bound.user_id)
+            return
+        await self._send_invite_event(
+            sender, room_id, stored.token, stored.display_name, stored.public_keys
+        )
+        # Kept here too, only so that the expiry job revokes the event in this room.
+        invite = self._new_invite(stored.token, room_id, sender, email, stored.display_name)
+        async with self._db.transaction() as txn:
+            await self._store.add(txn, invite)
+
+    async def _send_invite_event(
+        self, sender: str, room_id: str, token: str, display_name: str, keys: list[JsonDict]
+    ) -> None:
+        content: dict[str, Any] = {
+            "display_name": display_name,
+            "key_validity_url": keys[0].get("key_validity_url", ""),
+            "public_key": keys[0]["public_key"],
+            "public_keys": keys,
+        }
+        await self._events.send(
+            room_id, EventSpec(THIRD_PARTY_INVITE, content, sender, state_key=token)
+        )
+
+    def _new_invite(
+        self, token: str, room_id: str, sender: str, email: str, display_name: str
+    ) -> EmailInvite:
+        now = self._clock.time_ms()
+        lifetime = self._config.policy.email_invite_lifetime_ms
+        return EmailInvite(token, room_id, sender, email, display_name, now, now + lifetime)
+
+    async def _check_admitted(self, room_id: str, email: str) -> EmailHome:
         home = self._router.home_of(email)
         if home is None:
             raise MatrixError(
                 403, "M_THREEPID_DENIED", "No server of this administration takes this address"
             )
         if not self._access.is_external(f"@x:{home.server}"):
-            return
+            return home
         facts = await self._access.facts(room_id)
         if facts.rule in (None, RESTRICTED) and self._config.policy.room_access_rules:
             raise refusal(
@@ -128,6 +185,7 @@ class EmailInviteService:
                 "Ce salon n'est pas ouvert aux partenaires externes",
                 "This room is closed to external partners",
             )
+        return home
 
     async def _mail(self, invite: EmailInvite) -> None:
         if not self._mailer.configured:
@@ -145,37 +203,146 @@ class EmailInviteService:
             logger.warning("invitation email for %s failed: %s", invite.room_id, exc)
 
     async def claim(self, user_id: str, address: str) -> int:
-        """After ``user_id`` bound ``address``: turn its pending invitations into memberships."""
+        """After ``user_id`` bound ``address``: turn its pending invitations into memberships.
+
+        An invitation into a room of this server is sent here; one held for
+        another server's room goes back to the inviter's server (the spec's
+        ``onbind`` step, done in process since this server is the identity
+        server too).
+        """
         done = 0
         for invite in await self._store.pending_for(address, self._clock.time_ms()):
-            signed = sign_json(
-                {"mxid": user_id, "token": invite.token}, self._config.server_name, self._key
-            )
+            signed = sign_json({"mxid": user_id, "token": invite.token}, self._me, self._key)
             content = {
                 "membership": "invite",
                 "third_party_invite": {"display_name": invite.display_name, "signed": signed},
             }
             try:
-                await self._events.send(
-                    invite.room_id,
-                    EventSpec("m.room.member", content, invite.sender, state_key=user_id),
-                )
+                await self._redeem(invite, user_id, content)
                 done += 1
             except MatrixError as exc:
                 logger.info("email invitation to %s not honoured: %s", invite.room_id, exc.error)
             await self._store.delete(invite.token)
         return done
 
+    async def _redeem(self, invite: EmailInvite, user_id: str, content: JsonDict) -> None:
+        spec = EventSpec("m.room.member", content, invite.sender, state_key=user_id)
+        inviter_server = server_name_of(invite.sender)
+        if inviter_server == self._me:
+            await self._events.send(invite.room_id, spec)
+            return
+        if self.remote is None:
+            raise forbidden("Federation with other servers is not enabled")
+        event = {
+            "type": spec.event_type,
+            "room_id": invite.room_id,
+            "sender": spec.sender,
+            "state_key": user_id,
+            "content": content,
+        }
+        await self.remote.exchange(inviter_server, invite.room_id, event)
+
+    # ------------------------------------------------ identity server for other servers
+
+    async def store_for(self, origin: str, body: JsonDict) -> JsonDict:
+        """POST /_matrix/identity/v2/store-invite, from another server of the federation.
+
+        The address must be this server's (by the mapping); the sender must be
+        a user of the calling server. This server holds the invitation, mails
+        it, and will sign its redemption with its own key.
+        """
+        medium, address = body.get("medium"), body.get("address")
+        room_id, sender = body.get("room_id"), body.get("sender")
+        if medium != "email":
+            raise MatrixError(400, "M_UNRECOGNIZED", "Only email invitations are supported")
+        if not isinstance(address, str) or not isinstance(room_id, str):
+            raise invalid_param("address and room_id are required")
+        if not isinstance(sender, str) or server_name_of(sender) != origin:
+            raise forbidden(f"The sender must be a user of {origin}")
+        email = normalise_email(address)
+        if email is None:
+            raise invalid_param("Not a valid email address")
+        home = self._router.home_of(email)
+        if home is None or home.server != self._me:
+            where = home.server if home is not None else "no server"
+            raise MatrixError(
+                403, "M_THREEPID_DENIED", f"This address belongs to {where}, not {self._me}"
+            )
+        owner = await self._threepids.owner("email", email)
+        if owner is not None:
+            raise MatrixError(
+                400, "M_THREEPID_IN_USE", "This address already has an account", mxid=owner
+            )
+        self._ratelimiter.check("email", sender)
+        invite = self._new_invite(
+            secrets.token_urlsafe(24), room_id, sender, email, mask_address(email)
+        )
+        async with self._db.transaction() as txn:
+            await self._store.add(txn, invite)
+        await self._mail(invite)
+        return {
+            "token": invite.token,
+            "display_name": invite.display_name,
+            "public_keys": [self._key_entry()],
+        }
+
+    async def exchange_received(self, origin: str, room_id: str, event: JsonDict) -> None:
+        """PUT /_matrix/federation/v1/exchange_third_party_invite/{roomId}
+
+        The invitee's server redeems an invitation a user of this server sent:
+        the membership goes into the room as the inviter's, and the room's
+        authorization rules check its ``signed`` block against the keys of the
+        ``m.room.third_party_invite`` event it names.
+        """
+        content = event.get("content")
+        sender, target = event.get("sender"), event.get("state_key")
+        if (
+            event.get("type") != "m.room.member"
+            or event.get("room_id") != room_id
+            or not isinstance(content, dict)
+            or content.get("membership") != "invite"
+            or not isinstance(sender, str)
+            or not isinstance(target, str)
+        ):
+            raise bad_json("The body must be the invite membership of the room")
+        if server_name_of(target) != origin:
+            raise forbidden(f"{target} is not a user of {origin}")
+        if server_name_of(sender) != self._me:
+            raise forbidden(f"{sender} is not a user of {self._me}")
+        third = content.get("third_party_invite")
+        signed = third.get("signed") if isinstance(third, dict) else None
+        if not isinstance(signed, dict) or signed.get("mxid") != target:
+            raise bad_json("third_party_invite.signed must name the invitee")
+        invitation = await self._invitation(room_id, signed.get("token"), sender)
+        if not verify_third_party_invite(signed, invitation):
+            raise forbidden("The invitation's signature does not match its keys")
+        display_name = invitation.get("display_name")
+        redeemed = {"display_name": display_name, "signed": signed}
+        await self._rooms.invite(sender, room_id, target, third_party_invite=redeemed)
+        await self._store.delete(str(signed["token"]))
+
+    async def _invitation(self, room_id: str, token: Any, sender: str) -> JsonDict:
+        """The content of the pending ``m.room.third_party_invite`` ``token`` names."""
+        event_id = None
+        if isinstance(token, str):
+            event_id = await self._state.current_state_event_id(room_id, THIRD_PARTY_INVITE, token)
+        found = await self._event_store.get_event(event_id) if event_id else None
+        content = found.pdu.get("content") if found is not None else None
+        if found is None or not content or found.pdu.get("sender") != sender:
+            raise forbidden("No pending invitation by email matches this token")
+        return dict(content)
+
     async def expire(self) -> int:
         """The periodic job: revoke invitations past their lifetime."""
         expired = await self._store.expired(self._clock.time_ms())
         for invite in expired:
+            if server_name_of(invite.sender) != self._me:
+                await self._store.delete(invite.token)  # the inviter's server revokes its event
+                continue
             try:
                 await self._events.send(
                     invite.room_id,
-                    EventSpec(
-                        "m.room.third_party_invite", {}, invite.sender, state_key=invite.token
-                    ),
+                    EventSpec(THIRD_PARTY_INVITE, {}, invite.sender, state_key=invite.token),
                 )
             except MatrixError as exc:
                 logger.info("could not revoke an expired invitation: %s", exc.error)
