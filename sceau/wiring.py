@@ -250,6 +250,7 @@ def add_policy(services: "Services") -> None:
     services.threepids.invited_lookup = invites.is_invited
     services.accounts.email_bound_hooks.append(invites.claim)
     services.jobs.add("email invitation expiry", 300, invites.expire)
+    services.jobs.add("email invitation redemption retry", 300, invites.retry_claims)
     opt_out = DirectoryOptOut(accounts=stores.accounts)
     services.account_data.global_write_hooks[HIDE_PROFILE_TYPE] = opt_out.on_write
     services.account_renewal = AccountRenewalService(

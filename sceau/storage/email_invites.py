@@ -49,6 +49,19 @@ class EmailInviteStore:
         )
         return [_invite(r) for r in rows]
 
+    async def claimable(self, now: int, limit: int = 100) -> list[tuple[EmailInvite, str]]:
+        """Live invitations whose address an account of this server holds, with that account
+        (left when the inviter's server could not be reached at registration)."""
+        columns = ", ".join(f"i.{c}" for c in _COLUMNS.split(", "))
+        rows = await self._db.fetchall(
+            f"SELECT {columns}, t.user_id FROM email_invites i"
+            " JOIN user_threepids t ON t.medium = 'email' AND t.address = i.address"
+            " WHERE i.expires_ts > ? ORDER BY i.created_ts LIMIT ?",
+            now,
+            limit,
+        )
+        return [(_invite(r), str(r[7])) for r in rows]
+
     async def expired(self, now: int, limit: int = 100) -> list[EmailInvite]:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM email_invites WHERE expires_ts <= ? LIMIT ?", now, limit

@@ -106,6 +106,20 @@ async def test_expiry_drops_an_invitation_held_for_another_servers_room(client, 
     assert not await services.email_invites.is_invited(PARTNER)
 
 
+async def test_an_invitation_whose_address_has_an_account_is_listed_as_claimable(
+    client, services, inbox
+):
+    store = services.email_invites._store
+    assert (await signed(client, "POST", STORE, body=store_body())).status_code == 200
+    now = services.clock.time_ms()
+    assert await store.claimable(now) == []
+    bound = BoundThreepid("email", PARTNER, "@partner:test.local", now, now)
+    async with services.stores.db.transaction() as txn:
+        await ThreepidStore(services.stores.db).bind(txn, bound)
+    [(invite, user_id)] = await store.claimable(now)
+    assert (invite.address, invite.sender, user_id) == (PARTNER, AGENT, "@partner:test.local")
+
+
 # ------------------------------------------------ exchange_third_party_invite
 
 

@@ -147,3 +147,18 @@ async def test_expiry_revokes_the_event_on_a_and_drops_the_invitation_on_b(serve
     [invite] = [e for e in state if e["type"] == "m.room.third_party_invite"]
     assert invite["content"] == {}
     assert not await b.services.email_invites.is_invited(PARTNER)
+
+
+async def test_a_redemption_that_cannot_reach_a_is_kept_and_retried(servers, inbox):
+    a, b, router = servers
+    alice = await a.user("alice")
+    room = await unrestricted_room(a, alice)
+    assert (await email_invite(alice, room, PARTNER)).status_code == 200
+    router.down.add(A)
+    partner = await register_by_email(b.http, inbox, PARTNER)
+    assert await b.services.email_invites.retry_claims() == 0, "A is still away"
+    router.down.discard(A)
+    assert await b.services.email_invites.retry_claims() == 1
+    member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{partner['user_id']}")
+    assert member["membership"] == "invite"
+    assert await b.services.email_invites.retry_claims() == 0, "redeemed once"

@@ -33,7 +33,11 @@ from sceau.services.email_policy import normalise_email
 from sceau.services.events import EventService, EventSpec
 from sceau.services.mailer import Mailer, MailError
 from sceau.services.policy.access_rules import RESTRICTED, RoomAccessPolicy, refusal
-from sceau.services.policy.email_invites_remote import AddressBound, EmailInviteFederation
+from sceau.services.policy.email_invites_remote import (
+    AddressBound,
+    EmailInviteFederation,
+    Unreachable,
+)
 from sceau.services.policy.email_routing import EmailHome, EmailRouter
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.rooms import RoomService
@@ -212,18 +216,33 @@ class EmailInviteService:
         """
         done = 0
         for invite in await self._store.pending_for(address, self._clock.time_ms()):
-            signed = sign_json({"mxid": user_id, "token": invite.token}, self._me, self._key)
-            content = {
-                "membership": "invite",
-                "third_party_invite": {"display_name": invite.display_name, "signed": signed},
-            }
-            try:
-                await self._redeem(invite, user_id, content)
-                done += 1
-            except MatrixError as exc:
-                logger.info("email invitation to %s not honoured: %s", invite.room_id, exc.error)
-            await self._store.delete(invite.token)
+            done += await self._claim_one(invite, user_id)
         return done
+
+    async def retry_claims(self) -> int:
+        """The periodic job: redeem again what an unreachable inviter's server left pending."""
+        done = 0
+        for invite, user_id in await self._store.claimable(self._clock.time_ms()):
+            done += await self._claim_one(invite, user_id)
+        return done
+
+    async def _claim_one(self, invite: EmailInvite, user_id: str) -> int:
+        signed = sign_json({"mxid": user_id, "token": invite.token}, self._me, self._key)
+        content = {
+            "membership": "invite",
+            "third_party_invite": {"display_name": invite.display_name, "signed": signed},
+        }
+        try:
+            await self._redeem(invite, user_id, content)
+        except Unreachable as exc:
+            logger.info("email invitation to %s kept for later: %s", invite.room_id, exc.error)
+            return 0
+        except MatrixError as exc:
+            logger.info("email invitation to %s not honoured: %s", invite.room_id, exc.error)
+            await self._store.delete(invite.token)
+            return 0
+        await self._store.delete(invite.token)
+        return 1
 
     async def _redeem(self, invite: EmailInvite, user_id: str, content: JsonDict) -> None:
         spec = EventSpec("m.room.member", content, invite.sender, state_key=user_id)

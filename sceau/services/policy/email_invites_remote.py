@@ -37,6 +37,10 @@ class StoredInvite:
     public_keys: list[JsonDict]
 
 
+class Unreachable(MatrixError):
+    """The other server did not answer, or failed: worth trying again later."""
+
+
 def _relayed(server: str, exc: FederationRequestError) -> MatrixError:
     """Another server's refusal, passed on to the client with its code; 502 if it did not answer."""
     if exc.status is not None and exc.status < 500 and exc.errcode:
@@ -44,7 +48,7 @@ def _relayed(server: str, exc: FederationRequestError) -> MatrixError:
         extra = {k: v for k, v in body.items() if k in ("policy", "server_name")}
         error = body.get("error") if isinstance(body.get("error"), str) else exc.message
         return MatrixError(exc.status, exc.errcode, f"{server}: {error}", **extra)
-    return MatrixError(502, "M_UNKNOWN", f"{server} could not be reached: {exc.message}")
+    return Unreachable(502, "M_UNKNOWN", f"{server} could not be reached: {exc.message}")
 
 
 def _stored_invite(server: str, answer: Any) -> StoredInvite:
