@@ -33,6 +33,9 @@ class Scale:
     sync_repeats: int
     one_time_keys: int
     key_batch: int
+    longpoll_clients: int = 4
+    longpoll_rate: float = 2.0
+    longpoll_seconds: float = 2.0
 
 
 SCALES: dict[str, Scale] = {
@@ -71,6 +74,8 @@ SCALES: dict[str, Scale] = {
         sync_repeats=5,
         one_time_keys=20,
         key_batch=10,
+        longpoll_clients=100,
+        longpoll_seconds=10,
     ),
     "large": Scale(
         users=251,
@@ -89,6 +94,8 @@ SCALES: dict[str, Scale] = {
         sync_repeats=5,
         one_time_keys=50,
         key_batch=20,
+        longpoll_clients=250,
+        longpoll_seconds=20,
     ),
 }
 

@@ -20,6 +20,7 @@ from bench.profiling import Profiler
 from bench.servers import Server, make_server
 from bench.workloads_basic import back_paginate, register_login, rooms_joins, send_throughput
 from bench.workloads_keys import e2ee_keys
+from bench.workloads_longpoll import longpoll
 from bench.workloads_push import push_delivery
 from bench.workloads_sync import fanout, initial_sync
 
@@ -34,6 +35,7 @@ WORKLOADS: dict[str, Workload] = {
     "initial_sync": initial_sync,
     "e2ee": e2ee_keys,
     "push": push_delivery,
+    "longpoll": longpoll,
 }
 
 
@@ -128,6 +130,7 @@ async def run_database(db: str, plan: Plan) -> dict[str, Any]:
             tally = Tally()
             contexts[kind] = Context(kind, Client(server.base_url, http, tally), tally, scale)
             contexts[kind].state["push_gateway_url"] = server.push_gateway_url
+            contexts[kind].state["server_pid"] = server.process.pid
         for kind, sampler in samplers.items():
             sampler.sample()
             results[kind]["cost"]["startup RSS"] = sampler.last_rss_kib / 1024

@@ -95,6 +95,8 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     db_name: str | None = None
     version: str = "?"
+    #: Top-level config keys set over the defaults (e.g. cheaper password hashing).
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -198,6 +200,7 @@ class SceauServer(Server):
                 "rate_limits": {"enabled": False},
                 "presence": {"enabled": True},
                 "push": {"allowed_gateways": [self.push_gateway_url]},
+                **self.overrides,
             },
         )
 
@@ -309,6 +312,7 @@ class SynapseServer(Server):
             # The push workload's gateway listens on loopback, which Synapse blocks by default.
             "ip_range_whitelist": ["127.0.0.1"],
             **synapse_rate_limits(),
+            **self.overrides,
         }
         _write_yaml(self.config_path, config)
         subprocess.run(

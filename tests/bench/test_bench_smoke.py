@@ -22,7 +22,17 @@ from bench.model import percentile  # noqa: E402
 from bench.procstat import tree_cost  # noqa: E402
 from bench.report import markdown  # noqa: E402
 
-WORKLOADS = {"registration", "rooms", "send", "messages", "fanout", "initial_sync", "e2ee", "push"}
+WORKLOADS = {
+    "registration",
+    "rooms",
+    "send",
+    "messages",
+    "fanout",
+    "initial_sync",
+    "e2ee",
+    "push",
+    "longpoll",
+}
 
 
 def test_percentile_uses_nearest_rank() -> None:
