@@ -59,7 +59,6 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
     results: dict[str, Any] = {"runs": {}}
     connector = aiohttp.TCPConnector(limit=0)
     http = aiohttp.ClientSession(connector=connector)
-    profiler = None
     try:
         await server.start()
         assert server.process is not None
@@ -79,8 +78,7 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
         room = await client.create_room(sender, "long-poll")
         setup = client
         joined = 0
-        if args.profile == kind:
-            profiler = Profiler(server.process.pid, args.out_dir / f"profile-{kind}-{db}.svg")
+        pid = server.process.pid
         for size in sizes:
             print(f"[{kind}/{db}] joining {size - joined} more", flush=True)
             await gather_limited(
@@ -92,6 +90,19 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
             tally = Tally()
             client = Client(server.base_url, http, tally)
             out = Outcome()
+            recorded: list[Profiler] = []
+
+            def on_phase(phase: str, size: int = size, recorded: list[Profiler] = recorded) -> None:
+                # Only the sending phase is profiled: set-up would drown it.
+                if args.profile != kind:
+                    return
+                if phase == "sending":
+                    raw = args.out_dir / f"profile-{kind}-{db}-{size}.txt"
+                    recorded.append(Profiler(pid, raw, fmt="raw"))
+                else:
+                    for profiler in recorded:
+                        profiler.stop()
+
             plan = LongpollPlan(
                 client,
                 sender,
@@ -101,12 +112,16 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
                 args.seconds,
                 server.process.pid,
                 args.concurrency,
+                on_phase,
             )
             try:
                 await measure_longpoll(plan, out)
                 failure = None
             except Exception as exc:  # reported in the table, the next N still runs
                 failure = f"{type(exc).__name__}: {exc}"[:500]
+            finally:
+                for profiler in recorded:
+                    profiler.stop()
             results["runs"][str(size)] = {
                 "figures": _figures_json(out.figures),
                 "latencies": {k: [round(v, 5) for v in vs] for k, vs in out.latencies.items()},
@@ -117,8 +132,6 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
             summary = {k: round(f.value, 1) for k, f in out.figures.items()}
             print(f"[{kind}/{db}] N={size}: {failure or summary}", flush=True)
     finally:
-        if profiler is not None:
-            profiler.stop()
         await http.close()
         server.stop()
     return results

@@ -29,9 +29,9 @@ def py_spy() -> str:
 
 
 class Profiler:
-    """A py-spy recording of one process tree, written as a flame graph SVG."""
+    """A py-spy recording of one process tree: a flame graph SVG, or ``raw`` collapsed stacks."""
 
-    def __init__(self, pid: int, output: Path) -> None:
+    def __init__(self, pid: int, output: Path, fmt: str = "flamegraph") -> None:
         self.output = output
         self.process = subprocess.Popen(
             [
@@ -43,7 +43,7 @@ class Profiler:
                 "--rate",
                 "50",
                 "--format",
-                "flamegraph",
+                fmt,
                 "--output",
                 str(output),
             ],

@@ -23,9 +23,11 @@ import os
 import secrets
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import orjson
 
 from bench.client import Client, MatrixError, Session, quote
@@ -36,6 +38,8 @@ TIMELINE_LIMIT = 5
 POLL_TIMEOUT_MS = 30_000
 #: How long after the last send every receiver must have seen the stop message.
 STOP_GRACE = 180.0
+#: Set-up requests (filters, first syncs) of a server still busy with the last run.
+SETUP_TIMEOUT = 900.0
 
 
 def longpoll_filter(room_id: str) -> dict[str, Any]:
@@ -175,12 +179,14 @@ class LongpollPlan:
     seconds: float
     server_pid: int | None
     concurrency: int = 20
+    #: Called when sending starts and when the backlog has drained (profiling).
+    on_phase: Callable[[str], None] | None = None
 
 
 async def _store_filter(client: Client, user: Session, room: str) -> str:
     path = f"/_matrix/client/v3/user/{quote(user.user_id)}/filter"
     _, reply = await client.request(
-        "POST", path, token=user.access_token, body=longpoll_filter(room)
+        "POST", path, token=user.access_token, body=longpoll_filter(room), timeout=SETUP_TIMEOUT
     )
     return str(reply["filter_id"])
 
@@ -191,6 +197,7 @@ async def _first_token(client: Client, user: Session, filter_id: str) -> str:
         "/_matrix/client/v3/sync",
         token=user.access_token,
         params={"filter": filter_id, "timeout": "0"},
+        timeout=SETUP_TIMEOUT,
     )
     return str(reply["next_batch"])
 
@@ -207,16 +214,19 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
     """Park the receivers, send at the plan's rate, then stop everyone and report."""
     client, sender, room = plan.client, plan.sender, plan.room
     tag = f"lp-{secrets.token_hex(3)} "
-    filters = await gather_limited(
-        plan.concurrency, [lambda u=u: _store_filter(client, u, room) for u in plan.receivers]
-    )
-    tokens = await gather_limited(
-        plan.concurrency,
-        [
-            lambda u=u, f=f: _first_token(client, u, f)
-            for u, f in zip(plan.receivers, filters, strict=True)
-        ],
-    )
+    try:
+        filters = await gather_limited(
+            plan.concurrency, [lambda u=u: _store_filter(client, u, room) for u in plan.receivers]
+        )
+        tokens = await gather_limited(
+            plan.concurrency,
+            [
+                lambda u=u, f=f: _first_token(client, u, f)
+                for u, f in zip(plan.receivers, filters, strict=True)
+            ],
+        )
+    except MatrixError as exc:
+        raise RuntimeError(f"set-up (filters, first syncs): {exc}") from exc
     pollers = [
         Poller(RawHttp(client.base_url), u, f, room, tag)
         for u, f in zip(plan.receivers, filters, strict=True)
@@ -232,11 +242,21 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
     cpu_before, client_before = _cpu(plan.server_pid), sum(os.times()[:2])
     t0 = time.perf_counter()
     sends = []
+    if plan.on_phase is not None:
+        plan.on_phase("sending")
+
+    # The sender opens a connection per send: a pooled keep-alive connection
+    # that a busy server closes as it is reused would fail the send for nothing.
+    fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+    sending = Client(client.base_url, fresh, client.tally)
 
     async def send(i: int, body: str) -> None:
         if i >= 0:
             sent_at[i] = time.perf_counter()
-        await client.send_text(sender, room, body)
+        try:
+            await sending.send_text(sender, room, body)
+        except MatrixError as exc:
+            raise RuntimeError(f"send {i}: {exc}") from exc
 
     try:
         for i in range(count):
@@ -253,10 +273,13 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
             await asyncio.sleep(0.1)
         wall = time.perf_counter() - t0
         cpu = _cpu(plan.server_pid) - cpu_before
+        if plan.on_phase is not None:
+            plan.on_phase("drained")
         client_cpu = sum(os.times()[:2]) - client_before
         await send(-1, f"{tag}stop")
         done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
     finally:
+        await fresh.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -76,6 +76,10 @@ class EventFilter:
         """The matching events, in order (the limit is the caller's to apply)."""
         return [e for e in events if self.matches(e)]
 
+    def excludes_everything(self) -> bool:
+        """No event can pass (``limit: 0`` or ``not_types: ["*"]``): a section may skip its work."""
+        return self.limit == 0 or "*" in self.not_types
+
     def limit_or(self, default: int) -> int:
         """The requested limit, or the caller's default when none was given."""
         return default if self.limit is None else self.limit

@@ -110,6 +110,44 @@ class EventFormatter:
         by_id = {body["event_id"]: body for body in formatted}
         return [[by_id[e.event_id] for e in group if e.event_id in by_id] for group in groups]
 
+    async def personalise(
+        self,
+        shared: list[dict[str, Any]],
+        events: list[StoredEvent],
+        viewer: str,
+        device_id: str | None,
+    ) -> list[dict[str, Any]]:
+        """Events formatted for no viewer (``format(events)``), completed for this one.
+
+        Only the events that gain a transaction ID or bundled relations are
+        copied; the others are returned as they are, shared with other callers.
+        """
+        txn_ids: dict[str, str] = {}
+        if device_id:
+            own = [e.event_id for e in events if e.sender == viewer]
+            if own:
+                txn_ids = await self._events.txn_ids_for(viewer, device_id, own)
+        relations: dict[str, dict[str, Any]] = {}
+        if self.aggregations is not None:
+            related = [
+                e.event_id for e in events if not e.redacted_by and self._may_have_relations(e)
+            ]
+            if related:
+                relations = await self.aggregations(related, viewer)
+        if not txn_ids and not relations:
+            return list(shared)
+        result = []
+        for body in shared:
+            event_id = body["event_id"]
+            if event_id in txn_ids or event_id in relations:
+                body = {**body, "unsigned": dict(body["unsigned"])}
+                if event_id in txn_ids:
+                    body["unsigned"]["transaction_id"] = txn_ids[event_id]
+                if event_id in relations:
+                    body["unsigned"]["m.relations"] = relations[event_id]
+            result.append(body)
+        return result
+
     def _may_have_relations(self, event: StoredEvent) -> bool:
         """False only for events made since start-up that nothing relates to yet."""
         targets = self.relation_targets

@@ -99,7 +99,7 @@ class PresenceService:
 
     async def sync_section(self, ctx: SyncContext) -> bool:
         """m.presence of everyone sharing a room with the user, changed since the token."""
-        if not self.enabled:
+        if not self.enabled or ctx.filter.presence.excludes_everything():
             return False
         since = None if ctx.full_state else ctx.since_stream
         if since is None:

@@ -9,11 +9,12 @@ batched per room; room state comes from immutable, cached state groups.
 from dataclasses import dataclass
 from typing import Any
 
-from sceau.protocol.filters import Filter, RoomEventFilter
+from sceau.protocol.filters import Filter, RoomEventFilter, RoomFilter
 from sceau.services.formatting import EventFormatter
 from sceau.services.recent_events import RecentEvents
 from sceau.services.room_state import RoomStateService
-from sceau.services.sync_initial import InitialRooms
+from sceau.services.sync_initial import NAME_TYPES, InitialRooms
+from sceau.services.sync_shared import SharedComputations, SharedRoom, SharedState, SharedSummary
 from sceau.services.tokens import position_token
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.rooms import RoomStore
@@ -58,8 +59,11 @@ class RoomSyncBuilder:
         formatter: EventFormatter,
         room_changes: ChangeTracker,
         recent: RecentEvents | None = None,
+        shared: SharedComputations[SharedRoom] | None = None,
     ) -> None:
         self._room_changes = room_changes
+        #: Incremental room entries computed once for all syncs woken alike.
+        self.shared = shared if shared is not None else SharedComputations()
         self._recent = recent if recent is not None else RecentEvents(max_rooms=0)
         self._events = events
         self._state = state
@@ -136,37 +140,133 @@ class RoomSyncBuilder:
         self, req: RoomSyncRequest, room_id: str, newly_joined: bool
     ) -> dict[str, Any] | None:
         """The room's entry, or None when an incremental sync finds nothing new in it."""
+        if not (req.since is None or req.full_state or newly_joined):
+            return await self._incremental_room(req, room_id)
+        # An initial sync of this room: its newest events and all its state.
         timeline_filter = req.filter.room.timeline
-        limit = timeline_filter.limit_or(10)
-        initial = req.since is None or req.full_state or newly_joined
-        since = None if initial else req.since
         timeline, limited = await self._timeline(
-            room_id, since, req.upto + 1, limit, timeline_filter
+            room_id, None, req.upto + 1, timeline_filter.limit_or(10), timeline_filter
         )
         if newly_joined:
             timeline = await self._room_state.filter_visible(req.user_id, timeline)
-        if not initial and not timeline and not limited:
-            return None
-        if initial or limited:
-            state_ids = await self._state_delta(room_id, timeline, since, initial, req.upto)
-        else:
-            # The timeline starts right after the token: every state change is in it.
-            state_ids = {}
+        state_ids = await self._state_delta(room_id, timeline, None, True, req.upto)
         state_events = await self._state_events(req, state_ids, timeline)
         formatted_timeline = await self._formatter.format(timeline, req.user_id, req.device_id)
         room: dict[str, Any] = {
             "timeline": {"events": formatted_timeline, "limited": limited},
             "state": {"events": state_events},
+            "summary": await self._summary(req.user_id, room_id),
         }
-        membership_changed = any(e.type == "m.room.member" for e in timeline)
-        if initial or limited or membership_changed:
-            # The summary only changes with membership, so it is sent only then.
-            room["summary"] = await self._summary(req.user_id, room_id)
         if timeline:
             room["timeline"]["prev_batch"] = position_token(timeline[0].stream_pos - 1)
-        elif since is not None:
-            room["timeline"]["prev_batch"] = position_token(req.upto)
         return room
+
+    async def _incremental_room(self, req: RoomSyncRequest, room_id: str) -> dict[str, Any] | None:
+        """A joined room's changes since the token: shared work, then this user's parts."""
+        assert req.since is not None
+        room_filter = req.filter.room
+        key = (room_id, req.since, req.upto, room_filter.timeline, room_filter.state)
+        shared = await self.shared.get(
+            key, lambda: self._shared_room(room_id, req.since or 0, req.upto, room_filter)
+        )
+        if shared.empty:
+            return None
+        events = await self._formatter.personalise(
+            shared.formatted, shared.timeline, req.user_id, req.device_id
+        )
+        room: dict[str, Any] = {
+            "timeline": {"events": events, "limited": shared.limited},
+            "state": {
+                "events": [
+                    s.formatted
+                    for s in shared.state
+                    if s.only_for is None or s.only_for == req.user_id
+                ]
+            },
+        }
+        if shared.summary is not None:
+            room["summary"] = shared.summary.for_user(req.user_id)
+        if shared.prev_batch is not None:
+            room["timeline"]["prev_batch"] = shared.prev_batch
+        return room
+
+    async def _shared_room(
+        self, room_id: str, since: int, upto: int, room_filter: RoomFilter
+    ) -> SharedRoom:
+        """What every user syncing this room from ``since`` to ``upto`` alike receives."""
+        timeline, limited = await self._timeline(
+            room_id, since, upto + 1, room_filter.timeline.limit_or(10), room_filter.timeline
+        )
+        if not timeline and not limited:
+            return SharedRoom([], False, [])
+        if limited:
+            state_ids = await self._state_delta(room_id, timeline, since, False, upto)
+        else:
+            # The timeline starts right after the token: every state change is in it.
+            state_ids = {}
+        state = await self._shared_state(room_filter.state, state_ids, timeline, limited)
+        membership_changed = any(e.type == "m.room.member" for e in timeline)
+        summary = await self._shared_summary(room_id) if limited or membership_changed else None
+        prev_batch = position_token(timeline[0].stream_pos - 1 if timeline else upto)
+        formatted = await self._formatter.format(timeline)
+        return SharedRoom(timeline, limited, formatted, state, summary, prev_batch)
+
+    async def _shared_state(
+        self,
+        state_filter: RoomEventFilter,
+        state_ids: StateIds,
+        timeline: list[StoredEvent],
+        limited: bool,
+    ) -> list[SharedState]:
+        """The state section for everyone; with lazy members, each user's own member event is theirs only.
+
+        With lazy-loaded members a limited timeline carries the members of its
+        senders as they were where it starts, changed since the token or not
+        (the client may never have been sent them), and no other member but the
+        syncing user's own when it changed.
+        """
+        only_for: dict[str, str] = {}
+        if state_filter.lazy_load_members:
+            senders = {e.sender for e in timeline}
+            kept = {
+                k: v for k, v in state_ids.items() if k[0] != "m.room.member" or k[1] in senders
+            }
+            only_for = {
+                eid: k[1]
+                for k, eid in state_ids.items()
+                if k[0] == "m.room.member" and k[1] not in senders
+            }
+            if limited and timeline:
+                at_start = await self._state.get_state_ids(timeline[0].state_group)
+                for sender in senders:
+                    member = at_start.get(("m.room.member", sender))
+                    if member is not None:
+                        kept[("m.room.member", sender)] = member
+            state_ids = {**kept, **{("m.room.member", u): eid for eid, u in only_for.items()}}
+        in_timeline = {e.event_id for e in timeline}
+        ids = [eid for eid in state_ids.values() if eid not in in_timeline]
+        found = await self._events.get_events(ids)
+        chosen = [
+            e
+            for e in sorted(found.values(), key=lambda e: e.stream_pos)
+            if state_filter.matches(e.pdu)
+        ]
+        formatted = await self._formatter.format(chosen, bundle_relations=False)
+        return [
+            SharedState(body, only_for.get(event.event_id))
+            for event, body in zip(chosen, formatted, strict=True)
+        ]
+
+    async def _shared_summary(self, room_id: str) -> SharedSummary:
+        """Counts and hero candidates from current state's membership column (no event read)."""
+        members = (await self._state.members_in_rooms([room_id]))[room_id]
+        joined = [user for user, membership in members if membership == "join"]
+        invited = [user for user, membership in members if membership == "invite"]
+        names = await self._state.current_state_ids(room_id, NAME_TYPES)
+        heroes = None
+        if not names:
+            heroes = tuple(sorted(u for u in [*joined, *invited] if u)[:6])
+        return SharedSummary(len(joined), len(invited), heroes)
 
     # --- shared with Simplified Sliding Sync (sceau.services.sliding_sync_rooms) ---
 
@@ -287,21 +387,7 @@ class RoomSyncBuilder:
         return await self._formatter.format(chosen, req.user_id, bundle_relations=False)
 
     async def _summary(self, user_id: str, room_id: str) -> dict[str, Any]:
-        members = await self._state.current_state_ids(room_id, ["m.room.member"])
-        events = await self._events.get_events(members.values())
-        joined = [e.state_key for e in events.values() if e.content.get("membership") == "join"]
-        invited = [e.state_key for e in events.values() if e.content.get("membership") == "invite"]
-        names = await self._state.current_state_ids(
-            room_id, ["m.room.name", "m.room.canonical_alias"]
-        )
-        summary: dict[str, Any] = {
-            "m.joined_member_count": len(joined),
-            "m.invited_member_count": len(invited),
-        }
-        if not names:
-            heroes = sorted(u for u in [*joined, *invited] if u and u != user_id)[:5]
-            summary["m.heroes"] = heroes
-        return summary
+        return (await self._shared_summary(room_id)).for_user(user_id)
 
     async def _stripped_state(self, membership: Membership) -> list[dict[str, Any]]:
         remote = await self._events.invite_stripped_state(membership.event_id)

@@ -217,3 +217,10 @@ def test_sub_filter_parsers_reject_non_objects(body: Any) -> None:
     for parser in (parse_event_filter, parse_room_event_filter):
         with pytest.raises(FilterError):
             parser(body)
+
+
+def test_filter_excluding_every_type_or_limited_to_zero_excludes_everything() -> None:
+    assert parse_event_filter({"not_types": ["*"]}).excludes_everything()
+    assert parse_event_filter({"limit": 0}).excludes_everything()
+    assert not parse_event_filter({"not_types": ["m.*"]}).excludes_everything()
+    assert not parse_event_filter({}).excludes_everything()

@@ -1,0 +1,102 @@
+"""Syncs woken by one event share the room's work; lazy members in limited timelines."""
+
+import asyncio
+import json
+
+from sceau.homeserver import Services
+
+OFFLINE = {"set_presence": "offline"}
+
+
+async def _until(condition, attempts: int = 500) -> None:
+    """Yield to the server until ``condition()`` holds (no fixed sleeps)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never held")
+
+
+async def test_one_event_wakes_many_syncs_and_their_room_entry_is_computed_once(
+    user_factory, services: Services
+):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    others = [await user_factory(f"w{i}") for i in range(6)]
+    for other in others:
+        await other.ok("POST", f"/join/{room}", json={})
+    users = [alice, *others]
+    flt = json.dumps({"room": {"timeline": {"limit": 5}}})
+    tokens = [
+        (await u.ok("GET", "/sync", params={**OFFLINE, "filter": flt}))["next_batch"] for u in users
+    ]
+    assert len(set(tokens)) == 1
+    computed: list[tuple] = []
+    services.sync.rooms_builder.shared.on_compute = computed.append
+    polls = [
+        asyncio.create_task(
+            u.ok(
+                "GET",
+                "/sync",
+                params={**OFFLINE, "filter": flt, "since": token, "timeout": "20000"},
+            )
+        )
+        for u, token in zip(users, tokens, strict=True)
+    ]
+    await _until(lambda: services.notifier.waiting_count() == len(users))
+    body = {"body": "à tous", "msgtype": "m.text"}
+    await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/t1", json=body)
+    replies = await asyncio.wait_for(asyncio.gather(*polls), 10)
+
+    assert [key for key in computed if key[0] == room] == [computed[0]]
+    for user, reply in zip(users, replies, strict=True):
+        (event,) = reply["rooms"]["join"][room]["timeline"]["events"]
+        assert event["content"]["body"] == "à tous"
+        # The sender's own echo carries its transaction ID; nobody else's does.
+        assert event["unsigned"].get("transaction_id") == ("t1" if user is alice else None)
+        assert "unread_notifications" in reply["rooms"]["join"][room]
+
+
+async def test_limited_lazy_timeline_carries_its_senders_members_and_the_users_own_only(
+    user_factory,
+):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    bob, carol, u1, u2, u3 = [
+        await user_factory(name) for name in ("bob", "carol", "u1", "u2", "u3")
+    ]
+    for user in (bob, carol, u1, u2, u3):
+        await user.ok("POST", f"/join/{room}", json={})
+    lazy = json.dumps({"room": {"timeline": {"limit": 2}, "state": {"lazy_load_members": True}}})
+    eager = json.dumps({"room": {"timeline": {"limit": 2}}})
+    token = (await bob.ok("GET", "/sync", params={**OFFLINE, "filter": lazy}))["next_batch"]
+
+    # In the gap: u3 and bob change their display names; u1 talks a lot.
+    for user in (u3, bob):
+        await user.ok(
+            "PUT", f"/rooms/{room}/state/m.room.member/{user.user_id}",
+            json={"membership": "join", "displayname": f"new {user.user_id}"},
+        )  # fmt: skip
+    for i in range(4):
+        await u1.ok(
+            "PUT", f"/rooms/{room}/send/m.room.message/a{i}", json={"body": f"{i}", "msgtype": "m.text"}
+        )  # fmt: skip
+    await u2.ok(
+        "PUT", f"/rooms/{room}/send/m.room.message/b", json={"body": "b", "msgtype": "m.text"}
+    )
+
+    async def members(user, flt: str) -> set[str]:
+        reply = await user.ok("GET", "/sync", params={**OFFLINE, "filter": flt, "since": token})
+        entry = reply["rooms"]["join"][room]
+        assert entry["timeline"]["limited"] is True
+        senders = [e["sender"] for e in entry["timeline"]["events"]]
+        assert senders == [u1.user_id, u2.user_id]
+        assert entry["summary"]["m.joined_member_count"] == 6
+        return {e["state_key"] for e in entry["state"]["events"] if e["type"] == "m.room.member"}
+
+    # Lazy: the senders (unchanged since the token, but the client may lack
+    # them) and one's own changed membership; not u3, who only changed.
+    assert await members(bob, lazy) == {u1.user_id, u2.user_id, bob.user_id}
+    assert await members(carol, lazy) == {u1.user_id, u2.user_id}
+    # Without lazy loading: exactly what changed in the gap.
+    assert await members(carol, eager) == {u3.user_id, bob.user_id}
