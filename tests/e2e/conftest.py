@@ -21,6 +21,7 @@ from tests.e2e.server import (
     drop_pg_database,
     server_config,
 )
+from tests.e2e.synapse_server import SynapsePair, sceau_and_synapse
 
 SERVERS_KEY = pytest.StashKey[list[ServerProcess]]()
 
@@ -94,6 +95,16 @@ def make_module_server(
 def server(make_module_server: ServerFactory) -> ServerProcess:
     """One running server shared by the tests of a module."""
     return make_module_server()
+
+
+@pytest.fixture(scope="session")
+def synapse_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapsePair]:
+    """Sceau and a real Synapse (plus two Sceau servers each off one side's allowlist).
+
+    Shared by every Synapse test module: starting Synapse takes about 20 s.
+    """
+    with sceau_and_synapse(tmp_path_factory.mktemp("synapse")) as pair:
+        yield pair
 
 
 @pytest.hookimpl(hookwrapper=True)

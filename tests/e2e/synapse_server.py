@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import IN_CI, free_port
-from tests.e2e.federation_servers import FederationLab
+from tests.e2e.federation_servers import FederatedServer, FederationLab
 
 REPO = Path(__file__).resolve().parents[2]
 SYNAPSE_PYTHON = REPO / "bench" / ".work" / "synapse-venv" / "bin" / "python"
@@ -117,6 +118,12 @@ class SynapseProcess:
         }
         self.config_path.write_text(yaml.safe_dump(config))
 
+    def set_whitelist(self, servers: list[str]) -> None:
+        """Rewrite ``federation_domain_whitelist`` (before :meth:`start`)."""
+        config = yaml.safe_load(self.config_path.read_text())
+        config["federation_domain_whitelist"] = servers
+        self.config_path.write_text(yaml.safe_dump(config))
+
     def start(self, timeout: float = 90) -> None:
         python = synapse_python()
         command = [str(python), "-m", "synapse.app.homeserver", "-c", str(self.config_path)]
@@ -164,21 +171,45 @@ class SynapseProcess:
             return "(no log)"
 
 
+@dataclass
+class SynapsePair:
+    """Sceau and Synapse allowing each other, plus two Sceau servers each off one side's list.
+
+    ``unknown_to_synapse`` allows Synapse but is not in Synapse's
+    ``federation_domain_whitelist``; ``closed_to_synapse`` is in Synapse's
+    whitelist but does not have Synapse in its ``federation.allow``.
+    """
+
+    lab: FederationLab
+    synapse: SynapseProcess
+
+    @property
+    def sceau(self) -> FederatedServer:
+        return self.lab.servers[0]
+
+    @property
+    def unknown_to_synapse(self) -> FederatedServer:
+        return self.lab.servers[1]
+
+    @property
+    def closed_to_synapse(self) -> FederatedServer:
+        return self.lab.servers[2]
+
+
 @contextmanager
-def sceau_and_synapse(folder: Path) -> Iterator[tuple[FederationLab, SynapseProcess]]:
-    """A Sceau server and a Synapse on loopback over TLS, each allowing only the other."""
+def sceau_and_synapse(folder: Path) -> Iterator[SynapsePair]:
+    """The servers of :class:`SynapsePair` on loopback over TLS (one CA for the run)."""
     synapse_python()
     lab = FederationLab(folder / "sceau")
     synapse = SynapseProcess(folder / "synapse", free_port(), lab.ca, allow=[])
     sceau = lab.declare(federation={"allow": [synapse.name]})
-    config = synapse.config_path.read_text().replace(
-        "federation_domain_whitelist: []", f"federation_domain_whitelist:\n- '{sceau.name}'"
-    )
-    synapse.config_path.write_text(config)
+    lab.declare(federation={"allow": [synapse.name]})
+    closed = lab.declare()
+    synapse.set_whitelist([sceau.name, closed.name])
     try:
         lab.start_all()
         synapse.start()
-        yield lab, synapse
+        yield SynapsePair(lab, synapse)
     finally:
         lab.stop_all()
         synapse.stop()

@@ -6,25 +6,21 @@ implementation. Rooms across the two are the event graph's tests.
 """
 
 import ssl
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.federation_servers import FederationLab
-from tests.e2e.synapse_server import SynapseProcess, sceau_and_synapse
+from tests.e2e.federation_servers import FederatedServer, FederationLab
+from tests.e2e.synapse_server import SynapsePair, SynapseProcess
 from tests.e2e.test_federation_tls import Client, register
 from tests.http.test_keys_helpers import ClientDevice
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def pair(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[FederationLab, SynapseProcess]]:
-    with sceau_and_synapse(tmp_path_factory.mktemp("synapse-interop")) as servers:
-        yield servers
+@pytest.fixture
+def pair(synapse_pair: SynapsePair) -> tuple[FederationLab, SynapseProcess]:
+    return synapse_pair.lab, synapse_pair.synapse
 
 
 class SynapseUser(Client):
@@ -134,3 +130,75 @@ async def test_to_device_messages_cross_both_ways(pair):
     (to_alice,) = await alice.to_device_until(1)
     assert (to_sam["sender"], to_sam["content"]) == (alice.user_id, {"n": "to sam"})
     assert (to_alice["sender"], to_alice["content"]) == (sam.user_id, {"n": "to alice"})
+
+
+def federation_requests_from(server: FederatedServer, path: str) -> list[str]:
+    """Lines of the server's access log for federation requests to ``path``."""
+    assert server.process is not None
+    return [
+        line
+        for line in server.process.log_text().splitlines()
+        if "sceau.access" in line and path in line
+    ]
+
+
+async def test_synapse_refuses_a_sceau_server_off_its_whitelist_both_ways(synapse_pair):
+    """Synapse's ``federation_domain_whitelist`` leaves out a Sceau server that allows it."""
+    outsider, synapse = synapse_pair.unknown_to_synapse, synapse_pair.synapse
+    olga = await register(outsider, "olga")
+    sam = await register_on_synapse(synapse, "sam_w")
+    sams_room = (await sam.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    olgas_room = (await olga.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    denied = f"Federation denied with {outsider.name}"
+
+    # Sceau asks; Synapse answers 403 naming the Sceau server; Sceau passes the refusal on.
+    profile = await olga.http.get(f"/_matrix/client/v3/profile/{sam.user_id}")
+    assert (profile.status_code, profile.json()["errcode"]) == (403, "M_FORBIDDEN")
+    assert f"{synapse.name} refused" in profile.json()["error"]
+    assert denied in profile.json()["error"]
+    join = await olga.http.post(f"/_matrix/client/v3/join/{sams_room}?server_name={synapse.name}")
+    assert join.status_code == 403
+    assert f"{synapse.name} refused the join" in join.json()["error"]
+    assert denied in join.json()["error"]
+
+    # Synapse sends nothing to the Sceau server: it refuses, or fails the join, by itself.
+    asked = await sam.http.get(f"/_matrix/client/v3/profile/{olga.user_id}")
+    assert (asked.status_code, asked.json()["error"]) == (403, denied + ".")
+    joined = await sam.http.post(
+        f"/_matrix/client/v3/join/{olgas_room}?server_name={outsider.name}"
+    )
+    assert joined.status_code >= 400
+    for path in ("/_matrix/federation/v1/query/profile", "/_matrix/federation/v1/make_join/"):
+        assert federation_requests_from(outsider, path) == []
+
+
+async def test_sceau_refuses_synapse_when_it_is_not_in_federation_allow(synapse_pair):
+    """A Sceau server on Synapse's whitelist whose ``federation.allow`` leaves Synapse out."""
+    closed, synapse = synapse_pair.closed_to_synapse, synapse_pair.synapse
+    carl = await register(closed, "carl")
+    sam = await register_on_synapse(synapse, "sam_c")
+    sams_room = (await sam.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    carls_room = (await carl.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    not_allowed = f"Federation denied with {synapse.name}"
+
+    # Synapse asks; Sceau answers 403 naming Synapse, and Synapse passes it on.
+    asked = await sam.http.get(f"/_matrix/client/v3/profile/{carl.user_id}")
+    assert (asked.status_code, asked.json()["errcode"]) == (403, "M_FORBIDDEN")
+    assert not_allowed in asked.json()["error"]
+    joined = await sam.http.post(f"/_matrix/client/v3/join/{carls_room}?server_name={closed.name}")
+    assert (joined.status_code, joined.json()["errcode"]) == (403, "M_FORBIDDEN")
+    assert not_allowed in joined.json()["error"]
+    refusals = federation_requests_from(closed, "/_matrix/federation/v1/make_join/")
+    assert refusals and all(" 403 " in line for line in refusals)
+
+    # Sceau sends nothing to Synapse: the profile, the join and the invite fail naming it.
+    profile = await carl.http.get(f"/_matrix/client/v3/profile/{sam.user_id}")
+    assert (profile.status_code, profile.json()["errcode"]) == (403, "M_FORBIDDEN")
+    assert not_allowed in profile.json()["error"]
+    join = await carl.http.post(f"/_matrix/client/v3/join/{sams_room}?server_name={synapse.name}")
+    invite = await carl.http.post(
+        f"/_matrix/client/v3/rooms/{carls_room}/invite", json={"user_id": sam.user_id}
+    )
+    for refused in (join, invite):
+        assert (refused.status_code, refused.json()["errcode"]) == (403, "M_FORBIDDEN")
+        assert not_allowed in refused.json()["error"]

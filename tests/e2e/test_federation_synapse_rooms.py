@@ -8,14 +8,13 @@ messages, edits, redactions, receipts and typing cross in both directions.
 
 import asyncio
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import nio
 import pytest
 
 from tests.e2e.federation_servers import FederationLab
-from tests.e2e.synapse_server import SynapseProcess, sceau_and_synapse
+from tests.e2e.synapse_server import SynapsePair, SynapseProcess
 from tests.e2e.test_federation_rooms import ephemeral, has_body, send, sync_until, timeline
 from tests.e2e.test_federation_synapse import register_on_synapse
 from tests.e2e.test_federation_tls import register
@@ -23,12 +22,9 @@ from tests.e2e.test_federation_tls import register
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def pair(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[FederationLab, SynapseProcess]]:
-    with sceau_and_synapse(tmp_path_factory.mktemp("synapse-rooms")) as servers:
-        yield servers
+@pytest.fixture
+def pair(synapse_pair: SynapsePair) -> tuple[FederationLab, SynapseProcess]:
+    return synapse_pair.lab, synapse_pair.synapse
 
 
 def joined(room_id: str):  # type: ignore[no-untyped-def]

@@ -54,3 +54,23 @@ def test_pinned_keys_must_be_ed25519_and_base64():
         FederationConfig(pinned_keys={"a.example": {"rsa:1": "AAAA"}})
     with pytest.raises(ValueError):
         FederationConfig(pinned_keys={"a.example": {"ed25519:1": "short"}})
+
+
+def test_a_destination_refused_here_is_named_with_the_setting_that_refuses_it():
+    from sceau.services.federation.client import DestinationNotAllowed
+
+    refused = DestinationNotAllowed("off.example")
+    assert "off.example" in refused.message and "federation.allow" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(403, (403, "M_FORBIDDEN")), (404, (502, "M_UNKNOWN")), (None, (502, "M_UNKNOWN"))],
+)
+def test_a_remote_refusal_reaches_the_user_as_403_and_a_failure_as_502(status, expected):
+    from sceau.services.federation.client import FederationRequestError
+    from sceau.services.federation.remote import unreachable
+
+    error = unreachable(FederationRequestError("b.example", "x", status=status))
+    assert (error.status, error.errcode) == expected
+    assert "b.example" in error.error

@@ -50,6 +50,16 @@ class FederationRequestError(Exception):
         return self.status is None or self.status >= 500 or self.status == 429
 
 
+class DestinationNotAllowed(FederationRequestError):
+    """Refused here, before any connection: the destination is off ``federation.allow``."""
+
+    def __init__(self, destination: str) -> None:
+        super().__init__(
+            destination,
+            f"Federation denied with {destination}: it is not in this server's federation.allow",
+        )
+
+
 def make_ssl_context(ca_file: str | None) -> ssl.SSLContext:
     """Verify peers against ``ca_file`` when given, else against the system store."""
     return ssl.create_default_context(cafile=ca_file)
@@ -123,9 +133,7 @@ class FederationClient:
         max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> httpx.Response:
         if not self._policy.is_allowed(destination):
-            raise FederationRequestError(
-                destination, f"federation with {destination} is not allowed (federation.allow)"
-            )
+            raise DestinationNotAllowed(destination)
         uri = path
         if query:
             uri += "?" + urlencode(query, doseq=True)

@@ -25,6 +25,13 @@ PROFILE_FIELDS = ("displayname", "avatar_url")
 
 
 def unreachable(exc: FederationRequestError) -> MatrixError:
+    """502 for a server that did not answer usefully; 403 when it refused us.
+
+    A refusal (typically its own allowlist leaving this server out) is passed
+    on as such, so the user and the admin see who refused whom.
+    """
+    if exc.status == 403:
+        return MatrixError(403, "M_FORBIDDEN", f"{exc.destination} refused: {exc.message}")
     return MatrixError(502, "M_UNKNOWN", f"{exc.destination} did not answer: {exc.message}")
 
 

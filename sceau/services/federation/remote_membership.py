@@ -26,7 +26,11 @@ from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion, get_room_version
 from sceau.protocol.signing import SignatureError, SigningKey, verify_json_signature
 from sceau.protocol.types import JsonDict, StateKey
-from sceau.services.federation.client import FederationRequestError, encode_path
+from sceau.services.federation.client import (
+    DestinationNotAllowed,
+    FederationRequestError,
+    encode_path,
+)
 from sceau.services.federation.missing_events import FederationRequester
 from sceau.services.federation.pdu_checks import (
     PduFormatError,
@@ -113,6 +117,8 @@ class RemoteMembership:
                 log.info("join of %s to %s through %s failed: %s", user_id, room_id, server, exc)
                 failures.append((server, exc))
         for server, failure in failures:
+            if isinstance(failure, DestinationNotAllowed):
+                raise forbidden(failure.message)
             if isinstance(failure, FederationRequestError) and failure.status == 403:
                 raise forbidden(f"{server} refused the join: {failure.message}")
         named = ", ".join(f"{s} ({e})" for s, e in failures)
@@ -236,6 +242,8 @@ class RemoteMembership:
             answer = await self._client.request(
                 "PUT", target, encode_path(V2 + "/invite/{}/{}", room_id, event_id), body=body
             )
+        except DestinationNotAllowed as exc:
+            raise forbidden(exc.message) from None
         except FederationRequestError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 raise forbidden(f"{target} refused the invite: {exc.message}") from None
