@@ -403,7 +403,9 @@ async def build_services(
         ),
         relations=relations,
         search=search,
-        user_directory=UserDirectoryService(store=stores.user_directory),
+        user_directory=UserDirectoryService(
+            store=stores.user_directory, external_servers=external_servers(config)
+        ),
         room_directory=room_directory,
         upgrades=RoomUpgradeService(
             server_name=config.server_name,

@@ -18,8 +18,12 @@ _WORD = re.compile(r"\S+")
 
 
 class UserDirectoryService:
-    def __init__(self, *, store: UserDirectoryStore) -> None:
+    def __init__(
+        self, *, store: UserDirectoryStore, external_servers: frozenset[str] = frozenset()
+    ) -> None:
         self._store = store
+        #: Servers of external partners: their users' entries say so, as their profiles do.
+        self._external_servers = external_servers
 
     async def search(self, searcher: str, term: object, limit: object) -> dict[str, Any]:
         """POST /user_directory/search."""
@@ -42,5 +46,7 @@ class UserDirectoryService:
                 entry["display_name"] = user.displayname
             if user.avatar_url is not None:
                 entry["avatar_url"] = user.avatar_url
+            if user.user_id.partition(":")[2] in self._external_servers:
+                entry["policy"] = {"external": True}
             results.append(entry)
         return {"limited": len(found) > limit, "results": results}

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import pytest
+
 from tests.http.spec_shapes import assert_spec_shape
 
 
@@ -109,3 +111,20 @@ async def test_users_who_set_hide_profile_are_left_out_until_they_unset_it(user_
     assert user_ids(await find(alice, "carol")) == []
     await carol.ok("PUT", hide, json={"hide_profile": False})
     assert user_ids(await find(alice, "carol")) == [carol.user_id]
+
+
+@pytest.mark.parametrize("config_overrides", [{"policy": {"external_servers": ["test.local"]}}])
+async def test_external_partners_carry_the_profiles_policy_mark(user_factory):
+    alice = await user_factory("alice")
+    carol = await user_factory("carol")
+    await carol.ok("POST", "/createRoom", json={"preset": "public_chat"})
+    (entry,) = (await find(alice, "carol"))["results"]
+    assert entry["policy"] == {"external": True}
+
+
+async def test_agents_carry_no_policy_mark(user_factory):
+    alice = await user_factory("alice")
+    carol = await user_factory("carol")
+    await carol.ok("POST", "/createRoom", json={"preset": "public_chat"})
+    (entry,) = (await find(alice, "carol"))["results"]
+    assert "policy" not in entry
