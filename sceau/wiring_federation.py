@@ -95,6 +95,7 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
             check_filename=check_filename,
         )
         services.profile.remote = fed.remote.profile
+        services.rooms.remote_profile = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys
         services.room_directory.remote = fed.remote.public_rooms
         services.email_invites.remote = EmailInviteFederation(fed.client)

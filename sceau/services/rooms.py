@@ -63,6 +63,9 @@ class RoomService:
         #: Joins, invites and rejections that involve other servers (set by the
         #: federation wiring; None: federation is off and they are refused).
         self.remote: Any = None
+        #: A remote user's profile (set by the federation wiring), so that an invite
+        #: names its invitee as one to a local user does.
+        self.remote_profile: Callable[[str], Awaitable[dict[str, str] | None]] | None = None
         #: Check and complete a createRoom request before it runs (the state's defaults).
         self.create_hooks: list[Callable[[str, JsonDict], Awaitable[JsonDict]]] = []
 
@@ -338,6 +341,7 @@ class RoomService:
         if not remote:
             await self._send_membership(room_id, sender, target, content)
             return
+        content.update(await self._remote_profile_fields(target))
         version = await self._events.room_version(room_id)
 
         async def countersign(event_id: str, pdu: JsonDict) -> JsonDict:
@@ -464,6 +468,16 @@ class RoomService:
         if reason:
             content["reason"] = reason
         return content
+
+    async def _remote_profile_fields(self, user_id: str) -> JsonDict:
+        """A remote invitee's name and avatar; none when their server does not give them."""
+        if self.remote_profile is None:
+            return {}
+        try:
+            found = await self.remote_profile(user_id) or {}
+        except MatrixError:
+            return {}
+        return {k: v for k, v in found.items() if k in ("displayname", "avatar_url")}
 
     async def _restricted_join_authoriser(self, room_id: str, user_id: str) -> str | None:
         """For restricted rooms, a local member who may invite vouches for the join."""

@@ -131,11 +131,14 @@ async def test_receipts_and_typing_cross(lab):
     )
 
 
-async def test_an_invite_crosses_and_the_invitee_joins(lab):
+async def test_an_invite_crosses_names_the_invitee_and_the_invitee_joins(lab):
     a, b = lab.servers
     alice, carol = await register(a, "alice_i"), await register(b, "carol_i")
+    await carol.ok("PUT", f"/profile/{carol.user_id}/displayname", json={"displayname": "Carol"})
     room_id = (await alice.ok("POST", "/createRoom", json={"preset": "private_chat"}))["room_id"]
     await alice.ok("POST", f"/rooms/{room_id}/invite", json={"user_id": carol.user_id})
+    invite = await alice.ok("GET", f"/rooms/{room_id}/state/m.room.member/{carol.user_id}")
+    assert invite == {"membership": "invite", "displayname": "Carol"}  # from her server
     await sync_until(
         carol, lambda body: room_id in body.get("rooms", {}).get("invite", {}), "the invite"
     )
