@@ -97,6 +97,75 @@ export function policySteps(user) {
       return { accessRule: (await access.locator(".access-rule-name").innerText()).trim() };
     },
 
+    /** The newest tile containing `text`, once its sender shows the external badge: sender, badge, accessible name. */
+    async externalSender({ name, text, timeout = 45_000 }) {
+      const { page } = user(name);
+      const tile = page.getByRole("log").last().getByRole("article").filter({ hasText: text }).last();
+      const badge = tile.locator(".event-header").getByText(tr("policy.external.badge"), { exact: true });
+      await badge.waitFor({ timeout });
+      return {
+        sender: (await tile.locator(".event-sender").innerText()).trim(),
+        badge: (await badge.innerText()).trim(),
+        label: await tile.getAttribute("aria-label"),
+      };
+    },
+
+    /** In the open room settings, the members once one shows the external badge: name and badge of each. */
+    async memberBadges({ name, timeout = 30_000 }) {
+      const { page } = user(name);
+      const members = page.getByRole("dialog").locator(".member-list li");
+      await members.locator(".external-badge").first().waitFor({ timeout });
+      await members.last().scrollIntoViewIfNeeded();
+      return {
+        members: await members.evaluateAll((items) =>
+          items.map((li) => ({
+            name: li.querySelector(".result-name")?.firstChild?.textContent?.trim() ?? "",
+            badge: li.querySelector(".external-badge")?.textContent?.trim() ?? null,
+          })),
+        ),
+      };
+    },
+
+    /**
+     * "New conversation", search `query`: the results once `userId` is among
+     * them (with `badged`, once it shows the external badge): text and badge of each.
+     */
+    async searchPeople({ name, query, userId, badged = false, timeout = 30_000 }) {
+      const { page } = user(name);
+      await page.getByRole("button", { name: tr("newChat.newDmLabel") }).first().click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("searchbox").fill(query);
+      const results = dialog.getByRole("list", { name: tr("newChat.results") }).getByRole("button");
+      const found = results.filter({ hasText: userId }).first();
+      await (badged ? found.locator(".external-badge") : found).waitFor({ timeout });
+      return {
+        results: await results.evaluateAll((buttons) =>
+          buttons.map((b) => ({
+            text: b.querySelector(".hint")?.textContent ?? "",
+            badge: b.querySelector(".external-badge")?.textContent?.trim() ?? null,
+          })),
+        ),
+      };
+    },
+
+    /** Pick `userId` among the results shown by searchPeople; the DM opens. */
+    async pickPerson({ name, userId }) {
+      const { page } = user(name);
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("button").filter({ hasText: userId }).first().click();
+      await dialog.waitFor({ state: "detached" });
+      await page.getByRole("textbox", { name: tr("composer.placeholder") }).last().waitFor();
+    },
+
+    /** The open room's header once it shows the external badge: its title and the badge. */
+    async headerBadge({ name, timeout = 30_000 }) {
+      const { page } = user(name);
+      const title = page.getByRole("main").locator(".room-header h1").first();
+      const badge = title.getByText(tr("policy.external.badge"), { exact: true });
+      await badge.waitFor({ timeout });
+      return { title: (await title.locator(".room-title-text").innerText()).trim(), badge: (await badge.innerText()).trim() };
+    },
+
     /** Press the download button of a file's tile; the alert shown instead of a download. */
     async downloadRefused({ name, file, timeout = 45_000 }) {
       const { page } = user(name);

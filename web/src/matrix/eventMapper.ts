@@ -8,6 +8,7 @@ import {
   type Room,
 } from "matrix-js-sdk";
 import { callSummaryOf, mayEndCall } from "./callTimeline";
+import type { ExternalLookup } from "./externals";
 import { sanitizeHtml } from "./markdown";
 import { sendStateOf, type EventKind, type Person, type Reaction, type TimelineEvent } from "./timeline";
 
@@ -31,14 +32,17 @@ export function friendlyName(name: string): string {
   return /^@[^:\s]+:\S+$/.test(name) ? localpart(name) : name;
 }
 
-export function personOf(room: Room, userId: string): Person {
+/** A member as the UI shows them; with `isExternal`, marked when they are an external partner. */
+export function personOf(room: Room, userId: string, isExternal?: ExternalLookup): Person {
   const member = room.getMember(userId);
   const name = member?.name;
-  return {
+  const person: Person = {
     userId,
     name: name && name !== userId ? name : localpart(userId),
     avatarMxc: member?.getMxcAvatarUrl() ?? null,
   };
+  if (isExternal?.(userId)) person.external = true;
+  return person;
 }
 
 /** Whether the event gets its own row in the timeline (a call's: given its room). */
@@ -107,7 +111,8 @@ function reactionsOf(client: MatrixClient, room: Room, event: MatrixEvent): Reac
   return out;
 }
 
-export function toTimelineEvent(client: MatrixClient, room: Room, event: MatrixEvent, inThread: boolean): TimelineEvent {
+/** `isExternal` marks the senders who are external partners (and asks about unknown ones). */
+export function toTimelineEvent(client: MatrixClient, room: Room, event: MatrixEvent, inThread: boolean, isExternal?: ExternalLookup): TimelineEvent {
   const me = client.getUserId();
   const content = event.getContent();
   const kind = kindOf(event);
@@ -123,7 +128,7 @@ export function toTimelineEvent(client: MatrixClient, room: Room, event: MatrixE
   return {
     id,
     eventId: event.getId()?.startsWith("$") ? event.getId()! : null,
-    sender: personOf(room, event.getSender() ?? ""),
+    sender: personOf(room, event.getSender() ?? "", isExternal),
     ts: event.getTs(),
     kind,
     body: kind === "redacted" ? "" : typeof content.body === "string" ? content.body : "",

@@ -10,12 +10,15 @@ import {
   type ICreateRoomOpts,
   type MatrixClient,
 } from "matrix-js-sdk";
+import { isExternalProfile, type ExternalUsers } from "./externals";
 import { directRoomMap } from "./roomListBinder";
 
 export interface DirectoryUser {
   userId: string;
   displayName: string | null;
   avatarMxc: string | null;
+  /** An external partner (the entry's policy mark, as in their profile). */
+  external: boolean;
 }
 
 export interface PublicRoom {
@@ -30,13 +33,36 @@ export interface PublicRoom {
 const ENCRYPTION = { type: EventType.RoomEncryption, state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } };
 
 export class RoomActions {
-  constructor(private readonly client: MatrixClient) {}
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly externals?: ExternalUsers,
+  ) {}
 
+  /** The directory's matches; each one's external mark is remembered for the other views. */
   async searchUsers(term: string): Promise<DirectoryUser[]> {
     const { results } = await this.client.searchUserDirectory({ term, limit: 20 });
     return results
       .filter((u) => u.user_id !== this.client.getUserId())
-      .map((u) => ({ userId: u.user_id, displayName: u.display_name ?? null, avatarMxc: u.avatar_url ?? null }));
+      .map((u) => {
+        const external = isExternalProfile(u);
+        this.externals?.learn(u.user_id, external);
+        return { userId: u.user_id, displayName: u.display_name ?? null, avatarMxc: u.avatar_url ?? null, external };
+      });
+  }
+
+  /**
+   * Someone typed by full user ID, as their profile says (through their own
+   * server: the directory knows only this server's users); null when it does not answer.
+   */
+  async lookupUser(userId: string): Promise<DirectoryUser | null> {
+    try {
+      const profile = await this.client.getProfileInfo(userId);
+      const external = isExternalProfile(profile);
+      this.externals?.learn(userId, external);
+      return { userId, displayName: profile.displayname || null, avatarMxc: profile.avatar_url ?? null, external };
+    } catch {
+      return null;
+    }
   }
 
   /** The existing DM with this user, if we are joined or invited to one. */

@@ -23,6 +23,7 @@ import {
   type RoomMember,
 } from "matrix-js-sdk";
 import { friendlyName, isShown, personOf, toTimelineEvent } from "./eventMapper";
+import type { ExternalLookup, ExternalUsers } from "./externals";
 import { composeMessage, type Mention } from "./markdown";
 import { Store } from "./store";
 import type { Person, TimelineEvent } from "./timeline";
@@ -40,6 +41,8 @@ export interface RoomInfo {
   encrypted: boolean;
   membership: string;
   isDirect: boolean;
+  /** A DM whose other member is an external partner: the header shows the badge. */
+  partnerExternal: boolean;
   joinedCount: number;
   inviterName: string | null;
   myLevel: number;
@@ -75,13 +78,16 @@ export class RoomViewModel {
   private scheduled = false;
   private readonly stops: (() => void)[] = [];
   private lastTypingSent = 0;
+  private readonly isExternal: ExternalLookup;
 
   constructor(
     private readonly client: MatrixClient,
     readonly room: Room,
     readonly threadId: string | null,
+    externals?: ExternalUsers,
   ) {
     const me = client.getUserId() ?? "";
+    this.isExternal = externals?.lookup ?? (() => false);
     this.readUpTo = readMarkerOf(room, me);
     this.info = new Store(this.computeInfo());
     const roomId = room.roomId;
@@ -107,6 +113,7 @@ export class RoomViewModel {
     on(room, ThreadEvent.Update, refresh);
     on(room, ThreadEvent.NewReply, refresh);
     on(room, RoomEvent.Timeline, refresh);
+    if (externals) this.stops.push(externals.changes.subscribe(refresh));
     on(client, RoomMemberEvent.Typing, (_e: MatrixEvent, member: RoomMember) => {
       if (member.roomId === roomId) this.updateTyping();
     });
@@ -168,7 +175,7 @@ export class RoomViewModel {
     for (const event of [...raw, ...pending]) {
       if (!isShown(event, this.room)) continue;
       if (!inThread && event.isRelation(RelationType.Thread)) continue;
-      const mapped = toTimelineEvent(this.client, this.room, event, inThread);
+      const mapped = toTimelineEvent(this.client, this.room, event, inThread, this.isExternal);
       if (seen.has(mapped.id)) continue;
       seen.add(mapped.id);
       events.push(mapped);
@@ -189,6 +196,7 @@ export class RoomViewModel {
     const direct = this.client.getAccountData(EventType.Direct)?.getContent() ?? {};
     const isDirect = Object.values(direct).some((ids) => Array.isArray(ids) && ids.includes(room.roomId));
     const invite = membership === KnownMembership.Invite ? room.getMember(me)?.events.member : undefined;
+    const partner = isDirect ? room.guessDMUserId() : me;
     return {
       roomId: room.roomId,
       name: friendlyName(room.name || room.roomId),
@@ -197,6 +205,7 @@ export class RoomViewModel {
       encrypted: room.hasEncryptionStateEvent(),
       membership,
       isDirect: isDirect || invite?.getContent().is_direct === true,
+      partnerExternal: partner !== me && this.isExternal(partner),
       joinedCount: room.getJoinedMemberCount(),
       inviterName: invite?.getSender() ? personOf(room, invite.getSender()!).name : null,
       myLevel,
@@ -228,7 +237,7 @@ export class RoomViewModel {
     return this.room
       .getMembers()
       .filter((m) => m.membership === KnownMembership.Join || m.membership === KnownMembership.Invite)
-      .map((m) => ({ ...personOf(this.room, m.userId), powerLevel: m.powerLevel, membership: m.membership ?? "" }))
+      .map((m) => ({ ...personOf(this.room, m.userId, this.isExternal), powerLevel: m.powerLevel, membership: m.membership ?? "" }))
       .sort((a, b) => b.powerLevel - a.powerLevel || a.name.localeCompare(b.name));
   }
 

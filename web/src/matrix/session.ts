@@ -22,6 +22,7 @@ import { watchExpiry } from "./accountValidity";
 import { connectionState, type ConnectionState } from "./connection";
 import { CallManager } from "./calls";
 import { clearCredentials, type Credentials } from "./credentials";
+import { ExternalUsers, isExternalProfile } from "./externals";
 import { GroupCallManager } from "./groupCalls";
 import { localpart } from "./eventMapper";
 import { SecretKeyCache } from "./crypto";
@@ -67,6 +68,8 @@ export class MatrixSession {
   readonly actions: RoomActions;
   /** The state's room rules: access rule, email invitations (roomPolicy.ts). */
   readonly roomPolicy: RoomPolicy;
+  /** Who is an external partner (profiles' policy mark), asked once per user. */
+  readonly externals: ExternalUsers;
   readonly calls: CallManager;
   readonly groupCalls: GroupCallManager;
   private syncState: string | null = null;
@@ -102,7 +105,8 @@ export class MatrixSession {
     });
     this.profile = new Store<Profile>({ userId: this.userId, displayName: localpart(this.userId), avatarMxc: null });
     this.roomList = new RoomListBinder(this.client);
-    this.actions = new RoomActions(this.client);
+    this.externals = new ExternalUsers((userId) => this.client.getProfileInfo(userId), this.userId);
+    this.actions = new RoomActions(this.client, this.externals);
     this.roomPolicy = new RoomPolicy(this.client);
     this.calls = new CallManager(this.client);
     this.groupCalls = new GroupCallManager(this.client);
@@ -156,6 +160,7 @@ export class MatrixSession {
   private async loadProfile(): Promise<void> {
     try {
       const info = await this.client.getProfileInfo(this.userId);
+      this.externals.learn(this.userId, isExternalProfile(info));
       this.profile.set({
         userId: this.userId,
         displayName: info.displayname || localpart(this.userId),
@@ -226,7 +231,7 @@ export class MatrixSession {
 
   openRoom(roomId: string, threadId: string | null = null): RoomViewModel | null {
     const room = this.client.getRoom(roomId);
-    return room ? new RoomViewModel(this.client, room, threadId) : null;
+    return room ? new RoomViewModel(this.client, room, threadId, this.externals) : null;
   }
 
   /** True when logging out would lose message keys: no server-side backup is active. */

@@ -17,6 +17,8 @@ export interface Person {
   userId: string;
   name: string;
   avatarMxc: string | null;
+  /** An external partner (their profile's policy mark): shown with a badge. */
+  external?: boolean;
 }
 
 export type EventKind = "message" | "emote" | "notice" | "image" | "file" | "membership" | "state" | "redacted" | "undecryptable" | "call" | "other";

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { useSession } from "../../app/sessionContext";
 import type { DirectoryUser } from "../../matrix/roomActions";
 import { Avatar } from "../../ui/Avatar";
+import { ExternalBadge } from "../policy/ExternalBadge";
 
 const USER_ID = /^@[^:\s]+:\S+$/;
 
@@ -22,7 +23,22 @@ export function UserSearch({ id, label, busy, onPick, exclude }: Props) {
   const [results, setResults] = useState<DirectoryUser[]>([]);
   const [searching, setSearching] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [typedProfile, setTypedProfile] = useState<DirectoryUser | null>(null);
   const query = term.trim();
+  const typedFullId = USER_ID.test(query);
+
+  useEffect(() => {
+    setTypedProfile(null);
+    if (!typedFullId) return;
+    let live = true;
+    const timer = window.setTimeout(() => {
+      void session.actions.lookupUser(query).then((found) => live && setTypedProfile(found));
+    }, 250);
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, [query, typedFullId, session]);
 
   useEffect(() => {
     if (query.length < 2) {
@@ -49,7 +65,7 @@ export function UserSearch({ id, label, busy, onPick, exclude }: Props) {
   }, [query, session, t]);
 
   const shown = results.filter((u) => !exclude?.has(u.userId));
-  const typedId = USER_ID.test(query) && !results.some((u) => u.userId === query) && !exclude?.has(query);
+  const typedId = typedFullId && !results.some((u) => u.userId === query) && !exclude?.has(query);
   return (
     <>
       <div className="field">
@@ -72,7 +88,10 @@ export function UserSearch({ id, label, busy, onPick, exclude }: Props) {
               <button type="button" className="result" disabled={busy} onClick={() => onPick(user.userId)}>
                 <Avatar id={user.userId} name={user.displayName ?? user.userId} mxc={user.avatarMxc} size={36} />
                 <span className="result-text">
-                  <span className="result-name">{user.displayName ?? user.userId}</span>
+                  <span className="result-name">
+                    {user.displayName ?? user.userId}
+                    {user.external && <> <ExternalBadge /></>}
+                  </span>
                   <span className="hint">{user.userId}</span>
                 </span>
               </button>
@@ -81,9 +100,13 @@ export function UserSearch({ id, label, busy, onPick, exclude }: Props) {
           {typedId && (
             <li>
               <button type="button" className="result" disabled={busy} onClick={() => onPick(query)}>
-                <Avatar id={query} name={query} mxc={null} size={36} />
+                <Avatar id={query} name={typedProfile?.displayName ?? query} mxc={typedProfile?.avatarMxc ?? null} size={36} />
                 <span className="result-text">
-                  <span className="result-name">{query}</span>
+                  <span className="result-name">
+                    {typedProfile?.displayName ?? query}
+                    {typedProfile?.external && <> <ExternalBadge /></>}
+                  </span>
+                  {typedProfile?.displayName && <span className="hint">{query}</span>}
                 </span>
               </button>
             </li>

@@ -10,6 +10,7 @@ import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
 import { useStore } from "../../ui/useStore";
 import { CallButtons } from "../calls/CallButtons";
+import { ExternalBadge } from "../policy/ExternalBadge";
 import { Composer, type ComposerMode } from "../composer/Composer";
 import { Timeline } from "../timeline/Timeline";
 import { TypingIndicator } from "../timeline/TypingIndicator";
@@ -73,6 +74,7 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
           <div className="room-header-text">
             <h1 className="room-title">
               <span className="room-title-text">{info.name}</span>
+              {info.partnerExternal && <ExternalBadge className="external-badge-wide" />}
               {info.encrypted && (
                 <span className="encrypted-mark" title={t("room.encrypted")}>
                   <Icon name="lock" size={14} />
@@ -80,7 +82,10 @@ function OpenRoom({ vm, threadId, onBack, onOpenThread, onOpenRoom }: Omit<Props
                 </span>
               )}
             </h1>
-            <p className="room-topic">{info.topic ?? (info.isDirect ? t("room.directChat") : t("room.members", { count: info.joinedCount }))}</p>
+            <p className="room-topic">
+              {info.partnerExternal && <ExternalBadge className="external-badge-narrow" />}
+              {info.topic ?? (info.isDirect ? t("room.directChat") : t("room.members", { count: info.joinedCount }))}
+            </p>
           </div>
           <CallButtons roomId={info.roomId} joinedCount={info.joinedCount} />
           {dmPartner && <VerifyUserButton userId={dmPartner.userId} roomId={info.roomId} name={dmPartner.name} />}

@@ -8,6 +8,7 @@ import { useStore } from "../../ui/useStore";
 import { UserSearch } from "../newchat/UserSearch";
 import { roleOf, ROLE_LEVELS, type Role } from "./roles";
 import { EmailInvite } from "../policy/EmailInvite";
+import { ExternalBadge } from "../policy/ExternalBadge";
 import { explainError } from "../policy/policyErrors";
 import { RoomAccessSection } from "../policy/RoomAccessSection";
 
@@ -133,11 +134,13 @@ export function RoomSettingsDialog({ vm, onClose, onLeft }: Props) {
               <span className="result-text">
                 <span className="result-name">
                   {m.name}
+                  {m.external && <> <ExternalBadge /></>}
                   {m.membership === "invite" && <span className="hint"> {t("roomSettings.invited")}</span>}
                 </span>
                 <span className="hint">{m.userId}</span>
               </span>
-              {info.can.powerLevels && m.userId !== session.userId && m.powerLevel < info.myLevel ? (
+              {/* An external partner may not be given any rights (policy): no role to choose. */}
+              {info.can.powerLevels && !m.external && m.userId !== session.userId && m.powerLevel < info.myLevel ? (
                 <select
                   aria-label={t("roomSettings.roleOf", { name: m.name })}
                   value={roleOf(m.powerLevel)}

@@ -10,6 +10,7 @@ import { formatDay, formatTime } from "../../ui/format";
 import { Icon } from "../../ui/Icon";
 import type { CallSummary } from "../../matrix/callHistory";
 import { CallTile } from "../calls/CallTile";
+import { ExternalBadge } from "../policy/ExternalBadge";
 import { describeState } from "./describe";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "✅"];
@@ -121,7 +122,7 @@ export const EventTile = memo(function EventTile({ vm, event, continuation, canR
   return (
     <article
       className={`event${continuation ? " event-continuation" : ""}${event.mentionsMe ? " event-mention" : ""}${event.sendState !== "sent" ? ` event-${event.sendState}` : ""}`}
-      aria-label={t("timeline.messageFrom", { name: event.sender.name, time })}
+      aria-label={t(event.sender.external ? "timeline.messageFromExternal" : "timeline.messageFrom", { name: event.sender.name, time })}
     >
       <div className="event-gutter">
         {continuation ? (
@@ -134,6 +135,7 @@ export const EventTile = memo(function EventTile({ vm, event, continuation, canR
         {!continuation && (
           <div className="event-header">
             <span className="event-sender">{event.sender.name}</span>
+            {event.sender.external && <ExternalBadge />}
             <time className="event-time" dateTime={new Date(event.ts).toISOString()}>
               {time}
             </time>
