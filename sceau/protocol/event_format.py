@@ -7,6 +7,7 @@ references are plain IDs. Callers use these helpers so that nothing else in
 Sceau has to know which format a room uses.
 """
 
+import heapq
 from typing import Any
 
 from sceau.protocol.base64 import encode_base64
@@ -22,6 +23,7 @@ __all__ = [
     "is_server_event_id",
     "new_server_event_id",
     "prev_event_ids",
+    "sort_by_auth",
 ]
 
 
@@ -80,3 +82,44 @@ def event_id_server(event_id: str) -> str | None:
     if not is_server_event_id(event_id):
         return None
     return event_id[1:].partition(":")[2]
+
+
+def sort_by_auth(events: dict[str, JsonDict]) -> list[str]:
+    """The event IDs ordered so each comes after those of its ``auth_events`` in the set.
+
+    Events fetched together (a state, an auth chain) are checked against
+    their own auth events in this order, so a chain that holds together is
+    accepted whole. Ties go by depth, then ID; a cycle (only a forged set can
+    have one) is broken the same way rather than looping.
+    """
+    waiting = {
+        eid: {a for a in auth_event_ids(pdu) if a in events and a != eid}
+        for eid, pdu in events.items()
+    }
+    cited_by: dict[str, list[str]] = {}
+    for eid, needs in waiting.items():
+        for aid in needs:
+            cited_by.setdefault(aid, []).append(eid)
+
+    def key(eid: str) -> tuple[int, str]:
+        depth = events[eid].get("depth")
+        return (depth if isinstance(depth, int) else 0, eid)
+
+    ready = [key(eid) for eid, needs in waiting.items() if not needs]
+    heapq.heapify(ready)
+    ordered: list[str] = []
+    while waiting:
+        if not ready:  # a cycle: take its shallowest event
+            heapq.heappush(ready, min(key(eid) for eid in waiting))
+        _depth, chosen = heapq.heappop(ready)
+        if chosen not in waiting:
+            continue
+        ordered.append(chosen)
+        del waiting[chosen]
+        for later in cited_by.get(chosen, []):
+            needs = waiting.get(later)
+            if needs is not None and chosen in needs:
+                needs.discard(chosen)
+                if not needs:
+                    heapq.heappush(ready, key(later))
+    return ordered

@@ -13,6 +13,7 @@ from sceau.protocol.event_format import (
     event_references,
     is_server_event_id,
     prev_event_ids,
+    sort_by_auth,
 )
 from sceau.protocol.events import (
     add_signature,
@@ -289,3 +290,22 @@ def test_built_pdu_holds_integral_floats_as_the_integers_it_was_signed_over(
     assert check_content_hash(received, version)
     with pytest.raises(CanonicalJsonError):
         make(version, content={"n": 1.5})
+
+
+def _ev(depth: int, *auth: str) -> dict:
+    return {"depth": depth, "auth_events": list(auth)}
+
+
+def test_sort_by_auth_puts_each_event_after_the_auth_events_it_cites() -> None:
+    # Handed newest first, and with a misleading depth on $b.
+    events = {"$c": _ev(3, "$a", "$b"), "$b": _ev(1, "$a"), "$a": _ev(2), "$x": _ev(0, "$gone")}
+    order = sort_by_auth(events)
+    assert sorted(order) == sorted(events)
+    assert order.index("$a") < order.index("$b") < order.index("$c")
+    assert order[0] == "$x"  # cites nothing in the set: by depth first
+
+
+def test_sort_by_auth_breaks_a_forged_cycle_instead_of_looping() -> None:
+    events = {"$a": _ev(1, "$b"), "$b": _ev(2, "$a"), "$c": _ev(5, "$b")}
+    order = sort_by_auth(events)
+    assert order == ["$a", "$b", "$c"]

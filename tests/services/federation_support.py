@@ -75,6 +75,7 @@ class FakePeer:
         self.calls: list[tuple[str, str]] = []
         self.missing_answer: list[str] | None = None
         self.state_answer: dict[str, tuple[list[str], list[str]]] = {}
+        self.auth_answer: list[str] = []
 
     async def request(
         self, method: str, destination: str, path: str, *, query: Any = None, body: Any = None
@@ -95,7 +96,7 @@ class FakePeer:
                 raise LookupError(event_id)
             return {"origin": self.remote.name, "pdus": [self.remote.built[event_id]]}
         if kind == "event_auth":
-            return {"auth_chain": []}
+            return {"auth_chain": [self.remote.built[i] for i in self.auth_answer]}
         raise LookupError(path)
 
 

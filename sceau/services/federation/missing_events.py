@@ -6,7 +6,9 @@ When a received event cites ``prev_events`` this server does not have,
 for the state at each missing event (``state_ids``, then ``event`` for the
 events not held here) so the event can still be placed, as Synapse does.
 Everything fetched passes the same format and signature checks as a PDU of
-a transaction, and is kept as an outlier until it is placed.
+a transaction and the auth rules against its own auth events, and is kept as
+an outlier until it is placed; one that fails is rejected alone and is no
+part of the state it came with.
 """
 
 import logging
@@ -40,11 +42,15 @@ class FederationRequester(Protocol):
 
 
 class OutlierSink(Protocol):
-    """Where fetched events go once checked (the pipeline)."""
+    """Where fetched events go to be checked, auth included (the pipeline)."""
 
-    async def store_outlier(self, origin: str, raw: object) -> str | None: ...
+    async def store_outliers(
+        self, origin: str, room_id: str, raws: list[object]
+    ) -> set[str]: ...
 
     async def loaded(self, event_ids: list[str]) -> dict[str, JsonDict]: ...
+
+    async def usable(self, event_ids: list[str]) -> dict[str, JsonDict]: ...
 
 
 def _path(*parts: str) -> str:
@@ -102,14 +108,15 @@ class MissingEventsFetcher:
             known = await sink.loaded(wanted)
             missing = [eid for eid in dict.fromkeys(wanted) if eid not in known]
             if len(missing) > EVENT_BY_EVENT_LIMIT:
-                await self._fetch_whole_state(origin, room_id, event_id, sink)
+                fetched = await self._fetch_whole_state(origin, room_id, event_id)
             else:
-                for eid in missing:
-                    await self._fetch_event(origin, eid, sink)
+                fetched = [await self._fetch_event(origin, eid) for eid in missing]
+            await sink.store_outliers(origin, room_id, [raw for raw in fetched if raw is not None])
         except Exception as exc:  # the peer's failure leaves the event without that state
             log.info("state_ids from %s at %s failed: %s", origin, event_id, exc)
             return None
-        events = await sink.loaded([*state_ids, event_id])
+        # A state event that failed its own auth events is no part of any state.
+        events = await sink.usable([*state_ids, event_id])
         state: dict[StateKey, str] = {}
         for eid in state_ids:
             event = events.get(eid)
@@ -133,20 +140,16 @@ class MissingEventsFetcher:
             return
         chain = answer.get("auth_chain") if isinstance(answer, dict) else None
         if isinstance(chain, list):
-            for raw in sorted((e for e in chain if isinstance(e, dict)), key=_depth):
-                await sink.store_outlier(origin, raw)
+            await sink.store_outliers(origin, room_id, list(chain))
 
-    async def _fetch_event(self, origin: str, event_id: str, sink: OutlierSink) -> None:
+    async def _fetch_event(self, origin: str, event_id: str) -> object:
         answer = await self._client.request(
             "GET", origin, "/_matrix/federation/v1/event/" + _path(event_id)
         )
         pdus = answer.get("pdus") if isinstance(answer, dict) else None
-        if isinstance(pdus, list) and pdus:
-            await sink.store_outlier(origin, pdus[0])
+        return pdus[0] if isinstance(pdus, list) and pdus else None
 
-    async def _fetch_whole_state(
-        self, origin: str, room_id: str, event_id: str, sink: OutlierSink
-    ) -> None:
+    async def _fetch_whole_state(self, origin: str, room_id: str, event_id: str) -> list[object]:
         answer = await self._client.request(
             "GET",
             origin,
@@ -154,11 +157,14 @@ class MissingEventsFetcher:
             query={"event_id": event_id},
         )
         if not isinstance(answer, dict):
-            return
+            return []
+        found: list[object] = []
         for key in ("auth_chain", "pdus"):
-            for raw in answer.get(key) or []:
-                await sink.store_outlier(origin, raw)
-        await self._fetch_event(origin, event_id, sink)
+            value = answer.get(key)
+            if isinstance(value, list):
+                found.extend(value)
+        found.append(await self._fetch_event(origin, event_id))
+        return found
 
 
 def _depth(event: JsonDict) -> int:

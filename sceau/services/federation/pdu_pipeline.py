@@ -21,7 +21,7 @@ from typing import Any
 
 from sceau.errors import MatrixError
 from sceau.protocol.auth_rules import AuthError, check_auth_events_selection, check_event_auth
-from sceau.protocol.event_format import auth_event_ids, prev_event_ids
+from sceau.protocol.event_format import auth_event_ids, prev_event_ids, sort_by_auth
 from sceau.protocol.hashing import check_content_hash
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion, get_room_version
@@ -138,12 +138,18 @@ class PduPipeline:
         return version
 
     async def auth_with_own_auth_events(
-        self, origin: str, version: RoomVersion, event_id: str, pdu: JsonDict
+        self,
+        origin: str,
+        version: RoomVersion,
+        event_id: str,
+        pdu: JsonDict,
+        *,
+        fetch_missing: bool = True,
     ) -> None:
         """Step 3: the event is allowed by the auth events it cites (fetched if unknown)."""
         auth_ids = auth_event_ids(pdu, version)
         known = await self._events.graph.load_pdus(auth_ids)
-        if len(known) < len(auth_ids) and self._missing is not None:
+        if len(known) < len(auth_ids) and fetch_missing and self._missing is not None:
             room_id = room_id_of(pdu, event_id, version)
             await self._missing.fetch_auth_chain(origin, room_id, event_id, version, self)
             known = await self._events.graph.load_pdus(auth_ids)
@@ -165,22 +171,51 @@ class PduPipeline:
             auth_state[("m.room.create", "")] = create
         check_event_auth(pdu, auth_state, version)
 
-    async def store_outlier(self, origin: str, raw: object) -> str | None:
-        """Keep a fetched event (state or auth chain) apart from the timeline, once checked."""
-        try:
-            version, event_id, pdu = await self.check(raw)
-        except PduFormatError as exc:
-            log.info("fetched event from %s refused: %s", origin, exc)
-            return None
-        known = await self._events.graph.load_pdus([event_id])
-        if event_id not in known:
-            room_id = room_id_of(pdu, event_id, version)
+    async def store_outliers(self, origin: str, room_id: str, raws: list[object]) -> set[str]:
+        """Keep fetched events (a state, an auth chain) apart from the timeline.
+
+        Each passes the same checks as a PDU of a transaction, then the auth
+        rules against its own auth events, taken in auth order so a chain
+        that holds together is accepted whole. One that fails is recorded as
+        rejected alone (and so are those citing it, for that reason); the
+        others are kept. Returns the IDs now usable (kept or already known,
+        not rejected); nothing more is fetched for them.
+        """
+        checked: dict[str, tuple[RoomVersion, JsonDict]] = {}
+        for raw in raws:
+            try:
+                version, event_id, pdu = await self.check(raw)
+            except PduFormatError as exc:
+                log.info("fetched event from %s refused: %s", origin, exc)
+                continue
+            if room_id_of(pdu, event_id, version) != room_id:
+                log.info("fetched event %s from %s is of another room", event_id, origin)
+                continue
+            checked.setdefault(event_id, (version, pdu))
+        known = await self.loaded(list(checked))
+        fresh = {eid: pdu for eid, (_v, pdu) in checked.items() if eid not in known}
+        for event_id in sort_by_auth(fresh):
+            version, pdu = checked[event_id]
+            try:
+                await self.auth_with_own_auth_events(
+                    origin, version, event_id, pdu, fetch_missing=False
+                )
+            except AuthError as exc:
+                log.info("fetched event %s from %s rejected: %s", event_id, origin, exc)
+                await self._record(room_id, origin, event_id, pdu, REJECTED, str(exc))
+                continue
             await self._record(room_id, origin, event_id, pdu, OUTLIER, None)
-        return event_id
+        return set(await self.usable(list(checked)))
 
     async def loaded(self, event_ids: list[str]) -> dict[str, JsonDict]:
         """Events known here, on the timeline or kept apart."""
         return await self._events.graph.load_pdus(event_ids)
+
+    async def usable(self, event_ids: list[str]) -> dict[str, JsonDict]:
+        """Events known here that were not rejected (what a state may be made of)."""
+        found = await self.loaded(event_ids)
+        outcomes = await self._received.outcomes(found)
+        return {eid: pdu for eid, pdu in found.items() if outcomes.get(eid) != REJECTED}
 
     async def _missing_prevs(self, pdu: JsonDict) -> list[str]:
         prevs = prev_event_ids(pdu)

@@ -1,0 +1,147 @@
+"""Events fetched to fill gaps pass the auth rules against their own auth events.
+
+What ``state_ids`` (with ``event``) and ``event_auth`` bring is checked
+like a PDU of a transaction: an event its own auth events do not allow is
+rejected alone, the others are kept as outliers, and a rejected event is no
+part of the state it came with.
+"""
+
+from sceau.storage.received_pdus import ACCEPTED, OUTLIER, REJECTED, ReceivedPduStore
+from tests.services.federation_support import FakePeer, RemoteServer, extremities, room_state
+from tests.services.test_event_graph import BOB, _room_with_bob, msg_depth
+
+PL = ("m.room.power_levels", "")
+
+
+async def _outcomes(services, *event_ids: str) -> list[str | None]:
+    found = await ReceivedPduStore(services.stores.db).outcomes(event_ids)
+    return [found.get(e) for e in event_ids]
+
+
+def _forged_power_levels(remote, version, room_id, state, prev, depth):
+    """Bob, at power 0, gives himself 100: well signed, not allowed by its auth events."""
+    return remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.power_levels",
+        {"users": {BOB: 100}},
+        state_key="",
+        state=state,
+        prev_events=[prev],
+        depth=depth,
+    )
+
+
+async def test_a_forged_state_event_in_a_state_ids_answer_is_rejected_alone(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    depth = msg_depth(await extremities(services, room_id))
+    forged_id, _ = _forged_power_levels(remote, version, room_id, state, join_id, depth)
+    topic_id, _ = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.member",
+        {"membership": "join", "displayname": "Bob B."},
+        state_key=BOB,
+        state=state,
+        prev_events=[forged_id],
+        depth=depth + 1,
+    )
+    last_id, last = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "after the gap"},
+        state=state,
+        prev_events=[topic_id],
+        depth=depth + 2,
+    )
+    peer.missing_answer = []
+    claimed = {**state, PL: forged_id, ("m.room.member", BOB): topic_id}
+    peer.state_answer[topic_id] = (list(claimed.values()), [])
+    assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
+    assert await _outcomes(services, forged_id, topic_id, last_id) == [
+        REJECTED,
+        OUTLIER,
+        ACCEPTED,
+    ]
+    current = await room_state(services, room_id)
+    assert current[PL] == state[PL]
+    assert current[("m.room.member", BOB)] == topic_id
+    placed = await services.stores.events.get_event(last_id)
+    before = await services.stores.state.get_state_ids(placed.state_group)
+    assert forged_id not in before.values()
+
+
+async def test_an_auth_chain_from_event_auth_is_checked_in_order_and_kept(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    depth = msg_depth(await extremities(services, room_id))
+    one_id, _ = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.member",
+        {"membership": "join", "displayname": "one"},
+        state_key=BOB,
+        state=state,
+        prev_events=[join_id],
+        depth=depth,
+    )
+    two_id, _ = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.member",
+        {"membership": "join", "displayname": "two"},
+        state_key=BOB,
+        state={**state, ("m.room.member", BOB): one_id},
+        prev_events=[one_id],
+        depth=depth + 1,
+    )
+    msg_id, msg = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "cites an unseen member event"},
+        state={**state, ("m.room.member", BOB): two_id},
+        prev_events=[join_id],
+        depth=depth,
+    )
+    peer.auth_answer = [two_id, one_id]  # newest first: checked in auth order all the same
+    assert await pipeline.receive_pdus(remote.name, [msg]) == {msg_id: None}
+    assert ("GET", "event_auth") in peer.calls
+    assert await _outcomes(services, one_id, two_id, msg_id) == [OUTLIER, OUTLIER, ACCEPTED]
+
+
+async def test_an_event_citing_a_forged_auth_event_from_event_auth_is_rejected(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    depth = msg_depth(await extremities(services, room_id))
+    forged_id, _ = _forged_power_levels(remote, version, room_id, state, join_id, depth)
+    name_id, name = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.name",
+        {"name": "taken over"},
+        state_key="",
+        state={**state, PL: forged_id},
+        prev_events=[join_id],
+        depth=depth,
+    )
+    peer.auth_answer = [forged_id]
+    result = await pipeline.receive_pdus(remote.name, [name])
+    assert result[name_id] is not None and "rejected auth event" in result[name_id]
+    assert await _outcomes(services, forged_id, name_id) == [REJECTED, REJECTED]
+    assert ("m.room.name", "") not in await room_state(services, room_id)
