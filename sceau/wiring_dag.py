@@ -35,13 +35,14 @@ def add_event_graph_federation(services: "Services") -> None:
         except KeyUnavailable:
             return None
 
+    missing = MissingEventsFetcher(client=federation.client, rooms=stores.rooms)
     pipeline = PduPipeline(
         events=services.events,
         event_store=stores.events,
         rooms=stores.rooms,
         received=ReceivedPduStore(stores.db),
         verify_keys=verify_key,
-        missing=MissingEventsFetcher(client=federation.client, rooms=stores.rooms),
+        missing=missing,
     )
     federation.pdu_receiver = pipeline
     reader = FederationRoomReader(
@@ -94,6 +95,9 @@ def add_event_graph_federation(services: "Services") -> None:
             pipeline=pipeline,
             remote_rooms=remote_rooms,
             state=stores.state,
+            events=services.events,
+            event_store=stores.events,
+            missing=missing,
         ).backfill
         services.rooms.remote = RemoteMembership(
             server_name=me,

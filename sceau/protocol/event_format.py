@@ -8,6 +8,7 @@ Sceau has to know which format a room uses.
 """
 
 import heapq
+from collections.abc import Callable
 from typing import Any
 
 from sceau.protocol.base64 import encode_base64
@@ -24,6 +25,7 @@ __all__ = [
     "new_server_event_id",
     "prev_event_ids",
     "sort_by_auth",
+    "sort_by_prev",
 ]
 
 
@@ -92,9 +94,23 @@ def sort_by_auth(events: dict[str, JsonDict]) -> list[str]:
     accepted whole. Ties go by depth, then ID; a cycle (only a forged set can
     have one) is broken the same way rather than looping.
     """
+    return _sort_by_references(events, auth_event_ids)
+
+
+def sort_by_prev(events: dict[str, JsonDict]) -> list[str]:
+    """The event IDs ordered so each comes after those of its ``prev_events`` in the set.
+
+    A batch of history (``backfill``) is placed oldest first in this order,
+    each event's state computed from those before it.
+    """
+    return _sort_by_references(events, prev_event_ids)
+
+
+def _sort_by_references(
+    events: dict[str, JsonDict], references: Callable[[JsonDict], list[str]]
+) -> list[str]:
     waiting = {
-        eid: {a for a in auth_event_ids(pdu) if a in events and a != eid}
-        for eid, pdu in events.items()
+        eid: {a for a in references(pdu) if a in events and a != eid} for eid, pdu in events.items()
     }
     cited_by: dict[str, list[str]] = {}
     for eid, needs in waiting.items():
@@ -117,9 +133,9 @@ def sort_by_auth(events: dict[str, JsonDict]) -> list[str]:
         ordered.append(chosen)
         del waiting[chosen]
         for later in cited_by.get(chosen, []):
-            needs = waiting.get(later)
-            if needs is not None and chosen in needs:
-                needs.discard(chosen)
-                if not needs:
+            pending = waiting.get(later)
+            if pending is not None and chosen in pending:
+                pending.discard(chosen)
+                if not pending:
                     heapq.heappush(ready, key(later))
     return ordered

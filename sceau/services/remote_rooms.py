@@ -14,6 +14,7 @@ show it before joining.
 """
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -36,6 +37,15 @@ from sceau.streams import StreamIdGenerator
 
 #: Where the state a remote join brings is written (below any backfilled event).
 DEEP_HISTORY = -(2**60)
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    """A backfilled event that passed its checks, with the room state just before it."""
+
+    event_id: str
+    pdu: JsonDict
+    state_before: dict[StateKey, str]
 
 
 class RemoteRoomWriter:
@@ -155,7 +165,7 @@ class RemoteRoomWriter:
                 group = await txn.fetchval(
                     "SELECT state_group FROM events WHERE event_id = ?", join_id
                 )
-                await self._write_history(txn, room_id, history, int(group), deep=True)
+                await self._write_history(txn, room_id, history, int(group))
                 await self._received.record(txn, outliers, self._clock.time_ms())
 
             new_room = None if room is not None else (str(create.get("sender")), False)
@@ -165,13 +175,69 @@ class RemoteRoomWriter:
                 )
             self._events.remember_draft(room_id, draft)
 
-    async def write_backfill(
-        self, room_id: str, events: list[tuple[str, JsonDict]], state_group: int
-    ) -> None:
-        """Backfilled events, below every timeline position but above the joined state."""
-        ordered = sorted(events, key=lambda item: int(item[1].get("depth", 0)))
+    async def write_backfill(self, room_id: str, placed: list[Backfilled]) -> None:
+        """Backfilled events (oldest first), below every timeline position, above the join's state.
+
+        Each is stored with the state group of the state before it: the
+        group of the event before it when that state is the same (a state
+        event has a group of its own, at its position), else a new one.
+        """
         async with self._history_lock, self._db.transaction() as txn:
-            await self._write_history(txn, room_id, ordered, state_group, deep=False)
+            known = await self._event_store.get_events(p.event_id for p in placed)
+            placed = [p for p in placed if p.event_id not in known]
+            if not placed:
+                return
+            top = await self._history_top(txn)
+            count = len(placed)
+            next_group = top - count  # state groups of their own go below the events
+            recent: list[tuple[dict[StateKey, str], int]] = []
+            rows = []
+            for index, item in enumerate(placed):
+                position = top - (count - 1 - index)
+                group = next(
+                    (g for state, g in reversed(recent) if state == item.state_before), None
+                )
+                if group is None:
+                    group, next_group = next_group, next_group - 1
+                    await self._state.create_group(txn, group, room_id, None, item.state_before)
+                    recent.append((item.state_before, group))
+                state_key = item.pdu.get("state_key")
+                replaces = None
+                if isinstance(state_key, str):
+                    key = (str(item.pdu["type"]), state_key)
+                    replaces = item.state_before.get(key)
+                    await self._state.create_group(
+                        txn, position, room_id, group, {key: item.event_id}
+                    )
+                    recent.append(({**item.state_before, key: item.event_id}, position))
+                del recent[:-8]
+                rows.append(
+                    NewEvent(
+                        stream_pos=position,
+                        event_id=item.event_id,
+                        room_id=room_id,
+                        pdu=item.pdu,
+                        pdu_json=orjson.dumps(item.pdu).decode(),
+                        state_group=group,
+                        replaces_state=replaces,
+                        rel_type=None,
+                        relates_to=None,
+                    )
+                )
+            await self._event_store.insert_events(txn, rows)
+
+    async def _history_top(self, txn: Transaction) -> int:
+        """The next free backfill position: below every backfilled event and its state groups."""
+        lowest_event = await txn.fetchval(
+            "SELECT MIN(stream_pos) FROM events WHERE stream_pos < 0 AND stream_pos > ?",
+            DEEP_HISTORY,
+        )
+        lowest_group = await txn.fetchval(
+            "SELECT MIN(group_id) FROM state_groups WHERE group_id < 0 AND group_id > ?",
+            DEEP_HISTORY,
+        )
+        lowest = min(int(v) for v in (lowest_event, lowest_group, 0) if v is not None)
+        return lowest - 1
 
     async def _write_history(
         self,
@@ -179,30 +245,20 @@ class RemoteRoomWriter:
         room_id: str,
         events: list[tuple[str, JsonDict]],
         state_group: int,
-        *,
-        deep: bool,
     ) -> None:
-        """Events older than anything here, at negative positions (oldest lowest).
+        """The state a join brought, far below anything else (oldest lowest).
 
-        Backfilled events count down from -1; the state a join brought counts
-        down from far below (``DEEP_HISTORY``), so paging back goes through
-        the backfilled messages before reaching the room's old state events.
+        It counts down from ``DEEP_HISTORY``, so paging back goes through the
+        backfilled messages before reaching the room's old state events.
         """
         known = await self._event_store.get_events(eid for eid, _ in events)
         events = [(eid, pdu) for eid, pdu in events if eid not in known]
         if not events:
             return
-        if deep:
-            lowest = await txn.fetchval(
-                "SELECT MIN(stream_pos) FROM events WHERE stream_pos <= ?", DEEP_HISTORY
-            )
-            top = min(int(lowest if lowest is not None else DEEP_HISTORY + 1), DEEP_HISTORY + 1) - 1
-        else:
-            lowest = await txn.fetchval(
-                "SELECT MIN(stream_pos) FROM events WHERE stream_pos < 0 AND stream_pos > ?",
-                DEEP_HISTORY,
-            )
-            top = min(int(lowest if lowest is not None else 0), 0) - 1
+        lowest = await txn.fetchval(
+            "SELECT MIN(stream_pos) FROM events WHERE stream_pos <= ?", DEEP_HISTORY
+        )
+        top = min(int(lowest if lowest is not None else DEEP_HISTORY + 1), DEEP_HISTORY + 1) - 1
         rows = []
         for offset, (eid, pdu) in enumerate(reversed(events)):
             rows.append(

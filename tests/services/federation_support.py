@@ -76,6 +76,7 @@ class FakePeer:
         self.missing_answer: list[str] | None = None
         self.state_answer: dict[str, tuple[list[str], list[str]]] = {}
         self.auth_answer: list[str] = []
+        self.backfill_answer: list[str] = []
 
     async def request(
         self, method: str, destination: str, path: str, *, query: Any = None, body: Any = None
@@ -95,6 +96,11 @@ class FakePeer:
             if event_id not in self.remote.built:
                 raise LookupError(event_id)
             return {"origin": self.remote.name, "pdus": [self.remote.built[event_id]]}
+        if kind == "backfill":
+            return {
+                "origin": self.remote.name,
+                "pdus": [self.remote.built[i] for i in self.backfill_answer],
+            }
         if kind == "event_auth":
             return {"auth_chain": [self.remote.built[i] for i in self.auth_answer]}
         raise LookupError(path)
@@ -111,6 +117,25 @@ def make_pipeline(services: Any, remote: RemoteServer, peer: FakePeer | None = N
         received=ReceivedPduStore(stores.db),
         verify_keys=remote.lookup,
         missing=None if peer is None else MissingEventsFetcher(client=peer, rooms=stores.rooms),
+    )
+
+
+def make_backfiller(services: Any, pipeline: PduPipeline, peer: FakePeer) -> Any:
+    """A Backfiller asking ``peer``, writing into ``services``' database."""
+    from sceau.services.federation.backfill import Backfiller
+    from sceau.services.federation.missing_events import MissingEventsFetcher
+
+    stores = services.stores
+    return Backfiller(
+        server_name=services.config.server_name,
+        db=stores.db,
+        client=peer,
+        pipeline=pipeline,
+        remote_rooms=services.federation_rooms.remote_rooms,
+        state=stores.state,
+        events=services.events,
+        event_store=stores.events,
+        missing=MissingEventsFetcher(client=peer, rooms=stores.rooms),
     )
 
 

@@ -235,3 +235,51 @@ async def test_paging_back_past_the_join_backfills_history_from_the_other_server
     )
     bodies = [e["content"].get("body") for e in page["chunk"] if e["type"] == "m.room.message"]
     assert bodies == [f"old {n}" for n in range(4, -1, -1)]
+
+
+async def test_backfilled_events_are_stored_with_the_state_before_each_of_them(servers):
+    from sceau.protocol.filters import RoomEventFilter
+
+    a, b, _router = servers
+    alice = await _user(a, "alice")
+    bob = await _user(b, "bob")
+    room_id = await a.rooms.create_room(alice, {"preset": "public_chat"})
+    sent: list[str] = []
+    for phase in ("old", "mid", "new"):
+        if phase != "old":
+            sent.append(
+                await a.events.send(
+                    room_id, EventSpec("m.room.topic", {"topic": phase}, alice, state_key="")
+                )
+            )
+        for n in range(3):
+            body = {"body": f"{phase} {n}"}
+            sent.append(await a.events.send(room_id, EventSpec("m.room.message", body, alice)))
+    await b.rooms.join(bob, room_id, servers=[A])
+    page = await b.timeline.messages(
+        bob,
+        None,
+        room_id,
+        from_token=None,
+        to_token=None,
+        backwards=True,
+        limit=30,
+        event_filter=RoomEventFilter(),
+    )
+    assert {e["event_id"] for e in page["chunk"]} >= set(sent)
+    # Each backfilled event has, on B, the state A had just before it, not
+    # B's current state (the topics came with the join's state instead).
+    from sceau.services.remote_rooms import DEEP_HISTORY
+
+    for event_id in sent:
+        here = await b.stores.events.get_event(event_id)
+        there = await a.stores.events.get_event(event_id)
+        assert here is not None and there is not None
+        if here.stream_pos <= DEEP_HISTORY:
+            assert here.type == "m.room.topic"
+            continue
+        seen_here = await b.stores.state.get_state_ids(here.state_group)
+        seen_there = await a.stores.state.get_state_ids(there.state_group)
+        assert dict(seen_here) == dict(seen_there), event_id
+    oldest = await b.stores.events.get_event(sent[0])
+    assert ("m.room.topic", "") not in await b.stores.state.get_state_ids(oldest.state_group)

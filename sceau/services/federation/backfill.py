@@ -3,9 +3,18 @@
 A room joined through another server starts here at the join; the events
 before it are another server's. When ``/messages`` runs out of held events
 going backwards, :class:`Backfiller` asks a server in the room
-(``GET /backfill``) for the events before the oldest gap, checks each (format,
-signatures, content hash) and writes them below every held position, so the
-client's next page simply continues into them.
+(``GET /backfill``) for the events before the oldest gap and writes them
+below every held position, so the client's next page simply continues into
+them.
+
+Each event is checked like a PDU of a transaction (format, signatures,
+content hash, auth against its own auth events) and against the state
+*before it*: the resolution of the states after its ``prev_events``, taken
+from the events of the batch placed before it, from events held here, or
+else asked of the server (``state_ids``) as for a gap in a transaction.
+That state is what the event is stored with, so history visibility and
+``/context`` see the room as it was then, not as it is now. An event that
+fails is rejected alone; nothing is soft-failed (history is not news).
 """
 
 import logging
@@ -13,14 +22,20 @@ from typing import Any
 
 import orjson
 
-from sceau.protocol.auth_rules import server_name_of
-from sceau.protocol.event_format import prev_event_ids
+from sceau.protocol.auth_rules import AuthError, server_name_of
+from sceau.protocol.event_format import prev_event_ids, sort_by_prev
+from sceau.protocol.room_versions import RoomVersion
+from sceau.protocol.types import JsonDict
+from sceau.services.event_graph import StateMap
+from sceau.services.events import EventService
 from sceau.services.federation.client import FederationRequestError, encode_path
-from sceau.services.federation.missing_events import FederationRequester
+from sceau.services.federation.missing_events import FederationRequester, MissingEventsFetcher
 from sceau.services.federation.pdu_checks import PduFormatError
 from sceau.services.federation.pdu_pipeline import PduPipeline
-from sceau.services.remote_rooms import RemoteRoomWriter
+from sceau.services.remote_rooms import DEEP_HISTORY, Backfilled, RemoteRoomWriter
 from sceau.storage.database import Database
+from sceau.storage.events import EventStore
+from sceau.storage.received_pdus import REJECTED
 from sceau.storage.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +55,9 @@ class Backfiller:
         pipeline: PduPipeline,
         remote_rooms: RemoteRoomWriter,
         state: StateStore,
+        events: EventService,
+        event_store: EventStore,
+        missing: MissingEventsFetcher,
     ) -> None:
         self._me = server_name
         self._db = db
@@ -47,6 +65,9 @@ class Backfiller:
         self._pipeline = pipeline
         self._remote_rooms = remote_rooms
         self._state = state
+        self._events = events
+        self._event_store = event_store
+        self._missing = missing
 
     async def gaps(self, room_id: str) -> tuple[list[str], int | None]:
         """Events cited by the room's oldest held events but not held, and their state group."""
@@ -91,11 +112,76 @@ class Backfiller:
             pdus = answer.get("pdus") if isinstance(answer, dict) else None
             if not isinstance(pdus, list):
                 continue
-            events = await self._checked(pdus, room_id)
-            if events:
-                await self._remote_rooms.write_backfill(room_id, events, group)
+            placed = await self._placed(server, room_id, await self._checked(pdus, room_id))
+            if placed:
+                await self._remote_rooms.write_backfill(room_id, placed)
                 return True
         return False
+
+    async def _placed(
+        self, origin: str, room_id: str, events: list[tuple[str, JsonDict]]
+    ) -> list[Backfilled]:
+        """The batch's events that pass their checks, oldest first, with the state before each."""
+        version = await self._events.room_version(room_id)
+        batch = dict(events)
+        held = await self._event_store.get_events(batch)
+        batch = {eid: pdu for eid, pdu in batch.items() if eid not in held}
+        after: dict[str, StateMap] = {}
+        placed: list[Backfilled] = []
+        for event_id in sort_by_prev(batch):
+            pdu = batch[event_id]
+            before = await self._state_before(origin, room_id, version, pdu, after)
+            if before is None:
+                log.info("backfilled event %s: no state is known before it", event_id)
+                continue
+            try:
+                await self._pipeline.auth_with_own_auth_events(origin, version, event_id, pdu)
+                await self._events.graph.auth_against(version, pdu, before)
+            except AuthError as exc:
+                log.info("backfilled event %s from %s rejected: %s", event_id, origin, exc)
+                await self._events.record_outcome(
+                    room_id, origin, event_id, pdu, REJECTED, f"backfilled: {exc}"
+                )
+                after[event_id] = before  # a rejected event changes no state
+                continue
+            state_key = pdu.get("state_key")
+            key = (str(pdu["type"]), state_key) if isinstance(state_key, str) else None
+            after[event_id] = before if key is None else {**before, key: event_id}
+            placed.append(Backfilled(event_id, pdu, before))
+        return placed
+
+    async def _state_before(
+        self,
+        origin: str,
+        room_id: str,
+        version: RoomVersion,
+        pdu: JsonDict,
+        after: dict[str, StateMap],
+    ) -> StateMap | None:
+        """The resolved states after the event's prev_events: the batch's, held, or asked."""
+        sets: list[StateMap] = []
+        for prev in prev_event_ids(pdu, version):
+            state = after.get(prev)
+            if state is None:
+                state = await self._held_state_after(room_id, prev)
+            if state is None:
+                state = await self._missing.state_after(
+                    origin, room_id, prev, version, self._pipeline
+                )
+            if state is not None:
+                sets.append(state)
+        if not sets:
+            return None
+        return await self._events.graph.resolve(version, sets)
+
+    async def _held_state_after(self, room_id: str, event_id: str) -> StateMap | None:
+        """The state after an event held here with its state (not the join's bare history)."""
+        stored = await self._event_store.get_event(event_id)
+        if stored is None or stored.room_id != room_id or stored.stream_pos <= DEEP_HISTORY:
+            return None
+        group = stored.stream_pos if stored.state_key is not None else stored.state_group
+        state = dict(await self._state.get_state_ids(group))
+        return state or None
 
     async def _checked(self, pdus: list[Any], room_id: str) -> list[tuple[str, dict[str, Any]]]:
         found = []

@@ -44,9 +44,7 @@ class FederationRequester(Protocol):
 class OutlierSink(Protocol):
     """Where fetched events go to be checked, auth included (the pipeline)."""
 
-    async def store_outliers(
-        self, origin: str, room_id: str, raws: list[object]
-    ) -> set[str]: ...
+    async def store_outliers(self, origin: str, room_id: str, raws: list[object]) -> set[str]: ...
 
     async def loaded(self, event_ids: list[str]) -> dict[str, JsonDict]: ...
 
