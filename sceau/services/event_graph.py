@@ -20,7 +20,7 @@ from sceau.protocol.auth_rules import (
     check_event_auth,
     redaction_allowed,
 )
-from sceau.protocol.event_format import auth_event_ids, prev_event_ids
+from sceau.protocol.event_format import auth_event_ids, prev_event_ids, sort_by_prev
 from sceau.protocol.events import redaction_target
 from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.state_res import resolve_state
@@ -58,6 +58,10 @@ class Refusal:
 
 class EventGraph:
     PDU_CACHE_SIZE = 20_000
+    #: States after soft-failed events kept (immutable: they depend on the DAG only).
+    SOFT_FAILED_CACHE_SIZE = 1_000
+    #: How far back a chain of soft-failed events is walked to place a later event.
+    SOFT_FAILED_WALK = 200
 
     def __init__(
         self, *, events: EventStore, state: StateStore, received: ReceivedPduStore
@@ -67,6 +71,7 @@ class EventGraph:
         self._received = received
         #: PDUs by ID as the auth and resolution steps need them (immutable for them).
         self._pdus: OrderedDict[str, JsonDict] = OrderedDict()
+        self._soft_after: OrderedDict[str, StateMap] = OrderedDict()
 
     # ------------------------------------------------------------------ reading
 
@@ -108,7 +113,16 @@ class EventGraph:
         return have
 
     async def state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
-        """The room state after an accepted event, or None if it is not one here."""
+        """The room state after an event of the DAG here (accepted or soft-failed), else None."""
+        known = draft.after_states.get(event_id)
+        if known is not None:
+            return known
+        placed = await self._placed_state_after(draft, event_id)
+        if placed is not None:
+            return placed
+        return await self._soft_failed_state_after(draft, event_id)
+
+    async def _placed_state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
         known = draft.after_states.get(event_id)
         if known is not None:
             return known
@@ -117,6 +131,60 @@ class EventGraph:
             return None
         group = stored.stream_pos if stored.state_key is not None else stored.state_group
         return dict(await self._state.get_state_ids(group))
+
+    async def _soft_failed_state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
+        """The state after a soft-failed event, computed from its prev_events like any other.
+
+        A soft-failed event is part of the DAG (the spec's "otherwise handled
+        as usual"): it is only kept from clients and from this server's
+        extremities. When a later event cites it, the state after it is
+        resolved over its own prev_events (soft-failed ones first, walked
+        back at most ``SOFT_FAILED_WALK`` events), so another server's merge
+        of that branch is placed here without asking anyone.
+        """
+        if event_id in self._soft_after:
+            return self._soft_after[event_id]
+        chain: dict[str, JsonDict] = {}
+        frontier = [event_id]
+        while frontier and len(chain) < self.SOFT_FAILED_WALK:
+            kept = await self._received.get_pdus(frontier, (SOFT_FAILED,))
+            found = {
+                eid: pdu
+                for eid, (room_id, pdu) in kept.items()
+                if room_id == draft.room_id and eid not in chain
+            }
+            chain.update(found)
+            frontier = [
+                prev
+                for pdu in found.values()
+                for prev in prev_event_ids(pdu, draft.version)
+                if prev not in chain and prev not in self._soft_after
+            ]
+        if event_id not in chain:
+            return None
+        computed: dict[str, StateMap] = {}
+        for eid in sort_by_prev(chain):
+            pdu = chain[eid]
+            prevs = prev_event_ids(pdu, draft.version)
+            sets = []
+            for prev in prevs:
+                state = computed.get(prev) or self._soft_after.get(prev)
+                if state is None and prev not in chain:
+                    state = await self._placed_state_after(draft, prev)
+                if state is not None:
+                    sets.append(state)
+            if not sets:
+                continue
+            after = await self.resolve(draft.version, sets)
+            state_key = pdu.get("state_key")
+            if isinstance(state_key, str):
+                after = {**after, (str(pdu["type"]), state_key): eid}
+            computed[eid] = after
+            if len(sets) == len(prevs):  # a state missing a branch is not kept
+                self._soft_after[eid] = after
+                if len(self._soft_after) > self.SOFT_FAILED_CACHE_SIZE:
+                    self._soft_after.popitem(last=False)
+        return computed.get(event_id)
 
     async def resolve(self, version: RoomVersion, state_sets: list[StateMap]) -> StateMap:
         """One state out of several, by the room version's resolution algorithm."""

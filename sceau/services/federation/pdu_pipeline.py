@@ -38,7 +38,7 @@ from sceau.services.federation.pdu_checks import (
     room_id_of,
 )
 from sceau.storage.events import EventStore
-from sceau.storage.received_pdus import OUTLIER, REJECTED, ReceivedPduStore
+from sceau.storage.received_pdus import OUTLIER, REJECTED, SOFT_FAILED, ReceivedPduStore
 from sceau.storage.rooms import RoomStore
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ class PduPipeline:
         outcome = (await self._received.outcomes([event_id])).get(event_id)
         if outcome == REJECTED:
             return event_id, "event was rejected before"
+        if outcome == SOFT_FAILED:
+            # Already in the DAG, kept from clients: not evaluated again (as Synapse).
+            return event_id, "event was soft-failed before"
         try:
             await self.auth_with_own_auth_events(origin, version, event_id, pdu)
         except AuthError as exc:
@@ -218,9 +221,14 @@ class PduPipeline:
         return {eid: pdu for eid, pdu in found.items() if outcomes.get(eid) != REJECTED}
 
     async def _missing_prevs(self, pdu: JsonDict) -> list[str]:
+        """The prev_events not in the DAG here (soft-failed events are in it)."""
         prevs = prev_event_ids(pdu)
         found = await self._event_store.get_events(prevs)
-        return [p for p in prevs if p not in found]
+        missing = [p for p in prevs if p not in found]
+        if missing:
+            outcomes = await self._received.outcomes(missing)
+            missing = [p for p in missing if outcomes.get(p) != SOFT_FAILED]
+        return missing
 
     async def _fill_gap(
         self, origin: str, room_id: str, version: RoomVersion, event_id: str, pdu: JsonDict
