@@ -70,6 +70,7 @@ def add_event_graph_federation(services: "Services") -> None:
         events=services.events,
         graph=services.events.graph,
         state=stores.state,
+        event_store=stores.events,
         accounts=stores.accounts,
         reader=reader,
         pipeline=pipeline,

@@ -283,3 +283,66 @@ async def test_backfilled_events_are_stored_with_the_state_before_each_of_them(s
         assert dict(seen_here) == dict(seen_there), event_id
     oldest = await b.stores.events.get_event(sent[0])
     assert ("m.room.topic", "") not in await b.stores.state.get_state_ids(oldest.state_group)
+
+
+async def _restricted_room(a: Services, alice: str, allowed: str, **extra: Any) -> str:
+    rules = {
+        "join_rule": "restricted",
+        "allow": [{"type": "m.room_membership", "room_id": allowed}],
+    }
+    body = {
+        "preset": "private_chat",
+        "initial_state": [{"type": "m.room.join_rules", "state_key": "", "content": rules}],
+        **extra,
+    }
+    return await a.rooms.create_room(alice, body)
+
+
+async def test_a_remote_user_joins_a_restricted_room_through_a_member_of_the_allowed_room(
+    servers,
+):
+    from sceau.errors import MatrixError
+
+    a, b, _router = servers
+    alice = await _user(a, "alice")
+    bob = await _user(b, "bob")
+    space = await a.rooms.create_room(alice, {"preset": "public_chat"})
+    room_id = await _restricted_room(a, alice, space)
+    with pytest.raises(MatrixError) as caught:
+        await b.rooms.join(bob, room_id, servers=[A])
+    assert caught.value.status == 403
+    await b.rooms.join(bob, space, servers=[A])
+    await _eventually(lambda: _membership_is(a, space, bob, "join"), "bob in the space on A")
+    await b.rooms.join(bob, room_id, servers=[A])
+    assert await a.stores.state.membership(room_id, bob) == "join"
+    member_id = await a.stores.state.current_state_event_id(room_id, "m.room.member", bob)
+    join = (await a.stores.events.get_event(member_id)).pdu
+    assert join["content"]["join_authorised_via_users_server"] == alice
+    assert A in join["signatures"] and B in join["signatures"]
+    # B holds the same, countersigned event.
+    assert await b.stores.state.membership(room_id, bob) == "join"
+    assert A in (await b.stores.events.get_event(member_id)).pdu["signatures"]
+
+
+async def test_make_join_of_a_restricted_room_says_why_it_cannot_vouch(servers):
+    from sceau.errors import MatrixError
+
+    a, b, _router = servers
+    alice = await _user(a, "alice")
+    bob = await _user(b, "bob")
+    handshake = a.federation_rooms.handshake
+    space = await a.rooms.create_room(alice, {"preset": "public_chat"})
+    elsewhere = await _restricted_room(a, alice, "!unknown:" + B)
+    with pytest.raises(MatrixError) as caught:
+        await handshake.make(B, elsewhere, bob, "join", ["11"])
+    assert (caught.value.status, caught.value.errcode) == (400, "M_UNABLE_TO_AUTHORISE_JOIN")
+    nobody_invites = await _restricted_room(
+        a, alice, space, power_level_content_override={"invite": 101}
+    )
+    await b.rooms.join(bob, space, servers=[A])
+    await _eventually(lambda: _membership_is(a, space, bob, "join"), "bob in the space on A")
+    with pytest.raises(MatrixError) as caught:
+        await handshake.make(B, nobody_invites, bob, "join", ["11"])
+    assert (caught.value.status, caught.value.errcode) == (400, "M_UNABLE_TO_GRANT_JOIN")
+    answer = await handshake.make(B, await _restricted_room(a, alice, space), bob, "join", ["11"])
+    assert answer["event"]["content"]["join_authorised_via_users_server"] == alice

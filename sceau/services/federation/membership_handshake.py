@@ -8,6 +8,13 @@ answers with the room state the joining server needs. Leaving and knocking
 work the same way. An invite goes the other way: this server's user is
 invited into a room of another server, which asks this server to sign the
 invite; the invite is then shown to the user until they answer.
+
+A restricted room (``restricted``, v8+; ``knock_restricted``, v10+) lets
+in a user who is a member of one of the rooms its join rules allow. The
+resident server checks that in those rooms as it sees them, names one of
+its own members who may invite in ``join_authorised_via_users_server`` of
+the ``make_join`` template, and signs the join on ``send_join`` (the auth
+rules then require that signature and that member's power to invite).
 """
 
 import logging
@@ -16,6 +23,7 @@ from typing import Any
 
 from sceau.errors import MatrixError, bad_json, forbidden, not_found
 from sceau.protocol.auth_rules import AuthError, server_name_of
+from sceau.protocol.events import add_signature
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.signing import SigningKey, sign_json
@@ -33,7 +41,9 @@ from sceau.services.federation.pdu_checks import (
 from sceau.services.federation.pdu_pipeline import PduPipeline
 from sceau.services.federation.room_serving import FederationRoomReader
 from sceau.services.remote_rooms import RemoteRoomWriter
+from sceau.services.room_power import room_power
 from sceau.storage.accounts import AccountStore
+from sceau.storage.events import EventStore
 from sceau.storage.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -68,6 +78,7 @@ class MembershipHandshake:
         events: EventService,
         graph: EventGraph,
         state: StateStore,
+        event_store: EventStore,
         accounts: AccountStore,
         reader: FederationRoomReader,
         pipeline: PduPipeline,
@@ -79,6 +90,7 @@ class MembershipHandshake:
         self._events = events
         self._graph = graph
         self._state = state
+        self._event_store = event_store
         self._accounts = accounts
         self._reader = reader
         self._pipeline = pipeline
@@ -113,13 +125,22 @@ class MembershipHandshake:
         version = await self._resident_version(room_id)
         if membership in ("join", "knock") and version.identifier not in versions:
             raise incompatible(version.identifier)
-        await self._check_local_rules(room_id, user_id, {"membership": membership})
+        content: JsonDict = {"membership": membership}
+        await self._check_local_rules(room_id, user_id, dict(content))
+        if membership == "join":
+            authoriser = await self._restricted_authoriser(room_id, user_id, version)
+            if authoriser is not None:
+                content["join_authorised_via_users_server"] = authoriser
         _version, template = await self._remote_rooms.template(
-            room_id, user_id, "m.room.member", user_id, {"membership": membership}
+            room_id, user_id, "m.room.member", user_id, content
         )
         draft = await self._events.peek_draft(room_id)
+        checked = template
+        if "join_authorised_via_users_server" in content:
+            # This server signs the join on send_join: count its signature as there.
+            checked = {**template, "signatures": {self._me: {"ed25519:send_join": ""}}}
         try:
-            await self._graph.auth_against(version, template, draft.state)
+            await self._graph.auth_against(version, checked, draft.state)
         except AuthError as exc:
             raise forbidden(f"{user_id} may not {membership} this room: {exc}") from None
         return {"event": template, "room_version": version.identifier}
@@ -131,6 +152,8 @@ class MembershipHandshake:
         if not isinstance(raw, dict):
             raise bad_json("The body must be the signed event")
         version = await self._resident_version(room_id)
+        if membership == "join":
+            raw = await self._countersign_restricted(room_id, raw, version)
         try:
             checked_version, computed, pdu = await self._pipeline.check(raw)
         except PduFormatError as exc:
@@ -160,6 +183,63 @@ class MembershipHandshake:
             return {"knock_room_state": await self._stripped(room_id)}
         del version
         return {}
+
+    async def _restricted_authoriser(
+        self, room_id: str, user_id: str, version: RoomVersion
+    ) -> str | None:
+        """The local member who lets ``user_id`` into a restricted room, or None if not needed.
+
+        None when the room is not restricted or the user is already invited
+        or joined. Raises 400 ``M_UNABLE_TO_AUTHORISE_JOIN`` when this server
+        is in none of the allowed rooms (it cannot tell), 403 when the user
+        is in none of them, 400 ``M_UNABLE_TO_GRANT_JOIN`` when no local
+        member may invite (another server may).
+        """
+        rules_id = await self._state.current_state_event_id(room_id, "m.room.join_rules", "")
+        rules = (await self._graph.load_pdus([rules_id])).get(rules_id) if rules_id else None
+        content = rules.get("content") if rules is not None else None
+        rule = content.get("join_rule") if isinstance(content, dict) else None
+        if not (
+            (rule == "restricted" and version.restricted)
+            or (rule == "knock_restricted" and version.knock_restricted)
+        ):
+            return None
+        if await self._state.membership(room_id, user_id) in ("join", "invite"):
+            return None
+        assert isinstance(content, dict)
+        held = [r for r in _allowed_room_ids(content) if await self._held(r)]
+        if not held:
+            raise MatrixError(
+                400,
+                "M_UNABLE_TO_AUTHORISE_JOIN",
+                f"{self._me} is in none of the rooms that give access to {room_id}",
+            )
+        if not any([await self._state.membership(r, user_id) == "join" for r in held]):
+            raise forbidden(f"{user_id} is in none of the rooms that give access to {room_id}")
+        power = await room_power(self._state, self._event_store, room_id)
+        for member in sorted(await self._state.members(room_id, "join")):
+            if server_name_of(member) == self._me and power.may(member, "invite"):
+                return member
+        raise MatrixError(
+            400,
+            "M_UNABLE_TO_GRANT_JOIN",
+            f"No user of {self._me} may let {user_id} in: try another server",
+        )
+
+    async def _countersign_restricted(
+        self, room_id: str, raw: dict[str, Any], version: RoomVersion
+    ) -> dict[str, Any]:
+        """A join vouched for by one of our users gets our signature, if it may be let in."""
+        content = raw.get("content")
+        via = content.get("join_authorised_via_users_server") if isinstance(content, dict) else None
+        if not version.restricted or not isinstance(via, str) or server_name_of(via) != self._me:
+            return raw
+        sender = raw.get("sender")
+        if not isinstance(sender, str) or not isinstance(raw.get("signatures"), dict):
+            raise bad_json("The join has no sender or signatures")
+        if await self._restricted_authoriser(room_id, sender, version) is None:
+            return raw  # not a restricted join here: the auth rules judge it unsigned
+        return add_signature(raw, origin=self._me, signing_key=self._key, room_version=version)
 
     async def _join_answer(
         self, origin: str, room_id: str, event_id: str, pdu: JsonDict
@@ -234,3 +314,18 @@ class MembershipHandshake:
     async def _held(self, room_id: str) -> bool:
         members = await self._state.members(room_id)
         return any(server_name_of(m) == self._me for m in members)
+
+
+def _allowed_room_ids(join_rules: JsonDict) -> list[str]:
+    """The rooms whose members a restricted room lets in (``m.room_membership`` entries)."""
+    allow = join_rules.get("allow")
+    if not isinstance(allow, list):
+        return []
+    found = [
+        entry["room_id"]
+        for entry in allow
+        if isinstance(entry, dict)
+        and entry.get("type") == "m.room_membership"
+        and isinstance(entry.get("room_id"), str)
+    ]
+    return list(dict.fromkeys(found))
