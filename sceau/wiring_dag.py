@@ -29,9 +29,9 @@ def add_event_graph_federation(services: "Services") -> None:
     federation = services.federation
     keys = federation.keys
 
-    async def verify_key(server: str, key_id: str) -> bytes | None:
+    async def verify_key(server: str, key_id: str, valid_at_ms: int | None = None) -> bytes | None:
         try:
-            return await keys.verify_key(server, key_id)
+            return await keys.verify_key(server, key_id, valid_at_ms)
         except KeyUnavailable:
             return None
 

@@ -27,7 +27,9 @@ class RemoteServer:
         self.built: dict[str, dict] = {}
         self.ts = 1_700_000_000_000
 
-    async def lookup(self, server: str, key_id: str) -> bytes | None:
+    async def lookup(
+        self, server: str, key_id: str, valid_at_ms: int | None = None
+    ) -> bytes | None:
         if server == self.name and key_id == self.key.key_id:
             return self.key.verify_key_bytes
         return None

@@ -212,3 +212,34 @@ async def test_a_notary_answer_without_the_notarys_signature_is_refused(db):
     ring.query = query
     with pytest.raises(KeyUnavailable):
         await ring.verify_key("remote.example", THEIRS.key_id)
+
+
+async def test_a_key_published_for_a_year_is_trusted_seven_days_after_its_fetch(db):
+    clock = FakeClock()
+    remote = FakeRemote(clock)
+    remote.validity_ms = 365 * 24 * 3_600_000
+    ring = _ring(db, clock)
+    ring.fetch = remote
+    assert await ring.verify_key("remote.example", THEIRS.key_id) == THEIRS.verify_key_bytes
+    clock.advance(6 * 24 * 3_600)
+    assert await ring.verify_key("remote.example", THEIRS.key_id) == THEIRS.verify_key_bytes
+    assert remote.calls == 1
+    clock.advance(2 * 24 * 3_600)  # past the 7 days: asked again
+    assert await ring.verify_key("remote.example", THEIRS.key_id) == THEIRS.verify_key_bytes
+    assert remote.calls == 2
+
+
+async def test_an_expired_key_still_verifies_what_it_signed_while_valid(db):
+    clock = FakeClock()
+    remote = FakeRemote(clock)
+    ring = _ring(db, clock)
+    ring.fetch = remote
+    signed_at = clock.time_ms()
+    await ring.verify_key("remote.example", THEIRS.key_id)
+    clock.advance(2 * 3_600)
+    remote.fail = True  # the server is gone, its key expired an hour ago
+    found = await ring.verify_key("remote.example", THEIRS.key_id, valid_at_ms=signed_at)
+    assert found == THEIRS.verify_key_bytes
+    assert await ring.verify_key("remote.example", THEIRS.key_id, valid_at_ms=0)
+    with pytest.raises(KeyUnavailable):
+        await ring.verify_key("remote.example", THEIRS.key_id)

@@ -22,6 +22,8 @@ from sceau.storage.federation import ServerKeyStore, StoredServerKey
 
 logger = logging.getLogger(__name__)
 
+#: How long after fetching a key it may be trusted, whatever it says (7 days).
+MAX_KEY_VALIDITY_MS = 7 * 24 * 3600 * 1000
 #: After a failed fetch, a server's keys are not asked for again this soon.
 _REFETCH_AFTER_FAILURE_MS = 10_000
 
@@ -80,20 +82,20 @@ class KeyRing:
                 raise KeyUnavailable(f"{key_id} is not among the pinned keys of {server}")
             return pinned
         cached = await self._store.get(server, key_id)
-        if cached is not None and cached.valid_until_ts >= at:
+        if cached is not None and _usable_until(cached) >= at:
             return decode_base64(cached.verify_key)
         lock = self._locks.setdefault(server, asyncio.Lock())
         async with lock:
             cached = await self._store.get(server, key_id)
-            if cached is None or cached.valid_until_ts < at:
+            if cached is None or _usable_until(cached) < at:
                 await self._refresh(server)
                 cached = await self._store.get(server, key_id)
         if len(self._locks) > 1024:
             self._locks.clear()
         if cached is None:
             raise KeyUnavailable(f"{server} has no key {key_id}")
-        if cached.valid_until_ts < at:
-            raise KeyUnavailable(f"key {key_id} of {server} expired at {cached.valid_until_ts}")
+        if _usable_until(cached) < at:
+            raise KeyUnavailable(f"key {key_id} of {server} expired at {_usable_until(cached)}")
         return decode_base64(cached.verify_key)
 
     async def _refresh(self, server: str) -> None:
@@ -194,6 +196,16 @@ class KeyRing:
                 seen.add(entry.key_json)
                 found.append(sign_json(orjson.loads(entry.key_json), self._server_name, self._key))
         return {"server_keys": found}
+
+
+def _usable_until(key: StoredServerKey) -> int:
+    """A key's validity as this server trusts it: at most 7 days after it was fetched.
+
+    The spec (room version 5's signing requirements) caps a published
+    ``valid_until_ts`` so that a server cannot make a key valid for years
+    with no way to revoke it.
+    """
+    return min(key.valid_until_ts, key.fetched_ts + MAX_KEY_VALIDITY_MS)
 
 
 def _min_valid(key_ids: dict[str, Any]) -> int:

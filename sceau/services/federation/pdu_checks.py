@@ -2,9 +2,14 @@
 
 Kept apart from the pipeline so that events fetched for other reasons
 (state, auth chains, backfill, a join's answer) go through the same checks.
+The room version decides them, through the pure core (``protocol/pdu.py``):
+its event ID and reference formats, canonical JSON enforced from v6 only
+(floats and big integers of v1-v5 events are hashed and verified as their
+servers encode them), and from v5 a signing key valid at the event's
+``origin_server_ts`` (earlier versions take any key the server published).
 """
 
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from sceau.protocol.auth_rules import server_name_of
 from sceau.protocol.canonical_json import CanonicalJsonError, encode_canonical_json
@@ -16,9 +21,10 @@ from sceau.protocol.event_format import (
 )
 from sceau.protocol.events import room_id_for_create_event
 from sceau.protocol.identifiers import is_valid_user_id
-from sceau.protocol.redaction import redact_event
+from sceau.protocol.pdu import PduFormatError as ProtocolFormatError
+from sceau.protocol.pdu import minimum_key_validity, parse_pdu, verify_event_signature
 from sceau.protocol.room_versions import RoomVersion
-from sceau.protocol.signing import SignatureError, verify_json_signature
+from sceau.protocol.signing import SignatureError
 from sceau.protocol.types import JsonDict
 
 MAX_PDU_BYTES = 65_536
@@ -28,8 +34,16 @@ MAX_PREV_EVENTS = 20
 MAX_AUTH_EVENTS = 10
 MAX_DEPTH = 2**63 - 1
 
-#: (server name, key ID) -> the ed25519 verify key, or None if it cannot be had.
-VerifyKeyLookup = Callable[[str, str], Awaitable[bytes | None]]
+
+class VerifyKeyLookup(Protocol):
+    """(server name, key ID, valid at) -> the ed25519 verify key, or None if it cannot be had.
+
+    ``valid_at_ms``: the time the key must still be valid at (None: now; 0: any time).
+    """
+
+    async def __call__(
+        self, server: str, key_id: str, valid_at_ms: int | None = None
+    ) -> bytes | None: ...
 
 
 class PduFormatError(Exception):
@@ -47,11 +61,15 @@ def check_format(raw: JsonDict, version: RoomVersion) -> JsonDict:
     not ours to keep).
     """
     try:
-        size = len(encode_canonical_json(raw))
+        size = len(encode_canonical_json(raw, strict=version.strict_canonical_json))
     except CanonicalJsonError as exc:
         raise PduFormatError(f"PDU is not canonical JSON: {exc}") from None
     if size > MAX_PDU_BYTES:
         raise PduFormatError("PDU is larger than 65536 bytes")
+    try:
+        parse_pdu(raw, version)  # the version's event ID, reference and room ID formats
+    except (ProtocolFormatError, CanonicalJsonError, ValueError, KeyError, TypeError) as exc:
+        raise PduFormatError(f"PDU is not a valid v{version.identifier} event: {exc}") from None
     pdu = {key: value for key, value in raw.items() if key != "unsigned"}
     event_type = pdu.get("type")
     if not isinstance(event_type, str) or not event_type:
@@ -128,10 +146,14 @@ def signing_servers(pdu: JsonDict, event_id: str, version: RoomVersion) -> set[s
 async def check_signatures(
     pdu: JsonDict, event_id: str, version: RoomVersion, lookup: VerifyKeyLookup
 ) -> None:
-    """Step 2a: every server that must have signed the redacted event did."""
-    redacted = redact_event(pdu, version)
+    """Step 2a: every server that must have signed the redacted event did.
+
+    With a key valid at the event's ``origin_server_ts`` from v5, any key
+    of the server's before (``protocol.pdu.minimum_key_validity``).
+    """
     signatures = pdu.get("signatures")
     assert isinstance(signatures, dict)
+    valid_at = minimum_key_validity(pdu, version)
     for server in signing_servers(pdu, event_id, version):
         by_server = signatures.get(server)
         if not isinstance(by_server, dict) or not by_server:
@@ -139,11 +161,11 @@ async def check_signatures(
         for key_id in sorted(by_server):
             if not key_id.startswith("ed25519:"):
                 continue
-            key = await lookup(server, key_id)
+            key = await lookup(server, key_id, valid_at)
             if key is None:
                 continue
             try:
-                verify_json_signature(redacted, server, key_id, key)
+                verify_event_signature(pdu, version, server, key_id, key)
             except SignatureError:
                 continue
             break

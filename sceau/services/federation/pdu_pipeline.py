@@ -123,7 +123,7 @@ class PduPipeline:
         pdu = check_format(raw, version)
         event_id = event_id_of(pdu, version)
         await check_signatures(pdu, event_id, version, self._verify_keys)
-        if not check_content_hash(pdu):
+        if not check_content_hash(pdu, version):
             log.info("PDU %s has a wrong content hash: redacted", event_id)
             pdu = redact_event(pdu, version)
         return version, event_id, pdu

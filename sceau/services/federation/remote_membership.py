@@ -22,9 +22,10 @@ from sceau.protocol.auth_rules import AuthError, check_event_auth, server_name_o
 from sceau.protocol.event_format import compute_event_id, new_server_event_id
 from sceau.protocol.events import hash_and_sign_event
 from sceau.protocol.hashing import check_content_hash
+from sceau.protocol.pdu import minimum_key_validity, verify_event_signature
 from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion, get_room_version
-from sceau.protocol.signing import SignatureError, SigningKey, verify_json_signature
+from sceau.protocol.signing import SignatureError, SigningKey
 from sceau.protocol.types import JsonDict, StateKey
 from sceau.services.federation.client import (
     DestinationNotAllowed,
@@ -223,7 +224,9 @@ class RemoteMembership:
             except PduFormatError as exc:
                 log.info("event of a join answer dropped: %s", exc)
                 continue
-            found[event_id] = pdu if check_content_hash(pdu) else redact_event(pdu, version)
+            found[event_id] = (
+                pdu if check_content_hash(pdu, version) else redact_event(pdu, version)
+            )
         return found
 
     # ---------------------------------------------------------------- invites
@@ -266,13 +269,12 @@ class RemoteMembership:
     async def _verified(
         self, pdu: JsonDict, server: str, signatures: dict[str, Any], version: RoomVersion
     ) -> bool:
-        redacted = redact_event(pdu, version)
         for key_id in signatures:
-            key = await self._verify_keys(server, key_id)
+            key = await self._verify_keys(server, key_id, minimum_key_validity(pdu, version))
             if key is None:
                 continue
             try:
-                verify_json_signature(redacted, server, key_id, key)
+                verify_event_signature(pdu, version, server, key_id, key)
                 return True
             except SignatureError:
                 continue
