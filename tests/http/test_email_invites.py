@@ -59,6 +59,7 @@ async def test_an_invited_address_becomes_a_member_when_its_owner_registers(
     assert invite["content"]["public_key"] == services.signing_key.verify_key_base64
     [mail] = inbox.messages
     assert mail["To"] == INVITEE
+    assert f'{alice.user_id} invites you to "Cellule"' in mail.get_payload(decode=True).decode()
     info = await client.get(
         "/_matrix/identity/api/v1/info", params={"medium": "email", "address": INVITEE}
     )

@@ -63,6 +63,8 @@ async def sync_invites(http: Any, token: str) -> dict[str, Any]:
 async def test_a_partner_invited_on_a_registers_on_b_and_joins(servers, inbox):
     a, b, _ = servers
     alice = await a.user("alice")
+    name = {"displayname": "Alice Agent"}
+    await alice.ok("PUT", f"/profile/{alice.user_id}/displayname", json=name)
     room = await unrestricted_room(a, alice)
     assert (await email_invite(alice, room, PARTNER)).status_code == 200
 
@@ -73,6 +75,8 @@ async def test_a_partner_invited_on_a_registers_on_b_and_joins(servers, inbox):
     assert invite["content"]["public_key"] == b.services.signing_key.verify_key_base64
     [mail] = inbox.messages
     assert mail["To"] == PARTNER
+    text = mail.get_payload(decode=True).decode()
+    assert f'Alice Agent ({alice.user_id}) invites you to "Projet" on {B}' in text
     info = await b.http.get(
         "/_matrix/identity/api/v1/info", params={"medium": "email", "address": PARTNER}
     )

@@ -62,6 +62,11 @@ def mask_address(address: str) -> str:
     return f"{local[:1]}***@{'.'.join([head, *labels[1:]])}"
 
 
+def _label(value: Any) -> str | None:
+    """A name another server sent for the email (room, inviter), if it is one."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 class EmailInviteService:
     def __init__(
         self,
@@ -133,14 +138,19 @@ class EmailInviteService:
         invite = self._new_invite(token, room_id, sender, email, display_name)
         async with self._db.transaction() as txn:
             await self._store.add(txn, invite)
-        await self._mail(invite)
+        await self._mail(invite, *await self._labels(room_id, sender))
 
     async def _invite_elsewhere(self, sender: str, room_id: str, email: str, server: str) -> None:
         """The address is another server's: that server holds the invitation and mails it."""
         assert self.remote is not None
         if await self._state.membership(room_id, sender) != "join":
             raise forbidden("You are not a member of this room")
-        body = {"medium": "email", "address": email, "room_id": room_id, "sender": sender}
+        body: JsonDict = {"medium": "email", "address": email, "room_id": room_id, "sender": sender}
+        room_name, sender_name = await self._labels(room_id, sender)
+        if room_name:
+            body["room_name"] = room_name
+        if sender_name:
+            body["sender_display_name"] = sender_name
         try:
             stored = await self.remote.store_invite(server, body)
         except AddressBound as bound:
@@ -191,13 +201,31 @@ class EmailInviteService:
             )
         return home
 
-    async def _mail(self, invite: EmailInvite) -> None:
+    async def _labels(self, room_id: str, sender: str) -> tuple[str | None, str | None]:
+        """The room's name and the inviter's display name in it, for the email."""
+        names = []
+        for kind, key, field in (
+            ("m.room.name", "", "name"),
+            ("m.room.member", sender, "displayname"),
+        ):
+            event_id = await self._state.current_state_event_id(room_id, kind, key)
+            found = await self._event_store.get_event(event_id) if event_id else None
+            value = (found.pdu.get("content") or {}).get(field) if found else None
+            names.append(value if isinstance(value, str) and value else None)
+        return names[0], names[1]
+
+    async def _mail(
+        self, invite: EmailInvite, room_name: str | None, sender_name: str | None
+    ) -> None:
         if not self._mailer.configured:
             return
         link = f"{self._config.base_url}#/register?email={invite.address}"
+        who = f"{sender_name[:100]} ({invite.sender})" if sender_name else invite.sender
+        where_fr = f"dans « {room_name[:100]} »" if room_name else "à échanger"
+        where_en = f'to "{room_name[:100]}"' if room_name else "to chat"
         text = (
-            f"{invite.sender} vous invite à échanger sur {self._config.server_name}.\n"
-            f"{invite.sender} invites you to chat on {self._config.server_name}.\n\n"
+            f"{who} vous invite {where_fr} sur {self._config.server_name}.\n"
+            f"{who} invites you {where_en} on {self._config.server_name}.\n\n"
             f"Créez votre compte avec cette adresse / Create your account with this address:\n"
             f"{link}\n"
         )
@@ -298,7 +326,9 @@ class EmailInviteService:
         )
         async with self._db.transaction() as txn:
             await self._store.add(txn, invite)
-        await self._mail(invite)
+        await self._mail(
+            invite, _label(body.get("room_name")), _label(body.get("sender_display_name"))
+        )
         return {
             "token": invite.token,
             "display_name": invite.display_name,
