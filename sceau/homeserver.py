@@ -48,6 +48,7 @@ from sceau.services.messaging import MessagingService
 from sceau.services.notifications import NotificationService
 from sceau.services.policy.email_invites import EmailInviteService
 from sceau.services.policy.email_routing import external_servers
+from sceau.services.policy.identity_accounts import IdentityAccounts
 from sceau.services.presence import PresenceService
 from sceau.services.profile import ProfileService
 from sceau.services.push import PushRuleService
@@ -188,6 +189,7 @@ class Services:
     push_delivery: PushDelivery = field(init=False)
     email_notifier: EmailNotifier = field(init=False)
     email_invites: EmailInviteService = field(init=False)
+    identity_accounts: IdentityAccounts = field(init=False)
     federation_rooms: FederationRooms = field(init=False)
     unread_cache: "UnreadCountCache" = field(init=False)
     #: This process's link to the others, when it is one worker among several.

@@ -18,11 +18,13 @@ from sceau.services.federation.sender import FederationSender
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.services.media import check_filename, clean_content_type
 from sceau.services.policy.email_invites_remote import EmailInviteFederation
+from sceau.services.policy.identity_accounts import IdentityAccounts
 from sceau.services.remote_media import RemoteMediaCache
 from sceau.storage.federation import ReceivedTransactionStore
 from sceau.storage.federation_media import RemoteMediaStore
 from sceau.storage.federation_openid import OpenIdTokenStore
 from sceau.storage.federation_queue import OutboxStore
+from sceau.storage.identity_tokens import IdentityTokenStore
 
 if TYPE_CHECKING:
     from sceau.homeserver import Services
@@ -81,6 +83,13 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
         server_name=services.config.server_name,
         clock=services.clock,
         store=OpenIdTokenStore(stores.db),
+    )
+    services.identity_accounts = IdentityAccounts(
+        server_name=services.config.server_name,
+        clock=services.clock,
+        store=IdentityTokenStore(stores.db),
+        local_userinfo=fed.openid.userinfo,
+        client=fed.client if fed.policy.enabled else None,
     )
     if fed.policy.enabled:
         max_bytes = services.config.media.max_upload_bytes

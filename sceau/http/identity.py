@@ -12,8 +12,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sceau.errors import MatrixError, forbidden
-from sceau.http.common import client_ip, json_response, services
+from sceau.http.common import client_ip, json_response, read_json, services
 from sceau.http.federation.common import origin_of
+from sceau.protocol.auth_rules import server_name_of
 
 PREFIX = "/_matrix/identity/api/v1"
 
@@ -82,21 +83,67 @@ async def pubkey(request: Request) -> Response:
 
 
 async def store_invite(request: Request) -> Response:
-    """POST /_matrix/identity/v2/store-invite, called by another server of the federation.
+    """POST /_matrix/identity/v2/store-invite
 
-    Sceau is the identity server of the addresses the mapping gives it; the
-    caller authenticates as a server (X-Matrix), not with an identity-server
-    account token (docs/policy.md says why).
+    Sceau is the identity server of the addresses the mapping gives it. Its
+    own servers sign the call with their federation key (X-Matrix); others
+    use an identity access token from ``account/register``, and then the
+    token's user must be the sender (docs/policy.md says why both).
     """
-    origin, body = await origin_of(request, with_body=True)
-    assert body is not None
-    return json_response(await services(request).email_invites.store_for(origin, body))
+    hs = services(request)
+    authorization = request.headers.get("authorization", "")
+    if authorization.startswith("Bearer "):
+        user_id = await hs.identity_accounts.user_for(authorization)
+        body = await read_json(request)
+        if body.get("sender") != user_id:
+            raise forbidden("The sender must be the user of the access token")
+        origin = server_name_of(user_id)
+    else:
+        origin, signed_body = await origin_of(request, with_body=True)
+        assert signed_body is not None
+        body = signed_body
+    return json_response(await hs.email_invites.store_for(origin, body))
+
+
+async def account_register(request: Request) -> Response:
+    """POST /_matrix/identity/v2/account/register (an OpenID token buys an access token)"""
+    body = await read_json(request)
+    return json_response(await services(request).identity_accounts.register(body))
+
+
+async def account(request: Request) -> Response:
+    """GET /_matrix/identity/v2/account"""
+    accounts = services(request).identity_accounts
+    user_id = await accounts.user_for(request.headers.get("authorization"))
+    return json_response({"user_id": user_id})
+
+
+async def account_logout(request: Request) -> Response:
+    """POST /_matrix/identity/v2/account/logout"""
+    await services(request).identity_accounts.logout(request.headers.get("authorization"))
+    return json_response({})
+
+
+async def status(_request: Request) -> Response:
+    """GET /_matrix/identity/v2: this server is an identity server."""
+    return json_response({})
+
+
+async def terms(_request: Request) -> Response:
+    """GET /_matrix/identity/v2/terms: none to accept (the real system's clients accept them
+    silently anyway)."""
+    return json_response({"policies": {}})
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route(PREFIX + "/info", info, methods=["GET"]),
         Route(PREFIX + "/internal-info", internal_info, methods=["GET"]),
+        Route("/_matrix/identity/v2", status, methods=["GET"]),
+        Route("/_matrix/identity/v2/terms", terms, methods=["GET"]),
+        Route("/_matrix/identity/v2/account/register", account_register, methods=["POST"]),
+        Route("/_matrix/identity/v2/account", account, methods=["GET"]),
+        Route("/_matrix/identity/v2/account/logout", account_logout, methods=["POST"]),
         Route("/_matrix/identity/v2/store-invite", store_invite, methods=["POST"]),
         Route("/_matrix/identity/v2/pubkey/isvalid", pubkey_isvalid, methods=["GET"]),
         Route("/_matrix/identity/v2/pubkey/{key_id}", pubkey, methods=["GET"]),

@@ -177,3 +177,49 @@ async def test_exchange_refuses_what_does_not_redeem_a_pending_invitation(client
     assert unsigned.status_code == 401
     member = await alice.request("GET", f"/rooms/{room}/state/m.room.member/{partner}")
     assert member.status_code == 404
+
+
+# ------------------------------------------------ identity accounts (OpenID)
+
+IDENTITY = "/_matrix/identity/v2"
+
+
+async def identity_token(client: Any, user: Any, server: str = "test.local") -> str:
+    """An OpenID token from the user's server, exchanged here for an identity token."""
+    openid = await user.ok("POST", f"/user/{user.user_id}/openid/request_token", json={})
+    body = {**openid, "matrix_server_name": server}
+    answer = await client.post(IDENTITY + "/account/register", json=body)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["token"])
+
+
+async def test_an_openid_token_buys_an_identity_token_that_store_invite_accepts(
+    client, user_factory, inbox
+):
+    carol = await user_factory("carol")
+    token = await identity_token(client, carol)
+    bearer = {"Authorization": f"Bearer {token}"}
+    account = await client.get(IDENTITY + "/account", headers=bearer)
+    assert account.json() == {"user_id": carol.user_id}
+    mine = store_body(sender=carol.user_id, room_id="!room:test.local")
+    stored = await client.post(STORE, json=mine, headers=bearer)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["display_name"] == "p***@e***.org"
+    [mail] = inbox.messages
+    assert mail["To"] == PARTNER
+    someone_else = await client.post(STORE, json=store_body(), headers=bearer)
+    assert someone_else.status_code == 403
+    assert (await client.post(IDENTITY + "/account/logout", headers=bearer)).status_code == 200
+    gone = await client.get(IDENTITY + "/account", headers=bearer)
+    assert (gone.status_code, gone.json()["errcode"]) == (401, "M_UNAUTHORIZED")
+    assert (await client.post(STORE, json=mine, headers=bearer)).status_code == 401
+
+
+async def test_account_register_refuses_unknown_or_missing_openid_tokens(client):
+    unknown = {"access_token": "nope", "matrix_server_name": "test.local"}
+    refused = await client.post(IDENTITY + "/account/register", json=unknown)
+    assert (refused.status_code, refused.json()["errcode"]) == (401, "M_UNAUTHORIZED")
+    missing = await client.post(IDENTITY + "/account/register", json={"access_token": "x"})
+    assert missing.status_code == 400
+    assert (await client.get(IDENTITY)).json() == {}
+    assert (await client.get(IDENTITY + "/terms")).json() == {"policies": {}}

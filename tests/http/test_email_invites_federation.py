@@ -166,3 +166,16 @@ async def test_a_redemption_that_cannot_reach_a_is_kept_and_retried(servers, inb
     member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{partner['user_id']}")
     assert member["membership"] == "invite"
     assert await b.services.email_invites.retry_claims() == 0, "redeemed once"
+
+
+async def test_an_identity_token_from_a_users_openid_token_stores_an_invite_on_b(servers, inbox):
+    a, b, _ = servers
+    alice = await a.user("alice")
+    openid = await alice.ok("POST", f"/user/{alice.user_id}/openid/request_token", json={})
+    registered = await b.http.post("/_matrix/identity/v2/account/register", json=openid)
+    assert registered.status_code == 200, registered.text
+    bearer = {"Authorization": f"Bearer {registered.json()['token']}"}
+    body = {"medium": "email", "address": PARTNER, "room_id": f"!r:{A}", "sender": alice.user_id}
+    stored = await b.http.post("/_matrix/identity/v2/store-invite", json=body, headers=bearer)
+    assert stored.status_code == 200, stored.text
+    assert await b.services.email_invites.is_invited(PARTNER)
