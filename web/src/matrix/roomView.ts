@@ -26,7 +26,7 @@ import { friendlyName, isShown, personOf, toTimelineEvent } from "./eventMapper"
 import type { ExternalLookup, ExternalUsers } from "./externals";
 import { composeMessage, type Mention } from "./markdown";
 import { Store } from "./store";
-import type { Person, TimelineEvent } from "./timeline";
+import { readMarkerIn, type Person, type ReadMarker, type TimelineEvent } from "./timeline";
 
 export interface Member extends Person {
   powerLevel: number;
@@ -75,6 +75,8 @@ export class RoomViewModel {
   readonly pagination = new Store<PaginationState>({ loading: false, atStart: false });
   /** Our read receipt when the room was opened: where the unread marker goes. */
   readonly readUpTo: string | null;
+  /** The shown event the unread marker follows, and whether the receipt's event is loaded. */
+  readonly readMarker = new Store<ReadMarker>({ loaded: false, eventId: null });
   private scheduled = false;
   private readonly stops: (() => void)[] = [];
   private lastTypingSent = 0;
@@ -172,14 +174,19 @@ export class RoomViewModel {
       .filter((e) => (inThread ? e.threadRootId === this.threadId : !e.threadRootId || e.isThreadRoot));
     const events: TimelineEvent[] = [];
     const seen = new Set<string>();
+    const rows: { id: string | null; shown: boolean }[] = [];
     for (const event of [...raw, ...pending]) {
-      if (!isShown(event, this.room)) continue;
-      if (!inThread && event.isRelation(RelationType.Thread)) continue;
+      const shown = isShown(event, this.room) && (inThread || !event.isRelation(RelationType.Thread));
+      rows.push({ id: event.getId() ?? null, shown });
+      if (!shown) continue;
       const mapped = toTimelineEvent(this.client, this.room, event, inThread, this.isExternal);
       if (seen.has(mapped.id)) continue;
       seen.add(mapped.id);
       events.push(mapped);
     }
+    const marker = readMarkerIn(rows, this.readUpTo);
+    const before = this.readMarker.get();
+    if (marker.loaded !== before.loaded || marker.eventId !== before.eventId) this.readMarker.set(marker);
     this.events.set(events);
     this.info.set(this.computeInfo());
   }

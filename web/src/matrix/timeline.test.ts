@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildTimelineItems, dayKey, firstUnreadIndex, sendStateOf, type TimelineEvent } from "./timeline";
+import { buildTimelineItems, dayKey, firstUnreadIndex, readMarkerIn, sendStateOf, type TimelineEvent } from "./timeline";
 
 const NOON = new Date(2026, 11, 5, 12, 0, 0).getTime();
 const MIN = 60_000;
@@ -93,5 +93,34 @@ describe("local echo states", () => {
     expect(sendStateOf(null)).toBe("sent");
     expect(sendStateOf("sent")).toBe("sent");
     expect(sendStateOf("not_sent")).toBe("failed");
+  });
+});
+
+describe("readMarkerIn", () => {
+  const rows = [
+    { id: "$a", shown: true },
+    { id: "$b", shown: true },
+    { id: "$reaction", shown: false },
+    { id: "$c", shown: true },
+  ];
+
+  it("follows the receipt's own event when it has a row", () => {
+    expect(readMarkerIn(rows, "$b")).toEqual({ loaded: true, eventId: "$b" });
+  });
+
+  it("follows the last shown event when the receipt is on a reaction or another event without a row", () => {
+    expect(readMarkerIn(rows, "$reaction")).toEqual({ loaded: true, eventId: "$b" });
+  });
+
+  it("says when the receipt's event is not loaded, or there is no receipt", () => {
+    expect(readMarkerIn(rows, "$older")).toEqual({ loaded: false, eventId: null });
+    expect(readMarkerIn(rows, null)).toEqual({ loaded: false, eventId: null });
+  });
+
+  it("puts the marker after a reaction before the next message from someone else", () => {
+    const events = [ev("$a", "@bob:hs", NOON), ev("$b", "@bob:hs", NOON + MIN), ev("$c", "@bob:hs", NOON + 10 * MIN)];
+    const items = buildTimelineItems(events, readMarkerIn(rows, "$reaction").eventId);
+    expect(shape(items)).toContain("unread");
+    expect(firstUnreadIndex(items)).toBe(items.findIndex((i) => i.key === "$c") - 1);
   });
 });

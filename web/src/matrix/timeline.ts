@@ -132,6 +132,30 @@ export function buildTimelineItems(events: readonly TimelineEvent[], readUpToEve
   return groupStateChanges(items);
 }
 
+/** Where the "new messages" marker hangs, for the read receipt of when the room was opened. */
+export interface ReadMarker {
+  /** The receipt's event is in the loaded timeline (else "jump to first unread" offers to load it). */
+  loaded: boolean;
+  /** The shown event the marker follows (null: none, or not loaded). */
+  eventId: string | null;
+}
+
+/**
+ * Receipts often point at events that have no row (a reaction, an edit, a
+ * hidden state change): the marker then follows the last shown event before
+ * it. `raw` is the loaded timeline, oldest first, each event with whether it
+ * got a row.
+ */
+export function readMarkerIn(raw: readonly { id: string | null; shown: boolean }[], readUpTo: string | null): ReadMarker {
+  if (readUpTo === null) return { loaded: false, eventId: null };
+  let lastShown: string | null = null;
+  for (const { id, shown } of raw) {
+    if (shown && id !== null) lastShown = id;
+    if (id === readUpTo) return { loaded: true, eventId: lastShown };
+  }
+  return { loaded: false, eventId: null };
+}
+
 /** Index of the first unread row (the marker), or -1. */
 export function firstUnreadIndex(items: readonly TimelineItem[]): number {
   return items.findIndex((i) => i.type === "unread");

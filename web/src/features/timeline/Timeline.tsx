@@ -43,14 +43,14 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
   const events = useStore(vm.events);
   const pagination = useStore(vm.pagination);
   const info = useStore(vm.info);
-  const items = useMemo(() => buildTimelineItems(events, vm.readUpTo), [events, vm.readUpTo]);
+  const marker = useStore(vm.readMarker);
+  const items = useMemo(() => buildTimelineItems(events, marker.eventId), [events, marker.eventId]);
   const [indexer] = useState(() => new ItemIndexer());
   const firstItemIndex = useMemo(() => indexer.indexFor(items), [indexer, items]);
   const virtuoso = useRef<VirtuosoHandle>(null);
   const [atBottom, setAtBottom] = useState(true);
   const [unreadSeen, setUnreadSeen] = useState(false);
   const unreadIndex = firstUnreadIndex(items);
-  const readUpToLoaded = vm.readUpTo !== null && events.some((e) => e.eventId === vm.readUpTo);
   const lastIsMine = events.length > 0 && events[events.length - 1]!.mine;
 
   // Read receipts while the newest message is on screen and the tab is visible.
@@ -79,7 +79,7 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
     await vm.loadUntil(vm.readUpTo);
     setUnreadSeen(true);
     requestAnimationFrame(() => {
-      const index = firstUnreadIndex(buildTimelineItems(vm.events.get(), vm.readUpTo));
+      const index = firstUnreadIndex(buildTimelineItems(vm.events.get(), vm.readMarker.get().eventId));
       if (index >= 0) virtuoso.current?.scrollToIndex({ index, align: "start", behavior: "auto" });
     });
   }, [vm]);
@@ -90,7 +90,7 @@ export function Timeline({ vm, onReply, onEdit, onOpenThread }: Props) {
   useEffect(() => {
     if (markerVisible) setUnreadSeen(true);
   }, [markerVisible]);
-  const showJump = !unreadSeen && vm.readUpTo !== null && (unreadIndex >= 0 ? !markerVisible : !readUpToLoaded);
+  const showJump = !unreadSeen && vm.readUpTo !== null && (unreadIndex >= 0 ? !markerVisible : !marker.loaded);
 
   return (
     <div className="timeline">
