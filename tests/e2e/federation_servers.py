@@ -8,6 +8,7 @@ the others by name. Loopback is reachable because the servers are listed
 explicitly in ``federation.allow``.
 """
 
+import os
 import ssl
 import time
 from collections.abc import Iterator
@@ -20,6 +21,12 @@ import trustme
 
 from tests.conftest import free_port
 from tests.e2e.server import ServerError, ServerProcess, server_config
+
+#: How long the catch-up tests keep a server down. Half a second is enough for
+#: the sender to fail, back off and retry (retries every 0.2 s to 1 s here);
+#: nothing in the queue depends on the length, which stays stored and capped by
+#: ``max_retry_interval_ms``. ``SCEAU_E2E_OUTAGE_S=120`` runs the issue's two minutes.
+OUTAGE_S = float(os.environ.get("SCEAU_E2E_OUTAGE_S", "0.5"))
 
 
 @dataclass

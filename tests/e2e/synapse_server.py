@@ -111,9 +111,12 @@ class SynapseProcess:
             "rc_message": high,
             "rc_registration": high,
             "rc_login": {"address": high, "account": high, "failed_attempts": high},
+            # Retries as prompt as Sceau's in the tests (0.2-1 s): a peer back from an
+            # outage is retried within a second or two, not after Synapse's default 60 s.
             "federation": {
                 "destination_min_retry_interval": "2s",
                 "destination_max_retry_interval": "30s",
+                "max_long_retry_delay": "2s",
             },
         }
         self.config_path.write_text(yaml.safe_dump(config))

@@ -8,12 +8,14 @@ messages, edits, redactions, receipts and typing cross in both directions.
 
 import asyncio
 import ssl
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nio
 import pytest
 
-from tests.e2e.federation_servers import FederationLab
+from tests.e2e.federation_servers import OUTAGE_S, FederationLab, wait_for_federation_listener
 from tests.e2e.synapse_server import SynapsePair, SynapseProcess
 from tests.e2e.test_federation_rooms import ephemeral, has_body, send, sync_until, timeline
 from tests.e2e.test_federation_synapse import register_on_synapse
@@ -29,6 +31,28 @@ def pair(synapse_pair: SynapsePair) -> tuple[FederationLab, SynapseProcess]:
 
 def joined(room_id: str):  # type: ignore[no-untyped-def]
     return lambda body: room_id in body.get("rooms", {}).get("join", {})
+
+
+def redacts(room_id: str, event_id: str) -> Callable[[dict[str, Any]], bool]:
+    """A sync holding the redaction of ``event_id`` (``redacts`` at the top or in content)."""
+    return lambda body: any(
+        e["type"] == "m.room.redaction"
+        and e.get("redacts", e.get("content", {}).get("redacts")) == event_id
+        for e in timeline(body, room_id)
+    )
+
+
+def receipt_for(room_id: str, event_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: any(
+        e["type"] == "m.receipt" and event_id in e["content"] for e in ephemeral(body, room_id)
+    )
+
+
+def typing(room_id: str, user_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: any(
+        e["type"] == "m.typing" and user_id in e["content"].get("user_ids", [])
+        for e in ephemeral(body, room_id)
+    )
 
 
 async def test_a_sceau_user_joins_a_synapse_room_and_they_talk(pair):
@@ -60,17 +84,10 @@ async def test_a_sceau_user_joins_a_synapse_room_and_they_talk(pair):
     await send(sam, room_id, edit, "s2")
     await sync_until(alice, has_body(room_id, "* edited on synapse"), "the edit")
     await alice.ok("PUT", f"/rooms/{room_id}/redact/{mine}/r1", json={})
-    await sync_until(
-        sam,
-        lambda b: any(e["type"] == "m.room.redaction" for e in timeline(b, room_id)),
-        "the redaction on Synapse",
-    )
+    await sync_until(sam, redacts(room_id, mine), "the redaction on Synapse")
+    assert (await sam.ok("GET", f"/rooms/{room_id}/event/{mine}"))["content"] == {}
     await sam.ok("POST", f"/rooms/{room_id}/receipt/m.read/{mine}", json={})
-    await sync_until(
-        alice,
-        lambda b: any(e["type"] == "m.receipt" for e in ephemeral(b, room_id)),
-        "Synapse's receipt",
-    )
+    await sync_until(alice, receipt_for(room_id, mine), "Synapse's receipt")
 
 
 async def test_a_synapse_user_joins_a_sceau_room_and_they_talk(pair):
@@ -80,21 +97,32 @@ async def test_a_synapse_user_joins_a_sceau_room_and_they_talk(pair):
     room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
     await sam.ok("POST", f"/join/{room_id}?server_name={lab.servers[0].name}")
     await sync_until(sam, joined(room_id), "the Sceau room joined on Synapse")
-    await send(alice, room_id, {"msgtype": "m.text", "body": "hello synapse"}, "a1")
+    first = await send(alice, room_id, {"msgtype": "m.text", "body": "hello synapse"}, "a1")
     await sync_until(sam, has_body(room_id, "hello synapse"), "Sceau's message on Synapse")
-    await send(sam, room_id, {"msgtype": "m.text", "body": "hello sceau"}, "s1")
+    theirs = await send(sam, room_id, {"msgtype": "m.text", "body": "hello sceau"}, "s1")
     await sync_until(alice, has_body(room_id, "hello sceau"), "Synapse's message on Sceau")
+
+    edit = {
+        "msgtype": "m.text",
+        "body": "* edited on sceau",
+        "m.new_content": {"msgtype": "m.text", "body": "edited on sceau"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": first},
+    }
+    await send(alice, room_id, edit, "a2")
+    await sync_until(sam, has_body(room_id, "* edited on sceau"), "Sceau's edit on Synapse")
+    await sam.ok("PUT", f"/rooms/{room_id}/redact/{theirs}/r1", json={})
+    await sync_until(alice, redacts(room_id, theirs), "Synapse's redaction on Sceau")
+    assert (await alice.ok("GET", f"/rooms/{room_id}/event/{theirs}"))["content"] == {}
+    await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{theirs}", json={})
+    await sync_until(sam, receipt_for(room_id, theirs), "Sceau's receipt on Synapse")
+    await alice.ok(
+        "PUT", f"/rooms/{room_id}/typing/{alice.user_id}", json={"typing": True, "timeout": 20000}
+    )
+    await sync_until(sam, typing(room_id, alice.user_id), "Sceau's typing on Synapse")
     await sam.ok(
         "PUT", f"/rooms/{room_id}/typing/{sam.user_id}", json={"typing": True, "timeout": 20000}
     )
-    await sync_until(
-        alice,
-        lambda b: any(
-            e["type"] == "m.typing" and sam.user_id in e["content"].get("user_ids", [])
-            for e in ephemeral(b, room_id)
-        ),
-        "Synapse's typing",
-    )
+    await sync_until(alice, typing(room_id, sam.user_id), "Synapse's typing on Sceau")
 
 
 async def test_invites_cross_both_ways_and_are_accepted(pair):
@@ -116,7 +144,9 @@ async def test_invites_cross_both_ways_and_are_accepted(pair):
     await sync_until(alice, has_body(theirs, "in their room"), "the message after the invite")
 
 
-def _synapse_e2ee_client(synapse: SynapseProcess, store: Path) -> nio.AsyncClient:
+def _synapse_e2ee_client(
+    synapse: SynapseProcess, store: Path, user_id: str = ""
+) -> nio.AsyncClient:
     """A nio client with its own crypto store, trusting the run's CA for Synapse's TLS."""
     store.mkdir(parents=True)
     config = nio.AsyncClientConfig(
@@ -127,15 +157,20 @@ def _synapse_e2ee_client(synapse: SynapseProcess, store: Path) -> nio.AsyncClien
         request_timeout=45,
     )
     context = ssl.create_default_context(cafile=str(synapse.ca_path))
-    return nio.AsyncClient(synapse.url, "", store_path=str(store), config=config, ssl=context)
+    return nio.AsyncClient(synapse.url, user_id, store_path=str(store), config=config, ssl=context)
 
 
-async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse(pair, tmp_path):
+async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse_and_new_devices(
+    pair, tmp_path
+):
+    """Both ways, then after each side adds a device mid-conversation: nothing undecryptable."""
     from tests.e2e.nio_helpers import PASSWORD, close_all, ok, unique
     from tests.e2e.test_nio_e2ee import (
+        _seen,
         crypto_sync,
         decrypted_texts,
         encrypted_room,
+        login_e2ee,
         register_e2ee,
         send_secret,
         undecryptable,
@@ -145,6 +180,7 @@ async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse(pair, t
     lab, synapse = pair
     alice = await register_e2ee(lab.servers[0].process, tmp_path, "alice_se")
     sam = _synapse_e2ee_client(synapse, tmp_path / "sam")
+    extra: list[nio.AsyncClient] = []
     try:
         ok(await sam.register(unique("sam_se"), PASSWORD, "e2e"), nio.RegisterResponse, "register")
         await crypto_sync(sam)
@@ -168,9 +204,50 @@ async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse(pair, t
             "Sceau's client decrypts",
             within_s=60,
         )
-        assert not undecryptable(alice, room_id) and not undecryptable(sam, room_id)
+
+        # Sam logs in a second device on Synapse: Sceau learns of it from Synapse's
+        # device-list update, and Alice's next message is readable there too.
+        sam_phone = _synapse_e2ee_client(synapse, tmp_path / "sam_phone", sam.user_id)
+        extra.append(sam_phone)
+        ok(await sam_phone.login(PASSWORD, device_name="phone"), nio.LoginResponse, "login")
+        await crypto_sync(sam_phone)
+        _seen(sam_phone)
+        await until(
+            [alice, sam_phone],
+            lambda: sam_phone.device_id in alice.device_store[sam.user_id],
+            "Alice's client sees Sam's new device",
+            within_s=60,
+        )
+        await send_secret(alice, room_id, "for sam's phone")
+        await until(
+            [alice, sam, sam_phone],
+            lambda: "for sam's phone" in decrypted_texts(sam_phone, room_id),
+            "Sam's new device decrypts",
+            within_s=60,
+        )
+
+        # Alice logs in a second device on Sceau: Synapse learns of it, and Sam's next
+        # message is readable there.
+        alice_laptop = await login_e2ee(lab.servers[0].process, tmp_path, alice.user_id, "laptop")
+        extra.append(alice_laptop)
+        _seen(alice_laptop)
+        await until(
+            [sam, alice_laptop],
+            lambda: alice_laptop.device_id in sam.device_store[alice.user_id],
+            "Sam's client sees Alice's new device",
+            within_s=60,
+        )
+        await send_secret(sam, room_id, "for alice's laptop")
+        await until(
+            [alice, sam, alice_laptop],
+            lambda: "for alice's laptop" in decrypted_texts(alice_laptop, room_id),
+            "Alice's new device decrypts",
+            within_s=60,
+        )
+        for client in (alice, sam, sam_phone, alice_laptop):
+            assert not undecryptable(client, room_id), client.user_id
     finally:
-        await close_all(alice, sam)
+        await close_all(alice, sam, *extra)
 
 
 async def test_synapse_stopped_for_a_while_catches_up_on_the_room(pair):
@@ -184,7 +261,7 @@ async def test_synapse_stopped_for_a_while_catches_up_on_the_room(pair):
     try:
         for n in range(3):
             await send(alice, room_id, {"msgtype": "m.text", "body": f"while away {n}"}, f"w{n}")
-        await asyncio.sleep(0.5)  # Sceau fails at least once and backs off
+        await asyncio.sleep(OUTAGE_S)  # Sceau fails at least once and backs off
     finally:
         synapse.start()
     seen: set[str] = set()
@@ -195,3 +272,42 @@ async def test_synapse_stopped_for_a_while_catches_up_on_the_room(pair):
 
     sam.since = None
     await sync_until(sam, all_three, "the messages sent while Synapse was down")
+
+
+async def test_sceau_stopped_for_a_while_is_caught_up_by_synapse(pair):
+    """Synapse's side of the outage: its sends fail and are retried until Sceau is back.
+
+    Synapse first retries the failed transaction itself (every 2 s here,
+    ``max_long_retry_delay``); after ten failures it marks Sceau down and later
+    catches it up, at once if Sceau makes a signed request (Alice speaking
+    again here), else on its minute-long wake-up.
+    """
+    lab, synapse = pair
+    sceau = lab.servers[0]
+    alice = await register(sceau, "alice_s5")
+    sam = await register_on_synapse(synapse, "sam_s5")
+    room_id = (await sam.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await alice.ok("POST", f"/join/{room_id}?server_name={synapse.name}")
+    await sync_until(alice, joined(room_id), "the Synapse room joined")
+    await send(sam, room_id, {"msgtype": "m.text", "body": "before"}, "b0")
+    await sync_until(alice, has_body(room_id, "before"), "a message before the outage")
+    assert sceau.process is not None
+    sceau.process.stop()
+    try:
+        for n in range(3):
+            await send(
+                sam, room_id, {"msgtype": "m.text", "body": f"while sceau was away {n}"}, f"s{n}"
+            )
+        await asyncio.sleep(OUTAGE_S)  # Synapse fails and backs off
+    finally:
+        sceau.process.start()
+        wait_for_federation_listener(sceau, lab.ca_path)
+    await send(alice, room_id, {"msgtype": "m.text", "body": "back"}, "a1")
+    seen: set[str] = set()
+
+    def all_three(body: dict[str, Any]) -> bool:
+        seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
+        return {f"while sceau was away {n}" for n in range(3)} <= seen
+
+    await sync_until(alice, all_three, "Synapse's messages sent while Sceau was down")
+    await sync_until(sam, has_body(room_id, "back"), "Sceau's message after its restart")

@@ -16,6 +16,7 @@ import pytest
 from sceau.protocol.federation import check_server_keys, sign_request
 from sceau.protocol.signing import generate_signing_key
 from tests.e2e.federation_servers import (
+    OUTAGE_S,
     FederatedServer,
     FederationLab,
     wait_for_federation_listener,
@@ -141,7 +142,7 @@ async def test_a_stopped_server_catches_up_on_what_it_missed(lab):
         for n in range(3):
             messages = {bob.user_id: {bob.device_id: {"n": n}}}
             await alice.ok("PUT", f"/sendToDevice/m.x/out{n}", json={"messages": messages})
-        await asyncio.sleep(0.5)  # let A fail at least once and back off
+        await asyncio.sleep(OUTAGE_S)  # let A fail at least once and back off
     finally:
         b.process.start()
         wait_for_federation_listener(b, lab.ca_path)

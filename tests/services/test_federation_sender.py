@@ -102,6 +102,28 @@ async def test_failures_back_off_exponentially_up_to_the_maximum(db):
     assert client.sent[A][0]["pdus"] == [_pdu(1)]
 
 
+async def test_a_peer_down_for_two_minutes_gets_everything_within_one_maximum_interval(db):
+    """The outage's length only adds retries: the queue holds, the wait stays capped."""
+    clock, client = FakeClock(), FakeClient()
+    client.fail[A] = FederationRequestError(A, "connection refused")
+    sender = _sender(db, clock, client)
+    store = OutboxStore(db)
+    sent_n, back_at = 0, clock.time_ms() + 120_000
+    while clock.time_ms() < back_at:  # one event every 5 s of a 2-minute outage
+        await sender.send_pdu(_pdu(sent_n), [A])
+        sent_n += 1
+        if await sender.attempt(A) == "failed":
+            assert (await store.state(A)).retry_interval_ms <= 8000
+        clock.advance(5)
+    del client.fail[A]
+    clock.advance(8)  # at most max_retry_interval_ms after it is back
+    while await sender.attempt(A) == "sent":
+        pass
+    delivered = [p["content"]["n"] for t in client.sent[A] for p in t["pdus"]]
+    assert delivered == list(range(sent_n)) and sent_n == 24
+    assert await sender.pending_count(A) == 0
+
+
 async def test_a_peer_that_calls_us_is_retried_before_its_backoff_ends(db):
     clock, client = FakeClock(), FakeClient()
     client.fail[A] = FederationRequestError(A, "down")
