@@ -77,9 +77,12 @@ function FileAttachment({ attachment }: { attachment: Attachment }) {
     <div className="file-attachment">
       <span className="file-name">{attachment.name}</span>
       {attachment.size !== null && <span className="hint">{formatBytes(attachment.size, i18n.language)}</span>}
-      <button type="button" className="button button-small" disabled={state === "loading"} onClick={() => void download()}>
-        {t("files.download", { name: attachment.name })}
-      </button>
+      {/* The antivirus's verdict on a file does not change: no download to offer again. */}
+      {scanKey !== "policy.scan.blocked" && (
+        <button type="button" className="button button-small" disabled={state === "loading"} onClick={() => void download()}>
+          {t("files.download", { name: attachment.name })}
+        </button>
+      )}
       {state === "failed" && (
         <span className="form-error" role="alert">
           {scanKey ? t(scanKey) : t("files.downloadFailed")}
