@@ -26,6 +26,7 @@ from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.state_res import resolve_state
 from sceau.protocol.types import JsonDict, StateKey
 from sceau.services.event_types import BuiltEvent, CurrentUpdate, EventSpec, RoomDraft, StateDelta
+from sceau.services.state_history import DEEP_HISTORY
 from sceau.storage.events import EventStore
 from sceau.storage.received_pdus import OUTLIER, REJECTED, SOFT_FAILED, ReceivedPduStore
 from sceau.storage.state import StateStore
@@ -127,8 +128,8 @@ class EventGraph:
         if known is not None:
             return known
         stored = await self._events.get_event(event_id)
-        if stored is None or stored.room_id != draft.room_id:
-            return None
+        if stored is None or stored.room_id != draft.room_id or stored.stream_pos <= DEEP_HISTORY:
+            return None  # state history has no state of its own here
         group = stored.stream_pos if stored.state_key is not None else stored.state_group
         return dict(await self._state.get_state_ids(group))
 
@@ -279,16 +280,24 @@ class EventGraph:
             state_key=state_key if isinstance(state_key, str) else None,
             redacts=redacts,
         )
+        new_state_before = (
+            None if before == old_current else StateDelta.between(old_current, before)
+        )
+        foreign = {c[0] for c in changes.values() if c is not None}
+        if new_state_before is not None:
+            foreign.update(
+                eid for k, eid in new_state_before.entries.items() if old_current.get(k) != eid
+            )
+        foreign.discard(event_id)
         return BuiltEvent(
             event_id,
             pdu,
             spec,
             before,
             before.get(key) if key is not None else None,
-            new_state_before=None
-            if before == old_current
-            else StateDelta.between(old_current, before),
+            new_state_before=new_state_before,
             current=CurrentUpdate(changes, group),
+            foreign_state=tuple(sorted(foreign)),
         )
 
     async def _redaction_applies(

@@ -152,3 +152,6 @@ class BuiltEvent:
     #: None: the event extends the single chain and, if a state event,
     #: becomes current. Otherwise, the explicit change to the current state.
     current: CurrentUpdate | None = None
+    #: State event IDs this event's states cite that may be held only apart
+    #: from the timeline (fetched for a gap, soft-failed): written as state history.
+    foreign_state: tuple[str, ...] = ()

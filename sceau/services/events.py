@@ -12,6 +12,7 @@ that forked (events received over federation) is merged by the next send.
 """
 
 import asyncio
+import contextlib
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -33,9 +34,16 @@ from sceau.services.event_types import BuiltEvent, EventSpec, RoomDraft
 from sceau.services.event_writer import EventWriter
 from sceau.services.recent_events import RecentEvents
 from sceau.services.send_queue import PendingSend, SendQueue
+from sceau.services.state_history import write_state_history
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore
-from sceau.storage.received_pdus import ACCEPTED, PduOutcome, ReceivedPduStore
+from sceau.storage.received_pdus import (
+    ACCEPTED,
+    OUTLIER,
+    SOFT_FAILED,
+    PduOutcome,
+    ReceivedPduStore,
+)
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
 from sceau.streams import StreamIdGenerator
@@ -118,6 +126,8 @@ class EventService:
         self.graph = self._graph = EventGraph(events=events, state=state, received=self._received)
         #: Rooms' heads and state by room, bounded; updated on the write path only.
         self._drafts: OrderedDict[str, RoomDraft] = OrderedDict()
+        #: Held while state history positions are chosen (state_history.py).
+        self.history_lock = asyncio.Lock()
         #: Checks every local event passes before it is built (the state's room policy).
         self.local_checks: list[Callable[[str, EventSpec], Awaitable[None]]] = []
         #: Several processes: who writes which room (None: this process writes all).
@@ -240,12 +250,19 @@ class EventService:
             if txn_key is not None:
                 seen_txns[txn_key] = item.event_id
         if built:
+            history = await self._state_history(room_id, built)
 
             async def record(txn: Transaction, _room_id: str) -> None:
                 if outcomes:
                     await self._received.record(txn, outcomes, self._clock.time_ms())
+                if history:
+                    group = await txn.fetchval(
+                        "SELECT state_group FROM events WHERE event_id = ?", built[-1].event_id
+                    )
+                    await write_state_history(txn, self._events, room_id, history, int(group))
 
-            await self._writer.persist(draft, built, new_room=None, extra_write=record)
+            async with self.history_lock if history else contextlib.nullcontext():
+                await self._writer.persist(draft, built, new_room=None, extra_write=record)
         elif outcomes:
             async with self._db.transaction() as txn:
                 await self._received.record(txn, outcomes, self._clock.time_ms())
@@ -254,6 +271,25 @@ class EventService:
             pending.succeed(event_id)
         for pending, outcome in refused:
             pending.fail(PduRefused(outcome.outcome, outcome.reason or ""))
+
+    async def _state_history(
+        self, room_id: str, built: list[BuiltEvent]
+    ) -> list[tuple[str, JsonDict]]:
+        """The fetched or soft-failed state events the batch's states cite, not yet held.
+
+        They become part of the room's state here, and clients read state
+        through the events table: they are written there as state history.
+        """
+        wanted = {eid for item in built for eid in item.foreign_state}
+        wanted -= {item.event_id for item in built}
+        if not wanted:
+            return []
+        held = await self._events.get_events(wanted)
+        kept = await self._received.get_pdus(
+            [eid for eid in wanted if eid not in held], (OUTLIER, SOFT_FAILED)
+        )
+        found = [(eid, pdu) for eid, (room, pdu) in kept.items() if room == room_id]
+        return sorted(found, key=lambda item: (_depth(item[1]), item[0]))
 
     async def record_outcome(
         self,
@@ -428,6 +464,11 @@ class EventService:
                 draft.pdus.pop(replaces, None)
         draft.advance(event_id, prev_events, depth, draft.state)
         return BuiltEvent(event_id, pdu, spec, state_before, replaces)
+
+
+def _depth(pdu: JsonDict) -> int:
+    depth = pdu.get("depth")
+    return depth if isinstance(depth, int) else 0
 
 
 def _check_sizes(spec: EventSpec) -> None:

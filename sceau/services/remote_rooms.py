@@ -13,7 +13,6 @@ the stripped state the inviting server sent, so the invitee's /sync can
 show it before joining.
 """
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,15 +27,13 @@ from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.types import JsonDict, StateKey
 from sceau.services.event_types import BuiltEvent, CurrentUpdate, EventSpec, RoomDraft, StateDelta
 from sceau.services.events import EventService
+from sceau.services.state_history import DEEP_HISTORY, write_state_history
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore, NewEvent
 from sceau.storage.received_pdus import ACCEPTED, OUTLIER, PduOutcome, ReceivedPduStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
 from sceau.streams import StreamIdGenerator
-
-#: Where the state a remote join brings is written (below any backfilled event).
-DEEP_HISTORY = -(2**60)
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class RemoteRoomWriter:
         self._stream = stream
         self._notifier = notifier
         #: History positions count down from the lowest one; one writer at a time.
-        self._history_lock = asyncio.Lock()
+        self._history_lock = events.history_lock
 
     # ---------------------------------------------------------------- templates
 
@@ -165,7 +162,7 @@ class RemoteRoomWriter:
                 group = await txn.fetchval(
                     "SELECT state_group FROM events WHERE event_id = ?", join_id
                 )
-                await self._write_history(txn, room_id, history, int(group))
+                await write_state_history(txn, self._event_store, room_id, history, int(group))
                 await self._received.record(txn, outliers, self._clock.time_ms())
 
             new_room = None if room is not None else (str(create.get("sender")), False)
@@ -238,43 +235,6 @@ class RemoteRoomWriter:
         )
         lowest = min(int(v) for v in (lowest_event, lowest_group, 0) if v is not None)
         return lowest - 1
-
-    async def _write_history(
-        self,
-        txn: Transaction,
-        room_id: str,
-        events: list[tuple[str, JsonDict]],
-        state_group: int,
-    ) -> None:
-        """The state a join brought, far below anything else (oldest lowest).
-
-        It counts down from ``DEEP_HISTORY``, so paging back goes through the
-        backfilled messages before reaching the room's old state events.
-        """
-        known = await self._event_store.get_events(eid for eid, _ in events)
-        events = [(eid, pdu) for eid, pdu in events if eid not in known]
-        if not events:
-            return
-        lowest = await txn.fetchval(
-            "SELECT MIN(stream_pos) FROM events WHERE stream_pos <= ?", DEEP_HISTORY
-        )
-        top = min(int(lowest if lowest is not None else DEEP_HISTORY + 1), DEEP_HISTORY + 1) - 1
-        rows = []
-        for offset, (eid, pdu) in enumerate(reversed(events)):
-            rows.append(
-                NewEvent(
-                    stream_pos=top - offset,
-                    event_id=eid,
-                    room_id=room_id,
-                    pdu=pdu,
-                    pdu_json=orjson.dumps(pdu).decode(),
-                    state_group=state_group,
-                    replaces_state=None,
-                    rel_type=None,
-                    relates_to=None,
-                )
-            )
-        await self._event_store.insert_events(txn, rows)
 
     # ------------------------------------------------------------------ invites
 

@@ -5,8 +5,8 @@ from typing import Any
 from sceau.errors import MatrixError, forbidden, not_found
 from sceau.protocol.filters import RoomEventFilter
 from sceau.services.formatting import EventFormatter
-from sceau.services.remote_rooms import DEEP_HISTORY
 from sceau.services.room_state import RoomStateService
+from sceau.services.state_history import DEEP_HISTORY
 from sceau.services.tokens import parse_position, position_token
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.state import StateStore

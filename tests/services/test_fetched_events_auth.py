@@ -145,3 +145,113 @@ async def test_an_event_citing_a_forged_auth_event_from_event_auth_is_rejected(s
     assert result[name_id] is not None and "rejected auth event" in result[name_id]
     assert await _outcomes(services, forged_id, name_id) == [REJECTED, REJECTED]
     assert ("m.room.name", "") not in await room_state(services, room_id)
+
+
+async def test_a_fetched_state_event_that_enters_the_current_state_can_be_read(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    depth = msg_depth(await extremities(services, room_id))
+    rename_id, _ = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.member",
+        {"membership": "join", "displayname": "Bob B."},
+        state_key=BOB,
+        state=state,
+        prev_events=[join_id],
+        depth=depth,
+    )
+    last_id, last = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "after the gap"},
+        state={**state, ("m.room.member", BOB): rename_id},
+        prev_events=[rename_id],
+        depth=depth + 1,
+    )
+    peer.missing_answer = []
+    peer.auth_answer = [rename_id]
+    peer.state_answer[rename_id] = (list(state.values()), [])
+    assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
+    assert (await room_state(services, room_id))[("m.room.member", BOB)] == rename_id
+    # Clients read the state through the events table: the outlier is there,
+    # below the timeline (never news), and what /members shows is Bob's new name.
+    stored = await services.stores.events.get_event(rename_id)
+    assert stored is not None and stored.stream_pos < 0
+    assert stored.content["displayname"] == "Bob B."
+    timeline = await services.stores.events.room_events(room_id, limit=5, newest_first=True)
+    assert rename_id not in [e.event_id for e in timeline if e.stream_pos > 0]
+    # Cited again later, its state is not taken for empty: the event is placed.
+    next_id, nxt = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "from the renamed branch"},
+        state={**state, ("m.room.member", BOB): rename_id},
+        prev_events=[rename_id],
+        depth=depth + 1,
+    )
+    assert await pipeline.receive_pdus(remote.name, [nxt]) == {next_id: None}
+    placed = await services.stores.events.get_event(next_id)
+    seen = await services.stores.state.get_state_ids(placed.state_group)
+    assert seen[("m.room.member", BOB)] == rename_id and ("m.room.create", "") in seen
+
+
+async def test_a_state_ids_answer_that_resets_a_ban_does_not_lift_it(services):
+    from sceau.services.events import EventSpec
+    from tests.services.federation_support import CREATOR
+
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    carol = "@carol:remote.test"
+    before_ban = await room_state(services, room_id)
+    carol_id, carol_join = remote.event(
+        version,
+        room_id,
+        carol,
+        "m.room.member",
+        {"membership": "join"},
+        state_key=carol,
+        state=before_ban,
+        prev_events=[join_id],
+        depth=msg_depth(await extremities(services, room_id)),
+    )
+    assert await pipeline.receive_pdus(remote.name, [carol_join]) == {carol_id: None}
+    joined = await room_state(services, room_id)
+    await services.events.send(
+        room_id, EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=BOB)
+    )
+    # Carol's server cites an event it will not give, and claims the state
+    # there is the one from before the ban: Bob joined.
+    depth = msg_depth(await extremities(services, room_id))
+    hidden_id, _ = remote.event(
+        version,
+        room_id,
+        carol,
+        "m.room.message",
+        {"body": "hidden"},
+        state=joined,
+        prev_events=[carol_id],
+        depth=depth,
+    )
+    last_id, last = remote.event(
+        version,
+        room_id,
+        carol,
+        "m.room.message",
+        {"body": "state reset?"},
+        state=joined,
+        prev_events=[hidden_id],
+        depth=depth + 1,
+    )
+    peer.missing_answer = []
+    peer.state_answer[hidden_id] = (list(joined.values()), [])
+    assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
+    assert await services.stores.state.membership(room_id, BOB) == "ban"

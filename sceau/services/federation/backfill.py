@@ -32,7 +32,8 @@ from sceau.services.federation.client import FederationRequestError, encode_path
 from sceau.services.federation.missing_events import FederationRequester, MissingEventsFetcher
 from sceau.services.federation.pdu_checks import PduFormatError
 from sceau.services.federation.pdu_pipeline import PduPipeline
-from sceau.services.remote_rooms import DEEP_HISTORY, Backfilled, RemoteRoomWriter
+from sceau.services.remote_rooms import Backfilled, RemoteRoomWriter
+from sceau.services.state_history import DEEP_HISTORY
 from sceau.storage.database import Database
 from sceau.storage.events import EventStore
 from sceau.storage.received_pdus import REJECTED

@@ -37,6 +37,7 @@ from sceau.services.federation.pdu_checks import (
     event_id_of,
     room_id_of,
 )
+from sceau.services.state_history import DEEP_HISTORY
 from sceau.storage.events import EventStore
 from sceau.storage.received_pdus import OUTLIER, REJECTED, SOFT_FAILED, ReceivedPduStore
 from sceau.storage.rooms import RoomStore
@@ -221,10 +222,14 @@ class PduPipeline:
         return {eid: pdu for eid, pdu in found.items() if outcomes.get(eid) != REJECTED}
 
     async def _missing_prevs(self, pdu: JsonDict) -> list[str]:
-        """The prev_events not in the DAG here (soft-failed events are in it)."""
+        """The prev_events not in the DAG here (soft-failed events are in it).
+
+        State history (the join's state, fetched state events) is held
+        without the state at it, so it counts as missing.
+        """
         prevs = prev_event_ids(pdu)
         found = await self._event_store.get_events(prevs)
-        missing = [p for p in prevs if p not in found]
+        missing = [p for p in prevs if p not in found or found[p].stream_pos <= DEEP_HISTORY]
         if missing:
             outcomes = await self._received.outcomes(missing)
             missing = [p for p in missing if outcomes.get(p) != SOFT_FAILED]
