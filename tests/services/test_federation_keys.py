@@ -195,10 +195,18 @@ async def test_trusted_key_servers_are_asked_and_their_signature_checked(db):
 
     ring.query = query
     assert await ring.verify_key("remote.example", THEIRS.key_id) == THEIRS.verify_key_bytes
+    wanted = {THEIRS.key_id: {"minimum_valid_until_ts": clock.time_ms()}}
     assert asked == [
-        ("notary.example", "/_matrix/key/v2/query", {"server_keys": {"remote.example": {}}})
+        ("notary.example", "/_matrix/key/v2/query", {"server_keys": {"remote.example": wanted}})
     ]
     assert notary_own.calls == 1
+    # An event's key is asked valid at the event's time, not now.
+    asked.clear()
+    with pytest.raises(KeyUnavailable):  # the notary has no such key
+        await ring.verify_key("remote.example", "ed25519:older", valid_at_ms=1_234)
+    assert asked[0][2] == {
+        "server_keys": {"remote.example": {"ed25519:older": {"minimum_valid_until_ts": 1_234}}}
+    }
 
 
 async def test_a_notary_answer_without_the_notarys_signature_is_refused(db):

@@ -88,7 +88,7 @@ class KeyRing:
         async with lock:
             cached = await self._store.get(server, key_id)
             if cached is None or _usable_until(cached) < at:
-                await self._refresh(server)
+                await self._refresh(server, key_id, at)
                 cached = await self._store.get(server, key_id)
         if len(self._locks) > 1024:
             self._locks.clear()
@@ -98,7 +98,7 @@ class KeyRing:
             raise KeyUnavailable(f"key {key_id} of {server} expired at {_usable_until(cached)}")
         return decode_base64(cached.verify_key)
 
-    async def _refresh(self, server: str) -> None:
+    async def _refresh(self, server: str, key_id: str | None = None, valid_at: int = 0) -> None:
         now = self._clock.time_ms()
         if (
             now - self._failed_at.get(server, -_REFETCH_AFTER_FAILURE_MS)
@@ -108,7 +108,7 @@ class KeyRing:
         try:
             notaries = self._config.trusted_key_servers
             if notaries and server not in notaries:
-                responses = await self._from_notaries(server)
+                responses = await self._from_notaries(server, key_id, valid_at)
             else:
                 responses = [await self._direct(server)]
             stored = [k for response in responses for k in self._to_store(server, response)]
@@ -126,13 +126,19 @@ class KeyRing:
             raise KeyUnavailable("no key fetcher")
         return await self.fetch(server, "/_matrix/key/v2/server")
 
-    async def _from_notaries(self, server: str) -> list[Any]:
+    async def _from_notaries(self, server: str, key_id: str | None, valid_at: int) -> list[Any]:
+        """The server's keys from the first notary that gives them, signed by that notary.
+
+        A wanted key is asked with its ``minimum_valid_until_ts`` (the spec
+        requires it), so a notary holding an older copy fetches it again.
+        """
         if self.query is None:
             raise KeyUnavailable("no notary client")
+        criteria = {} if key_id is None else {key_id: {"minimum_valid_until_ts": valid_at}}
         for notary in self._config.trusted_key_servers:
             try:
                 answer = await self.query(
-                    notary, "/_matrix/key/v2/query", {"server_keys": {server: {}}}
+                    notary, "/_matrix/key/v2/query", {"server_keys": {server: criteria}}
                 )
                 responses = answer.get("server_keys") if isinstance(answer, dict) else None
                 if not isinstance(responses, list):
