@@ -2,7 +2,9 @@
 receipts, typing, invites, catch-up after an outage, and the allowlist."""
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +261,21 @@ async def test_nio_e2ee_clients_on_each_server_exchange_encrypted_messages(lab, 
         assert not undecryptable(bob_phone, room_id)
     finally:
         await close_all(alice, bob, *extra)
+
+
+async def test_the_federation_benchmark_runs_between_these_two_servers(lab):
+    """``bench.federation``'s workload, tiny, on this module's servers (no new ones to start).
+
+    No timing is asserted (the benchmark reports it): every message from A
+    reaches every receiver on B, and each delivery is measured.
+    """
+    repo = str(Path(__file__).resolve().parents[2])
+    if repo not in sys.path:  # bench/ is a folder of the checkout, not an installed package
+        sys.path.insert(0, repo)
+    from bench.federation import Endpoint, Plan, measure, table
+
+    a, b = (Endpoint(s.name, s.client_url) for s in lab.servers)
+    result = await measure(a, b, Plan(receivers=2, messages=3, rate=20.0))
+    assert (result["figures"]["deliveries"], result["figures"]["missing"]) == (6, 0)
+    assert len(result["latencies_ms"]) == 6
+    assert "| delivery p99 (ms) |" in table({"sceau": result})
