@@ -18,19 +18,18 @@ async def _load_filter(request: Request, user_id: str, raw: str | None) -> Filte
     if not raw:
         return Filter()
     if raw.lstrip().startswith("{"):
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise invalid_param("'filter' is not valid JSON") from None
+        text = raw
     else:
         if not raw.isdigit():
             raise invalid_param("'filter' must be a filter ID or a JSON object")
         stored = await services(request).stores.filters.get(user_id, int(raw))
         if stored is None:
             raise invalid_param("Unknown filter ID")
-        body = orjson.loads(stored)
+        text = stored
     try:
-        return parse_filter(body)
+        return services(request).sync.filter_from_json(text)
+    except orjson.JSONDecodeError:
+        raise invalid_param("'filter' is not valid JSON") from None
     except FilterError as exc:
         raise bad_json(f"Invalid filter: {exc}") from None
 

@@ -14,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from sceau.clock import Clock
 from sceau.notifier import Notifier
-from sceau.protocol.filters import Filter
+from sceau.protocol.filters import Filter, parse_filter
 from sceau.services.sync_rooms import RoomSyncBuilder, RoomSyncRequest
 from sceau.services.tokens import SyncToken
 from sceau.storage.state import Membership, StateStore
@@ -58,6 +60,7 @@ SyncStartHook = Callable[[str, str, str | None], Awaitable[None]]
 
 
 MEMBERSHIP_CACHE_SIZE = 50_000
+FILTER_CACHE_SIZE = 10_000
 
 
 class SyncService:
@@ -88,6 +91,23 @@ class SyncService:
         self.start_hooks: list[SyncStartHook] = []
         #: In-memory serial of typing notifications, part of every token.
         self.typing_position: Callable[[], int] = lambda: 0
+        #: Filter JSON text -> parsed filter (immutable), bounded.
+        self._filters: OrderedDict[str, Filter] = OrderedDict()
+
+    def filter_from_json(self, text: str) -> Filter:
+        """The parsed filter; parsed once per distinct text, as every long-poll resends it.
+
+        Raises ``orjson.JSONDecodeError`` or ``FilterError`` (never cached).
+        """
+        cached = self._filters.get(text)
+        if cached is not None:
+            self._filters.move_to_end(text)
+            return cached
+        parsed = parse_filter(orjson.loads(text))
+        self._filters[text] = parsed
+        while len(self._filters) > FILTER_CACHE_SIZE:
+            self._filters.popitem(last=False)
+        return parsed
 
     def current_token(self) -> SyncToken:
         return SyncToken(self._stream.current(), self.typing_position())
