@@ -166,6 +166,15 @@ export function policySteps(user) {
       return { title: (await title.locator(".room-title-text").innerText()).trim(), badge: (await badge.innerText()).trim() };
     },
 
+    /** The room list's rows once one shows the external badge: the names of those that do. */
+    async roomListBadges({ name, timeout = 30_000 }) {
+      const { page } = user(name);
+      const rows = page.getByRole("navigation", { name: tr("roomList.label") }).getByRole("link");
+      const badged = rows.filter({ has: page.locator(".external-badge") });
+      await badged.first().waitFor({ timeout });
+      return { rooms: await badged.locator(".room-row-name").allInnerTexts() };
+    },
+
     /** Press the download button of a file's tile; the alert shown instead of a download. */
     async downloadRefused({ name, file, timeout = 45_000 }) {
       const { page } = user(name);

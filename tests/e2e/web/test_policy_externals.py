@@ -5,8 +5,8 @@ for external partners, named in both servers' ``policy.external_servers``.
 An agent opens a room to partners and invites one, who joins from her own
 server and writes. The agent's browser shows "Externe" next to her name in
 the timeline, in the room's members, in the people search (her full ID, which
-her own server answers for), and in the header
-of the DM the agent then starts with her. Screens are saved in French at 360
+her own server answers for), and in the header and room-list row of the DM the
+agent then starts with her. Screens are saved in French at 360
 and 1280 px, and the timeline once more in the dark theme.
 """
 
@@ -115,6 +115,8 @@ async def test_agents_see_an_external_partner_badged_wherever_they_meet_her(
     await browser.acall("pickPerson", name="agnes", userId=jeanne.user_id)
     header = await browser.acall("headerBadge", name="agnes")
     assert header == {"title": "Jeanne Partenaire", "badge": "Externe"}, header
+    listed = await browser.acall("roomListBadges", name="agnes")
+    assert listed["rooms"] == ["Jeanne Partenaire"], listed
     await browser.acall(
         "screen", name="agnes", screen="conversation privée avec une partenaire externe"
     )

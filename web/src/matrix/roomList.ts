@@ -24,6 +24,8 @@ export interface RoomSummary {
   inviterName: string | null;
   /** The other member's user ID in a DM, for search by ID. */
   dmUserId: string | null;
+  /** A DM with an external partner: the row shows the badge. */
+  external?: boolean;
 }
 
 export function sectionOf(room: RoomSummary): RoomSection {

@@ -49,6 +49,14 @@ describe("room summary from SDK rooms", () => {
     expect(summary.name).toBe("Bob Durand");
   });
 
+  it("marks a DM with an external partner, and no other room", () => {
+    const { client, room: r } = room([], [member(ME, "join"), member(BOB, "join")]);
+    const bobIsExternal = (userId: string) => userId === BOB;
+    expect(summarise(client, r, new Map([["!r:hs", BOB]]), bobIsExternal)?.external).toBe(true);
+    expect(summarise(client, r, new Map(), bobIsExternal)?.external).toBeUndefined();
+    expect(summarise(client, r, new Map([["!r:hs", BOB]]), () => false)?.external).toBeUndefined();
+  });
+
   it("reads favourite and low-priority tags and skips rooms we left", () => {
     const { client, room: r } = room([], [member(ME, "join")]);
     r.tags = { "m.favourite": { order: 0.5 } };

@@ -16,6 +16,7 @@ import {
   type Room,
 } from "matrix-js-sdk";
 import { friendlyName, isShown } from "./eventMapper";
+import type { ExternalLookup, ExternalUsers } from "./externals";
 import type { RoomSummary } from "./roomList";
 import { Store } from "./store";
 
@@ -38,7 +39,8 @@ function lastMessage(room: Room): MatrixEvent | null {
   return null;
 }
 
-export function summarise(client: MatrixClient, room: Room, direct: Map<string, string>): RoomSummary | null {
+/** `isExternal` marks a DM with an external partner (and asks about an unknown one). */
+export function summarise(client: MatrixClient, room: Room, direct: Map<string, string>, isExternal?: ExternalLookup): RoomSummary | null {
   const me = client.getUserId() ?? "";
   const membership = room.getMyMembership();
   if (membership !== KnownMembership.Join && membership !== KnownMembership.Invite) return null;
@@ -68,6 +70,7 @@ export function summarise(client: MatrixClient, room: Room, direct: Map<string, 
     encrypted: room.hasEncryptionStateEvent(),
     inviterName: inviterMember?.name ?? inviter,
     dmUserId,
+    ...(dmUserId !== null && isExternal?.(dmUserId) ? { external: true } : {}),
   };
 }
 
@@ -80,7 +83,13 @@ export class RoomListBinder {
   private direct = new Map<string, string>();
   private readonly stops: (() => void)[] = [];
 
-  constructor(private readonly client: MatrixClient) {
+  private readonly isExternal: ExternalLookup | undefined;
+
+  constructor(
+    private readonly client: MatrixClient,
+    externals?: ExternalUsers,
+  ) {
+    this.isExternal = externals?.lookup;
     const mark = (room: Room | undefined) => {
       if (room) this.markDirty(room.roomId);
     };
@@ -108,6 +117,8 @@ export class RoomListBinder {
     on(ClientEvent.Room, (room: Room) => mark(room));
     on(ClientEvent.DeleteRoom, (roomId: string) => this.markDirty(roomId));
     on(MatrixEventEvent.Decrypted, markEvent);
+    // A partner found external: their DM's row gets the badge (rare, so every row is redone).
+    if (externals) this.stops.push(externals.changes.subscribe(() => this.markAll()));
     this.schedule();
   }
 
@@ -152,13 +163,13 @@ export class RoomListBinder {
       this.direct = directRoomMap(this.client);
       this.summaries.clear();
       for (const room of this.client.getRooms()) {
-        const summary = summarise(this.client, room, this.direct);
+        const summary = summarise(this.client, room, this.direct, this.isExternal);
         if (summary) this.summaries.set(room.roomId, summary);
       }
     } else {
       for (const roomId of this.dirty) {
         const room = this.client.getRoom(roomId);
-        const summary = room ? summarise(this.client, room, this.direct) : null;
+        const summary = room ? summarise(this.client, room, this.direct, this.isExternal) : null;
         if (summary) this.summaries.set(roomId, summary);
         else this.summaries.delete(roomId);
       }

@@ -104,8 +104,8 @@ export class MatrixSession {
       scanEncrypted: config.features.content_scanner === true,
     });
     this.profile = new Store<Profile>({ userId: this.userId, displayName: localpart(this.userId), avatarMxc: null });
-    this.roomList = new RoomListBinder(this.client);
     this.externals = new ExternalUsers((userId) => this.client.getProfileInfo(userId), this.userId);
+    this.roomList = new RoomListBinder(this.client, this.externals);
     this.actions = new RoomActions(this.client, this.externals);
     this.roomPolicy = new RoomPolicy(this.client);
     this.calls = new CallManager(this.client);

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { formatRoute } from "../../app/route";
 import type { RoomSummary } from "../../matrix/roomList";
 import { Avatar } from "../../ui/Avatar";
+import { ExternalBadge } from "../policy/ExternalBadge";
 
 interface Props {
   room: RoomSummary;
@@ -37,7 +38,10 @@ export const RoomRow = memo(function RoomRow({ room, selected, onSelect }: Props
     >
       <Avatar id={room.roomId} name={room.name} mxc={room.avatarMxc} size={40} />
       <span className="room-row-text">
-        <span className="room-row-name">{room.name}</span>
+        <span className="room-row-title">
+          <span className="room-row-name">{room.name}</span>
+          {room.external && <ExternalBadge />}
+        </span>
         <span className="room-row-preview">{preview}</span>
       </span>
       {status && <span className="visually-hidden">, {status}</span>}
