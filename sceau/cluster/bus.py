@@ -12,7 +12,15 @@ before publishing). Each process numbers its messages, so a subscriber sees
 the hole: it then tells its trackers that anything up to the publisher's
 highest position may have been missed (they answer "maybe" and /sync asks the
 database), and wakes every waiting /sync. Nothing is skipped; the cost of a
-hole is some queries.
+hole is some queries. A hole is always accounted for before the claim that
+reveals it raises the readable position: a /sync reading up to that position
+with trackers that still lack the lost records would skip their events for
+good. That holds for the claims read back from the hash after a lost
+subscription too.
+
+A subscription can also go deaf without an error. Every process hears its
+own messages, so one that stops hearing even itself while its publishes go
+through resubscribes, which counts as a hole.
 
 Wake-ups wait until the readable position covers the write that caused them:
 a /sync woken earlier would read up to a position below it, find nothing, and
@@ -40,18 +48,41 @@ CHANNEL = "sceau:stream"
 CLAIMS = "sceau:claims"
 #: How often a process re-publishes its claim (a heartbeat).
 HEARTBEAT_S = 1.0
+#: Heartbeats of its own a process may miss before it calls its subscription deaf.
+DEAF_AFTER_BEATS = 5
 #: A process not heard of for this long no longer holds readers back (default).
 SILENT_S = 30.0
 
 Invalidator = Callable[[str], None]
+#: Makes the Redis client from the URL (tests give a fake one).
+Connect = Callable[[str], Any]
+
+
+class Deaf(Exception):
+    """Our own messages stopped coming back although they were published."""
+
+
+def connect_redis(url: str) -> Any:
+    import redis.asyncio as aioredis
+
+    return aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
 class Bus:
     """One process's end of the channel: publishes its own news, applies the others'."""
 
-    def __init__(self, redis_url: str, stream: ClusterStream, silent_s: float = SILENT_S) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        stream: ClusterStream,
+        silent_s: float = SILENT_S,
+        heartbeat_s: float = HEARTBEAT_S,
+        connect: Connect = connect_redis,
+    ) -> None:
         self._url = redis_url
+        self._connect = connect
         self._silent_s = silent_s
+        self._heartbeat_s = heartbeat_s
         #: A process that could not publish for this long refuses new writes:
         #: well before the others stop waiting for it.
         self._blind_s = silent_s / 3
@@ -76,6 +107,8 @@ class Bus:
         self._seen: dict[str, tuple[str, int]] = {}
         self._heard_at: dict[str, float] = {}
         self._last_published = time.monotonic()
+        #: The first of our messages published and not heard back yet: (number, when).
+        self._unheard: tuple[int, float] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
         self._connected = asyncio.Event()
@@ -136,9 +169,7 @@ class Bus:
 
     async def start(self, timeout_s: float = 30.0) -> None:
         """Connect, learn the other processes' claims and publish ours."""
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.from_url(self._url, socket_timeout=5, socket_connect_timeout=5)
+        self._redis = self._connect(self._url)
         self._tasks = [
             asyncio.create_task(self._subscribe_forever()),
             asyncio.create_task(self._publish_forever()),
@@ -163,10 +194,10 @@ class Bus:
     async def _publish_forever(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox_ready.wait(), HEARTBEAT_S)
+                await asyncio.wait_for(self._outbox_ready.wait(), self._heartbeat_s)
             self._outbox_ready.clear()
             items, self._outbox = self._outbox, []
-            claim, message = self._message(items)
+            seq, claim, message = self._message(items)
             try:
                 pipe = self._redis.pipeline(transaction=False)
                 pipe.hset(CLAIMS, self._name, claim)
@@ -177,13 +208,16 @@ class Bus:
                 await asyncio.sleep(0.2)
                 continue
             self._last_published = time.monotonic()
+            if self._unheard is None:
+                self._unheard = (seq, self._last_published)
 
-    def _message(self, items: list[tuple[str, Any]]) -> tuple[bytes, bytes]:
-        """The claim alone (kept in the hash for processes that start later), and the message."""
+    def _message(self, items: list[tuple[str, Any]]) -> tuple[int, bytes, bytes]:
+        """Its sequence number, the claim alone (kept in the hash), and the message."""
+        seq = next(self._seq)
         body: dict[str, Any] = {
             "n": self._name,
             "e": self._epoch,
-            "s": next(self._seq),
+            "s": seq,
             "c": self._stream.claim,
             "a": self._stream.max_allocated,
             "ts": time.time(),
@@ -191,7 +225,7 @@ class Bus:
         claim = orjson.dumps(body)
         for kind, item in items:
             body.setdefault(kind, []).append(item)
-        return claim, orjson.dumps(body)
+        return seq, claim, orjson.dumps(body)
 
     def _blocked(self) -> str | None:
         if time.monotonic() - self._last_published > self._blind_s:
@@ -205,15 +239,18 @@ class Bus:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(CHANNEL)
-                await self._load_claims()
+                # Our messages published before this subscription never come back.
+                self._unheard = None
+                await self._load_claims(after_loss=self._connected.is_set())
                 self._connected.set()
                 while True:
                     message = await pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=HEARTBEAT_S
+                        ignore_subscribe_messages=True, timeout=self._heartbeat_s
                     )
                     if message is not None:
                         self._apply(orjson.loads(message["data"]))
                     self._forget_silent()
+                    self._check_hearing()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -225,13 +262,35 @@ class Bus:
                     await pubsub.aclose()
                 await asyncio.sleep(0.2)
 
-    async def _load_claims(self) -> None:
+    def _check_hearing(self) -> None:
+        """Raise :class:`Deaf` if a message of ours published a while ago never came back."""
+        if self._unheard is None:
+            return
+        _seq, published_at = self._unheard
+        waited = time.monotonic() - published_at
+        if waited > DEAF_AFTER_BEATS * self._heartbeat_s:
+            raise Deaf(f"not even our own messages came back for {waited:.1f} s")
+
+    async def _load_claims(self, after_loss: bool) -> None:
+        """Learn the claims kept in the hash (on a resubscription: after the hole it is).
+
+        Messages published while this process was not subscribed are lost to it,
+        and the stored claims may cover their positions: the hole must reset the
+        trackers before those claims raise the readable position.
+        """
         stored = await self._redis.hgetall(CLAIMS)
+        bodies = []
         for raw in stored.values():
             body = orjson.loads(raw)
             fresh = time.time() - float(body.get("ts", 0)) < self._silent_s
             if body["n"] != self._name and fresh and not self._stale(body):
-                self._heard(body)
+                bodies.append(body)
+        for body in bodies:
+            self._highest_heard = max(self._highest_heard, int(body["a"]))
+        if after_loss:
+            self._hole(self._highest_heard)
+        for body in bodies:
+            self._heard(body)
 
     def _stale(self, body: dict[str, Any]) -> bool:
         """A claim from a process that stopped long ago (its epoch started with its clock)."""
@@ -240,7 +299,11 @@ class Bus:
 
     def _apply(self, body: dict[str, Any]) -> None:
         name = body["n"]
-        if name == self._name or self._stale(body):
+        if name == self._name:
+            if body["e"] == self._epoch:
+                self._heard_own(int(body["s"]))
+            return
+        if self._stale(body):
             return
         seen = self._seen.get(name)
         self._highest_heard = max(self._highest_heard, int(body["a"]))
@@ -261,6 +324,11 @@ class Bus:
         for bound, rooms, users in body.get("w", ()):
             self._defer(bound, rooms, users)
         self._heard(body)
+
+    def _heard_own(self, seq: int) -> None:
+        """One of our messages came back: the subscription hears the channel."""
+        if self._unheard is not None and self._unheard[0] <= seq:
+            self._unheard = None
 
     def _heard(self, body: dict[str, Any]) -> None:
         self._heard_at[body["n"]] = time.monotonic()
