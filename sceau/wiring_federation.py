@@ -107,7 +107,7 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
         services.rooms.remote_profile = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys
         services.room_directory.remote = fed.remote.public_rooms
-        services.email_invites.remote = EmailInviteFederation(fed.client)
+        services.email_invites.remote = EmailInviteFederation(fed.client, fed.policy)
 
 
 def _add_outbound(services: "Services", fed: FederationServices) -> None:

@@ -98,11 +98,46 @@ async def test_a_restricted_room_refuses_an_external_address(user_factory, inbox
     refused = await email_invite(alice, room, "partenaire@prestataire.fr")
     assert refused.status_code == 403
     assert refused.json()["policy"] == "EXTERNAL_NOT_ALLOWED"
+    assert "Ce salon n'est pas ouvert aux partenaires externes" in refused.json()["error"]
+
+
+async def test_an_address_of_another_server_is_refused_when_federation_is_off(user_factory, inbox):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
     await alice.ok(
         "PUT", f"/rooms/{room}/state/im.vector.room.access_rules/", json={"rule": "unrestricted"}
     )
-    assert (await email_invite(alice, room, "partenaire@prestataire.fr")).status_code == 200
-    assert inbox.messages[-1]["To"] == "partenaire@prestataire.fr"
+    refused = await email_invite(alice, room, "partenaire@prestataire.fr")
+    assert refused.status_code == 403
+    assert refused.json()["policy"] == "ADDRESS_SERVER_NOT_FEDERATED"
+    assert "belongs to externes.test, and federation is off" in refused.json()["error"]
+    assert "relève du serveur externes.test" in refused.json()["error"]
+    state = await alice.ok("GET", f"/rooms/{room}/state")
+    assert not [e for e in state if e["type"] == "m.room.third_party_invite"]
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [
+        {
+            "federation": {"enabled": True, "allow": ["ailleurs.test"]},
+            "policy": {"email_routing": ROUTING, "room_access_rules": True},
+        }
+    ],
+)
+async def test_an_address_of_a_server_off_the_allowlist_is_refused(user_factory):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    await alice.ok(
+        "PUT", f"/rooms/{room}/state/im.vector.room.access_rules/", json={"rule": "unrestricted"}
+    )
+    refused = await email_invite(alice, room, "partenaire@prestataire.fr")
+    assert refused.status_code == 403
+    assert refused.json()["policy"] == "ADDRESS_SERVER_NOT_FEDERATED"
+    assert "externes.test, which is not in this server's federation.allow" in refused.json()["error"]
+    state = await alice.ok("GET", f"/rooms/{room}/state")
+    assert not [e for e in state if e["type"] == "m.room.third_party_invite"]
 
 
 async def test_a_direct_chat_takes_one_email_invitation_at_most(user_factory, inbox):

@@ -129,7 +129,8 @@ class EmailInviteService:
             await self._rooms.invite(sender, room_id, owner)
             return
         home = await self._check_admitted(room_id, email)
-        if home.server != self._me and self.remote is not None:
+        if home.server != self._me:
+            self._check_federated(home.server)
             await self._invite_elsewhere(sender, room_id, email, home.server)
             return
         token = secrets.token_urlsafe(24)
@@ -139,6 +140,29 @@ class EmailInviteService:
         async with self._db.transaction() as txn:
             await self._store.add(txn, invite)
         await self._mail(invite, *await self._labels(room_id, sender))
+
+    def _check_federated(self, server: str) -> None:
+        """An address of another server needs that server: refuse what could never be redeemed.
+
+        Only the address's server can hold the invitation and see its owner
+        register; kept here, it would wait for a registration that cannot happen.
+        """
+        if self.remote is None:
+            raise refusal(
+                "ADDRESS_SERVER_NOT_FEDERATED",
+                f"Cette adresse relève du serveur {server}, et ce serveur-ci ne fédère avec"
+                " aucun autre : l'invitation ne pourrait jamais aboutir",
+                f"This address belongs to {server}, and federation is off on this server:"
+                " the invitation could never be redeemed",
+            )
+        if not self.remote.allows(server):
+            raise refusal(
+                "ADDRESS_SERVER_NOT_FEDERATED",
+                f"Cette adresse relève du serveur {server}, absent de la liste des serveurs"
+                " fédérés (federation.allow) : l'invitation ne pourrait jamais aboutir",
+                f"This address belongs to {server}, which is not in this server's"
+                " federation.allow: the invitation could never be redeemed",
+            )
 
     async def _invite_elsewhere(self, sender: str, room_id: str, email: str, server: str) -> None:
         """The address is another server's: that server holds the invitation and mails it."""

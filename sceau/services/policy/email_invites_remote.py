@@ -15,6 +15,7 @@ from typing import Any
 from sceau.errors import MatrixError
 from sceau.protocol.types import JsonDict
 from sceau.services.federation.client import FederationClient, FederationRequestError, encode_path
+from sceau.services.federation.policy import FederationPolicy
 
 STORE_INVITE_PATH = "/_matrix/identity/v2/store-invite"
 EXCHANGE_PATH = "/_matrix/federation/v1/exchange_third_party_invite/{}"
@@ -74,8 +75,13 @@ def _stored_invite(server: str, answer: Any) -> StoredInvite:
 class EmailInviteFederation:
     """``store-invite`` on the address's server, ``exchange_third_party_invite`` on the room's."""
 
-    def __init__(self, client: FederationClient) -> None:
+    def __init__(self, client: FederationClient, policy: FederationPolicy) -> None:
         self._client = client
+        self._policy = policy
+
+    def allows(self, server: str) -> bool:
+        """Whether ``server`` is on this server's federation allowlist."""
+        return self._policy.is_allowed(server)
 
     async def store_invite(self, server: str, body: JsonDict) -> StoredInvite:
         """Ask ``server`` to hold an invitation for an address it owns (it mails the invitee)."""
