@@ -135,7 +135,9 @@ async def test_an_address_of_a_server_off_the_allowlist_is_refused(user_factory)
     refused = await email_invite(alice, room, "partenaire@prestataire.fr")
     assert refused.status_code == 403
     assert refused.json()["policy"] == "ADDRESS_SERVER_NOT_FEDERATED"
-    assert "externes.test, which is not in this server's federation.allow" in refused.json()["error"]
+    assert (
+        "externes.test, which is not in this server's federation.allow" in refused.json()["error"]
+    )
     state = await alice.ok("GET", f"/rooms/{room}/state")
     assert not [e for e in state if e["type"] == "m.room.third_party_invite"]
 
