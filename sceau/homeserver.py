@@ -406,7 +406,7 @@ async def build_services(
         relations=relations,
         search=search,
         user_directory=UserDirectoryService(
-            store=stores.user_directory, external_servers=external_servers(config)
+            store=stores.user_directory, clock=clock, external_servers=external_servers(config)
         ),
         room_directory=room_directory,
         upgrades=RoomUpgradeService(

@@ -104,6 +104,7 @@ def _add_queries(services: "Services", fed: FederationServices) -> None:
             check_filename=check_filename,
         )
         services.profile.remote = fed.remote.profile
+        services.user_directory.remote_hidden = fed.remote.hides_profile
         services.rooms.remote_profile = fed.remote.profile
         services.e2ee.keys.remote = fed.remote.keys
         services.room_directory.remote = fed.remote.public_rooms

@@ -132,6 +132,13 @@ class AccountStore:
             "UPDATE users SET password_hash = ? WHERE user_id = ?", password_hash, user_id
         )
 
+    async def is_hidden_from_directory(self, user_id: str) -> bool:
+        """Whether the user opted out of the user directory (``im.vector.hide_profile``)."""
+        row = await self._db.fetchone(
+            "SELECT hidden_from_directory FROM users WHERE user_id = ?", user_id
+        )
+        return row is not None and bool(row[0])
+
     async def set_hidden_from_directory(self, txn: Transaction, user_id: str, hidden: bool) -> None:
         await txn.execute(
             "UPDATE users SET hidden_from_directory = ? WHERE user_id = ?", int(hidden), user_id

@@ -12,6 +12,7 @@ from sceau.protocol.identifiers import is_valid_room_alias, is_valid_user_id
 from sceau.protocol.types import JsonDict
 from sceau.services.e2ee.keys import KeyService
 from sceau.services.federation.outbound import server_of
+from sceau.services.federation.remote import HIDE_PROFILE
 from sceau.services.profile import ProfileService
 from sceau.services.room_directory import DirectoryQuery, RoomDirectoryService
 from sceau.storage.accounts import AccountStore
@@ -56,6 +57,9 @@ class FederationQueries:
         found = await self._profile.get(user_id)
         if field is not None:
             return {field: found[field]} if field in found else {}
+        if await self._accounts.is_hidden_from_directory(user_id):
+            # Other servers leave the user out of their directory search too (issue 11, 9).
+            return {**found, HIDE_PROFILE: True}
         return found
 
     async def directory(self, alias: str) -> dict[str, Any]:

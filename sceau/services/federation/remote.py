@@ -22,6 +22,8 @@ from sceau.services.remote_media import RemoteFile
 from sceau.services.room_directory import DirectoryQuery
 
 PROFILE_FIELDS = ("displayname", "avatar_url")
+#: What a Sceau server adds to a federation profile answer for a user who left the directory.
+HIDE_PROFILE = "im.vector.hide_profile"
 
 
 def unreachable(exc: FederationRequestError) -> MatrixError:
@@ -57,6 +59,24 @@ class RemoteQueries:
         if not isinstance(answer, dict):
             raise MatrixError(502, "M_UNKNOWN", f"{server} gave a malformed profile")
         return {k: answer[k] for k in PROFILE_FIELDS if isinstance(answer.get(k), str)}
+
+    async def hides_profile(self, user_id: str) -> bool:
+        """Whether a remote user's server says they left the user directory.
+
+        A Sceau server marks its answer with ``im.vector.hide_profile``; a user
+        their server no longer knows (404) is not to be found either. Any
+        other failure says nothing, and the user stays findable.
+        """
+        server = server_of(user_id)
+        if not server or not self._policy.is_allowed(server):
+            return False
+        try:
+            answer = await self._client.request(
+                "GET", server, "/_matrix/federation/v1/query/profile", query={"user_id": user_id}
+            )
+        except FederationRequestError as exc:
+            return exc.status == 404
+        return isinstance(answer, dict) and answer.get(HIDE_PROFILE) is True
 
     async def keys(self, kind: str, server: str, body: JsonDict) -> Any:
         """POST /user/keys/query or /user/keys/claim on ``server`` (raises on failure)."""
