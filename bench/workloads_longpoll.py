@@ -181,6 +181,13 @@ class LongpollPlan:
     concurrency: int = 20
     #: Called when sending starts and when the backlog has drained (profiling).
     on_phase: Callable[[str], None] | None = None
+    #: Where each receiver long-polls (a sync worker each); None: ``client``'s server.
+    poll_urls: list[str] | None = None
+    #: Where the sender sends (an event writer); None: ``client``'s server.
+    send_url: str | None = None
+
+    def poll_url(self, index: int) -> str:
+        return self.poll_urls[index] if self.poll_urls else self.client.base_url
 
 
 async def _store_filter(client: Client, user: Session, room: str) -> str:
@@ -191,7 +198,9 @@ async def _store_filter(client: Client, user: Session, room: str) -> str:
     return str(reply["filter_id"])
 
 
-async def _first_token(client: Client, user: Session, filter_id: str) -> str:
+async def _first_token(client: Client, user: Session, filter_id: str, base_url: str) -> str:
+    # The first sync goes where the long-polls will: it warms that process.
+    client = Client(base_url, client.http, client.tally)
     _, reply = await client.request(
         "GET",
         "/_matrix/client/v3/sync",
@@ -221,15 +230,15 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
         tokens = await gather_limited(
             plan.concurrency,
             [
-                lambda u=u, f=f: _first_token(client, u, f)
-                for u, f in zip(plan.receivers, filters, strict=True)
+                lambda u=u, f=f, i=i: _first_token(client, u, f, plan.poll_url(i))
+                for i, (u, f) in enumerate(zip(plan.receivers, filters, strict=True))
             ],
         )
     except MatrixError as exc:
         raise RuntimeError(f"set-up (filters, first syncs): {exc}") from exc
     pollers = [
-        Poller(RawHttp(client.base_url), u, f, room, tag)
-        for u, f in zip(plan.receivers, filters, strict=True)
+        Poller(RawHttp(plan.poll_url(i)), u, f, room, tag)
+        for i, (u, f) in enumerate(zip(plan.receivers, filters, strict=True))
     ]
     await asyncio.sleep(1.0)
     rss_before = _rss_kib(plan.server_pid)
@@ -248,7 +257,7 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
     # The sender opens a connection per send: a pooled keep-alive connection
     # that a busy server closes as it is reused would fail the send for nothing.
     fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
-    sending = Client(client.base_url, fresh, client.tally)
+    sending = Client(plan.send_url or client.base_url, fresh, client.tally)
 
     async def send(i: int, body: str) -> None:
         if i >= 0:

@@ -51,6 +51,12 @@ class RedisServer:
                     raise
                 time.sleep(0.05)
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (benchmarks read its CPU)."""
+        assert self._process is not None
+        return self._process.pid
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
