@@ -87,9 +87,10 @@ class FederationLab:
         self.servers.append(server)
         return server
 
-    def start_all(self) -> None:
+    def start_all(self, mutual: bool = True) -> None:
+        """Start every server; with ``mutual``, each also allows every other one."""
         for server in self.servers:
-            others = [s.name for s in self.servers if s is not server]
+            others = [s.name for s in self.servers if s is not server] if mutual else []
             allow = server.config["federation"]["allow"]
             server.config["federation"]["allow"] = sorted(set(allow) | set(others))
             server.process = ServerProcess(server.data_dir, server.config)

@@ -178,9 +178,9 @@ class SynapseProcess:
 class SynapsePair:
     """Sceau and Synapse allowing each other, plus two Sceau servers each off one side's list.
 
-    ``unknown_to_synapse`` allows Synapse but is not in Synapse's
-    ``federation_domain_whitelist``; ``closed_to_synapse`` is in Synapse's
-    whitelist but does not have Synapse in its ``federation.allow``.
+    ``unknown_to_synapse`` allows Synapse and ``sceau`` but is on neither's
+    list; ``closed_to_synapse`` is in Synapse's whitelist but its own
+    ``federation.allow`` is empty.
     """
 
     lab: FederationLab
@@ -206,11 +206,11 @@ def sceau_and_synapse(folder: Path) -> Iterator[SynapsePair]:
     lab = FederationLab(folder / "sceau")
     synapse = SynapseProcess(folder / "synapse", free_port(), lab.ca, allow=[])
     sceau = lab.declare(federation={"allow": [synapse.name]})
-    lab.declare(federation={"allow": [synapse.name]})
+    lab.declare(federation={"allow": [synapse.name, sceau.name]})
     closed = lab.declare()
     synapse.set_whitelist([sceau.name, closed.name])
     try:
-        lab.start_all()
+        lab.start_all(mutual=False)
         synapse.start()
         yield SynapsePair(lab, synapse)
     finally:

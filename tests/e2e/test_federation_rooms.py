@@ -173,27 +173,61 @@ async def test_an_invite_crosses_names_the_invitee_and_the_invitee_joins(lab):
 
 
 async def test_a_stopped_server_catches_up_on_the_room(lab):
+    """Messages, an edit, a redaction and a receipt sent while B is down all reach it."""
     a, b = lab.servers
     alice, bob = await register(a, "alice_c"), await register(b, "bob_c")
     room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
     await bob.ok("POST", f"/join/{room_id}?server_name={a.name}")
     await sync_until(bob, lambda body: room_id in body.get("rooms", {}).get("join", {}), "join")
+    bobs = await send(bob, room_id, {"msgtype": "m.text", "body": "before"}, "b0")
+    await sync_until(alice, has_body(room_id, "before"), "bob's message before the outage")
     assert b.process is not None
     b.process.stop()
     try:
-        for n in range(3):
+        missed = [
             await send(alice, room_id, {"msgtype": "m.text", "body": f"missed {n}"}, f"m{n}")
+            for n in range(3)
+        ]
+        edit = {
+            "msgtype": "m.text",
+            "body": "* missed 0, edited",
+            "m.new_content": {"msgtype": "m.text", "body": "missed 0, edited"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": missed[0]},
+        }
+        await send(alice, room_id, edit, "e0")
+        await alice.ok("PUT", f"/rooms/{room_id}/redact/{missed[1]}/r0", json={})
+        await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{bobs}", json={})
         await asyncio.sleep(OUTAGE_S)  # A fails at least once and backs off
     finally:
         b.process.start()
         wait_for_federation_listener(b, lab.ca_path)
     seen: set[str] = set()
+    redacted: set[str] = set()
+    read: set[str] = set()
 
-    def all_three(body: dict[str, Any]) -> bool:
-        seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
-        return {"missed 0", "missed 1", "missed 2"} <= seen
+    def everything(body: dict[str, Any]) -> bool:
+        events = timeline(body, room_id)
+        seen.update(e.get("content", {}).get("body", "") for e in events)
+        redacted.update(
+            e.get("redacts", e["content"].get("redacts"))
+            for e in events
+            if e["type"] == "m.room.redaction"
+        )
+        read.update(
+            event_id
+            for e in ephemeral(body, room_id)
+            if e["type"] == "m.receipt"
+            for event_id, receipt in e["content"].items()
+            if alice.user_id in receipt.get("m.read", {})
+        )
+        return (
+            {"missed 0", "missed 2", "* missed 0, edited"} <= seen
+            and missed[1] in redacted
+            and bobs in read
+        )
 
-    await sync_until(bob, all_three, "the three messages sent while B was down")
+    await sync_until(bob, everything, "what A sent while B was down")
+    assert (await bob.ok("GET", f"/rooms/{room_id}/event/{missed[1]}"))["content"] == {}
 
 
 async def test_a_join_through_a_server_off_the_allowlist_fails_naming_it(lab):

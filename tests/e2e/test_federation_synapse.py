@@ -202,3 +202,42 @@ async def test_sceau_refuses_synapse_when_it_is_not_in_federation_allow(synapse_
     for refused in (join, invite):
         assert (refused.status_code, refused.json()["errcode"]) == (403, "M_FORBIDDEN")
         assert not_allowed in refused.json()["error"]
+
+
+async def test_a_sceau_server_refuses_another_sceau_server_off_its_list_both_ways(synapse_pair):
+    """Two real Sceau servers: ``unknown_to_synapse`` lists ``sceau``, which does not list it."""
+    outsider, sceau = synapse_pair.unknown_to_synapse, synapse_pair.sceau
+    olga, alice = await register(outsider, "olga_s"), await register(sceau, "alice_o")
+    alices_room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    olgas_room = (await olga.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    denied = f"Federation denied with {outsider.name}"
+
+    # The outsider asks; the listed server refuses it, and the outsider's user is told who.
+    for response in (
+        await olga.http.get(f"/_matrix/client/v3/profile/{alice.user_id}"),
+        await olga.http.post(
+            f"/_matrix/client/v3/join/{alices_room}?server_name={sceau.name}", json={}
+        ),
+    ):
+        assert (response.status_code, response.json()["errcode"]) == (403, "M_FORBIDDEN")
+        assert f"{sceau.name} refused" in response.json()["error"]
+        assert denied in response.json()["error"]
+    opaque = alices_room[1:].split(":")[0]  # as it appears in the logged (encoded) path
+    refused = [line for line in federation_requests_from(sceau, "/make_join/") if opaque in line]
+    assert refused and all(" 403 " in line for line in refused)
+
+    # The listed server sends nothing to the outsider: profile, join and invite fail naming it.
+    invite = await alice.http.post(
+        f"/_matrix/client/v3/rooms/{alices_room}/invite", json={"user_id": olga.user_id}
+    )
+    for response in (
+        await alice.http.get(f"/_matrix/client/v3/profile/{olga.user_id}"),
+        await alice.http.post(
+            f"/_matrix/client/v3/join/{olgas_room}?server_name={outsider.name}", json={}
+        ),
+        invite,
+    ):
+        assert (response.status_code, response.json()["errcode"]) == (403, "M_FORBIDDEN")
+        assert denied in response.json()["error"]
+    for path in ("/_matrix/federation/v1/query/profile", "/make_join/", "/invite/"):
+        assert federation_requests_from(outsider, path) == []

@@ -42,9 +42,11 @@ def redacts(room_id: str, event_id: str) -> Callable[[dict[str, Any]], bool]:
     )
 
 
-def receipt_for(room_id: str, event_id: str) -> Callable[[dict[str, Any]], bool]:
+def receipt_for(room_id: str, event_id: str, user_id: str) -> Callable[[dict[str, Any]], bool]:
+    """A sync carrying ``user_id``'s read receipt for ``event_id``."""
     return lambda body: any(
-        e["type"] == "m.receipt" and event_id in e["content"] for e in ephemeral(body, room_id)
+        e["type"] == "m.receipt" and user_id in e["content"].get(event_id, {}).get("m.read", {})
+        for e in ephemeral(body, room_id)
     )
 
 
@@ -87,7 +89,7 @@ async def test_a_sceau_user_joins_a_synapse_room_and_they_talk(pair):
     await sync_until(sam, redacts(room_id, mine), "the redaction on Synapse")
     assert (await sam.ok("GET", f"/rooms/{room_id}/event/{mine}"))["content"] == {}
     await sam.ok("POST", f"/rooms/{room_id}/receipt/m.read/{mine}", json={})
-    await sync_until(alice, receipt_for(room_id, mine), "Synapse's receipt")
+    await sync_until(alice, receipt_for(room_id, mine, sam.user_id), "Synapse's receipt")
 
 
 async def test_a_synapse_user_joins_a_sceau_room_and_they_talk(pair):
@@ -114,7 +116,7 @@ async def test_a_synapse_user_joins_a_sceau_room_and_they_talk(pair):
     await sync_until(alice, redacts(room_id, theirs), "Synapse's redaction on Sceau")
     assert (await alice.ok("GET", f"/rooms/{room_id}/event/{theirs}"))["content"] == {}
     await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{theirs}", json={})
-    await sync_until(sam, receipt_for(room_id, theirs), "Sceau's receipt on Synapse")
+    await sync_until(sam, receipt_for(room_id, theirs, alice.user_id), "Sceau's receipt on Synapse")
     await alice.ok(
         "PUT", f"/rooms/{room_id}/typing/{alice.user_id}", json={"typing": True, "timeout": 20000}
     )
@@ -251,27 +253,47 @@ async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse_and_new
 
 
 async def test_synapse_stopped_for_a_while_catches_up_on_the_room(pair):
+    """Messages, an edit, a redaction and a receipt sent while Synapse is down reach it."""
     lab, synapse = pair
     alice = await register(lab.servers[0], "alice_s4")
     sam = await register_on_synapse(synapse, "sam_s4")
     room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
     await sam.ok("POST", f"/join/{room_id}?server_name={lab.servers[0].name}")
     await sync_until(sam, joined(room_id), "the room joined on Synapse")
+    sams = await send(sam, room_id, {"msgtype": "m.text", "body": "before"}, "s0")
+    await sync_until(alice, has_body(room_id, "before"), "Sam's message before the outage")
     synapse.stop()
     try:
-        for n in range(3):
+        away = [
             await send(alice, room_id, {"msgtype": "m.text", "body": f"while away {n}"}, f"w{n}")
+            for n in range(3)
+        ]
+        edit = {
+            "msgtype": "m.text",
+            "body": "* while away 0, edited",
+            "m.new_content": {"msgtype": "m.text", "body": "while away 0, edited"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": away[0]},
+        }
+        await send(alice, room_id, edit, "e0")
+        await alice.ok("PUT", f"/rooms/{room_id}/redact/{away[1]}/r0", json={})
+        await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{sams}", json={})
         await asyncio.sleep(OUTAGE_S)  # Sceau fails at least once and backs off
     finally:
         synapse.start()
     seen: set[str] = set()
+    redacted, read = False, False
 
-    def all_three(body: dict) -> bool:
+    def everything(body: dict[str, Any]) -> bool:
+        nonlocal redacted, read
         seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
-        return {f"while away {n}" for n in range(3)} <= seen
+        redacted = redacted or redacts(room_id, away[1])(body)
+        read = read or receipt_for(room_id, sams, alice.user_id)(body)
+        wanted = {"while away 0", "while away 2", "* while away 0, edited"}
+        return wanted <= seen and redacted and read
 
     sam.since = None
-    await sync_until(sam, all_three, "the messages sent while Synapse was down")
+    await sync_until(sam, everything, "what Sceau sent while Synapse was down")
+    assert (await sam.ok("GET", f"/rooms/{room_id}/event/{away[1]}"))["content"] == {}
 
 
 async def test_sceau_stopped_for_a_while_is_caught_up_by_synapse(pair):
