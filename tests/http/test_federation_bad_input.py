@@ -29,6 +29,8 @@ PUBLIC = {
     "/_matrix/key/v2/query",
     "/_matrix/federation/v1/version",
     "/_matrix/federation/v1/openid/userinfo",
+    # An identity server's callback: its signed blocks vouch for it, checked per invitation.
+    "/_matrix/federation/v1/3pid/onbind",
 }
 
 

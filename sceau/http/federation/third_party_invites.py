@@ -19,11 +19,25 @@ async def exchange_third_party_invite(request: Request) -> Response:
     return json_response({})
 
 
+async def onbind(request: Request) -> Response:
+    """PUT /_matrix/federation/v1/3pid/onbind
+
+    An identity server's call, not a server's: it carries no X-Matrix
+    signature. What vouches for each invitation is its ``signed`` block,
+    checked against the keys the room's invite event lists.
+    """
+    services(request).federation.authenticator.require_enabled()
+    body = await read_json(request)
+    await services(request).email_invites.on_bind(body)
+    return json_response({})
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/_matrix/federation/v1/3pid/onbind", onbind, methods=["PUT"]),
         Route(
             "/_matrix/federation/v1/exchange_third_party_invite/{room_id}",
             exchange_third_party_invite,
             methods=["PUT"],
-        )
+        ),
     ]

@@ -394,6 +394,67 @@ class EmailInviteService:
         await self._rooms.invite(sender, room_id, target, third_party_invite=redeemed)
         await self._store.delete(str(signed["token"]))
 
+    async def on_bind(self, body: JsonDict) -> int:
+        """PUT /_matrix/federation/v1/3pid/onbind, from an identity server.
+
+        An identity server (another than this one, typically) tells the
+        invitee's server that an address was bound to one of its users, with
+        the invitations it held for that address. Each becomes an invite
+        membership: sent here when the inviter is a user of this server,
+        after checking the ``signed`` block against the keys of the room's
+        ``m.room.third_party_invite``; otherwise passed to the inviter's
+        server (``exchange_third_party_invite``), which checks the same. One
+        invitation that fails does not hold back the others. Returns how many
+        went through.
+        """
+        mxid, invites = body.get("mxid"), body.get("invites")
+        if body.get("medium") != "email" or not isinstance(body.get("address"), str):
+            raise bad_json("medium must be email, with an address")
+        if not isinstance(mxid, str) or not isinstance(invites, list):
+            raise bad_json("mxid and invites are required")
+        if server_name_of(mxid) != self._me:
+            raise invalid_param(f"{mxid} is not a user of {self._me}")
+        done = 0
+        for invite in invites:
+            try:
+                await self._bind_one(mxid, invite)
+            except MatrixError as exc:
+                logger.info("onbind: an invitation for %s was not honoured: %s", mxid, exc.error)
+                continue
+            done += 1
+        return done
+
+    async def _bind_one(self, mxid: str, invite: Any) -> None:
+        """One invitation of an onbind call: check it, then send or pass on its membership."""
+        if not isinstance(invite, dict):
+            raise bad_json("Each invitation must be an object")
+        room_id, sender, signed = invite.get("room_id"), invite.get("sender"), invite.get("signed")
+        if not isinstance(room_id, str) or not isinstance(sender, str):
+            raise bad_json("room_id and sender are required")
+        if not isinstance(signed, dict) or signed.get("mxid") != mxid:
+            raise bad_json("signed must name the bound Matrix ID")
+        if invite.get("mxid", mxid) != mxid:
+            raise bad_json("The invitation is for another Matrix ID")
+        inviter_server = server_name_of(sender)
+        if inviter_server != self._me:
+            event = {
+                "type": "m.room.member",
+                "room_id": room_id,
+                "sender": sender,
+                "state_key": mxid,
+                "content": {"membership": "invite", "third_party_invite": {"signed": signed}},
+            }
+            if self.remote is None or not self.remote.allows(inviter_server):
+                raise forbidden(f"Federation with {inviter_server} is not allowed")
+            await self.remote.exchange(inviter_server, room_id, event)
+            return
+        invitation = await self._invitation(room_id, signed.get("token"), sender)
+        if not verify_third_party_invite(signed, invitation):
+            raise forbidden("The invitation's signature does not match its keys")
+        redeemed = {"display_name": invitation.get("display_name"), "signed": signed}
+        await self._rooms.invite(sender, room_id, mxid, third_party_invite=redeemed)
+        await self._store.delete(str(signed["token"]))
+
     async def _invitation(self, room_id: str, token: Any, sender: str) -> JsonDict:
         """The content of the pending ``m.room.third_party_invite`` ``token`` names."""
         event_id = None
