@@ -316,20 +316,33 @@ async def test_sceau_stopped_for_a_while_is_caught_up_by_synapse(pair):
     assert sceau.process is not None
     sceau.process.stop()
     try:
-        for n in range(3):
-            await send(
-                sam, room_id, {"msgtype": "m.text", "body": f"while sceau was away {n}"}, f"s{n}"
-            )
+        away = [
+            await send(sam, room_id, {"msgtype": "m.text", "body": f"while away {n}"}, f"s{n}")
+            for n in range(3)
+        ]
+        edit = {
+            "msgtype": "m.text",
+            "body": "* while away 0, edited",
+            "m.new_content": {"msgtype": "m.text", "body": "while away 0, edited"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": away[0]},
+        }
+        await send(sam, room_id, edit, "e0")
+        await sam.ok("PUT", f"/rooms/{room_id}/redact/{away[1]}/r0", json={})
         await asyncio.sleep(OUTAGE_S)  # Synapse fails and backs off
     finally:
         sceau.process.start()
         wait_for_federation_listener(sceau, lab.ca_path)
     await send(alice, room_id, {"msgtype": "m.text", "body": "back"}, "a1")
     seen: set[str] = set()
+    redacted = False
 
-    def all_three(body: dict[str, Any]) -> bool:
+    def everything(body: dict[str, Any]) -> bool:
+        nonlocal redacted
         seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
-        return {f"while sceau was away {n}" for n in range(3)} <= seen
+        redacted = redacted or redacts(room_id, away[1])(body)
+        wanted = {"while away 0", "while away 2", "* while away 0, edited"}
+        return wanted <= seen and redacted
 
-    await sync_until(alice, all_three, "Synapse's messages sent while Sceau was down")
+    await sync_until(alice, everything, "what Synapse sent while Sceau was down")
+    assert (await alice.ok("GET", f"/rooms/{room_id}/event/{away[1]}"))["content"] == {}
     await sync_until(sam, has_body(room_id, "back"), "Sceau's message after its restart")
