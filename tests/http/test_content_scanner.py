@@ -173,3 +173,29 @@ async def test_the_public_key_survives_a_restart(services, tmp_path):
     again = load_or_create_key(tmp_path / "content_scanner.key")
     assert again.public_key.to_base64() == first
     assert oct((tmp_path / "content_scanner.key").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_verdicts_are_cached_per_file_a_silent_antivirus_is_request_failed_and_nothing_leaks_to_logs(
+    user_factory, services, monkeypatch, caplog
+):
+    from sceau.services.antivirus import ScanError
+
+    caplog.set_level("DEBUG")
+    alice = await user_factory("alice")
+    _, seen = await uploaded_encrypted(alice, CLEAN)
+    assert (await alice.ok("POST", PROXY + "/scan_encrypted", json={"file": seen}))["clean"]
+
+    async def silent(path: Any) -> None:
+        raise ScanError("clamd is down")
+
+    monkeypatch.setattr(services.content_scanner._scanner, "scan", silent)
+    again = await alice.ok("POST", PROXY + "/scan_encrypted", json=await sealed(alice, seen))
+    assert again["clean"] is True, "the verdict on this file was kept"
+    _, fresh = await uploaded_encrypted(alice, CLEAN + b"!")
+    refused(
+        await alice.request("POST", PROXY + "/scan_encrypted", json={"file": fresh}),
+        502,
+        "MCS_MEDIA_REQUEST_FAILED",
+    )
+    assert b"Compte rendu" not in caplog.text.encode(), "decrypted bytes are never logged"
+    assert seen["key"]["k"] not in caplog.text, "nor the file's key"

@@ -34,9 +34,19 @@ def rate_limited() -> bool:
 
 
 @pytest.fixture
-def config_overrides(smtp: tuple[Inbox, int], rate_limited: bool) -> dict[str, Any]:
+def password_rules() -> dict[str, Any] | None:
+    """Parametrize to a ``policy.password`` section for the tests that need one."""
+    return None
+
+
+@pytest.fixture
+def config_overrides(
+    smtp: tuple[Inbox, int], rate_limited: bool, password_rules: dict[str, Any] | None
+) -> dict[str, Any]:
     if rate_limited:
         return email_mode(smtp[1], email={"per_second": 0.001, "burst": 2})
+    if password_rules is not None:
+        return {**email_mode(smtp[1]), "policy": {"password": password_rules}}
     return email_mode(smtp[1])
 
 
@@ -396,6 +406,17 @@ async def test_a_forgotten_password_is_reset_through_the_emailed_link(client, in
     assert (await client.post(V3 + "/login", json=login)).status_code == 200
     again = await reset(client, response.json()["sid"])
     assert again.status_code == 401 and again.json()["errcode"] == "M_UNAUTHORIZED"
+
+
+@pytest.mark.parametrize("password_rules", [{"minimum_length": 12}])
+async def test_a_reset_refuses_a_weak_password_and_keeps_the_old_one(client, inbox):
+    await register_with(client, await validated_sid(client, inbox), username="marie")
+    response = await request_reset(client)
+    await follow(client, inbox.link())
+    short = await reset(client, response.json()["sid"], new_password="C0urt")
+    error(short, 400, "M_PASSWORD_TOO_SHORT")
+    login = {"type": "m.login.password", "user": "marie", "password": PASSWORD}
+    assert (await client.post(V3 + "/login", json=login)).status_code == 200
 
 
 async def test_a_reset_for_an_unbound_address_sends_nothing(client, inbox):
