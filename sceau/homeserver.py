@@ -288,7 +288,10 @@ async def build_services(
     else:
         stream = StreamIdGenerator(await current_stream_position(db))
         notifier = Notifier()
-    passwords = PasswordService(password_hasher)  # type: ignore[arg-type]
+    passwords = PasswordService(
+        password_hasher,  # type: ignore[arg-type]
+        concurrency=config.limits.password_hash_concurrency,
+    )
     ratelimiter = RateLimiter(config.rate_limits, clock)
     events = EventService(
         server_name=config.server_name,

@@ -46,15 +46,24 @@ def default_password_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 
+def default_hash_concurrency() -> int:
+    """One hash per core (more would only wait for CPU), at most four (19 MiB each)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 class PasswordService:
-    """argon2id hashing, run in a worker thread because it is deliberately slow."""
+    """argon2id hashing, run in a worker thread because it is deliberately slow.
+
+    Each hash holds its memory cost (19 MiB) while it runs, so at most
+    ``concurrency`` run at once: a burst of registrations or logins queues on
+    the semaphore instead of multiplying the resident set.
+    """
 
     def __init__(
         self, hasher: PasswordHasher | None = None, concurrency: int | None = None
     ) -> None:
         self._hasher = hasher or default_password_hasher()
-        # Each hash holds its memory cost in RAM: bound how many run at once.
-        self._slots = asyncio.Semaphore(concurrency or max(1, os.cpu_count() or 1))
+        self._slots = asyncio.Semaphore(concurrency or default_hash_concurrency())
 
     async def hash(self, password: str) -> str:
         async with self._slots:
