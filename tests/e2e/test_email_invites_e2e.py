@@ -6,6 +6,11 @@ external partners' server). A real SMTP server (aiosmtpd) receives what B
 sends. The agent invites an address by email on A; B holds the invitation and
 mails it; the partner registers on B by email alone, sees the invitation, joins
 the unrestricted room and talks with the agent; a restricted room refuses them.
+
+The same two servers show the agents' side: an agent registers by email alone
+on the server the address maps to, with an ID and a name derived from it, and
+logs in with the address; other addresses are refused; a DM refuses a third
+member; and a room whose last admin leaves gets a new one.
 """
 
 import asyncio
@@ -20,7 +25,7 @@ from aiosmtpd.controller import Controller
 from tests.conftest import free_port
 from tests.e2e.federation_servers import FederatedServer, FederationLab
 from tests.e2e.test_federation_rooms import has_body, send, sync_until
-from tests.e2e.test_federation_tls import Client, register
+from tests.e2e.test_federation_tls import Client
 from tests.smtp_support import Inbox
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +46,8 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, smtp) -> Iterator[FederationLab]:
     lab = FederationLab(tmp_path_factory.mktemp("email-invites"))
-    agents, partners = lab.declare(), lab.declare(registration={"mode": "email"})
+    email_mode = {"mode": "email"}
+    agents, partners = lab.declare(registration=email_mode), lab.declare(registration=email_mode)
     policy = {
         "email_routing": {
             "patterns": [{"domain": "interieur.gouv.fr", "server": agents.name}],
@@ -69,13 +75,16 @@ async def mail_to(inbox: Inbox, address: str, count: int) -> str:
     raise AssertionError(f"no message #{count} to {address}")
 
 
-async def register_by_email(server: FederatedServer, inbox: Inbox, address: str) -> Client:
-    """requestToken, the emailed link, then /register with no username."""
+async def register_by_email(
+    server: FederatedServer, inbox: Inbox, address: str, nth: int = 2
+) -> Client:
+    """requestToken, the emailed link (the ``nth`` mail to the address), then /register with
+    no username."""
     async with httpx.AsyncClient(base_url=server.client_url, timeout=30) as http:
         body = {"client_secret": "s3cret", "email": address, "send_attempt": 1}
         asked = await http.post("/_matrix/client/v3/register/email/requestToken", json=body)
         assert asked.status_code == 200, asked.text
-        text = await mail_to(inbox, address, 2)  # the invitation came first
+        text = await mail_to(inbox, address, nth)
         link = re.search(r"https?://\S+submit_token\S+", text)
         assert link, text
         assert (await http.get(link.group(0))).status_code == 200
@@ -99,7 +108,7 @@ async def email_invite(agent: Client, room_id: str, address: str) -> httpx.Respo
 async def test_a_partner_invited_by_email_registers_on_the_partners_server_and_joins(lab, smtp):
     inbox = smtp[0]
     agents, partners = lab.servers
-    agent = await register(agents, "agent")
+    agent = await register_by_email(agents, inbox, "agent@interieur.gouv.fr", nth=1)
     room_id = (await agent.ok("POST", "/createRoom", json={"name": "Projet"}))["room_id"]
     rule = {"rule": "unrestricted"}
     await agent.ok("PUT", f"/rooms/{room_id}/state/im.vector.room.access_rules/", json=rule)
@@ -131,3 +140,64 @@ async def test_a_partner_invited_by_email_registers_on_the_partners_server_and_j
     )
     assert closed.status_code == 403, closed.text
     assert "closed to external partners" in closed.json()["error"]
+
+
+async def request_token(server: FederatedServer, address: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.client_url, timeout=30) as http:
+        body = {"client_secret": "s3cret", "email": address, "send_attempt": 1}
+        return await http.post("/_matrix/client/v3/register/email/requestToken", json=body)
+
+
+async def test_an_agent_registers_by_email_alone_on_the_server_her_address_maps_to(lab, smtp):
+    inbox = smtp[0]
+    agents, partners = lab.servers
+    address = "marie.curie@interieur.gouv.fr"
+    for server in lab.servers:  # every server gives the same answer
+        async with httpx.AsyncClient(base_url=server.client_url, timeout=30) as http:
+            query = {"medium": "email", "address": address}
+            info = await http.get("/_matrix/identity/api/v1/info", params=query)
+        assert info.json()["hs"] == agents.name
+    elsewhere = await request_token(partners, address)
+    assert (elsewhere.status_code, elsewhere.json()["errcode"]) == (403, "M_THREEPID_DENIED")
+    assert elsewhere.json()["server_name"] == agents.name
+    stranger = await request_token(agents, "quelqu.un@example.org")
+    assert (stranger.status_code, stranger.json()["errcode"]) == (403, "M_THREEPID_DENIED")
+
+    marie = await register_by_email(agents, inbox, address, nth=1)
+    assert marie.user_id == f"@marie.curie-interieur.gouv.fr:{agents.name}"
+    profile = await marie.ok("GET", f"/profile/{marie.user_id}")
+    assert profile["displayname"] == "Marie Curie [Interieur]"
+    identifier = {"type": "m.id.thirdparty", "medium": "email", "address": address}
+    body = {"type": "m.login.password", "identifier": identifier, "password": PASSWORD}
+    async with httpx.AsyncClient(base_url=agents.client_url, timeout=30) as http:
+        login = await http.post("/_matrix/client/v3/login", json=body)
+    assert login.status_code == 200, login.text
+    assert login.json()["user_id"] == marie.user_id
+
+
+async def test_a_dm_refuses_a_third_member_and_a_room_outlives_its_last_admin(lab, smtp):
+    inbox = smtp[0]
+    agents, _ = lab.servers
+    marie, paul, anne = [
+        await register_by_email(agents, inbox, f"{name}@interieur.gouv.fr", nth=1)
+        for name in ("marie.dm", "paul.dm", "anne.dm")
+    ]
+    dm = await marie.ok("POST", "/createRoom", json={"is_direct": True, "invite": [paul.user_id]})
+    await paul.ok("POST", f"/join/{dm['room_id']}", json={})
+    third = await marie.http.post(
+        f"/_matrix/client/v3/rooms/{dm['room_id']}/invite", json={"user_id": anne.user_id}
+    )
+    assert third.status_code == 403 and third.json()["policy"] == "DIRECT_ROOM_FULL"
+
+    invite = {"invite": [paul.user_id, anne.user_id]}
+    room_id = (await marie.ok("POST", "/createRoom", json=invite))["room_id"]
+    for member in (paul, anne):
+        await member.ok("POST", f"/join/{room_id}", json={})
+    levels_path = f"/rooms/{room_id}/state/m.room.power_levels/"
+    levels = await marie.ok("GET", levels_path)
+    levels["users"][paul.user_id] = 50
+    await marie.ok("PUT", levels_path, json=levels)
+    await marie.ok("POST", f"/rooms/{room_id}/leave", json={})
+    after = await paul.ok("GET", levels_path)
+    assert after["users"][paul.user_id] == 100
+    assert anne.user_id not in after["users"]
