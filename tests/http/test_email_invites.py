@@ -173,3 +173,26 @@ async def test_bad_third_party_invites_are_refused(user_factory):
     assert phone.status_code == 400
     garbage = await email_invite(alice, room, "not an address")
     assert garbage.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [
+        {
+            "policy": {"email_routing": ROUTING, "room_access_rules": True},
+            "rate_limits": {"enabled": True, "email": {"per_second": 0.001, "burst": 2}},
+        }
+    ],
+)
+async def test_email_invitations_are_rate_limited_per_sender(user_factory):
+    alice, bob = await user_factory("alice"), await user_factory("bob")
+    room = (await alice.ok("POST", "/createRoom", json={}))["room_id"]
+    other = (await bob.ok("POST", "/createRoom", json={}))["room_id"]
+    for n in range(2):
+        sent = await email_invite(alice, room, f"agent{n}@interieur.gouv.fr")
+        assert sent.status_code == 200, sent.text
+    limited = await email_invite(alice, room, "agent9@interieur.gouv.fr")
+    assert (limited.status_code, limited.json()["errcode"]) == (429, "M_LIMIT_EXCEEDED")
+    state = await alice.ok("GET", f"/rooms/{room}/state")
+    assert len([e for e in state if e["type"] == "m.room.third_party_invite"]) == 2
+    assert (await email_invite(bob, other, "agent9@interieur.gouv.fr")).status_code == 200
