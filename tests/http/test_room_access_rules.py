@@ -45,6 +45,10 @@ async def test_a_private_room_gets_the_restricted_rule_and_the_state_defaults(re
     assert events["m.room.name"] == events["m.room.avatar"] == 50
     assert events["m.room.canonical_alias"] == 50
     assert events["m.call.member"] == events["org.matrix.msc3401.call.member"] == 0
+    assert events["m.call"] == events["org.matrix.msc3401.call"] == 0
+    assert events["m.beacon_info"] == events["org.matrix.msc3672.beacon_info"] == 0
+    for kind in ("m.room.power_levels", "m.room.history_visibility", "m.room.encryption"):
+        assert events[kind] == 100
 
 
 async def test_a_forum_is_restricted_unencrypted_shared_and_stays_public(register):

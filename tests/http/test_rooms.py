@@ -145,6 +145,14 @@ async def test_encryption_cannot_be_turned_off(user_factory):
         "PUT", f"/rooms/{room}/state/m.room.encryption", json={"algorithm": "none"}
     )
     assert response.status_code == 403
+    emptied = await alice.request("PUT", f"/rooms/{room}/state/m.room.encryption", json={})
+    assert emptied.status_code == 403
+    state = await alice.ok("GET", f"/rooms/{room}/state")
+    [event] = [e for e in state if e["type"] == "m.room.encryption"]
+    redacted = await alice.request(
+        "PUT", f"/rooms/{room}/redact/{event['event_id']}/t1", json={"reason": "off"}
+    )
+    assert redacted.status_code == 403, "a redaction would empty it and turn encryption off"
 
 
 async def test_alias_creation_and_join_by_alias(user_factory):
