@@ -185,7 +185,8 @@ async def set_account_validity(request: Request) -> Response:
     body = await read_json(request)
     target = get_field(body, "user_id", str, required=True)
     expiration_ts = get_field(body, "expiration_ts", int)
-    get_field(body, "enable_renewal_emails", bool)  # accepted; Sceau sends no renewal emails
+    # Accepted; reminders follow account_validity.renewal_reminders_ms for every account.
+    get_field(body, "enable_renewal_emails", bool)
     if expiration_ts is not None and not 0 <= expiration_ts < 2**63:
         raise invalid_param("'expiration_ts' is out of range")
     result = await services(request).admin_users.set_validity(user, target, expiration_ts)

@@ -10,11 +10,14 @@ the unrestricted room and talks with the agent; a restricted room refuses them.
 The same two servers show the agents' side: an agent registers by email alone
 on the server the address maps to, with an ID and a name derived from it, and
 logs in with the address; other addresses are refused; a DM refuses a third
-member; and a room whose last admin leaves gets a new one.
+member; a room whose last admin leaves gets a new one; and an expired account
+renews through its emailed link.
 """
 
 import asyncio
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,7 +50,9 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def lab(tmp_path_factory: pytest.TempPathFactory, smtp) -> Iterator[FederationLab]:
     lab = FederationLab(tmp_path_factory.mktemp("email-invites"))
     email_mode = {"mode": "email"}
-    agents, partners = lab.declare(registration=email_mode), lab.declare(registration=email_mode)
+    validity = {"enabled": True, "period_ms": 30 * 86_400_000}
+    agents = lab.declare(registration=email_mode, account_validity=validity)
+    partners = lab.declare(registration=email_mode)
     policy = {
         "email_routing": {
             "patterns": [{"domain": "interieur.gouv.fr", "server": agents.name}],
@@ -201,3 +206,45 @@ async def test_a_dm_refuses_a_third_member_and_a_room_outlives_its_last_admin(la
     after = await paul.ok("GET", levels_path)
     assert after["users"][paul.user_id] == 100
     assert anne.user_id not in after["users"]
+
+
+def make_server_admin(server: FederatedServer, user_id: str) -> None:
+    """What ``sceau admin create-user --admin`` does, on the running server's SQLite file."""
+    with sqlite3.connect(server.data_dir / "sceau.db") as db:
+        db.execute("UPDATE users SET is_admin = 1 WHERE user_id = ?", (user_id,))
+
+
+async def login(server: FederatedServer, address: str) -> Client:
+    identifier = {"type": "m.id.thirdparty", "medium": "email", "address": address}
+    body = {"type": "m.login.password", "identifier": identifier, "password": PASSWORD}
+    async with httpx.AsyncClient(base_url=server.client_url, timeout=30) as http:
+        done = await http.post("/_matrix/client/v3/login", json=body)
+    assert done.status_code == 200, done.text
+    data = done.json()
+    return Client(server, data["user_id"], data["access_token"], data["device_id"])
+
+
+async def test_an_expired_account_renews_through_its_emailed_link_and_works_again(lab, smtp):
+    inbox = smtp[0]
+    agents, _ = lab.servers
+    root = await register_by_email(agents, inbox, "root.admin@interieur.gouv.fr", nth=1)
+    make_server_admin(agents, root.user_id)
+    root = await login(agents, "root.admin@interieur.gouv.fr")  # a token read afresh
+    address = "jeanne.expire@interieur.gouv.fr"
+    jeanne = await register_by_email(agents, inbox, address, nth=1)
+    expire = {"user_id": jeanne.user_id, "expiration_ts": int(time.time() * 1000) - 1000}
+    done = await root.http.post("/_synapse/admin/v1/account_validity/validity", json=expire)
+    assert done.status_code == 200, done.text
+
+    whoami = await jeanne.http.get("/_matrix/client/v3/account/whoami")
+    assert (whoami.status_code, whoami.json()["errcode"]) == (403, "ORG_MATRIX_EXPIRED_ACCOUNT")
+    sent = await jeanne.http.post("/_matrix/client/unstable/account_validity/send_mail", json={})
+    assert sent.status_code == 200, sent.text
+    text = await mail_to(inbox, address, 2)
+    link = re.search(r"https?://\S+account_validity/renew\S+", text)
+    assert link, text
+    async with httpx.AsyncClient(base_url=agents.client_url, timeout=30) as http:
+        path = link.group(0).split("/_matrix", 1)[1]
+        assert (await http.get("/_matrix" + path)).status_code == 200
+        assert (await http.get("/_matrix" + path)).status_code == 404, "the link works once"
+    assert (await jeanne.http.get("/_matrix/client/v3/account/whoami")).status_code == 200
