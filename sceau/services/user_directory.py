@@ -97,7 +97,7 @@ class UserDirectoryService:
         try:
             hidden = await asyncio.wait_for(self.remote_hidden(user_id), HIDDEN_TIMEOUT_S)
         except TimeoutError:
-            return False  # not remembered: the next search asks again
+            hidden = False  # remembered too: a slow server does not slow every search
         if len(self._hidden) >= HIDDEN_CACHE_SIZE:
             self._hidden.clear()
         self._hidden[user_id] = (hidden, now + HIDDEN_TTL_S)

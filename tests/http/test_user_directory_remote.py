@@ -2,6 +2,7 @@
 partner by name, and partners live on their own server), from the member state of
 the rooms the searcher may see; their opt-out is honoured as far as this server knows it."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -132,3 +133,23 @@ async def test_across_two_servers_a_partner_is_found_unless_they_opted_out(tmp_p
         assert [(e["user_id"], e.get("display_name")) for e in result["results"]] == [
             (shown.user_id, "Bob Partenaire")
         ]
+
+
+async def test_a_server_too_slow_to_say_leaves_its_user_findable_and_is_asked_once(
+    client, user_factory, services, monkeypatch
+):
+    asked: list[str] = []
+
+    async def never_answers(user_id: str) -> bool:
+        asked.append(user_id)
+        await asyncio.Event().wait()
+        return True
+
+    services.user_directory.remote_hidden = never_answers
+    monkeypatch.setattr("sceau.services.user_directory.HIDDEN_TIMEOUT_S", 0.01)
+    alice = await user_factory("alice")
+    forum = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await remote_join(client, forum, BOB, BOB_PROFILE)
+    assert user_ids(await find(alice, "partenaire")) == [BOB]
+    assert user_ids(await find(alice, "partenaire")) == [BOB]
+    assert asked == [BOB], "the silence is remembered"
