@@ -102,7 +102,9 @@ BAD_FIELDS = [
 
 
 @VERSIONS
-@pytest.mark.parametrize("path,value", BAD_FIELDS, ids=lambda x: repr(x))
+@pytest.mark.parametrize(
+    "path,value", BAD_FIELDS, ids=lambda x: "deleted" if x is DELETE else repr(x)
+)
 def test_malformed_fields_are_rejected(
     version: RoomVersion, path: tuple[str, ...], value: object
 ) -> None:

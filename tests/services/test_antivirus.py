@@ -47,7 +47,9 @@ async def test_a_stream_over_clamds_size_limit_is_a_scan_error(clamd, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "address", ["unix:///nonexistent/sceau/clamd.sock", f"tcp://127.0.0.1:{free_port()}"]
+    "address",
+    ["unix:///nonexistent/sceau/clamd.sock", f"tcp://127.0.0.1:{free_port()}"],
+    ids=["unix", "tcp"],
 )
 async def test_an_unreachable_clamd_is_a_scan_error(tmp_path, address):
     client = ClamdClient(address, timeout_s=5)
