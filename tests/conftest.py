@@ -41,6 +41,21 @@ SPEC_DIR = Path(__file__).resolve().parent / "spec"
 #: Cheap argon2id parameters: tests hash hundreds of passwords.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
+#: Test files that share a session fixture costly to start (one Synapse takes
+#: about 20 s): pytest-xdist runs each group in one process.
+SHARED_PROCESS_GROUPS = {
+    "test_federation_synapse.py": "synapse",
+    "test_federation_synapse_rooms.py": "synapse",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group tests for ``--dist loadgroup``: a whole file per process, so a
+    module's shared server starts once, and the groups above together."""
+    for item in items:
+        group = SHARED_PROCESS_GROUPS.get(item.path.name, str(item.path))
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 def free_port() -> int:
     with socket.socket() as sock:
