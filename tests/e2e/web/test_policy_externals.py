@@ -4,8 +4,8 @@ Two Sceau processes federate: one for agents, serving the web client, and one
 for external partners, named in both servers' ``policy.external_servers``.
 An agent opens a room to partners and invites one, who joins from her own
 server and writes. The agent's browser shows "Externe" next to her name in
-the timeline, in the room's members, in the people search (her full ID, which
-her own server answers for), and in the header and room-list row of the DM the
+the timeline, in the room's members, in the people search (found by her name,
+since she shares a room with the agent), and in the header and room-list row of the DM the
 agent then starts with her. Screens are saved in French at 360
 and 1280 px, and the timeline once more in the dark theme.
 """
@@ -106,9 +106,10 @@ async def test_agents_see_an_external_partner_badged_wherever_they_meet_her(
     await browser.acall("screen", name="agnes", screen="membres avec une partenaire externe")
     await browser.acall("press", name="agnes", within={"role": "dialog"}, key="common.close")
 
-    # The directory lists this server's users only: a partner is found by her full ID.
+    # The directory lists users of other servers met in a shared or public room: a partner
+    # is found by her name.
     found = await browser.acall(
-        "searchPeople", name="agnes", query=jeanne.user_id, userId=jeanne.user_id, badged=True
+        "searchPeople", name="agnes", query="Partenaire", userId=jeanne.user_id, badged=True
     )
     assert {"text": jeanne.user_id, "badge": "Externe"} in found["results"], found
     await browser.acall("screen", name="agnes", screen="recherche d'une partenaire externe")
