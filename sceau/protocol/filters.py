@@ -98,6 +98,8 @@ class RoomEventFilter(EventFilter):
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         """Type, sender, room and ``url`` checks together."""
+        if self.passes_everything():
+            return True
         if not super().matches(event):
             return False
         room_id = event.get("room_id")
@@ -109,6 +111,22 @@ class RoomEventFilter(EventFilter):
             if has_url != self.contains_url:
                 return False
         return True
+
+    def passes_everything(self) -> bool:
+        """No list and no ``contains_url``: every event matches, so skip the checks.
+
+        The usual /sync filter narrows nothing but the limit; an initial sync
+        otherwise ran the type, sender and room checks on thousands of events.
+        """
+        return (
+            self.types is None
+            and self.senders is None
+            and self.rooms is None
+            and self.contains_url is None
+            and not self.not_types
+            and not self.not_senders
+            and not self.not_rooms
+        )
 
 
 @dataclass(frozen=True)

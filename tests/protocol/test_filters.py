@@ -224,3 +224,22 @@ def test_filter_excluding_every_type_or_limited_to_zero_excludes_everything() ->
     assert parse_event_filter({"limit": 0}).excludes_everything()
     assert not parse_event_filter({"not_types": ["m.*"]}).excludes_everything()
     assert not parse_event_filter({}).excludes_everything()
+
+
+@pytest.mark.parametrize(
+    "narrowing",
+    [
+        {"types": ("m.room.message",)},
+        {"not_types": ("m.room.member",)},
+        {"senders": ("@bob:example.org",)},
+        {"not_senders": ("@eve:example.org",)},
+        {"rooms": ("!a:example.org",)},
+        {"not_rooms": ("!z:example.org",)},
+        {"contains_url": False},
+    ],
+)
+def test_any_list_or_url_check_turns_off_the_match_everything_shortcut(
+    narrowing: dict[str, Any],
+) -> None:
+    assert RoomEventFilter(limit=5, lazy_load_members=True).passes_everything()
+    assert not RoomEventFilter(**narrowing).passes_everything()
