@@ -10,6 +10,8 @@ Decrypted bytes never stay on disk and are never logged; verdicts are cached
 per file and key, so a file shown to a hundred members is scanned once.
 """
 
+from __future__ import annotations
+
 import asyncio
 import base64
 import binascii
@@ -19,11 +21,12 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from vodozemac import Curve25519SecretKey, Message, PkDecryption
+
+if TYPE_CHECKING:  # imported on first use: cryptography alone is 9 MiB of a server's RSS
+    from vodozemac import PkDecryption
 
 from sceau.errors import MatrixError
 from sceau.services.antivirus import ScanError, Scanner
@@ -101,6 +104,8 @@ def parse_encrypted_file(file: Any) -> EncryptedFile:
 
 def load_or_create_key(path: Path) -> PkDecryption:
     """The scanner's Curve25519 key pair, kept across restarts (clients cache the public key)."""
+    from vodozemac import Curve25519SecretKey, PkDecryption
+
     if path.exists():
         secret = Curve25519SecretKey.from_base64(path.read_text(encoding="utf-8").strip())
         return PkDecryption.from_key(secret)
@@ -131,6 +136,8 @@ class ContentScanner:
             return parse_encrypted_file(body.get("file"))
         if not isinstance(sealed, dict):
             raise malformed("'encrypted_body' must be an object")
+        from vodozemac import Message
+
         try:
             message = Message.from_base64(sealed["ciphertext"], sealed["mac"], sealed["ephemeral"])
             plaintext = self._key.decrypt(message)
@@ -214,6 +221,8 @@ class ContentScanner:
 
 def _decrypt_into(source_path: Path, file: EncryptedFile, scratch: PartialFile) -> bytes:
     """Decrypt the stored ciphertext into ``scratch`` (blocking); the ciphertext's SHA-256."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     digest = hashlib.sha256()
     decryptor = Cipher(algorithms.AES(file.key), modes.CTR(file.iv)).decryptor()
     with source_path.open("rb") as source:

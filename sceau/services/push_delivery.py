@@ -10,13 +10,14 @@ count is pushed again so the phone's icon follows. Only gateways the admin
 listed in ``push.allowed_gateways`` are ever contacted.
 """
 
+from __future__ import annotations
+
 import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from sceau.config import PushConfig
@@ -26,6 +27,9 @@ from sceau.storage.events import EventStore
 from sceau.storage.push_delivery import HttpPusher, PendingNotification, PushDeliveryStore
 from sceau.storage.state import StateStore
 from sceau.streams import StreamIdGenerator
+
+if TYPE_CHECKING:  # imported with the first pusher: aiohttp is 10 MiB of a server's RSS
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -95,12 +99,6 @@ class PushDelivery:
 
     async def start(self) -> None:
         """Start a worker for every stored HTTP pusher (``sceau serve`` only)."""
-        if self._http is None:
-            # aiohttp: many small POSTs to one gateway cost several times less CPU than httpx.
-            self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=30),
-                connector=aiohttp.TCPConnector(limit=200),
-            )
         self._running = True
         for pusher in await self._store.http_pushers():
             self._spawn(pusher)
@@ -347,7 +345,14 @@ class PushDelivery:
 
     async def _post(self, url: str, payload: dict[str, Any]) -> list[str] | None:
         """The rejected pushkeys, or None when the gateway did not accept the request."""
-        assert self._http is not None
+        import aiohttp
+
+        if self._http is None:
+            # aiohttp: many small POSTs to one gateway cost several times less CPU than httpx.
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=30),
+                connector=aiohttp.TCPConnector(limit=200),
+            )
         try:
             async with self._http.post(
                 url,

@@ -6,10 +6,14 @@ and WebP are decoded (each decoder is attack surface), and an image's pixel
 count is checked from its header before anything is decompressed.
 """
 
+from __future__ import annotations
+
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageOps
+if TYPE_CHECKING:  # Pillow is imported on first use: a server that never thumbnails saves 2 MiB.
+    from PIL import Image
 
 #: Standard box sizes, smallest first; a request gets the first that holds it.
 STANDARD_SIZES: tuple[tuple[int, int], ...] = (
@@ -62,6 +66,8 @@ def render(source: str, width: int, height: int, method: str, max_pixels: int) -
     box's shape for crop. Whatever a malformed file makes a decoder raise
     becomes a :class:`ThumbnailError`.
     """
+    from PIL import Image
+
     try:
         return _render(source, width, height, method, max_pixels)
     except ThumbnailError:
@@ -73,6 +79,8 @@ def render(source: str, width: int, height: int, method: str, max_pixels: int) -
 
 
 def _render(source: str, width: int, height: int, method: str, max_pixels: int) -> Thumbnail:
+    from PIL import Image
+
     with Image.open(source, formats=DECODERS) as image:
         src_w, src_h = image.size
         # Checked from the header, before any pixel is decompressed.
@@ -92,6 +100,8 @@ def _render(source: str, width: int, height: int, method: str, max_pixels: int) 
 
 def _oriented(image: Image.Image) -> Image.Image:
     """The image turned upright by its EXIF orientation, if it has a readable one."""
+    from PIL import ImageOps
+
     try:
         return ImageOps.exif_transpose(image) or image
     except Exception:
@@ -99,12 +109,16 @@ def _oriented(image: Image.Image) -> Image.Image:
 
 
 def _scale(image: Image.Image, width: int, height: int) -> Image.Image:
+    from PIL import Image
+
     scaled = _rgb_or_rgba(image)
     scaled.thumbnail((width, height), Image.Resampling.LANCZOS)
     return scaled
 
 
 def _crop(image: Image.Image, width: int, height: int) -> Image.Image:
+    from PIL import Image, ImageOps
+
     src_w, src_h = image.size
     shrink = min(1.0, src_w / width, src_h / height)
     box = (max(1, int(width * shrink)), max(1, int(height * shrink)))
