@@ -3,11 +3,15 @@
 Real processes: a private ``redis-server``, a fresh PostgreSQL database, and
 one Sceau process per worker. Every assertion is about what clients see
 (which events, how many times), never about how fast.
+
+The tests share one deployment (starting six processes is most of a small
+test's time). Each test has users and rooms of its own, and leaves the
+deployment running: a worker it kills is started again, except ``sync3``,
+which one test kills for good and no other test uses.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import httpx
@@ -30,13 +34,26 @@ from tests.e2e.workers_support import (
 
 pytestmark = pytest.mark.e2e
 
-MakeCluster = Callable[..., Cluster]
+ROLES = {
+    "main": ["main"],
+    "writer1": ["event_writer"],
+    "writer2": ["event_writer"],
+    "sync1": ["sync"],
+    "sync2": ["sync"],
+    # Killed for good by one test; no other test sends or reads through it.
+    "sync3": ["sync"],
+}
+#: The workers every test may use, running at its start.
+KEPT = [name for name in ROLES if name != "sync3"]
+#: The workers that write rooms.
+WRITERS = ["writer1", "writer2"]
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     require_postgres()
-    server = RedisServer(require_system_package("redis-server", "redis-server"), tmp_path)
+    binary = require_system_package("redis-server", "redis-server")
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
     server.start()
     try:
         yield server
@@ -44,33 +61,39 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
-@pytest.fixture
-def make_cluster(tmp_path: Path, redis_server: RedisServer) -> Iterator[MakeCluster]:
-    clusters: list[Cluster] = []
-
-    def make(roles: dict[str, list[str]], **workers: Any) -> Cluster:
-        cluster = Cluster(tmp_path, redis_server.url, roles, workers)
-        clusters.append(cluster)
-        cluster.start()
-        return cluster
-
+@pytest.fixture(scope="module")
+def shared_cluster(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
+) -> Iterator[Cluster]:
+    # A process silent for 9 s stops holding the others back (the default is 30 s).
+    cluster = Cluster(
+        tmp_path_factory.mktemp("workers"), redis_server.url, ROLES, {"dead_after_s": 9}
+    )
     try:
-        yield make
+        cluster.start()
+        yield cluster
     finally:
-        for cluster in clusters:
-            cluster.stop()
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster(shared_cluster: Cluster, redis_server: RedisServer) -> Cluster:
+    """The shared deployment, running (a test that failed half-way may have left it down)."""
+    if not redis_server.running():
+        redis_server.start()
+    shared_cluster.restart_stopped(KEPT)
+    return shared_cluster
 
 
 def test_a_message_sent_through_one_worker_wakes_a_sync_held_by_another(
-    make_cluster: MakeCluster,
+    cluster: Cluster,
 ) -> None:
-    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
     main, sync1 = cluster.url("main"), cluster.url("sync1")
 
     async def scenario() -> None:
         async with httpx.AsyncClient(timeout=60) as http:
-            alice = await register(http, main, "alice")
-            bob = await register(http, sync1, "bob")
+            alice = await register(http, main, "alice-wake")
+            bob = await register(http, sync1, "bob-wake")
             room = await alice.ok(main, "POST", "/createRoom", json={"preset": "public_chat"})
             room_id = room["room_id"]
             # Bob joins through the sync worker: the join is handed to the room's writer.
@@ -113,19 +136,21 @@ def test_a_message_sent_through_one_worker_wakes_a_sync_held_by_another(
 
 
 async def _setup_rooms(
-    cluster: Cluster, http: httpx.AsyncClient, rooms: int
+    cluster: Cluster, http: httpx.AsyncClient, rooms: int, tag: str
 ) -> tuple[Client, Client, list[str]]:
-    """Alice creates the rooms (through main), Bob joins them all; every writer gets some."""
+    """Alice creates the rooms (through main), Bob joins them all; every writer gets some.
+
+    ``tag`` names this test's Alice and Bob: the deployment outlives the test.
+    """
     main = cluster.url("main")
-    alice = await register(http, main, "alice")
-    bob = await register(http, main, "bob")
-    writers = sorted(n for n in cluster.workers if "event_writer" in cluster.workers_roles(n))
+    alice = await register(http, main, f"alice-{tag}")
+    bob = await register(http, main, f"bob-{tag}")
     room_ids: list[str] = []
     owners: set[str] = set()
-    while len(room_ids) < rooms or owners != set(writers or ["main"]):
+    while len(room_ids) < rooms or owners != set(WRITERS):
         room = await alice.ok(main, "POST", "/createRoom", json={"preset": "public_chat"})
         room_ids.append(room["room_id"])
-        owners.add(room_writer(room["room_id"], writers or ["main"]))
+        owners.add(room_writer(room["room_id"], WRITERS))
         await bob.ok(main, "POST", f"/join/{room['room_id']}", json={})
     return alice, bob, room_ids
 
@@ -145,22 +170,119 @@ async def _read_everything(
     return acked
 
 
-def test_ten_thousand_events_over_several_writers_reach_every_sync_worker_once(
-    make_cluster: MakeCluster,
-) -> None:
-    cluster = make_cluster(
-        {
-            "main": ["main"],
-            "writer1": ["event_writer"],
-            "writer2": ["event_writer"],
-            "sync1": ["sync"],
-            "sync2": ["sync"],
-        }
-    )
-
+def test_kill_9_of_an_event_writer_loses_nothing_acknowledged(cluster: Cluster) -> None:
     async def scenario() -> None:
         async with httpx.AsyncClient(timeout=120) as http:
-            alice, bob, rooms = await _setup_rooms(cluster, http, 6)
+            alice, bob, rooms = await _setup_rooms(cluster, http, 2, "kill")
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+            killed = asyncio.Event()
+
+            def on_ack(count: int) -> None:
+                if count == 150 and not killed.is_set():
+                    killed.set()
+                    cluster.workers["writer1"].kill()
+
+            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
+            sending = asyncio.create_task(send_many(senders, rooms, 300, 8, on_ack))
+            await killed.wait()
+            await asyncio.sleep(1)
+            await asyncio.to_thread(cluster.workers["writer1"].start)
+            await _read_everything([reader], sending)
+
+    _run(cluster, scenario())
+
+
+def test_a_sync_worker_killed_for_good_stops_holding_the_others_back(cluster: Cluster) -> None:
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 2, "gone")
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+
+            def on_ack(count: int) -> None:
+                if count == 100:
+                    # Never restarted: the others must stop waiting for its claim.
+                    cluster.workers["sync3"].kill()
+
+            senders = [(alice, cluster.url("sync3")), (alice, cluster.url("main"))]
+            before = await send_many(senders, rooms, 100, 4, on_ack, prefix="before")
+            # Sent after the kill, through the workers still running.
+            after = send_many(senders[1:], rooms, 200, 4, prefix="after")
+            sending = asyncio.create_task(_merged(before, after))
+            await _read_everything([reader], sending)
+
+    _run(cluster, scenario())
+
+
+async def _merged(
+    first: dict[str, tuple[str, str]], second: Awaitable[dict[str, tuple[str, str]]]
+) -> dict[str, tuple[str, str]]:
+    return {**first, **(await second)}
+
+
+def test_a_redis_restart_mid_run_loses_and_repeats_nothing(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 3, "redis")
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+            restarted = asyncio.Event()
+
+            async def restart_redis() -> None:
+                while reader.count() < 100:
+                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(redis_server.stop)
+                await asyncio.sleep(2)
+                await asyncio.to_thread(redis_server.start)
+                restarted.set()
+
+            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
+            sending = asyncio.create_task(send_many(senders, rooms, 600, 6))
+            restart = asyncio.create_task(restart_redis())
+            await _read_everything([reader], sending)
+            await restart
+            assert restarted.is_set()
+
+    _run(cluster, scenario())
+
+
+def test_postgresql_connections_lost_mid_run_give_retryable_errors_only(
+    cluster: Cluster,
+) -> None:
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 3, "pg")
+            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
+            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
+            cut = asyncio.Event()
+
+            async def cut_connections() -> None:
+                while reader.count() < 100:
+                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(terminate_connections, cluster.database)
+                cut.set()
+
+            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
+            sending = asyncio.create_task(send_many(senders, rooms, 400, 6))
+            cutting = asyncio.create_task(cut_connections())
+            await _read_everything([reader], sending)
+            await cutting
+            assert cut.is_set()
+
+    _run(cluster, scenario())
+
+
+# Last: ``sync3``, killed for good above, no longer spends the CPU it takes to
+# follow ten thousand events.
+def test_ten_thousand_events_over_several_writers_reach_every_sync_worker_once(
+    cluster: Cluster,
+) -> None:
+    async def scenario() -> None:
+        async with httpx.AsyncClient(timeout=120) as http:
+            alice, bob, rooms = await _setup_rooms(cluster, http, 6, "bulk")
             readers = []
             for name in ("sync1", "sync2", "main"):
                 start = await bob.ok(cluster.url(name), "GET", "/sync")
@@ -168,7 +290,7 @@ def test_ten_thousand_events_over_several_writers_reach_every_sync_worker_once(
             # A client whose every request reaches the other sync worker.
             moving = [cluster.url("sync1"), cluster.url("sync2")]
             readers.append(Reader(bob, moving, readers[0].since))
-            senders = [(alice, cluster.url(name)) for name in cluster.workers]
+            senders = [(alice, cluster.url(name)) for name in KEPT]
             sending = asyncio.create_task(send_many(senders, rooms, 10_000, concurrency=24))
             acked = await _read_everything(readers, sending)
             assert len(acked) == 10_000
@@ -194,124 +316,6 @@ async def _room_order(client: Client, base: str, room_id: str) -> list[str]:
         token = page.get("end")
         if not page["chunk"] or not token:
             return ordered
-
-
-def test_kill_9_of_an_event_writer_loses_nothing_acknowledged(make_cluster: MakeCluster) -> None:
-    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
-
-    async def scenario() -> None:
-        async with httpx.AsyncClient(timeout=120) as http:
-            alice, bob, rooms = await _setup_rooms(cluster, http, 2)
-            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
-            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
-            killed = asyncio.Event()
-
-            def on_ack(count: int) -> None:
-                if count == 150 and not killed.is_set():
-                    killed.set()
-                    cluster.workers["writer1"].kill()
-
-            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
-            sending = asyncio.create_task(send_many(senders, rooms, 400, 8, on_ack))
-            await killed.wait()
-            await asyncio.sleep(1)
-            await asyncio.to_thread(cluster.workers["writer1"].start)
-            await _read_everything([reader], sending)
-
-    _run(cluster, scenario())
-
-
-def test_a_sync_worker_killed_for_good_stops_holding_the_others_back(
-    make_cluster: MakeCluster,
-) -> None:
-    cluster = make_cluster(
-        {"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"], "sync2": ["sync"]},
-        dead_after_s=9,
-    )
-
-    async def scenario() -> None:
-        async with httpx.AsyncClient(timeout=120) as http:
-            alice, bob, rooms = await _setup_rooms(cluster, http, 2)
-            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
-            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
-
-            def on_ack(count: int) -> None:
-                if count == 100:
-                    # Never restarted: the others must stop waiting for its claim.
-                    cluster.workers["sync2"].kill()
-
-            senders = [(alice, cluster.url("sync2")), (alice, cluster.url("main"))]
-            before = await send_many(senders, rooms, 100, 4, on_ack, prefix="before")
-            # Sent after the kill, through the workers still running.
-            after = send_many(senders[1:], rooms, 200, 4, prefix="after")
-            sending = asyncio.create_task(_merged(before, after))
-            await _read_everything([reader], sending)
-
-    _run(cluster, scenario())
-
-
-async def _merged(
-    first: dict[str, tuple[str, str]], second: Awaitable[dict[str, tuple[str, str]]]
-) -> dict[str, tuple[str, str]]:
-    return {**first, **(await second)}
-
-
-def test_a_redis_restart_mid_run_loses_and_repeats_nothing(
-    make_cluster: MakeCluster, redis_server: RedisServer
-) -> None:
-    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
-
-    async def scenario() -> None:
-        async with httpx.AsyncClient(timeout=120) as http:
-            alice, bob, rooms = await _setup_rooms(cluster, http, 3)
-            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
-            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
-            restarted = asyncio.Event()
-
-            async def restart_redis() -> None:
-                while reader.count() < 100:
-                    await asyncio.sleep(0.05)
-                await asyncio.to_thread(redis_server.stop)
-                await asyncio.sleep(2)
-                await asyncio.to_thread(redis_server.start)
-                restarted.set()
-
-            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
-            sending = asyncio.create_task(send_many(senders, rooms, 600, 6))
-            restart = asyncio.create_task(restart_redis())
-            await _read_everything([reader], sending)
-            await restart
-            assert restarted.is_set()
-
-    _run(cluster, scenario())
-
-
-def test_postgresql_connections_lost_mid_run_give_retryable_errors_only(
-    make_cluster: MakeCluster,
-) -> None:
-    cluster = make_cluster({"main": ["main"], "writer1": ["event_writer"], "sync1": ["sync"]})
-
-    async def scenario() -> None:
-        async with httpx.AsyncClient(timeout=120) as http:
-            alice, bob, rooms = await _setup_rooms(cluster, http, 3)
-            start = await bob.ok(cluster.url("sync1"), "GET", "/sync")
-            reader = Reader(bob, cluster.url("sync1"), start["next_batch"])
-            cut = asyncio.Event()
-
-            async def cut_connections() -> None:
-                while reader.count() < 100:
-                    await asyncio.sleep(0.05)
-                await asyncio.to_thread(terminate_connections, cluster.database)
-                cut.set()
-
-            senders = [(alice, cluster.url("sync1")), (alice, cluster.url("main"))]
-            sending = asyncio.create_task(send_many(senders, rooms, 600, 6))
-            cutting = asyncio.create_task(cut_connections())
-            await _read_everything([reader], sending)
-            await cutting
-            assert cut.is_set()
-
-    _run(cluster, scenario())
 
 
 def _run(cluster: Cluster, scenario: Any) -> None:

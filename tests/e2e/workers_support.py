@@ -5,6 +5,7 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,13 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(timeout=10)
 
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+
+#: Workers started at once: starting is mostly CPU (imports), and CI has two cores.
+STARTING = 2
+
 
 class Cluster:
     """The config every worker shares, and one :class:`ServerProcess` per worker."""
@@ -94,18 +102,38 @@ class Cluster:
         return self.workers[name].url
 
     def start(self) -> None:
-        """The main instance first (it applies the migrations), then the others."""
-        order = sorted(self.workers, key=lambda n: "main" not in self.workers_roles(n))
-        for name in order:
+        """The main instance first (it applies the migrations), then the others together."""
+        main = [n for n in self.workers if "main" in self.workers_roles(n)]
+        for name in main:
             self.workers[name].start()
+        self._each([n for n in self.workers if n not in main], ServerProcess.start, STARTING)
+
+    def _each(
+        self, names: list[str], action: Callable[[ServerProcess], None], at_once: int = 0
+    ) -> None:
+        """``action`` on the named workers, ``at_once`` at a time (0: all of them)."""
+        if not names:
+            return
+        with ThreadPoolExecutor(max_workers=at_once or len(names)) as pool:
+            for done in [pool.submit(action, self.workers[name]) for name in names]:
+                done.result()
+
+    def running(self, name: str) -> bool:
+        process = self.workers[name].process
+        return process is not None and process.poll() is None
+
+    def restart_stopped(self, names: list[str]) -> None:
+        """Start again those of ``names`` that a test killed and did not restart."""
+        self._each([n for n in names if not self.running(n)], ServerProcess.start, STARTING)
 
     def workers_roles(self, name: str) -> list[str]:
         return list(self.config["workers"]["instances"][name]["roles"])
 
     def stop(self) -> None:
-        for worker in self.workers.values():
-            worker.stop()
-        drop_pg_database(self.database)
+        try:
+            self._each(list(self.workers), ServerProcess.stop)
+        finally:
+            drop_pg_database(self.database)
 
     def logs(self) -> str:
         return "\n".join(f"--- {n}\n{w.log_text()[-4000:]}" for n, w in self.workers.items())
@@ -243,8 +271,13 @@ class Reader:
 
     FILTER = '{"room": {"timeline": {"limit": 5000}}, "presence": {"not_types": ["*"]}}'
 
-    def __init__(self, client: Client, base: str | list[str], since: str) -> None:
+    def __init__(
+        self, client: Client, base: str | list[str], since: str, poll_ms: int = 1000
+    ) -> None:
         self.client = client
+        #: A long-poll's timeout. Short: once the last event is in, the loop ends
+        #: only when the poll under way does.
+        self.poll_ms = poll_ms
         #: One worker, or several taken in turn (a client whose requests move).
         self.bases = [base] if isinstance(base, str) else base
         self.base = " and ".join(self.bases)
@@ -256,7 +289,7 @@ class Reader:
     async def run_until(self, done: Callable[["Reader"], bool]) -> None:
         turn = 0
         while not done(self):
-            params = {"since": self.since, "timeout": 5000, "filter": self.FILTER}
+            params = {"since": self.since, "timeout": self.poll_ms, "filter": self.FILTER}
             base = self.bases[turn % len(self.bases)]
             turn += 1
 
