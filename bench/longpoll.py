@@ -129,6 +129,9 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
                 "error_samples": tally.samples,
                 "failure": failure,
             }
+            # Kept as each N ends, so that a run stopped midway still leaves its figures.
+            partial = args.out_dir / f"{kind}-{db}-partial.json"
+            partial.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
             summary = {k: round(f.value, 1) for k, f in out.figures.items()}
             print(f"[{kind}/{db}] N={size}: {failure or summary}", flush=True)
     finally:
