@@ -293,6 +293,18 @@ def add_observability(services: "Services", mailer: Mailer) -> None:
     metrics.register_counter(
         "sceau_sync_wakes", "Waiting /sync requests woken by news", lambda: notifier.wakes
     )
+    shared = services.sync.rooms_builder.shared
+    metrics.register_counter(
+        "sceau_sync_room_computed",
+        "Incremental /sync room entries computed (once for all syncs woken alike)",
+        lambda: shared.computed,
+    )
+    metrics.register_counter(
+        "sceau_sync_room_shared",
+        "Incremental /sync room entries taken from a computation another sync made",
+        lambda: shared.reused,
+    )
+    metrics.register_cache("sync_shared_rooms", lambda: len(shared))
     metrics.register_cache("access_tokens", services.stores.accounts.token_cache_size)
     metrics.register_cache("recent_events", lambda: len(services.events.recent))
     metrics.register_queue("email", lambda: mailer.pending)

@@ -78,12 +78,16 @@ class SharedComputations(Generic[T]):
     def __init__(self, size: int = 512, on_compute: Callable[[Hashable], None] | None = None):
         self._size = size
         self._entries: OrderedDict[Hashable, asyncio.Task[T]] = OrderedDict()
-        #: Called with the key each time a computation really runs (metrics, tests).
+        #: Called with the key each time a computation really runs (tests).
         self.on_compute = on_compute
+        #: Computations run, and requests answered by one already run or running (metrics).
+        self.computed = 0
+        self.reused = 0
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         task = self._entries.get(key)
         if task is None:
+            self.computed += 1
             if self.on_compute is not None:
                 self.on_compute(key)
             task = asyncio.ensure_future(compute())
@@ -92,6 +96,7 @@ class SharedComputations(Generic[T]):
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         else:
+            self.reused += 1
             self._entries.move_to_end(key)
         # Shielded: a client that goes away must not cancel the others' result.
         return await asyncio.shield(task)

@@ -17,6 +17,8 @@ SERIES = [
     "sceau_event_batch_size_bucket",
     "sceau_sync_waiting",
     "sceau_sync_wakes_total",
+    "sceau_sync_room_computed_total",
+    "sceau_sync_room_shared_total",
     "sceau_db_pool_connections",
     "sceau_db_query_duration_seconds_count",
     "sceau_cache_entries",

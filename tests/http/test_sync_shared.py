@@ -49,6 +49,7 @@ async def test_one_event_wakes_many_syncs_and_their_room_entry_is_computed_once(
     replies = await asyncio.wait_for(asyncio.gather(*polls), 10)
 
     assert [key for key in computed if key[0] == room] == [computed[0]]
+    assert services.sync.rooms_builder.shared.reused >= len(users) - 1
     for user, reply in zip(users, replies, strict=True):
         (event,) = reply["rooms"]["join"][room]["timeline"]["events"]
         assert event["content"]["body"] == "à tous"
