@@ -15,7 +15,7 @@ p99 passes 1 s (``--until-ms``); sync workers a layout does not use stay up,
 idle.
 
 CPU is read from /proc per process (main, writer, each sync worker, Redis,
-and this database's PostgreSQL backends) between the first send and the
+and this database's PostgreSQL backends, found by their process title) between the first send and the
 drained backlog. Results go to ``bench/results/<time>-workers/`` (results.json,
 results.md, capacity.png); ``--docs`` also copies the PNG to
 ``docs/workers-capacity.png`` and the table into ``docs/performance.md``.
@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import orjson
 
 from bench.__main__ import machine_facts
@@ -79,16 +78,23 @@ class Deployment:
         return parts
 
 
-async def pg_backends(database: str) -> list[int]:
-    """The server processes of this database's connections (the pools are long-lived)."""
-    from tests.e2e.server import _admin_dsn
+def pg_backends(database: str) -> list[int]:
+    """This database's PostgreSQL server processes, by their process title.
 
-    conn = await asyncpg.connect(_admin_dsn())
-    try:
-        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
-    finally:
-        await conn.close()
-    return [int(row["pid"]) for row in rows]
+    Read from /proc rather than pg_stat_activity so that the meter can list
+    them again when the run ends: a pool may open connections during the run.
+    """
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            title = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+            pids.append(int(entry))
+    return pids
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -96,11 +102,17 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 class CpuMeter:
-    """CPU per part between the first send and the drained backlog (``on_phase``)."""
+    """CPU per part between the first send and the drained backlog (``on_phase``).
 
-    def __init__(self, parts: dict[str, list[int]]) -> None:
+    PostgreSQL's part is its backends of this database, listed again at the
+    end: one opened during the run counts whole, one closed during it is lost.
+    """
+
+    def __init__(self, parts: dict[str, list[int]], database: str) -> None:
         self.parts = parts
+        self.database = database
         self.before: dict[str, float] = {}
+        self.pg_before: dict[int, float] = {}
         self.used: dict[str, float] = {}
         self.started = self.wall = 0.0
 
@@ -109,9 +121,14 @@ class CpuMeter:
         if phase == "sending":
             self.started = now
             self.before = {k: cpu_seconds(p) for k, p in self.parts.items()}
+            self.pg_before = {pid: cpu_seconds([pid]) for pid in pg_backends(self.database)}
         else:
             self.wall = now - self.started
             self.used = {k: cpu_seconds(p) - self.before[k] for k, p in self.parts.items()}
+            self.used["postgres"] = sum(
+                cpu_seconds([pid]) - self.pg_before.get(pid, 0.0)
+                for pid in pg_backends(self.database)
+            )
 
 
 async def run_layouts(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any]:
@@ -172,9 +189,7 @@ async def run_one(
     """One N with ``k`` sync workers: the longpoll workload and CPU by part."""
     names = deployment.sync_names[:k]
     urls = [deployment.cluster.url(n) for n in names]
-    parts = deployment.pids()
-    parts["postgres"] = await pg_backends(deployment.cluster.database)
-    meter = CpuMeter(parts)
+    meter = CpuMeter(deployment.pids(), deployment.cluster.database)
     tally = Tally()
     plan = LongpollPlan(
         Client(main_url, http, tally),
