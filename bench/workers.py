@@ -31,6 +31,7 @@ import os
 import secrets
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -352,8 +353,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _exit_on_term(signum: int, _frame: object) -> None:
+    """``timeout`` or ``kill`` still stops the workers and drops the database."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_term)
     started = datetime.datetime.now(datetime.UTC)
     out_dir = args.out / f"{started:%Y%m%d-%H%M%S}-workers"
     out_dir.mkdir(parents=True, exist_ok=True)
