@@ -42,7 +42,7 @@ import aiohttp
 import orjson
 
 from bench.__main__ import machine_facts
-from bench.client import Client, Session, Tally
+from bench.client import Client, MatrixError, Session, Tally
 from bench.model import Outcome, gather_limited
 from bench.pngplot import PALETTE, Series, line_chart
 from bench.procstat import tree_cost
@@ -155,16 +155,31 @@ async def run_layouts(deployment: Deployment, args: argparse.Namespace) -> dict[
             if not live:
                 break
             await gather_limited(
-                args.concurrency, [lambda u=u: client.join(u, room) for u in receivers[joined:size]]
+                args.concurrency,
+                [lambda u=u: _join(client, u, room) for u in receivers[joined:size]],
             )
             joined = size
             for k in live:
                 runs[str(k)][str(size)] = await run_one(
                     deployment, http, main_url, writer_url, sender, receivers[:size], room, k, args
                 )
+                args.on_run(runs)
     finally:
         await http.close()
     return runs
+
+
+async def _join(client: Client, user: Session, room: str) -> None:
+    """Join, retrying a 503 as clients do (a writer busy on a loaded host drops a forward)."""
+    for _ in range(30):
+        try:
+            await client.join(user, room)
+            return
+        except MatrixError as exc:
+            if exc.status not in (0, 502, 503):
+                raise
+            await asyncio.sleep(1.0)
+    await client.join(user, room)
 
 
 def _saturated(series: dict[str, Any], limit_ms: float = SATURATED_MS) -> bool:
@@ -365,30 +380,42 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out / f"{started:%Y%m%d-%H%M%S}-workers"
     out_dir.mkdir(parents=True, exist_ok=True)
     load_before = round(os.getloadavg()[0], 1)
-    folder = Path(tempfile.mkdtemp(prefix="sceau-bench-workers-"))
-    deployment = start_deployment(folder, max(args.sync_workers))
-    try:
-        runs = asyncio.run(run_layouts(deployment, args))
-    finally:
-        deployment.cluster.stop()
-        deployment.redis.stop()
-        shutil.rmtree(folder, ignore_errors=True)
     command = " ".join(
         [".venv/bin/python -m bench.workers", *map(shlex.quote, argv or sys.argv[1:])]
     )
-    data = {
+    data: dict[str, Any] = {
         "meta": {
             "command": command,
             "started": started.strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine_facts(),
             "load_before": load_before,
-            "load_after": round(os.getloadavg()[0], 1),
+            "load_after": load_before,
             "rate": args.rate,
             "seconds": args.seconds,
         },
-        "runs": runs,
+        "runs": {},
     }
-    (out_dir / "results.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+    def save(runs: dict[str, Any]) -> None:
+        # After every run, so that a step failing later keeps what was measured.
+        data["runs"] = runs
+        data["meta"]["load_after"] = round(os.getloadavg()[0], 1)
+        (out_dir / "results.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+    args.on_run = save
+    folder = Path(tempfile.mkdtemp(prefix="sceau-bench-workers-"))
+    deployment = start_deployment(folder, max(args.sync_workers))
+    try:
+        save(asyncio.run(run_layouts(deployment, args)))
+    except Exception as exc:
+        print(f"bench: stopped early ({type(exc).__name__}: {exc}); reporting what was measured")
+        data["meta"]["stopped_early"] = f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        deployment.cluster.stop()
+        deployment.redis.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    if not data["runs"]:
+        return 1
     png = out_dir / "capacity.png"
     draw(data, png)
     meta = data["meta"]
@@ -403,7 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.docs:
         shutil.copyfile(png, DOCS_PNG)
         update_docs(md + f"\n![fan-out capacity of 1 and 2 sync workers]({DOCS_PNG.name})\n")
-    return 1 if any(r["failure"] for s in runs.values() for r in s.values()) else 0
+    runs = data["runs"]
+    failed = any(r["failure"] for s in runs.values() for r in s.values())
+    return 1 if failed or "stopped_early" in data["meta"] else 0
 
 
 if __name__ == "__main__":
