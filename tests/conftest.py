@@ -49,12 +49,25 @@ SHARED_PROCESS_GROUPS = {
 }
 
 
+#: The longest files (minutes each), started first so that the two processes
+#: finish together; the rest keep their order.
+LONGEST_FIRST = (
+    "test_workers.py",
+    "test_federation_synapse.py",
+    "test_federation_synapse_rooms.py",
+    "test_calls.py",
+    "test_federation_rooms.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group tests for ``--dist loadgroup``: a whole file per process, so a
     module's shared server starts once, and the groups above together."""
     for item in items:
         group = SHARED_PROCESS_GROUPS.get(item.path.name, str(item.path))
         item.add_marker(pytest.mark.xdist_group(group))
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def free_port() -> int:
