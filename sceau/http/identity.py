@@ -119,8 +119,12 @@ async def account(request: Request) -> Response:
 
 
 async def account_logout(request: Request) -> Response:
-    """POST /_matrix/identity/v2/account/logout"""
-    await services(request).identity_accounts.logout(request.headers.get("authorization"))
+    """POST /_matrix/identity/v2/account/logout (a body, if any, is checked as /logout's is)"""
+    accounts = services(request).identity_accounts
+    authorization = request.headers.get("authorization")
+    await accounts.user_for(authorization)
+    await read_json(request, required=False)
+    await accounts.logout(authorization)
     return json_response({})
 
 

@@ -70,7 +70,9 @@ class Probe:
         if content is None and endpoint.takes_body:
             content = b"{}"
         headers = {"Content-Type": "application/json"}
-        if token == "alice":
+        if token == "alice" and endpoint.path.startswith("/_matrix/identity/v2/"):
+            headers["Authorization"] = f"Bearer {self.world.identity_token}"
+        elif token == "alice":
             headers["Authorization"] = f"Bearer {self.world.alice.token}"
         elif token is not None:
             headers["Authorization"] = f"Bearer {token}"

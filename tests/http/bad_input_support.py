@@ -276,6 +276,8 @@ class World:
     event_id: str
     alias: str
     values: dict[str, str] = field(default_factory=dict)
+    #: Alice's token for the identity service API (its own accounts, from OpenID).
+    identity_token: str = ""
 
     def path_value(self, name: str) -> str:
         """A valid value for a path parameter, guessed from its name."""
@@ -335,4 +337,7 @@ async def build_world(services: Services, http: httpx.AsyncClient) -> World:
         "version": "1",
         "session": "nosuchsession",
     }
-    return World(alice, bob, room_id, sent["event_id"], alias, values)
+    openid = await alice.ok("POST", f"/user/{quote(alice.user_id)}/openid/request_token", json={})
+    identity = await http.post("/_matrix/identity/v2/account/register", json=openid)
+    identity_token = identity.json()["token"]
+    return World(alice, bob, room_id, sent["event_id"], alias, values, identity_token)
