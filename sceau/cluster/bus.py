@@ -177,11 +177,19 @@ class Bus:
         await asyncio.wait_for(self._connected.wait(), timeout_s)
 
     async def stop(self) -> None:
+        # A cancellation can be lost (in Python 3.11, asyncio.wait_for swallows
+        # it when the awaited result arrives at the same moment), and the loop
+        # then goes on: cancel again until every task has ended.
+        pending = [task for task in self._tasks if not task.done()]
+        while pending:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.5)
+            pending = [task for task in pending if not task.done()]
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.exception()
         if self._redis is not None:
             await self._redis.aclose()
 

@@ -5,7 +5,7 @@ import asyncio
 from sceau.services.events import EventSpec
 
 
-async def test_10000_messages_in_100_member_room_do_not_multiply_state_rows(services):
+async def test_3000_messages_in_100_member_room_do_not_multiply_state_rows(services):
     creator = "@creator:test.local"
     room_id = await services.rooms.create_room(creator, {"preset": "public_chat"})
     for i in range(99):
@@ -21,7 +21,7 @@ async def test_10000_messages_in_100_member_room_do_not_multiply_state_rows(serv
     rows_before = await services.stores.state.count_group_rows(room_id)
     assert len(await services.stores.state.members(room_id)) == 100
     # Sent 200 at a time, as busy clients would: group commit writes them in batches.
-    for first in range(0, 10_000, 200):
+    for first in range(0, 3_000, 200):
         await asyncio.gather(
             *(
                 services.events.send(
@@ -42,7 +42,7 @@ async def test_10000_messages_in_100_member_room_do_not_multiply_state_rows(serv
     total_events = await services.stores.db.fetchval(
         "SELECT COUNT(*) FROM events WHERE room_id = ?", room_id
     )
-    assert total_events > 10_000
+    assert total_events > 3_000
 
 
 async def test_state_at_an_old_event_is_what_it_was_then(services):
