@@ -41,14 +41,6 @@ SPEC_DIR = Path(__file__).resolve().parent / "spec"
 #: Cheap argon2id parameters: tests hash hundreds of passwords.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
-#: Test files that share a session fixture costly to start (one Synapse takes
-#: about 20 s): pytest-xdist runs each group in one process.
-SHARED_PROCESS_GROUPS = {
-    "test_federation_synapse.py": "synapse",
-    "test_federation_synapse_rooms.py": "synapse",
-}
-
-
 #: The longest files (minutes each), started first so that the two processes
 #: finish together; the rest keep their order.
 LONGEST_FIRST = (
@@ -61,11 +53,7 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group tests for ``--dist loadgroup``: a whole file per process, so a
-    module's shared server starts once, and the groups above together."""
-    for item in items:
-        group = SHARED_PROCESS_GROUPS.get(item.path.name, str(item.path))
-        item.add_marker(pytest.mark.xdist_group(group))
+    """The longest files first (pytest-xdist then hands out whole files in this order)."""
     rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
