@@ -55,6 +55,8 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
     server = make_server(kind, db, root)
     if kind == "synapse":
         server.overrides = {"bcrypt_rounds": 4}
+    if args.server_cpu is not None:
+        server.cpus = {args.server_cpu}
     sizes = sorted(args.clients)
     results: dict[str, Any] = {"runs": {}}
     connector = aiohttp.TCPConnector(limit=0)
@@ -173,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["sceau", "synapse"], default=None)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--profile", choices=["sceau", "synapse"], default=None)
+    parser.add_argument(
+        "--server-cpu",
+        type=int,
+        default=None,
+        help="pin the server process to this core (the load generator keeps the others)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)
     started = datetime.datetime.now(datetime.UTC)
@@ -193,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             "rate": args.rate,
             "seconds": args.seconds,
             "db": args.db,
+            "server_cpu": args.server_cpu,
         },
         "servers": servers,
     }

@@ -97,6 +97,9 @@ class Server:
     version: str = "?"
     #: Top-level config keys set over the defaults (e.g. cheaper password hashing).
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: Cores the server process may run on (``None``: any). Pinning it to one core
+    #: measures "on one core" honestly on a machine shared with the load generator.
+    cpus: set[int] | None = None
 
     @property
     def base_url(self) -> str:
@@ -125,8 +128,11 @@ class Server:
         """Launch the process and wait until /versions answers."""
         self.prepare()
         log = (self.directory / "server.log").open("wb")
+        argv = self.command()
+        if self.cpus is not None:  # every thread the server starts inherits the mask
+            argv = ["taskset", "-c", ",".join(map(str, sorted(self.cpus))), *argv]
         self.process = subprocess.Popen(
-            self.command(),
+            argv,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.directory,

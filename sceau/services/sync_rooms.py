@@ -64,6 +64,9 @@ class RoomSyncBuilder:
         self._room_changes = room_changes
         #: Incremental room entries computed once for all syncs woken alike.
         self.shared = shared if shared is not None else SharedComputations()
+        #: Room summaries, once per (room, position): syncs that fell behind hold
+        #: different tokens, so their room entries differ, but their summaries do not.
+        self.summaries: SharedComputations[SharedSummary] = SharedComputations(size=256)
         self._recent = recent if recent is not None else RecentEvents(max_rooms=0)
         self._events = events
         self._state = state
@@ -206,7 +209,11 @@ class RoomSyncBuilder:
             state_ids = {}
         state = await self._shared_state(room_filter.state, state_ids, timeline, limited)
         membership_changed = any(e.type == "m.room.member" for e in timeline)
-        summary = await self._shared_summary(room_id) if limited or membership_changed else None
+        summary = None
+        if limited or membership_changed:
+            summary = await self.summaries.get(
+                (room_id, upto), lambda: self._shared_summary(room_id)
+            )
         prev_batch = position_token(timeline[0].stream_pos - 1 if timeline else upto)
         formatted = await self._formatter.format(timeline)
         return SharedRoom(timeline, limited, formatted, state, summary, prev_batch)

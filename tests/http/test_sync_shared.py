@@ -101,3 +101,41 @@ async def test_limited_lazy_timeline_carries_its_senders_members_and_the_users_o
     assert await members(carol, lazy) == {u1.user_id, u2.user_id}
     # Without lazy loading: exactly what changed in the gap.
     assert await members(carol, eager) == {u3.user_id, bob.user_id}
+
+
+async def test_syncs_behind_at_different_tokens_share_one_room_summary_per_position(
+    user_factory, services: Services
+):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    readers = [await user_factory(f"r{i}") for i in range(3)]
+    for reader in readers:
+        await reader.ok("POST", f"/join/{room}", json={})
+    flt = json.dumps({"room": {"timeline": {"limit": 1}, "state": {"lazy_load_members": True}}})
+    tokens = []
+    # Each reader's token is from a different point; three messages follow each.
+    for i, reader in enumerate(readers):
+        tokens.append(
+            (await reader.ok("GET", "/sync", params={**OFFLINE, "filter": flt}))["next_batch"]
+        )
+        for j in range(3):
+            body = {"body": f"{i}.{j}", "msgtype": "m.text"}
+            await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/m{i}{j}", json=body)
+    summaries: list[tuple] = []
+    services.sync.rooms_builder.summaries.on_compute = summaries.append
+
+    async def summary_of(reader, token: str) -> dict:
+        reply = await reader.ok("GET", "/sync", params={**OFFLINE, "filter": flt, "since": token})
+        entry = reply["rooms"]["join"][room]
+        assert entry["timeline"]["limited"] is True
+        return entry["summary"]
+
+    seen = [await summary_of(r, t) for r, t in zip(readers, tokens, strict=True)]
+
+    assert [key for key in summaries if key[0] == room] == [summaries[0]]
+    assert all(s["m.joined_member_count"] == 4 for s in seen)
+    # A new position (here a join) gets a fresh summary that counts it.
+    late = await user_factory("late")
+    await late.ok("POST", f"/join/{room}", json={})
+    assert (await summary_of(readers[0], tokens[0]))["m.joined_member_count"] == 5
+    assert len([key for key in summaries if key[0] == room]) == 2
