@@ -31,16 +31,15 @@ class OutboxStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def max_item_id(self) -> int:
-        return int(await self._db.fetchval("SELECT MAX(item_id) FROM federation_outbox") or 0)
+    async def enqueue(self, txn: Transaction, items: Iterable[tuple[str, str, str, int]]) -> None:
+        """Queue (destination, kind, body, queued_ts) rows, in order.
 
-    async def enqueue(
-        self, txn: Transaction, items: Iterable[tuple[int, str, str, str, int]]
-    ) -> None:
-        """Queue (item_id, destination, kind, body, queued_ts) rows."""
+        The database numbers them (a sequence on PostgreSQL, shared by every
+        process; AUTOINCREMENT on SQLite), so two processes queueing at once
+        never collide and each destination gets its items in the order queued.
+        """
         await txn.executemany(
-            "INSERT INTO federation_outbox (item_id, destination, kind, body, queued_ts)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO federation_outbox (destination, kind, body, queued_ts) VALUES (?, ?, ?, ?)",
             list(items),
         )
 

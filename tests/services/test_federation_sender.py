@@ -82,6 +82,48 @@ async def test_transactions_hold_at_most_50_pdus_and_100_edus(db):
     assert len(set(client.paths)) == 3  # each transaction has its own ID
 
 
+async def test_two_processes_queueing_at_once_never_collide_and_keep_each_ones_order(db):
+    """Item IDs come from the database: two senders (two workers) share one numbering."""
+    clock, client = FakeClock(), FakeClient()
+    first, second = _sender(db, clock, client), _sender(db, clock, client)
+    # Alternating, each sender's own counter would have handed out the same IDs.
+    for n in range(0, 6, 2):
+        await first.send_pdu(_pdu(n), [A])
+        await second.send_pdu(_pdu(n + 1), [A, B])
+
+    # Then both at once, each queueing its items one after the other.
+    async def queue(sender: FederationSender, name: str) -> None:
+        for n in range(20):
+            await sender.send_edu(A, "m.presence", {"by": name, "n": n})
+
+    await asyncio.gather(queue(first, "first"), queue(second, "second"))
+    while await first.attempt(A) == "sent":
+        pass
+    assert [p["content"]["n"] for t in client.sent[A] for p in t["pdus"]] == list(range(6))
+    edus = [e["content"] for t in client.sent[A] for e in t["edus"]]
+    for writer in ("first", "second"):
+        assert [e["n"] for e in edus if e["by"] == writer] == list(range(20))
+    assert await second.attempt(B) == "sent"
+    assert [p["content"]["n"] for p in client.sent[B][0]["pdus"]] == [1, 3, 5]
+
+
+async def test_items_queued_inside_open_transactions_of_two_writers_both_commit(db):
+    """Two transactions queueing concurrently (PostgreSQL: two connections) both land."""
+    clock, client = FakeClock(), FakeClient()
+    first, second = _sender(db, clock, client), _sender(db, clock, client)
+    if db.dialect == "sqlite":  # one writer at a time: the transactions follow each other
+        async with db.transaction() as txn:
+            await first.queue_in(txn, "pdu", _pdu(1), [A])
+        async with db.transaction() as txn:
+            await second.queue_in(txn, "pdu", _pdu(2), [A])
+    else:
+        async with db.transaction() as one, db.transaction() as two:
+            await first.queue_in(one, "pdu", _pdu(1), [A])
+            await second.queue_in(two, "pdu", _pdu(2), [A])
+    assert await first.attempt(A) == "sent"
+    assert [p["content"]["n"] for p in client.sent[A][0]["pdus"]] == [1, 2]
+
+
 async def test_failures_back_off_exponentially_up_to_the_maximum(db):
     clock, client = FakeClock(), FakeClient()
     client.fail[A] = FederationRequestError(A, "connection refused")

@@ -47,8 +47,6 @@ class FederationSender:
         self._clock = clock
         self._min_retry = config.min_retry_interval_ms
         self._max_retry = config.max_retry_interval_ms
-        self._next_id: int | None = None
-        self._id_lock = asyncio.Lock()
         self._wake: dict[str, asyncio.Event] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._running = False
@@ -101,7 +99,8 @@ class FederationSender:
             return
         encoded = orjson.dumps(body).decode()
         now = self._clock.time_ms()
-        rows = [(await self._new_id(), d, kind, encoded, now) for d in targets]
+        # IDs come from the database (a sequence shared by every process).
+        rows = [(d, kind, encoded, now) for d in targets]
         await self._store.enqueue(txn, rows)
 
         def wake() -> None:
@@ -110,14 +109,6 @@ class FederationSender:
                 self._kick(destination)
 
         txn.after_commit(wake)
-
-    async def _new_id(self) -> int:
-        async with self._id_lock:
-            if self._next_id is None:
-                self._next_id = await self._store.max_item_id() + 1
-            value = self._next_id
-            self._next_id += 1
-            return value
 
     # -------------------------------------------------------------- workers
 
