@@ -8,6 +8,7 @@ Then every change tracker and every cache of mutable rows is shared through
 the bus, so what one process writes, the others' caches forget.
 """
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from sceau.cluster.replication import ReplicationClient
 from sceau.cluster.stream import ClusterStream
 from sceau.config import Config
 from sceau.notifier import Notifier
+from sceau.services.federation.sender import FederationSender
 from sceau.storage.database import Database
 from sceau.storage.events import StoredEvent
 from sceau.storage.positions import allocate_positions, sequence_position
@@ -99,6 +101,7 @@ def share_state(services: "Services", parts: ClusterParts) -> None:
     )
 
     _share_recent_events(services, parts)
+    share_federation_queue(services.federation.sender, parts.bus)
     _share_presence_activity(services, parts)
     _observe(services, parts)
 
@@ -163,6 +166,38 @@ def _share_recent_events(services: "Services", parts: ClusterParts) -> None:
 
     recent.on_append = appended
     recent.on_forget = forgotten
+
+
+#: How often one process tells the queue's process that a destination called us, at most.
+PEER_UP_EVERY_S = 5.0
+
+
+def share_federation_queue(sender: FederationSender, bus: Bus) -> None:
+    """Wake the process running the federation queue when another one queues.
+
+    Items are committed by whichever process makes them (a writer's events, a
+    sync worker's presence); a bus message per commit names the destinations,
+    and a hole makes the queue look for everything waiting. A destination that
+    calls a process other than the queue's is told too (its backoff ends).
+    """
+    publish_queued = bus.share_invalidation(
+        "fed_queued", lambda key: sender.wake(orjson.loads(key)), sender.rescan
+    )
+    sender.on_queued_elsewhere = lambda destinations: publish_queued(
+        orjson.dumps(destinations).decode()
+    )
+    publish_up = bus.share_invalidation("fed_peer_up", sender.retry_now)
+    told: dict[str, float] = {}
+
+    def peer_up(destination: str) -> None:
+        now = time.monotonic()
+        if now - told.get(destination, -PEER_UP_EVERY_S) >= PEER_UP_EVERY_S:
+            if len(told) > 10_000:
+                told.clear()
+            told[destination] = now
+            publish_up(destination)
+
+    sender.on_peer_up_elsewhere = peer_up
 
 
 def _event_row(event: StoredEvent) -> list[object]:

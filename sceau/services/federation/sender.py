@@ -11,7 +11,7 @@ never holds up another.
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -54,6 +54,12 @@ class FederationSender:
         self._up: set[str] = set()
         #: Items waiting, all destinations together (read by the metrics; exact once started).
         self.queued = 0
+        #: Several processes: tells the one running the queue that items were
+        #: committed here for these destinations (set by the cluster wiring).
+        self.on_queued_elsewhere: Callable[[list[str]], None] | None = None
+        #: Several processes: tells the one running the queue that a destination called.
+        self.on_peer_up_elsewhere: Callable[[str], None] | None = None
+        self._rescans: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -66,6 +72,8 @@ class FederationSender:
 
     async def stop(self) -> None:
         self._running = False
+        for task in list(self._rescans):
+            task.cancel()
         workers = list(self._workers.values())
         self._workers.clear()
         for worker in workers:
@@ -104,16 +112,45 @@ class FederationSender:
         await self._store.enqueue(txn, rows)
 
         def wake() -> None:
+            if not self._running and self.on_queued_elsewhere is not None:
+                self.on_queued_elsewhere(targets)
+                return
             self.queued += len(rows)
-            for destination in targets:
-                self._kick(destination)
+            self.wake(targets)
 
         txn.after_commit(wake)
 
     # -------------------------------------------------------------- workers
 
+    def wake(self, destinations: Iterable[str]) -> None:
+        """Items were committed for ``destinations`` (here or by another process)."""
+        for destination in destinations:
+            self._kick(destination)
+
+    def rescan(self) -> None:
+        """Wake every destination with items waiting: news from other processes was lost."""
+        if not self._running:
+            return
+        task = asyncio.get_running_loop().create_task(self._rescan())
+        self._rescans.add(task)
+        task.add_done_callback(self._rescans.discard)
+
+    async def _rescan(self) -> None:
+        try:
+            self.queued = await self._store.count_all()
+            self.wake(await self._store.destinations())
+        except Exception:  # the database is down: the next item or restart wakes them
+            logger.exception("looking for waiting federation items failed")
+
     def peer_is_up(self, destination: str) -> None:
         """A request came from ``destination``: retry it now rather than after its backoff."""
+        if not self._running and self.on_peer_up_elsewhere is not None:
+            self.on_peer_up_elsewhere(destination)
+            return
+        self.retry_now(destination)
+
+    def retry_now(self, destination: str) -> None:
+        """End ``destination``'s backoff if this process runs its worker (never forwards)."""
         event = self._wake.get(destination)
         if destination in self._workers and event is not None:
             self._up.add(destination)

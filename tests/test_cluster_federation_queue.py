@@ -1,0 +1,95 @@
+"""The federation queue across processes: items queued anywhere wake the queue's process.
+
+Two processes share one database and talk over the fake Redis of
+``test_cluster_bus``; only the first runs the queue (``FederationSender.start``),
+as ``main`` or the ``federation_sender`` instance does.
+"""
+
+import asyncio
+
+from sceau.clock import FakeClock
+from sceau.services.federation.client import FederationRequestError
+from sceau.storage.federation_queue import OutboxStore
+from sceau.wiring_cluster import share_federation_queue
+from tests.services.test_federation_sender import A, FakeClient, _pdu, _sender
+from tests.test_cluster_bus import BEAT_S, FakeRedis, Process, started, until
+
+
+def _delivered(client: FakeClient, destination: str) -> list[int]:
+    return [p["content"]["n"] for t in client.sent.get(destination, []) for p in t["pdus"]]
+
+
+async def _first_contact_over(process: Process) -> None:
+    """The first message heard from another process counts as a hole: let it pass."""
+    await until(lambda: process.bus.holes >= 1, "the other process is heard")
+    await asyncio.sleep(BEAT_S * 3)
+
+
+async def test_an_item_queued_by_a_process_without_the_queue_is_sent_at_once(db):
+    server, clock, client = FakeRedis(), FakeClock(), FakeClient()
+    main, sync = await started(server, "main", "sync1")
+    running, elsewhere = _sender(db, clock, client), _sender(db, clock, client)
+    share_federation_queue(running, main.bus)
+    share_federation_queue(elsewhere, sync.bus)
+    await running.start()
+    await _first_contact_over(main)
+    try:
+        await elsewhere.send_pdu(_pdu(1), [A])
+        await elsewhere.send_edu(A, "m.presence", {"n": 2})
+        await until(lambda: _delivered(client, A) == [1], "the queue's process sends the PDU")
+        await until(lambda: sum(len(t["edus"]) for t in client.sent[A]) == 1, "and the EDU")
+    finally:
+        await running.stop()
+        for process in (main, sync):
+            await process.bus.stop()
+
+
+async def test_the_queue_looks_for_waiting_items_after_losing_messages(db):
+    server, clock, client = FakeRedis(), FakeClock(), FakeClient()
+    main, sync = await started(server, "main", "sync1")
+    running, elsewhere = _sender(db, clock, client), _sender(db, clock, client)
+    share_federation_queue(running, main.bus)
+    share_federation_queue(elsewhere, sync.bus)
+    await running.start()
+    await _first_contact_over(main)
+    try:
+        # The queue's subscription breaks while another process queues.
+        server.accepting = False
+        server.drop(main.subscription())
+        await elsewhere.send_pdu(_pdu(1), [A])
+        await asyncio.sleep(BEAT_S * 3)
+        assert A not in client.sent
+        server.accepting = True
+        await until(lambda: _delivered(client, A) == [1], "the hole makes the queue look")
+        assert main.bus.holes >= 1
+    finally:
+        await running.stop()
+        for process in (main, sync):
+            await process.bus.stop()
+
+
+async def test_a_destination_calling_another_process_ends_its_backoff_on_the_queues(db):
+    server, clock, client = FakeRedis(), FakeClock(), FakeClient()
+    main, federation_listener = await started(server, "main", "main_listener")
+    running, elsewhere = _sender(db, clock, client), _sender(db, clock, client)
+    share_federation_queue(running, main.bus)
+    share_federation_queue(elsewhere, federation_listener.bus)
+    client.fail[A] = FederationRequestError(A, "connection refused")
+    await running.start()
+    try:
+        await running.send_pdu(_pdu(1), [A])
+        store = OutboxStore(db)
+        for _ in range(500):
+            state = await store.state(A)
+            if state is not None and state.failures == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert (await store.state(A)).failures == 1
+        del client.fail[A]
+        # The backoff (1 s on a fake clock that never moves) would hold it forever.
+        elsewhere.peer_is_up(A)
+        await until(lambda: _delivered(client, A) == [1], "retried once the peer called")
+    finally:
+        await running.stop()
+        for process in (main, federation_listener):
+            await process.bus.stop()
