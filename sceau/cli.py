@@ -154,6 +154,8 @@ def serve(args: argparse.Namespace) -> None:
         print(startup_line(config), file=sys.stderr, flush=True)
         _print_where(config)
         fed_listener = config.federation.listen
+        if worker is not None and worker != config.workers.main_name():
+            fed_listener = None  # one address for other servers: main's (docs/deployment.md)
         if fed_listener is not None:
             servers.append(
                 _uvicorn_server(

@@ -462,8 +462,9 @@ class WorkerInstance(_Section):
 
     #: ``main`` runs background jobs and writes events when no ``event_writer``
     #: exists; ``event_writer`` instances share the rooms by a hash of the room
-    #: ID; ``sync``, ``media`` and ``federation_sender`` serve what the reverse
-    #: proxy routes to them (``docs/deployment.md``).
+    #: ID; ``sync`` and ``media`` serve what the reverse proxy routes to them
+    #: (``docs/deployment.md``); the one ``federation_sender`` (at most one)
+    #: sends the federation queue instead of ``main``.
     roles: list[WorkerRole] = Field(min_length=1)
     #: The client-facing listener of this process (the reverse proxy's upstream).
     bind_address: str = "127.0.0.1"
@@ -494,6 +495,13 @@ class WorkersConfig(_Section):
             raise ValueError("workers.instances needs exactly one instance with the 'main' role")
         if not self.replication_secret:
             raise ValueError("workers.replication_secret is required when instances are listed")
+        senders = [n for n, inst in self.instances.items() if "federation_sender" in inst.roles]
+        if len(senders) > 1:
+            # Two queues would send each item twice and race on its deletion.
+            raise ValueError(
+                "at most one instance may have the 'federation_sender' role, not "
+                + ", ".join(sorted(senders))
+            )
         for name in self.instances:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
                 raise ValueError(f"worker name {name!r} must match [a-z0-9_]{{1,32}}")
@@ -505,6 +513,13 @@ class WorkersConfig(_Section):
 
     def main_name(self) -> str:
         return next(name for name, inst in self.instances.items() if "main" in inst.roles)
+
+    def federation_sender_name(self) -> str:
+        """The one instance that sends the federation queue: ``main`` unless one is named."""
+        return next(
+            (n for n, inst in self.instances.items() if "federation_sender" in inst.roles),
+            self.main_name(),
+        )
 
     def event_writers(self) -> list[str]:
         """Instances writing room events, in a stable order (main when there is none)."""

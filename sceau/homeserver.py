@@ -200,11 +200,19 @@ class Services:
         """One process alone, or the ``main`` worker: the queues and periodic jobs."""
         return self.cluster is None or self.cluster.name == self.config.workers.main_name()
 
+    @property
+    def runs_federation_queue(self) -> bool:
+        """One process alone, or the deployment's one federation sender (``main`` by default)."""
+        if self.cluster is None:
+            return True
+        return self.cluster.name == self.config.workers.federation_sender_name()
+
     async def start(self) -> None:
         """Background work of a serving process (the federation queue, periodic jobs)."""
+        if self.runs_federation_queue:
+            await self.federation.start()
         if not self.runs_background_work:
             return
-        await self.federation.start()
         await self.push_delivery.start()
         self.jobs.start()
 
@@ -212,7 +220,7 @@ class Services:
         if self.runs_background_work:
             await self.jobs.stop()
             await self.push_delivery.stop()
-            await self.federation.stop()
+        await self.federation.stop()  # a process not sending the queue still has a client
         if self.cluster is not None:
             await self.cluster.stop()
 

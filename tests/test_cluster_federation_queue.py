@@ -6,13 +6,17 @@ as ``main`` or the ``federation_sender`` instance does.
 """
 
 import asyncio
+from types import SimpleNamespace
 
 from sceau.clock import FakeClock
+from sceau.config import Config, parse_config
+from sceau.homeserver import Services
 from sceau.services.federation.client import FederationRequestError
 from sceau.storage.federation_queue import OutboxStore
 from sceau.wiring_cluster import share_federation_queue
 from tests.services.test_federation_sender import A, FakeClient, _pdu, _sender
 from tests.test_cluster_bus import BEAT_S, FakeRedis, Process, started, until
+from tests.test_config import _workers
 
 
 def _delivered(client: FakeClient, destination: str) -> list[int]:
@@ -93,3 +97,22 @@ async def test_a_destination_calling_another_process_ends_its_backoff_on_the_que
         await running.stop()
         for process in (main, federation_listener):
             await process.bus.stop()
+
+
+def test_only_the_named_federation_sender_runs_the_queue(tmp_path):
+    raw = _workers()
+    raw["workers"]["instances"]["fed"] = {
+        "roles": ["federation_sender"],
+        "port": 8040,
+        "replication_port": 9040,
+    }
+    named = parse_config(raw, str(tmp_path))
+
+    def runs(config: Config, name: str | None) -> bool:
+        cluster = None if name is None else SimpleNamespace(name=name)
+        return Services.runs_federation_queue.fget(SimpleNamespace(config=config, cluster=cluster))
+
+    assert [n for n in named.workers.instances if runs(named, n)] == ["fed"]
+    by_default = parse_config(_workers(), str(tmp_path))
+    assert [n for n in by_default.workers.instances if runs(by_default, n)] == ["main"]
+    assert runs(by_default, None)  # one process alone

@@ -116,6 +116,29 @@ def test_workers_list_event_writers_in_a_stable_order(tmp_path):
     assert config.workers.event_writers() == ["writer_a", "writer_b"]
 
 
+def test_main_sends_the_federation_queue_unless_a_federation_sender_is_named(tmp_path):
+    assert parse_config(_workers(), str(tmp_path)).workers.federation_sender_name() == "main"
+    raw = _workers()
+    raw["workers"]["instances"]["fed"] = {
+        "roles": ["federation_sender"],
+        "port": 8040,
+        "replication_port": 9040,
+    }
+    assert parse_config(raw, str(tmp_path)).workers.federation_sender_name() == "fed"
+
+
+def test_two_federation_senders_stop_start_up(tmp_path):
+    raw = _workers()
+    for name, port in (("fed_a", 8040), ("fed_b", 8041)):
+        raw["workers"]["instances"][name] = {
+            "roles": ["federation_sender"],
+            "port": port,
+            "replication_port": port + 1000,
+        }
+    with pytest.raises(ConfigError, match=r"at most one instance .* 'federation_sender'.*fed_a"):
+        parse_config(raw, str(tmp_path))
+
+
 def test_no_workers_by_default(tmp_path):
     assert not parse_config({"server_name": "example.org"}, str(tmp_path)).workers.enabled
 
