@@ -191,7 +191,12 @@ def _replication_server(config: Config, worker: str, services: Any) -> "uvicorn.
     from sceau.cluster.replication import replication_app
 
     instance = config.workers.instances[worker]
-    app = replication_app(services.events, config.workers.replication_secret or "")
+    app = replication_app(
+        services.events,
+        config.workers.replication_secret or "",
+        remote_rooms=services.federation_rooms.remote_rooms,
+        countersign_invite=services.rooms.invite_countersigner(),
+    )
     return _uvicorn_server(app, instance.bind_address, instance.replication_port)
 
 

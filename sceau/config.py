@@ -588,13 +588,6 @@ class Config(_Section):
                 "workers.instances needs database.backend 'postgresql': "
                 "SQLite is the single-process embedded default"
             )
-        writers = [i for i in self.workers.instances.values() if "event_writer" in i.roles]
-        if self.federation.enabled and writers:
-            # Events received over federation are written by main for now.
-            raise ValueError(
-                "federation.enabled cannot be combined with event_writer workers yet: "
-                "let main write every room"
-            )
         return self
 
     @model_validator(mode="after")

@@ -60,6 +60,7 @@ def share_state(services: "Services", parts: ClusterParts) -> None:
     bus = parts.bus
     events = services.events
     events.owners = parts.replication
+    services.federation_rooms.remote_rooms.owners = parts.replication
     bus.share_tracker("room", events.room_changes)
     bus.share_tracker("member", events.member_changes)
     bus.share_tracker("relation", events.relation_targets)

@@ -127,6 +127,12 @@ def test_main_sends_the_federation_queue_unless_a_federation_sender_is_named(tmp
     assert parse_config(raw, str(tmp_path)).workers.federation_sender_name() == "fed"
 
 
+def test_federation_runs_with_event_writers(tmp_path):
+    raw = {**_workers(), "federation": {"enabled": True, "allow": ["other.example"]}}
+    config = parse_config(raw, str(tmp_path))
+    assert config.federation.enabled and config.workers.event_writers() == ["writer_a", "writer_b"]
+
+
 def test_two_federation_senders_stop_start_up(tmp_path):
     raw = _workers()
     for name, port in (("fed_a", 8040), ("fed_b", 8041)):

@@ -75,6 +75,8 @@ class RoomOwners(Protocol):
 
     async def send(self, room_id: str, spec: EventSpec) -> str: ...
 
+    async def receive(self, room_id: str, received: ReceivedEvent) -> str: ...
+
 
 class EventService:
     DRAFT_CACHE_SIZE = 1000
@@ -192,8 +194,11 @@ class EventService:
 
         It joins the same queue as local sends, so it is ordered and committed
         with them. Raises :class:`PduRefused` if it is rejected or soft-failed
-        (its outcome is recorded all the same).
+        (its outcome is recorded all the same). With several processes it is
+        placed by the room's writer, which holds the room's head.
         """
+        if self.owners is not None and not self.owners.owns(room_id):
+            return await self.owners.receive(room_id, received)
         return await self._queue.submit(room_id, received)
 
     async def _write_batch(self, room_id: str, batch: list[PendingSend[QueuedEvent]]) -> None:

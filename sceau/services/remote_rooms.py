@@ -14,7 +14,7 @@ show it before joining.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -30,6 +30,7 @@ from sceau.services.events import EventService
 from sceau.services.state_history import DEEP_HISTORY, write_state_history
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore, NewEvent
+from sceau.storage.positions import lock_history_positions
 from sceau.storage.received_pdus import ACCEPTED, OUTLIER, PduOutcome, ReceivedPduStore
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateStore
@@ -43,6 +44,39 @@ class Backfilled:
     event_id: str
     pdu: JsonDict
     state_before: dict[StateKey, str]
+
+
+class RemoteRoomOwners(Protocol):
+    """Which process writes each room, and how the others hand it what they learnt.
+
+    A remote room's join, memberships and history change what its writer
+    holds in memory (its head, its newest events), so they are written there.
+    """
+
+    def owns(self, room_id: str) -> bool: ...
+
+    async def join_remote_room(
+        self,
+        room_id: str,
+        version: RoomVersion,
+        origin: str,
+        state: dict[str, JsonDict],
+        auth_chain: dict[str, JsonDict],
+        join_id: str,
+        join: JsonDict,
+    ) -> None: ...
+
+    async def store_membership(
+        self,
+        room_id: str,
+        version: RoomVersion,
+        event_id: str,
+        pdu: JsonDict,
+        origin: str,
+        stripped_state: list[Any] | None = None,
+    ) -> None: ...
+
+    async def write_backfill(self, room_id: str, placed: list[Backfilled]) -> None: ...
 
 
 class RemoteRoomWriter:
@@ -70,6 +104,13 @@ class RemoteRoomWriter:
         self._notifier = notifier
         #: History positions count down from the lowest one; one writer at a time.
         self._history_lock = events.history_lock
+        #: Several processes: who writes which room (None: this process writes all).
+        self.owners: RemoteRoomOwners | None = None
+
+    def _elsewhere(self, room_id: str) -> RemoteRoomOwners | None:
+        """The room's writer when it is another process, else None."""
+        owners = self.owners
+        return owners if owners is not None and not owners.owns(room_id) else None
 
     # ---------------------------------------------------------------- templates
 
@@ -108,6 +149,11 @@ class RemoteRoomWriter:
         join: JsonDict,
     ) -> None:
         """Write a room joined through ``origin``: its state, its auth chain, then the join."""
+        if (writer := self._elsewhere(room_id)) is not None:
+            await writer.join_remote_room(
+                room_id, version, origin, state, auth_chain, join_id, join
+            )
+            return
         by_key: dict[StateKey, str] = {
             (str(p["type"]), str(p["state_key"])): eid for eid, p in state.items()
         }
@@ -179,6 +225,9 @@ class RemoteRoomWriter:
         group of the event before it when that state is the same (a state
         event has a group of its own, at its position), else a new one.
         """
+        if (writer := self._elsewhere(room_id)) is not None:
+            await writer.write_backfill(room_id, placed)
+            return
         async with self._history_lock, self._db.transaction() as txn:
             known = await self._event_store.get_events(p.event_id for p in placed)
             placed = [p for p in placed if p.event_id not in known]
@@ -225,6 +274,7 @@ class RemoteRoomWriter:
 
     async def _history_top(self, txn: Transaction) -> int:
         """The next free backfill position: below every backfilled event and its state groups."""
+        await lock_history_positions(txn)
         lowest_event = await txn.fetchval(
             "SELECT MIN(stream_pos) FROM events WHERE stream_pos < 0 AND stream_pos > ?",
             DEEP_HISTORY,
@@ -263,6 +313,9 @@ class RemoteRoomWriter:
         stripped_state: list[Any] | None = None,
     ) -> None:
         """A membership in a room not held here (an invite, its rejection), shown to the user."""
+        if (writer := self._elsewhere(room_id)) is not None:
+            await writer.store_membership(room_id, version, event_id, pdu, origin, stripped_state)
+            return
         invitee = str(pdu["state_key"])
         membership = _membership(pdu) or "leave"
         stripped_state = stripped_state or []

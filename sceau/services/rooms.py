@@ -342,17 +342,35 @@ class RoomService:
             await self._send_membership(room_id, sender, target, content)
             return
         content.update(await self._remote_profile_fields(target))
-        version = await self._events.room_version(room_id)
+        countersigner = self.invite_countersigner()
+        assert countersigner is not None  # remote is set: checked above
 
         async def countersign(event_id: str, pdu: JsonDict) -> JsonDict:
-            signed: JsonDict = await self.remote.countersign_invite(room_id, version, event_id, pdu)
-            return signed
+            return await countersigner(room_id, event_id, pdu)
 
         spec = EventSpec(
             "m.room.member", content, sender, state_key=target, countersign=countersign
         )
         await self._events.send(room_id, spec)
         await self._membership_changed(target, room_id, "invite")
+
+    def invite_countersigner(
+        self,
+    ) -> Callable[[str, str, JsonDict], Awaitable[JsonDict]] | None:
+        """What has the invitee's server countersign an invite (None: no federation).
+
+        The room's writer runs it, wherever the invite was asked for.
+        """
+        remote = self.remote
+        if remote is None:
+            return None
+
+        async def countersign(room_id: str, event_id: str, pdu: JsonDict) -> JsonDict:
+            version = await self._events.room_version(room_id)
+            signed: JsonDict = await remote.countersign_invite(room_id, version, event_id, pdu)
+            return signed
+
+        return countersign
 
     async def leave(self, user_id: str, room_id: str, reason: str | None = None) -> None:
         current = await self._state.membership(room_id, user_id)

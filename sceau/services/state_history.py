@@ -7,7 +7,8 @@ through the events table, so such events are written there at positions
 counting down from ``DEEP_HISTORY``: state look-ups and ``/context`` find
 them, back-pagination reaches them only after every backfilled event, and
 no ``/sync`` ever sees them as new. Writers hold ``EventService.history_lock``
-while they pick these positions.
+while they pick these positions, and on PostgreSQL an advisory lock in the
+writing transaction (other processes write history of other rooms).
 """
 
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ import orjson
 from sceau.protocol.types import JsonDict
 from sceau.storage.database import Transaction
 from sceau.storage.events import EventStore, NewEvent
+from sceau.storage.positions import lock_history_positions
 
 #: Where state-only events are written (below any backfilled event).
 DEEP_HISTORY = -(2**60)
@@ -35,6 +37,7 @@ async def write_state_history(
     wanted = [(eid, pdu) for eid, pdu in wanted if eid not in known]
     if not wanted:
         return
+    await lock_history_positions(txn)
     lowest = await txn.fetchval(
         "SELECT MIN(stream_pos) FROM events WHERE stream_pos <= ?", DEEP_HISTORY
     )

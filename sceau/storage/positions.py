@@ -1,6 +1,6 @@
 """The highest stream position in use, so the shared stream resumes after a restart."""
 
-from sceau.storage.database import Database
+from sceau.storage.database import Database, Transaction
 
 #: Every (table, column) that stores a position from the shared stream.
 #: A storage module that adds a stream adds its table here.
@@ -48,3 +48,20 @@ async def sequence_position(db: Database) -> int:
         await db.fetchval("SELECT setval('stream_positions', ?)", stored)
         return stored
     return int(value)
+
+
+#: The advisory lock under which history positions (below the timeline) are chosen.
+HISTORY_LOCK_KEY = 0x736365_6175_68
+
+
+async def lock_history_positions(txn: Transaction) -> None:
+    """Hold, until ``txn`` ends, the right to pick history positions (several processes).
+
+    History positions count down from the lowest in use (a remote join's
+    state, backfill, state history), read inside the writing transaction:
+    two writers of different rooms must not read the same lowest one. One
+    process serialises them with ``EventService.history_lock``; on PostgreSQL
+    a transaction-scoped advisory lock does it across processes.
+    """
+    if txn.dialect == "postgresql":
+        await txn.execute("SELECT pg_advisory_xact_lock(?)", HISTORY_LOCK_KEY)
