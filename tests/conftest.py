@@ -49,6 +49,7 @@ LONGEST_FIRST = (
     "test_federation_synapse_rooms.py",
     "test_calls.py",
     "test_federation_rooms.py",
+    "test_workers_federation.py",
 )
 
 
