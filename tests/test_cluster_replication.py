@@ -17,7 +17,11 @@ from sceau.protocol.room_versions import get_room_version
 from sceau.services.event_graph import ReceivedEvent
 from sceau.services.event_types import EventSpec
 from sceau.services.events import PduRefused
+from sceau.services.federation.transactions import InboundTransactions
 from sceau.services.remote_rooms import Backfilled
+from sceau.storage.federation import ReceivedTransactionStore
+from tests.services.federation_support import RemoteServer, extremities, room_state
+from tests.services.test_event_graph import BOB, _room_with_bob
 from tests.test_config import _workers
 
 ROOM = "!room:here.example"
@@ -170,3 +174,41 @@ async def test_received_events_and_remote_room_writes_are_handed_over_when_not_o
     await remote_rooms.write_backfill(ROOM, [])
     assert [name for name, _ in writer.calls] == ["receive", "join", "membership", "backfill"]
     assert await services.stores.rooms.get_room(ROOM) is None
+
+
+async def test_a_transaction_whose_rooms_writer_is_unreachable_is_refused_then_retried(services):
+    """503 and nothing recorded: the origin sends it again, and then it is placed."""
+    remote = RemoteServer()
+    room_id, version, bob_join, pipeline = await _room_with_bob(services, remote)
+    event_id, pdu = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "while the writer restarts"},
+        state=await room_state(services, room_id),
+        prev_events=[bob_join],
+        depth=remote.built[bob_join]["depth"] + 1,
+    )
+
+    class Unreachable:
+        def owns(self, _room_id: str) -> bool:
+            return False
+
+        async def receive(self, _room_id: str, _received: ReceivedEvent) -> str:
+            raise MatrixError(503, "M_UNKNOWN", "The room's writer cannot be reached")
+
+    transactions = InboundTransactions(
+        clock=services.clock,
+        store=ReceivedTransactionStore(services.stores.db),
+        edus=services.federation.transactions._edus,
+        receiver=lambda: pipeline,
+    )
+    services.events.owners = Unreachable()
+    with pytest.raises(MatrixError) as caught:
+        await transactions.receive(remote.name, "t1", {"pdus": [pdu], "edus": []})
+    assert caught.value.status == 503
+    services.events.owners = None  # the writer is back (here: this process writes)
+    answer = await transactions.receive(remote.name, "t1", {"pdus": [pdu], "edus": []})
+    assert answer == {"pdus": {event_id: {}}}
+    assert list(await extremities(services, room_id)) == [event_id]

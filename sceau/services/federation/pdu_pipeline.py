@@ -113,6 +113,10 @@ class PduPipeline:
                 room_id, ReceivedEvent(event_id, pdu, origin, tuple(fetched_states))
             )
         except (PduRefused, MatrixError) as exc:
+            if isinstance(exc, MatrixError) and exc.status == 503:
+                # The room's writer (another process) cannot be reached: nothing
+                # was placed; the origin retries the whole transaction later.
+                raise
             return event_id, str(exc)
         return event_id, None
 

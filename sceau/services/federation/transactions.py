@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from sceau.clock import Clock
-from sceau.errors import bad_json
+from sceau.errors import MatrixError, bad_json
 from sceau.services.federation.inbound_edus import InboundEdus
 from sceau.services.federation.interfaces import PduReceiver, event_id_of
 from sceau.storage.federation import ReceivedTransactionStore
@@ -73,7 +73,11 @@ class InboundTransactions:
             return {}
         try:
             results = await self._receiver().receive_pdus(origin, pdus)
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, MatrixError) and exc.status == 503:
+                # A room's writer (another process) is unreachable: answer 503,
+                # record nothing, and the origin sends the transaction again.
+                raise
             logger.exception("the PDU receiver failed on a transaction from %s", origin)
             results = {event_id_of(p, i): "Internal error" for i, p in enumerate(pdus)}
         return {
