@@ -181,11 +181,14 @@ def share_federation_queue(sender: FederationSender, bus: Bus) -> None:
     and a hole makes the queue look for everything waiting. A destination that
     calls a process other than the queue's is told too (its backoff ends).
     """
-    publish_queued = bus.share_invalidation(
-        "fed_queued", lambda key: sender.wake(orjson.loads(key)), sender.rescan
-    )
-    sender.on_queued_elsewhere = lambda destinations: publish_queued(
-        orjson.dumps(destinations).decode()
+
+    def queued_elsewhere(raw: str) -> None:
+        destinations, count = orjson.loads(raw)
+        sender.wake(destinations, count)
+
+    publish_queued = bus.share_invalidation("fed_queued", queued_elsewhere, sender.rescan)
+    sender.on_queued_elsewhere = lambda destinations, count: publish_queued(
+        orjson.dumps([destinations, count]).decode()
     )
     publish_up = bus.share_invalidation("fed_peer_up", sender.retry_now)
     told: dict[str, float] = {}

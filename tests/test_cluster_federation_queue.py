@@ -14,7 +14,7 @@ from sceau.homeserver import Services
 from sceau.services.federation.client import FederationRequestError
 from sceau.storage.federation_queue import OutboxStore
 from sceau.wiring_cluster import share_federation_queue
-from tests.services.test_federation_sender import A, FakeClient, _pdu, _sender
+from tests.services.test_federation_sender import A, B, FakeClient, _pdu, _sender
 from tests.test_cluster_bus import BEAT_S, FakeRedis, Process, started, until
 from tests.test_config import _workers
 
@@ -41,7 +41,29 @@ async def test_an_item_queued_by_a_process_without_the_queue_is_sent_at_once(db)
         await elsewhere.send_pdu(_pdu(1), [A])
         await elsewhere.send_edu(A, "m.presence", {"n": 2})
         await until(lambda: _delivered(client, A) == [1], "the queue's process sends the PDU")
+        assert elsewhere.queued == 0  # counted by the queue's process only
         await until(lambda: sum(len(t["edus"]) for t in client.sent[A]) == 1, "and the EDU")
+    finally:
+        await running.stop()
+        for process in (main, sync):
+            await process.bus.stop()
+
+
+async def test_the_queue_gauge_counts_items_queued_by_other_processes(db):
+    server, clock, client = FakeRedis(), FakeClock(), FakeClient()
+    for destination in (A, B):  # everything stays queued
+        client.fail[destination] = FederationRequestError(destination, "connection refused")
+    main, sync = await started(server, "main", "sync1")
+    running, elsewhere = _sender(db, clock, client), _sender(db, clock, client)
+    share_federation_queue(running, main.bus)
+    share_federation_queue(elsewhere, sync.bus)
+    await running.start()
+    await _first_contact_over(main)
+    try:
+        await elsewhere.send_pdu(_pdu(1), [A, B])
+        await elsewhere.send_edu(A, "m.presence", {"n": 2})
+        await until(lambda: running.queued == 3, "three items counted by the queue's process")
+        assert elsewhere.queued == 0
     finally:
         await running.stop()
         for process in (main, sync):

@@ -54,9 +54,9 @@ class FederationSender:
         self._up: set[str] = set()
         #: Items waiting, all destinations together (read by the metrics; exact once started).
         self.queued = 0
-        #: Several processes: tells the one running the queue that items were
-        #: committed here for these destinations (set by the cluster wiring).
-        self.on_queued_elsewhere: Callable[[list[str]], None] | None = None
+        #: Several processes: tells the one running the queue that items (how
+        #: many, for which destinations) were committed here (set by the cluster wiring).
+        self.on_queued_elsewhere: Callable[[list[str], int], None] | None = None
         #: Several processes: tells the one running the queue that a destination called.
         self.on_peer_up_elsewhere: Callable[[str], None] | None = None
         self._rescans: set[asyncio.Task[None]] = set()
@@ -113,17 +113,18 @@ class FederationSender:
 
         def wake() -> None:
             if not self._running and self.on_queued_elsewhere is not None:
-                self.on_queued_elsewhere(targets)
+                self.on_queued_elsewhere(targets, len(rows))
                 return
-            self.queued += len(rows)
-            self.wake(targets)
+            self.wake(targets, len(rows))
 
         txn.after_commit(wake)
 
     # -------------------------------------------------------------- workers
 
-    def wake(self, destinations: Iterable[str]) -> None:
-        """Items were committed for ``destinations`` (here or by another process)."""
+    def wake(self, destinations: Iterable[str], count: int = 0) -> None:
+        """``count`` items were committed for ``destinations`` (here or by another process)."""
+        if self._running or self.on_queued_elsewhere is None:
+            self.queued += count
         for destination in destinations:
             self._kick(destination)
 
