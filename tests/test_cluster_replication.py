@@ -5,6 +5,7 @@ talk through an in-process transport; the writer's side records what it
 was handed, so each forwarded write is checked to arrive whole.
 """
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from sceau.services.event_types import EventSpec
 from sceau.services.events import PduRefused
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.services.remote_rooms import Backfilled
+from sceau.services.state_history import DEEP_HISTORY, write_state_history
+from sceau.storage.events import EventStore
 from sceau.storage.federation import ReceivedTransactionStore
 from tests.services.federation_support import RemoteServer, extremities, room_state
 from tests.services.test_event_graph import BOB, _room_with_bob
@@ -212,3 +215,35 @@ async def test_a_transaction_whose_rooms_writer_is_unreachable_is_refused_then_r
     answer = await transactions.receive(remote.name, "t1", {"pdus": [pdu], "edus": []})
     assert answer == {"pdus": {event_id: {}}}
     assert list(await extremities(services, room_id)) == [event_id]
+
+
+async def test_two_writers_of_history_at_once_pick_different_positions(db):
+    """History positions count down from the lowest in use: on PostgreSQL the second
+    writer (another process, another room) waits for the first one's commit."""
+    if db.dialect != "postgresql":
+        pytest.skip("one process writes SQLite: EventService.history_lock is enough")
+    store = EventStore(db)
+
+    def state_event(room_id: str) -> dict:
+        return {
+            "type": "m.room.topic",
+            "state_key": "",
+            "sender": "@a:there.example",
+            "room_id": room_id,
+            "origin_server_ts": 1,
+            "depth": 1,
+            "content": {"topic": room_id},
+        }
+
+    async def write(room_id: str, event_id: str) -> None:
+        async with db.transaction() as txn:
+            await write_state_history(txn, store, room_id, [(event_id, state_event(room_id))], 1)
+
+    async with db.transaction() as first:
+        await write_state_history(first, store, "!one:x", [("$one", state_event("!one:x"))], 1)
+        second = asyncio.create_task(write("!two:x", "$two"))
+        await asyncio.sleep(0.3)
+        assert not second.done()  # held until the first commits
+    await second
+    positions = [e.stream_pos for e in (await store.get_events(["$one", "$two"])).values()]
+    assert len(set(positions)) == 2 and all(p <= DEEP_HISTORY for p in positions)
