@@ -78,6 +78,17 @@ def update_docs(table: str, png: Path | None) -> None:
     print(f"docs:    {DOCS}")
 
 
+def _reused_synapse(path: Path, scale: str, dbs: list[str]) -> dict[str, Any]:
+    """An earlier run's results holding Synapse's side for every database asked."""
+    data: dict[str, Any] = orjson.loads(path.read_bytes())
+    if data["meta"]["scale"] != scale:
+        raise SystemExit(f"bench: {path} is scale {data['meta']['scale']}, not {scale}")
+    for db in dbs:
+        if "synapse" not in data["runs"].get(db, {}):
+            raise SystemExit(f"bench: {path} has no Synapse run on {db}")
+    return data
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
@@ -101,6 +112,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--docs", action="store_true", help="also put the table into docs/performance.md"
     )
+    parser.add_argument(
+        "--synapse-from",
+        type=Path,
+        help="run Sceau only and take Synapse's side from this earlier results.json "
+        "(same scale, databases and workloads): saves Synapse's hour of CPU",
+    )
     return parser.parse_args(argv)
 
 
@@ -109,6 +126,9 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> tuple[dict[str, Any
     names = [n for n in WORKLOADS if n in args.workloads.split(",") or n == "registration"]
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     kinds = [args.only] if args.only else ["sceau", "synapse"]
+    reused = _reused_synapse(args.synapse_from, args.scale, dbs) if args.synapse_from else None
+    if reused is not None:
+        kinds = ["sceau"]
     started = datetime.datetime.now(datetime.UTC)
     command = " ".join([".venv/bin/python -m bench", *map(shlex.quote, argv or sys.argv[1:])])
     out = args.out / f"{started:%Y%m%d-%H%M%S}-{args.scale}"
@@ -117,6 +137,9 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> tuple[dict[str, Any
     with tempfile.TemporaryDirectory(prefix="sceau-bench-") as tmp:
         plan = Plan(kinds, SCALES[args.scale], Path(tmp), names, print, profile, out)
         runs = run_all(dbs, plan)
+    if reused is not None:
+        for db in dbs:
+            runs[db]["synapse"] = reused["runs"][db]["synapse"]
     versions = {k: r.get("version", "?") for runs_db in runs.values() for k, r in runs_db.items()}
     data = {
         "meta": {
@@ -128,6 +151,9 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> tuple[dict[str, Any
             "versions": versions,
             "workloads": names,
             "profiled": list(profile),
+            "synapse_from": (
+                f"{args.synapse_from} ({reused['meta']['started']})" if reused else None
+            ),
         },
         "runs": runs,
     }

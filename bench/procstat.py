@@ -70,6 +70,8 @@ class CostSampler:
     pid: int
     interval: float = 0.25
     peak_rss_kib: int = 0
+    #: Peak since the last ``reset_window()``: one workload's own peak.
+    window_peak_kib: int = 0
     last_rss_kib: int = 0
     cpu_seconds: float = 0.0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -80,8 +82,13 @@ class CostSampler:
         if rss:
             self.last_rss_kib = rss
             self.peak_rss_kib = max(self.peak_rss_kib, rss)
+            self.window_peak_kib = max(self.window_peak_kib, rss)
             self.cpu_seconds = max(self.cpu_seconds, cpu)
         return self.cpu_seconds, rss
+
+    def reset_window(self) -> None:
+        """Start a new window for ``window_peak_kib`` at the current RSS."""
+        self.window_peak_kib = self.last_rss_kib
 
     async def _run(self) -> None:
         while True:

@@ -62,6 +62,13 @@ def _status(run: dict[str, Any] | None, workload: str) -> str:
     return ", ".join(parts)
 
 
+def _workload_peak(run: dict[str, Any] | None, workload: str) -> float | None:
+    """The server's peak RSS while one workload ran (runs from before it was kept: None)."""
+    res = (run or {}).get("workloads", {}).get(workload) or {}
+    peak = (res.get("rss_mib") or {}).get("peak")
+    return float(peak) if peak is not None else None
+
+
 def database_table(db: str, runs: dict[str, Any], workloads: list[str]) -> list[str]:
     """Markdown lines comparing the servers on one database."""
     sceau, synapse = runs.get("sceau"), runs.get("synapse")
@@ -90,6 +97,10 @@ def database_table(db: str, runs: dict[str, Any], workloads: list[str]) -> list[
                 f"| {workload} | {name} {arrow} | {fig['unit']} | {a} | {b} | "
                 f"{_ratio(av, bv, fig['higher_is_better'])} |"
             )
+        peaks = [_workload_peak(run, workload) for run in (sceau, synapse)]
+        if any(p is not None for p in peaks):
+            cells = " | ".join(_fmt(p) if p is not None else "—" for p in peaks)
+            lines.append(f"| {workload} | peak RSS ↓ | MiB | {cells} | {_ratio(*peaks, False)} |")
     for name, unit in COST_UNITS.items():
         av = (sceau or {}).get("cost", {}).get(name)
         bv = (synapse or {}).get("cost", {}).get(name)
@@ -129,6 +140,8 @@ def markdown(data: dict[str, Any], workloads: list[str]) -> str:
         "happened and does not count.",
         "",
     ]
+    if meta.get("synapse_from"):
+        lines += [f"Synapse's figures are those of an earlier run: {meta['synapse_from']}.", ""]
     if meta.get("profiled"):
         lines += [
             f"**Profiled run ({', '.join(meta['profiled'])} under py-spy): not a comparison.**",

@@ -55,6 +55,8 @@ async def _run_workload(
     ctx.client = Client(ctx.client.base_url, ctx.client.http, ctx.tally)
     out = Outcome()
     cpu_before = sampler.sample()[0] if sampler else 0.0
+    if sampler:
+        sampler.reset_window()
     client_before = sum(os.times()[:2])
     start = time.perf_counter()
     try:
@@ -71,6 +73,9 @@ async def _run_workload(
     if sampler:
         out.cpu_seconds = sampler.sample()[0] - cpu_before
         out.figures["server CPU"] = Figure(out.cpu_seconds, "s")
+    rss = {}
+    if sampler:
+        rss = {"peak": sampler.window_peak_kib / 1024, "after": sampler.last_rss_kib / 1024}
     tally = ctx.tally
     return {
         "figures": _figures_json(out.figures),
@@ -83,6 +88,7 @@ async def _run_workload(
         "valid": out.failure is None and tally.errors == 0,
         "wall_seconds": out.wall_seconds,
         "client_cpu_seconds": client_cpu,
+        "rss_mib": rss,
     }
 
 

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # bench/ is a folder of the checkout, not an installed package
     sys.path.insert(0, str(REPO))
 
+from bench.__main__ import _reused_synapse  # noqa: E402
 from bench.model import percentile  # noqa: E402
 from bench.procstat import tree_cost  # noqa: E402
 from bench.report import markdown  # noqa: E402
@@ -87,6 +88,40 @@ def test_figure_measured_with_errors_is_struck_out_and_has_no_ratio() -> None:
     assert "~~500~~ invalid" in row
     assert row.rstrip().endswith("| — |")
     assert "3 errors, 1x429" in report
+
+
+def test_each_workload_gets_a_peak_rss_row_when_the_run_kept_it() -> None:
+    sceau, synapse = _run(True, 500.0), _run(True, 100.0)
+    sceau["workloads"]["send"]["rss_mib"] = {"peak": 40.0, "after": 30.0}
+    synapse["workloads"]["send"]["rss_mib"] = {"peak": 160.0, "after": 150.0}
+    data = {
+        "meta": {
+            "scale": "tiny",
+            "command": "x",
+            "started": "now",
+            "versions": {},
+            "machine": {"cores": 2, "cpu": "c", "memory_gib": 1, "kernel": "k", "python": "3"},
+        },
+        "runs": {"sqlite": {"sceau": sceau, "synapse": synapse}},
+    }
+    row = next(
+        line for line in markdown(data, ["send"]).splitlines() if "| send | peak RSS" in line
+    )
+    assert "| 40.0 | 160 | 0.25 ✓ |" in row
+    assert "| send | peak RSS" not in _report(True)
+
+
+def test_synapse_side_is_reused_only_from_a_run_of_the_same_scale_with_each_database(
+    tmp_path: Path,
+) -> None:
+    earlier = tmp_path / "results.json"
+    runs = {"sqlite": {"synapse": _run(True, 100.0)}}
+    earlier.write_text(json.dumps({"meta": {"scale": "large", "started": "t"}, "runs": runs}))
+    assert _reused_synapse(earlier, "large", ["sqlite"])["runs"]["sqlite"]["synapse"]
+    with pytest.raises(SystemExit, match="scale large, not small"):
+        _reused_synapse(earlier, "small", ["sqlite"])
+    with pytest.raises(SystemExit, match="no Synapse run on postgresql"):
+        _reused_synapse(earlier, "large", ["sqlite", "postgresql"])
 
 
 @pytest.mark.e2e
