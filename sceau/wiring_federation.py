@@ -6,8 +6,6 @@ service exists, since federation feeds and reads nearly all of them.
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from sceau.services.federation import FederationServices, build_transport
 from sceau.services.federation.inbound_edus import InboundEdus
 from sceau.services.federation.openid import OpenIdService
@@ -27,10 +25,12 @@ from sceau.storage.federation_queue import OutboxStore
 from sceau.storage.identity_tokens import IdentityTokenStore
 
 if TYPE_CHECKING:
+    import httpx
+
     from sceau.homeserver import Services
 
 
-def add_federation(services: "Services", http: httpx.AsyncClient | None = None) -> None:
+def add_federation(services: "Services", http: "httpx.AsyncClient | None" = None) -> None:
     """Build the federation services; with federation disabled they refuse everything.
 
     ``http`` replaces the outbound HTTPS client (tests route it to in-process servers).

@@ -5,14 +5,12 @@ uses; the composition root (``sceau/wiring_federation.py``) adds the rest.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from sceau.clock import Clock
 from sceau.config import Config
 from sceau.protocol.signing import SigningKey
-from sceau.services.federation.client import FederationClient, make_ssl_context
+from sceau.services.federation.client import FederationClient, LazyHttpClient, make_ssl_context
 from sceau.services.federation.discovery import (
     ServerResolver,
     SrvLookup,
@@ -32,6 +30,9 @@ from sceau.services.federation.transactions import InboundTransactions
 from sceau.storage.database import Database
 from sceau.storage.federation import ServerKeyStore
 
+if TYPE_CHECKING:
+    import httpx
+
 
 @dataclass
 class FederationServices:
@@ -40,7 +41,7 @@ class FederationServices:
     resolver: ServerResolver
     client: FederationClient
     authenticator: RequestAuthenticator
-    http: httpx.AsyncClient
+    http: "httpx.AsyncClient | LazyHttpClient"
     #: The room event graph's receive pipeline; replaced when it is wired in.
     pdu_receiver: PduReceiver = field(default_factory=UnsupportedPduReceiver)
     sender: FederationSender = field(init=False)
@@ -67,18 +68,24 @@ def build_transport(
     signing_key: SigningKey,
     well_known: WellKnownFetch | None = None,
     srv_lookup: SrvLookup | None = None,
-    http: httpx.AsyncClient | None = None,
+    http: "httpx.AsyncClient | None" = None,
 ) -> FederationServices:
     """Keys, discovery, the signing client and the inbound authenticator."""
     fed = config.federation
     ca_file = str(config.resolve_path(fed.ca_file)) if fed.ca_file else None
-    http = http or httpx.AsyncClient(
-        verify=make_ssl_context(ca_file),
-        timeout=fed.request_timeout_s,
-        follow_redirects=False,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-    )
+
+    def make_client() -> "httpx.AsyncClient":
+        import httpx
+
+        return httpx.AsyncClient(
+            verify=make_ssl_context(ca_file),
+            timeout=fed.request_timeout_s,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    client_http = http or LazyHttpClient(make_client)
     policy = FederationPolicy(config.server_name, fed)
     keys = KeyRing(
         server_name=config.server_name,
@@ -89,7 +96,7 @@ def build_transport(
     )
 
     async def fetch_well_known(host: str) -> Any:
-        response = await http.get(f"https://{host}/.well-known/matrix/server")
+        response = await client_http.get(f"https://{host}/.well-known/matrix/server")
         response.raise_for_status()
         return response.json()
 
@@ -98,7 +105,9 @@ def build_transport(
         well_known=well_known or fetch_well_known,
         srv_lookup=srv_lookup or dns_srv_lookup,
     )
-    client = FederationClient(policy=policy, signing_key=signing_key, resolver=resolver, http=http)
+    client = FederationClient(
+        policy=policy, signing_key=signing_key, resolver=resolver, http=client_http
+    )
     keys.fetch = client.get_unsigned
 
     async def notary_query(notary: str, path: str, body: Any) -> Any:
@@ -111,5 +120,5 @@ def build_transport(
         resolver=resolver,
         client=client,
         authenticator=RequestAuthenticator(policy=policy, keys=keys),
-        http=http,
+        http=client_http,
     )

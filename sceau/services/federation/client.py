@@ -6,16 +6,19 @@ before anything touches the network.
 """
 
 import ssl
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import orjson
 
 from sceau.protocol.federation import sign_request
 from sceau.protocol.signing import SigningKey
 from sceau.services.federation.discovery import Destination, ServerResolver
 from sceau.services.federation.policy import FederationPolicy
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Largest JSON answer read from another server.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -65,6 +68,43 @@ def make_ssl_context(ca_file: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file)
 
 
+class LazyHttpClient:
+    """An ``httpx.AsyncClient`` made at the first request, not at start-up.
+
+    httpx (with httpcore and h2) and a TLS context loaded with the CA store
+    cost about 6 MiB of resident memory; a server that never talks to another
+    one (federation off, the default) never pays it.
+    """
+
+    def __init__(self, make: Callable[[], "httpx.AsyncClient"]) -> None:
+        self._make = make
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> "httpx.AsyncClient":
+        """The real client, made now if it was not yet."""
+        if self._client is None:
+            self._client = self._make()
+        return self._client
+
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def build_request(self, *args: Any, **kwargs: Any) -> "httpx.Request":
+        return self.client.build_request(*args, **kwargs)
+
+    async def send(self, request: "httpx.Request", **kwargs: Any) -> "httpx.Response":
+        return await self.client.send(request, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> "httpx.Response":
+        return await self.client.get(url, **kwargs)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
 def encode_path(template: str, *parts: str) -> str:
     """Fill ``{}`` in ``template`` with each part percent-encoded (IDs hold ':', '!', '$')."""
     return template.format(*(quote(part, safe="") for part in parts))
@@ -77,7 +117,7 @@ class FederationClient:
         policy: FederationPolicy,
         signing_key: SigningKey,
         resolver: ServerResolver,
-        http: httpx.AsyncClient,
+        http: "httpx.AsyncClient | LazyHttpClient",
     ) -> None:
         self._policy = policy
         self._origin = policy.server_name
@@ -110,7 +150,7 @@ class FederationClient:
         *,
         query: dict[str, Any] | None = None,
         max_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> httpx.Response:
+    ) -> "httpx.Response":
         """A signed request whose answer is not JSON (media); errors still raise."""
         return await self._send(
             method, destination, path, query, None, signed=True, max_bytes=max_bytes
@@ -131,9 +171,11 @@ class FederationClient:
         *,
         signed: bool,
         max_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> httpx.Response:
+    ) -> "httpx.Response":
         if not self._policy.is_allowed(destination):
             raise DestinationNotAllowed(destination)
+        import httpx  # imported on first use: see LazyHttpClient
+
         uri = path
         if query:
             uri += "?" + urlencode(query, doseq=True)
@@ -194,7 +236,7 @@ def _url(target: Destination, uri: str) -> str:
     return f"https://{host}:{target.port}{uri}"
 
 
-def _json(destination: str, response: httpx.Response) -> Any:
+def _json(destination: str, response: "httpx.Response") -> Any:
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -203,7 +245,7 @@ def _json(destination: str, response: httpx.Response) -> Any:
         ) from None
 
 
-def _error_of(response: httpx.Response) -> tuple[str | None, str, Any]:
+def _error_of(response: "httpx.Response") -> tuple[str | None, str, Any]:
     try:
         parsed = orjson.loads(response.content)
     except orjson.JSONDecodeError:
