@@ -117,7 +117,7 @@ class LimitsConfig(_Section):
     max_request_bytes: int = Field(default=1_048_576, ge=65_536)
     #: Longest /sync long-poll, in milliseconds.
     max_sync_timeout_ms: int = Field(default=60_000, ge=0)
-    #: Password hashes (argon2id, 19 MiB each) computed at once; more wait their turn.
+    #: Password hashes (argon2id, 7 MiB each) computed at once; more wait their turn.
     #: None: one per core, at most four.
     password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
 
@@ -727,7 +727,7 @@ limits:
   # Largest JSON request body; media uploads have their own limit below.
   max_request_bytes: 1048576
   max_sync_timeout_ms: 60000
-  # Password hashes computed at once (19 MiB each); a burst of logins or
+  # Password hashes computed at once (7 MiB each); a burst of logins or
   # registrations queues beyond this. Unset: one per core, at most four.
   # password_hash_concurrency: 2
 
