@@ -20,6 +20,9 @@ from pydantic import (
     model_validator,
 )
 
+#: Default of ``database.sqlite_cache_mib``.
+SQLITE_CACHE_MIB = 8
+
 
 class ConfigError(Exception):
     """The config file is missing, unreadable or invalid; the message names the key."""
@@ -41,6 +44,9 @@ class DatabaseConfig(_Section):
     #: PostgreSQL connection string, e.g. ``postgresql://user@host:5432/db``.
     dsn: str | None = None
     pool_size: int = Field(default=10, ge=1, le=200)
+    #: SQLite's own page cache (MiB). The file's pages stay in the OS page
+    #: cache anyway, so a large cache mostly doubles them inside the process.
+    sqlite_cache_mib: int = Field(default=SQLITE_CACHE_MIB, ge=1, le=4096)
 
 
 class RegistrationConfig(_Section):

@@ -251,7 +251,7 @@ async def open_database(config: Config) -> Database:
     else:
         path = config.resolve_path(config.database.path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = SqliteDatabase(str(path))
+        db = SqliteDatabase(str(path), cache_mib=config.database.sqlite_cache_mib)
     await migrate(db)
     return db
 

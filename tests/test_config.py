@@ -31,6 +31,7 @@ def test_generated_default_config_is_valid_and_closed_by_default(tmp_path):
         ({"server_name": "x.fr", "default_room_version": "9"}, "default_room_version"),
         ({"server_name": "x.fr", "media": {"max_upload_bytes": 0}}, "media.max_upload_bytes"),
         ({"server_name": "x.fr", "media": {"store": "m"}}, "unknown key 'media.store'"),
+        ({"server_name": "x.fr", "database": {"sqlite_cache_mib": 0}}, "database.sqlite_cache_mib"),
         ({"server_name": "bad name/"}, "server_name"),
         ({}, "missing key 'server_name'"),
     ],

@@ -152,7 +152,7 @@ class SqliteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, cache_mib: int = 8) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a process crash (kill -9); only a power
@@ -160,7 +160,8 @@ class SqliteDatabase:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.execute("PRAGMA cache_size=-32000")
+        # Negative: KiB. Reads that miss it come from the OS page cache.
+        self._conn.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")
         self._lock = asyncio.Lock()
         self._reader = _SqliteTxn(self._conn)
         self._path = path

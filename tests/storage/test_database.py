@@ -76,3 +76,16 @@ async def test_after_commit_callbacks_never_run_on_rollback(db):
             txn.after_commit(lambda: ran.append("committed"))
             raise RuntimeError("boom")
     assert ran == []
+
+
+async def test_sqlite_page_cache_is_the_size_asked_for_in_mib(tmp_path):
+    from sceau.storage.database import SqliteDatabase
+
+    small = SqliteDatabase(str(tmp_path / "small.db"), cache_mib=3)
+    default = SqliteDatabase(str(tmp_path / "default.db"))
+    try:
+        assert await small.fetchval("PRAGMA cache_size") == -3 * 1024
+        assert await default.fetchval("PRAGMA cache_size") == -8 * 1024
+    finally:
+        await small.close()
+        await default.close()
