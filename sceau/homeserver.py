@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 
 from sceau.clock import Clock, RealClock
 from sceau.config import Config
-from sceau.metrics import Metrics
+from sceau.metrics_off import NoMetrics
 from sceau.notifier import Notifier
 from sceau.protocol.base64 import encode_base64
 from sceau.protocol.signing import (
@@ -98,6 +98,7 @@ from sceau.wiring_dag import add_event_graph_federation
 from sceau.wiring_federation import add_federation
 
 if TYPE_CHECKING:
+    from sceau.metrics import Metrics
     from sceau.storage.unread_cache import UnreadCountCache
     from sceau.wiring_cluster import ClusterParts
 
@@ -141,7 +142,7 @@ class Services:
     clock: Clock
     signing_key: SigningKey
     stores: Stores
-    metrics: Metrics
+    metrics: "Metrics | NoMetrics"
     notifier: Notifier
     stream: StreamIdGenerator
     ratelimiter: RateLimiter
@@ -263,23 +264,32 @@ async def current_stream_position(db: Database) -> int:
     return await max_stream_position(db)
 
 
+def new_metrics(config: Config) -> "Metrics | NoMetrics":
+    """Prometheus series when ``metrics.enabled``; otherwise nothing is recorded."""
+    if not config.metrics.enabled:
+        return NoMetrics()
+    from prometheus_client import CollectorRegistry
+
+    from sceau.metrics import Metrics
+
+    # A registry of this homeserver's own: never prometheus-client's global one.
+    return Metrics(CollectorRegistry(auto_describe=True))
+
+
 async def build_services(
     config: Config,
     clock: Clock | None = None,
     db: Database | None = None,
     signing_key: SigningKey | None = None,
     password_hasher: object | None = None,
-    metrics: Metrics | None = None,
+    metrics: "Metrics | NoMetrics | None" = None,
     federation_http: Any = None,
     worker: str | None = None,
 ) -> Services:
     """Every service of one process; ``worker`` names it among several (``workers``)."""
     clock = clock or RealClock()
     if metrics is None:
-        from prometheus_client import CollectorRegistry
-
-        # A registry of this homeserver's own: never prometheus-client's global one.
-        metrics = Metrics(CollectorRegistry(auto_describe=True))
+        metrics = new_metrics(config)
     db = db or await open_database(config)
     signing_key = signing_key or load_or_create_signing_key(
         config.resolve_path(config.signing_key_path)

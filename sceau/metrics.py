@@ -54,6 +54,9 @@ class _Readings(Collector):
 class Metrics:
     """The homeserver's series. Names are documented in docs/operations.md."""
 
+    #: Recording (see :class:`sceau.metrics_off.NoMetrics` for the disabled case).
+    enabled = True
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.http_requests = Counter(

@@ -283,6 +283,8 @@ def add_observability(services: "Services", mailer: Mailer) -> None:
     email now; push and federation sending add theirs beside it.
     """
     metrics, notifier, db = services.metrics, services.notifier, services.stores.db
+    if not metrics.enabled:
+        return  # no listener would serve them: keep the hot paths free of bookkeeping
     services.events.observe_batches(metrics.observe_batch)
     if hasattr(db, "observe_query"):
         db.observe_query = metrics.observe_query

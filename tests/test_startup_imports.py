@@ -1,7 +1,8 @@
 """A default ``sceau serve`` leaves optional capabilities unimported until first used.
 
 Each of these libraries costs megabytes of resident memory once imported
-(httpx with its TLS context about 6 MiB, aiohttp 10, cryptography 9), so a
+(httpx with its TLS context about 6 MiB, aiohttp 10, cryptography 9,
+prometheus-client 1.3), so a
 server whose configuration never needs them must not load them at start-up.
 """
 
@@ -35,6 +36,7 @@ OPTIONAL = {
     "httpx": "federation and replication (made at the first outbound request)",
     "httpcore": "federation and replication",
     "asyncpg": "the PostgreSQL backend",
+    "prometheus_client": "the metrics listener (metrics.enabled)",
     "aiohttp": "push delivery (the first pusher)",
     "PIL": "thumbnails (the first image upload)",
     "cryptography": "the content scanner",

@@ -15,12 +15,15 @@ token) are replaced by ``<redacted>``.
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sceau.metrics import Metrics
+from sceau.metrics_off import NoMetrics
+
+if TYPE_CHECKING:
+    from sceau.metrics import Metrics
 
 ACCESS_LOGGER = "sceau.access"
 #: Where the endpoint group and the user ID of a request are noted (scope key).
@@ -82,7 +85,7 @@ def endpoint_group(scope: Scope) -> str:
 class RequestObserver:
     """ASGI middleware: times each request, then logs it and counts it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool) -> None:
+    def __init__(self, app: ASGIApp, metrics: "Metrics | NoMetrics", access_log: bool) -> None:
         self.app = app
         self.metrics = metrics
         self.logger = logging.getLogger(ACCESS_LOGGER) if access_log else None
@@ -107,7 +110,8 @@ class RequestObserver:
         finally:
             seconds = time.perf_counter() - started
             method = scope["method"]
-            self.metrics.observe_request(endpoint_group(scope), method, status, seconds)
+            if self.metrics.enabled:
+                self.metrics.observe_request(endpoint_group(scope), method, status, seconds)
             if self.logger is not None:
                 self.logger.info("%s", self.line(scope, observed, status, seconds))
 

@@ -26,6 +26,12 @@ SERIES = [
 ]
 
 
+@pytest.fixture
+def config_overrides() -> dict[str, object]:
+    """The series are recorded only when a metrics listener would serve them."""
+    return {"metrics": {"enabled": True}}
+
+
 def samples(services) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = prometheus_client.generate_latest(services.metrics.registry).decode()
     found = {}
@@ -144,3 +150,13 @@ async def test_a_path_with_an_encoded_slash_is_counted_in_its_endpoint_group(
         - total(before, "sceau_http_requests_total", group="rooms", status="404")
         == 1
     )
+
+
+async def test_with_metrics_disabled_nothing_is_recorded_or_registered(tmp_path):
+    from sceau.homeserver import new_metrics
+    from tests.conftest import make_config
+
+    off = new_metrics(make_config(tmp_path))
+    on = new_metrics(make_config(tmp_path, metrics={"enabled": True}))
+    assert (off.enabled, off.registry) == (False, None)
+    assert on.enabled and on.registry is not None
