@@ -126,6 +126,11 @@ class LimitsConfig(_Section):
     #: Password hashes (argon2id, 7 MiB each) computed at once; more wait their turn.
     #: None: one per core, at most four.
     password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    #: Initial and full-state /syncs computed at once; more wait their turn.
+    #: Each holds every room's state while it is built (a 250-member room:
+    #: about a megabyte), so a burst of them is what lifts the resident set.
+    #: None: two per core, at most eight.
+    full_sync_concurrency: int | None = Field(default=None, ge=1, le=256)
 
 
 _CLAMD_ADDRESS = re.compile(
@@ -736,6 +741,9 @@ limits:
   # Password hashes computed at once (7 MiB each); a burst of logins or
   # registrations queues beyond this. Unset: one per core, at most four.
   # password_hash_concurrency: 2
+  # Initial or full-state /syncs computed at once; a burst of them queues
+  # beyond this. Unset: two per core, at most eight.
+  # full_sync_concurrency: 4
 
 media:
   # Uploaded files and thumbnails, relative to this folder.

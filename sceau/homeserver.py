@@ -423,6 +423,7 @@ async def build_services(
             ),
             max_timeout_ms=config.limits.max_sync_timeout_ms,
             member_changes=events.member_changes,
+            full_sync_concurrency=config.limits.full_sync_concurrency,
         ),
         relations=relations,
         search=search,

@@ -9,6 +9,7 @@ the check and the wait, and sleeps until a write concerning this user lands.
 """
 
 import asyncio
+import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,11 @@ SyncSection = Callable[[SyncContext], Awaitable[bool]]
 SyncStartHook = Callable[[str, str, str | None], Awaitable[None]]
 
 
+def default_full_syncs() -> int:
+    """Two initial syncs per core (one may wait on the database), at most eight."""
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
 MEMBERSHIP_CACHE_SIZE = 50_000
 FILTER_CACHE_SIZE = 10_000
 
@@ -74,6 +80,7 @@ class SyncService:
         rooms_builder: RoomSyncBuilder,
         max_timeout_ms: int,
         member_changes: ChangeTracker | None = None,
+        full_sync_concurrency: int | None = None,
     ) -> None:
         self._clock = clock
         self._notifier = notifier
@@ -93,6 +100,8 @@ class SyncService:
         self.typing_position: Callable[[], int] = lambda: 0
         #: Filter JSON text -> parsed filter (immutable), bounded.
         self._filters: OrderedDict[str, Filter] = OrderedDict()
+        #: Initial and full-state syncs build every room's state: a few at a time.
+        self._full_syncs = asyncio.Semaphore(full_sync_concurrency or default_full_syncs())
 
     def filter_from_json(self, text: str) -> Filter:
         """The parsed filter; parsed once per distinct text, as every long-poll resends it.
@@ -133,6 +142,10 @@ class SyncService:
             current = self.current_token()
             # A token from before a restart may carry a typing serial ahead of ours.
             since = SyncToken(min(since.stream, current.stream), min(since.typing, current.typing))
+        if since is None or full_state:
+            # Answered at once (never a long-poll): hold a slot while it is built.
+            async with self._full_syncs:
+                return await self._sync_once(user_id, device_id, since, full_state, sync_filter)
         timeout_s = min(timeout_ms, self._max_timeout_ms) / 1000.0
         deadline = self._clock.monotonic() + timeout_s
         while True:
@@ -155,6 +168,21 @@ class SyncService:
                 return self._finish(ctx)
             # Let writers that finished together land before recomputing.
             await asyncio.sleep(0)
+
+    async def _sync_once(
+        self,
+        user_id: str,
+        device_id: str,
+        since: SyncToken | None,
+        full_state: bool,
+        sync_filter: Filter,
+    ) -> dict[str, Any]:
+        """An initial or full-state sync: computed once, returned without waiting."""
+        memberships = await self._memberships_of(user_id)
+        ctx = SyncContext(user_id, device_id, since, self.current_token(), full_state, sync_filter)
+        ctx.joined_room_ids = [m.room_id for m in memberships if m.membership == "join"]
+        await self._compute(ctx, memberships)
+        return self._finish(ctx)
 
     async def _memberships_of(self, user_id: str) -> list[Membership]:
         cached = self._memberships.get(user_id)
