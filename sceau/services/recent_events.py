@@ -26,9 +26,15 @@ class _RoomTail:
 class RecentEvents:
     """Bounded per-room tails of the event stream, fed by the writer only."""
 
-    def __init__(self, per_room: int = 50, max_rooms: int = 5_000) -> None:
+    def __init__(
+        self, per_room: int = 50, max_rooms: int = 5_000, max_events: int = 10_000
+    ) -> None:
         self._per_room = per_room
         self._max_rooms = max_rooms
+        #: An event held here costs about 2.7 KB: rooms written least recently
+        #: go first once all tails together hold more (was only 50 x 5,000).
+        self._max_events = max_events
+        self._held = 0
         self._rooms: OrderedDict[str, _RoomTail] = OrderedDict()
         #: Told of every append and forget (several processes: the bus copies them).
         self.on_append: Callable[[str, list[StoredEvent]], None] | None = None
@@ -48,7 +54,7 @@ class RecentEvents:
         """
         if not events:
             return
-        tail = self._rooms.pop(room_id, None)
+        tail = self._drop(room_id)
         if tail is None:
             tail = _RoomTail(floor=events[0].stream_pos - 1)
         tail.events.extend(events)
@@ -57,16 +63,24 @@ class RecentEvents:
             tail.floor = tail.events[overflow - 1].stream_pos
             del tail.events[:overflow]
         self._rooms[room_id] = tail
-        while len(self._rooms) > self._max_rooms:
-            self._rooms.popitem(last=False)
+        self._held += len(tail.events)
+        while self._rooms and (len(self._rooms) > self._max_rooms or self._held > self._max_events):
+            self._drop(next(iter(self._rooms)))
+
+    def _drop(self, room_id: str) -> _RoomTail | None:
+        """Take a room's tail out, keeping the count of events held."""
+        tail = self._rooms.pop(room_id, None)
+        if tail is not None:
+            self._held -= len(tail.events)
+        return tail
 
     def __len__(self) -> int:
         """Events held, over every room's tail."""
-        return sum(len(tail.events) for tail in self._rooms.values())
+        return self._held
 
     def forget(self, room_id: str) -> None:
         """Drop a room's tail (an event in it was rewritten, e.g. redacted)."""
-        self._rooms.pop(room_id, None)
+        self._drop(room_id)
         if self.on_forget is not None:
             self.on_forget(room_id)
 
@@ -74,8 +88,9 @@ class RecentEvents:
         """Another process dropped a room's tail (None: news was lost, drop every tail)."""
         if room_id is None:
             self._rooms.clear()
+            self._held = 0
         else:
-            self._rooms.pop(room_id, None)
+            self._drop(room_id)
 
     def newest(
         self,

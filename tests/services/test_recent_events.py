@@ -64,3 +64,17 @@ def test_the_least_recently_written_room_is_dropped_first():
         recent.append(room, [StoredEvent(pos, f"$e{pos}", room, {"type": "t"}, None, None, 1)])
     assert recent.newest("!b:x", after=0, before=10, limit=1) is None
     assert _positions(recent.newest("!a:x", after=0, before=10, limit=5)) == [3, 1]
+
+
+def test_rooms_written_least_recently_go_first_once_all_tails_hold_too_many_events():
+    recent = RecentEvents(per_room=10, max_events=6)
+    recent.append("!a:test.local", [_event(1), _event(2), _event(3)])
+    recent.append("!b:test.local", [_event(4), _event(5)])
+    recent.append("!c:test.local", [_event(6), _event(7)])
+    assert len(recent) == 4
+    assert recent.newest("!a:test.local", after=0, before=100, limit=10) is None
+    assert _positions(recent.newest("!b:test.local", after=3, before=100, limit=10)) == [5, 4]
+    recent.forget("!b:test.local")
+    assert len(recent) == 2
+    recent.forget_learnt(None)
+    assert len(recent) == 0
