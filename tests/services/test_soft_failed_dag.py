@@ -156,3 +156,45 @@ async def test_a_soft_failed_state_event_takes_part_in_resolution_when_cited(ser
     before = await services.stores.state.get_state_ids(placed.state_group)
     assert before[("m.room.member", CAROL)] == ban_id
     assert await services.stores.state.membership(room_id, CAROL) == "ban"
+
+
+async def test_a_soft_failed_event_cited_later_in_the_same_transaction_is_found(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, bob_join, pipeline = await _room_with_bob(services, remote, peer)
+    depth = remote.built[bob_join]["depth"] + 1
+    state = await room_state(services, room_id)
+    carol_join = await _join(remote, version, room_id, CAROL, state, bob_join, depth, pipeline)
+    state_before_ban = await room_state(services, room_id)
+    ban_id = await services.events.send(
+        room_id, EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=BOB)
+    )
+    c_id, c = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "evading the ban"},
+        state=state_before_ban,
+        prev_events=[carol_join],
+        depth=depth + 1,
+    )
+    ban_depth = (await services.stores.events.get_event(ban_id)).pdu["depth"]
+    d_id, d = remote.event(
+        version,
+        room_id,
+        CAROL,
+        "m.room.message",
+        {"body": "both branches"},
+        state={**state_before_ban, ("m.room.member", BOB): ban_id},
+        prev_events=[ban_id, c_id],
+        depth=max(ban_depth, depth + 1) + 1,
+    )
+    peer.calls.clear()
+    # D comes first in the transaction: C, which it cites, is found in the batch.
+    result = await pipeline.receive_pdus(remote.name, [d, c])
+    assert result[d_id] is None and "soft_failed" in (result[c_id] or "")
+    assert peer.calls == []  # nothing asked: C was in the transaction
+    assert await _outcomes(services, c_id, d_id) == [SOFT_FAILED, ACCEPTED]
+    assert list(await extremities(services, room_id)) == [d_id]
+    assert await services.stores.events.get_event(c_id) is None

@@ -75,34 +75,54 @@ class PduPipeline:
         ``pdus`` result); a PDU too malformed to have one is logged only.
         """
         results: dict[str, str | None] = {}
+        checked: list[tuple[RoomVersion, str, JsonDict]] = []
         for raw in pdus:
-            event_id, error = await self._receive_one(origin, raw, fetch_missing=True)
-            if event_id is not None:
-                results[event_id] = error
+            try:
+                checked.append(await self.check(raw))
+            except PduFormatError as exc:
+                event_id, error = _refused(origin, raw, exc)
+                if event_id is not None:
+                    results[event_id] = error
+        for version, event_id, pdu in _cited_first(checked):
+            results[event_id] = await self._receive_checked(
+                origin, version, event_id, pdu, fetch_missing=True
+            )
         return results
 
     async def _receive_one(
         self, origin: str, raw: object, *, fetch_missing: bool
     ) -> tuple[str | None, str | None]:
         try:
-            checked = await self.check(raw)
+            version, event_id, pdu = await self.check(raw)
         except PduFormatError as exc:
-            log.info("PDU from %s refused: %s", origin, exc)
-            claimed = raw.get("event_id") if isinstance(raw, dict) else None
-            return exc.event_id or (claimed if isinstance(claimed, str) else None), str(exc)
-        version, event_id, pdu = checked
+            return _refused(origin, raw, exc)
+        error = await self._receive_checked(
+            origin, version, event_id, pdu, fetch_missing=fetch_missing
+        )
+        return event_id, error
+
+    async def _receive_checked(
+        self,
+        origin: str,
+        version: RoomVersion,
+        event_id: str,
+        pdu: JsonDict,
+        *,
+        fetch_missing: bool,
+    ) -> str | None:
+        """Steps 3 to 5 for a PDU that passed ``check``: its error, or None if accepted."""
         room_id = room_id_of(pdu, event_id, version)
         outcome = (await self._received.outcomes([event_id])).get(event_id)
         if outcome == REJECTED:
-            return event_id, "event was rejected before"
+            return "event was rejected before"
         if outcome == SOFT_FAILED:
             # Already in the DAG, kept from clients: not evaluated again (as Synapse).
-            return event_id, "event was soft-failed before"
+            return "event was soft-failed before"
         try:
             await self.auth_with_own_auth_events(origin, version, event_id, pdu)
         except AuthError as exc:
             await self._record(room_id, origin, event_id, pdu, REJECTED, str(exc))
-            return event_id, f"not allowed by its auth events: {exc}"
+            return f"not allowed by its auth events: {exc}"
         fetched_states: list[dict[tuple[str, str], str]] = []
         if fetch_missing and self._missing is not None:
             missing = await self._missing_prevs(pdu)
@@ -117,8 +137,8 @@ class PduPipeline:
                 # The room's writer (another process) cannot be reached: nothing
                 # was placed; the origin retries the whole transaction later.
                 raise
-            return event_id, str(exc)
-        return event_id, None
+            return str(exc)
+        return None
 
     async def check(self, raw: object) -> tuple[RoomVersion, str, JsonDict]:
         """Steps 1 and 2: format, size, signatures, content hash (redacting if wrong)."""
@@ -269,3 +289,38 @@ class PduPipeline:
         reason: str | None,
     ) -> None:
         await self._events.record_outcome(room_id, origin, event_id, pdu, outcome, reason)
+
+
+def _refused(origin: str, raw: object, exc: PduFormatError) -> tuple[str | None, str]:
+    """A PDU refused by ``check``: its event ID where one is known, and why."""
+    log.info("PDU from %s refused: %s", origin, exc)
+    claimed = raw.get("event_id") if isinstance(raw, dict) else None
+    return exc.event_id or (claimed if isinstance(claimed, str) else None), str(exc)
+
+
+def _cited_first(
+    checked: list[tuple[RoomVersion, str, JsonDict]],
+) -> list[tuple[RoomVersion, str, JsonDict]]:
+    """The transaction's PDUs in its order, except that each comes after those it cites.
+
+    A PDU citing another of the same transaction (soft-failed or not) then
+    finds it in the DAG instead of asking the origin for it.
+    """
+    by_id = {item[1]: item for item in checked}
+    ordered: list[tuple[RoomVersion, str, JsonDict]] = []
+    placed: set[str] = set()
+
+    def visit(item: tuple[RoomVersion, str, JsonDict], path: set[str]) -> None:
+        version, event_id, pdu = item
+        if event_id in placed or event_id in path:
+            return
+        path.add(event_id)
+        for prev in prev_event_ids(pdu, version):
+            if prev in by_id:
+                visit(by_id[prev], path)
+        placed.add(event_id)
+        ordered.append(item)
+
+    for item in checked:
+        visit(item, set())
+    return ordered
