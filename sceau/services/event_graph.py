@@ -213,12 +213,16 @@ class EventGraph:
 
     # ---------------------------------------------------------------- accepting
 
-    async def accept(self, draft: RoomDraft, received: ReceivedEvent) -> BuiltEvent | Refusal:
+    async def accept(
+        self, draft: RoomDraft, received: ReceivedEvent, *, held_as_history: bool = False
+    ) -> BuiltEvent | Refusal:
         """Place a received event in the room's DAG, or say why it is kept apart.
 
         On acceptance the draft moves on (extremities, current state) and the
         returned event carries the state groups and current-state changes
-        the writer must record.
+        the writer must record. An event ``held_as_history`` (part of a state
+        here, never placed) is already behind the events whose state cites
+        it: placing it changes neither the extremities nor the current state.
         """
         version = draft.version
         pdu = received.pdu
@@ -238,6 +242,8 @@ class EventGraph:
                 await self.auth_against(version, pdu, current)
             except AuthError as exc:
                 return Refusal(SOFT_FAILED, f"not allowed by the current state: {exc}")
+        if held_as_history:
+            return self._place_history(draft, received, before)
         return await self._place(draft, received, before)
 
     async def _place(
@@ -298,6 +304,44 @@ class EventGraph:
             new_state_before=new_state_before,
             current=CurrentUpdate(changes, group),
             foreign_state=tuple(sorted(foreign)),
+        )
+
+    def _place_history(
+        self, draft: RoomDraft, received: ReceivedEvent, before: StateMap
+    ) -> BuiltEvent:
+        """A state-history event put on the timeline: its own state, the room's unchanged."""
+        pdu = received.pdu
+        event_id = received.event_id
+        state_key = pdu.get("state_key")
+        key = (str(pdu["type"]), state_key) if isinstance(state_key, str) else None
+        after = before if key is None else {**before, key: event_id}
+        draft.after_states[event_id] = after
+        if key is not None:
+            draft.pdus[event_id] = pdu
+            self.remember(event_id, pdu)
+        content = pdu.get("content")
+        spec = EventSpec(
+            event_type=str(pdu["type"]),
+            content=content if isinstance(content, dict) else {},
+            sender=str(pdu["sender"]),
+            state_key=state_key if isinstance(state_key, str) else None,
+        )
+        old_current = draft.state
+        new_state_before = (
+            None if before == old_current else StateDelta.between(old_current, before)
+        )
+        foreign = set() if new_state_before is None else set(new_state_before.entries.values())
+        foreign.discard(event_id)
+        return BuiltEvent(
+            event_id,
+            pdu,
+            spec,
+            before,
+            before.get(key) if key is not None else None,
+            new_state_before=new_state_before,
+            current=CurrentUpdate({}, "keep"),
+            foreign_state=tuple(sorted(foreign)),
+            replaces_history=True,
         )
 
     async def _redaction_applies(

@@ -155,3 +155,5 @@ class BuiltEvent:
     #: State event IDs this event's states cite that may be held only apart
     #: from the timeline (fetched for a gap, soft-failed): written as state history.
     foreign_state: tuple[str, ...] = ()
+    #: The event is held as state history: its row moves onto the timeline.
+    replaces_history: bool = False

@@ -26,6 +26,7 @@ from sceau.services.event_types import (
     StateDelta,
 )
 from sceau.services.recent_events import RecentEvents
+from sceau.services.state_history import DEEP_HISTORY
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore, NewEvent, StoredEvent
 from sceau.storage.rooms import RoomStore
@@ -122,7 +123,7 @@ class EventWriter:
                     relation_positions[target] = position
             assert group is not None
             await self._write_events(txn, draft.version, built, written)
-            await self._rooms.set_head(txn, room_id, built[-1].event_id, draft.depth, group)
+            await self._rooms.set_head(txn, room_id, _head(draft, built), draft.depth, group)
             extremities = set(draft.extremities)
             await self._rooms.set_forward_extremities(
                 txn, room_id, draft.stored_extremities, extremities
@@ -254,6 +255,9 @@ class EventWriter:
             )
             if item.spec.txn is not None:
                 txn_ids.append((item.spec.sender, *item.spec.txn, item.event_id, now))
+        moved = [item.event_id for item in built if item.replaces_history]
+        if moved:
+            await self._events.delete_state_history(txn, moved, DEEP_HISTORY)
         await self._events.insert_events(txn, rows)
         if txn_ids:
             await self._events.insert_txns(txn, txn_ids)
@@ -306,6 +310,23 @@ def _member_keys(item: BuiltEvent) -> list[str]:
     return [
         sk for (event_type, sk), _ in item.current.changes.items() if event_type == "m.room.member"
     ]
+
+
+def _head(draft: RoomDraft, built: list[BuiltEvent]) -> str:
+    """The room's newest event: the last placed one, unless it only left state history.
+
+    Such an event sits behind the extremities; the head (the single
+    extremity of a chain) stays the deepest extremity then.
+    """
+    last = built[-1]
+    if not last.replaces_history or not draft.extremities:
+        return last.event_id
+    placed = [
+        b.event_id for b in built if not b.replaces_history and b.event_id in draft.extremities
+    ]
+    if placed:
+        return placed[-1]
+    return max(draft.extremities.items(), key=lambda item: (item[1], item[0]))[0]
 
 
 def _ignore_batch(_events: int) -> None:

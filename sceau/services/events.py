@@ -34,7 +34,7 @@ from sceau.services.event_types import BuiltEvent, EventSpec, RoomDraft
 from sceau.services.event_writer import EventWriter
 from sceau.services.recent_events import RecentEvents
 from sceau.services.send_queue import PendingSend, SendQueue
-from sceau.services.state_history import write_state_history
+from sceau.services.state_history import DEEP_HISTORY, write_state_history
 from sceau.storage.database import Database, Transaction
 from sceau.storage.events import EventStore
 from sceau.storage.received_pdus import (
@@ -318,15 +318,18 @@ class EventService:
     ) -> PduOutcome:
         """Accept a received event into ``built``, or say what keeps it apart.
 
-        An event already in the room comes back accepted with the reason
-        "known" (its outcome was recorded the first time).
+        An event already on the room's timeline comes back accepted with the
+        reason "known" (its outcome was recorded the first time); one held
+        only as state history goes through the checks like a new one.
         """
         room_id = draft.room_id or ""
+        held = await self._events.get_event(received.event_id)
         if any(b.event_id == received.event_id for b in built) or (
-            await self._events.get_event(received.event_id) is not None
+            held is not None and held.stream_pos > DEEP_HISTORY
         ):
             return PduOutcome(received.event_id, room_id, received.origin, ACCEPTED, "known", None)
-        result = await self._graph.accept(draft, received)
+        # An event held as state history only is placed on the timeline now, once.
+        result = await self._graph.accept(draft, received, held_as_history=held is not None)
         if isinstance(result, Refusal):
             return PduOutcome(
                 received.event_id,

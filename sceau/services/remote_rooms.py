@@ -221,6 +221,8 @@ class RemoteRoomWriter:
     async def write_backfill(self, room_id: str, placed: list[Backfilled]) -> None:
         """Backfilled events (oldest first), below every timeline position, above the join's state.
 
+        An event held as state history until now moves to its place here.
+
         Each is stored with the state group of the state before it: the
         group of the event before it when that state is the same (a state
         event has a group of its own, at its position), else a new one.
@@ -230,9 +232,12 @@ class RemoteRoomWriter:
             return
         async with self._history_lock, self._db.transaction() as txn:
             known = await self._event_store.get_events(p.event_id for p in placed)
-            placed = [p for p in placed if p.event_id not in known]
+            history = [eid for eid, e in known.items() if e.stream_pos <= DEEP_HISTORY]
+            placed = [p for p in placed if p.event_id not in known or p.event_id in history]
             if not placed:
                 return
+            if history:  # held for the state only until now: moved to its place
+                await self._event_store.delete_state_history(txn, history, DEEP_HISTORY)
             top = await self._history_top(txn)
             count = len(placed)
             next_group = top - count  # state groups of their own go below the events

@@ -104,6 +104,18 @@ class EventStore:
             ],
         )
 
+    async def delete_state_history(
+        self, txn: Transaction, event_ids: list[str], at_most: int
+    ) -> None:
+        """Drop the rows at or below position ``at_most`` (state history) of ``event_ids``.
+
+        Such an event is about to be written again at its place in the room.
+        """
+        condition, params = any_of(self._db.dialect, "event_id", event_ids)
+        await txn.execute(
+            f"DELETE FROM events WHERE {condition} AND stream_pos <= ?", *params, at_most
+        )
+
     async def invite_stripped_state(self, event_id: str) -> list[dict[str, Any]] | None:
         """The stripped state sent with an invite from another server, if it was one."""
         value = await self._db.fetchval(

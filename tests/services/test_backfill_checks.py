@@ -92,3 +92,28 @@ async def test_a_forged_event_in_a_backfill_answer_is_rejected_and_not_written(s
     assert (await room_state(services, room_id))[("m.room.power_levels", "")] == state[
         ("m.room.power_levels", "")
     ]
+
+
+async def test_a_state_event_held_as_state_history_is_backfilled_onto_the_timeline_once(services):
+    from sceau.services.state_history import DEEP_HISTORY
+    from tests.services.test_fetched_events_auth import _rename_held_as_state_history
+
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, pipeline, state, (rename_id, _), _last = await _rename_held_as_state_history(
+        services, remote, peer
+    )
+    backfiller = make_backfiller(services, pipeline, peer)
+    # Held as state history only, the rename is a gap behind the event citing it.
+    assert rename_id in (await backfiller.gaps(room_id))[0]
+    peer.backfill_answer = [rename_id]
+    assert await backfiller.backfill(room_id, 10)
+    stored = await services.stores.events.get_event(rename_id)
+    assert stored is not None and DEEP_HISTORY < stored.stream_pos < 0
+    assert dict(await services.stores.state.get_state_ids(stored.state_group)) == state
+    assert not await backfiller.backfill(room_id, 10)  # nothing is placed twice
+    rows = await services.stores.db.fetchall(
+        "SELECT stream_pos FROM events WHERE event_id = ?", rename_id
+    )
+    assert [r[0] for r in rows] == [stored.stream_pos]
+    assert (await room_state(services, room_id))[("m.room.member", BOB)] == rename_id

@@ -255,3 +255,68 @@ async def test_a_state_ids_answer_that_resets_a_ban_does_not_lift_it(services):
     peer.state_answer[hidden_id] = (list(joined.values()), [])
     assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
     assert await services.stores.state.membership(room_id, BOB) == "ban"
+
+
+async def _rename_held_as_state_history(services, remote, peer):
+    """Bob's rename reaches the room's state through a gap: held as state history only."""
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    depth = msg_depth(await extremities(services, room_id))
+    rename_id, rename = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.member",
+        {"membership": "join", "displayname": "Bob B."},
+        state_key=BOB,
+        state=state,
+        prev_events=[join_id],
+        depth=depth,
+    )
+    last_id, last = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "after the gap"},
+        state={**state, ("m.room.member", BOB): rename_id},
+        prev_events=[rename_id],
+        depth=depth + 1,
+    )
+    peer.missing_answer = []
+    peer.auth_answer = [rename_id]
+    peer.state_answer[rename_id] = (list(state.values()), [])
+    assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
+    held = await services.stores.events.get_event(rename_id)
+    assert held is not None and held.stream_pos < 0  # state history, not the timeline
+    return room_id, pipeline, state, (rename_id, rename), last_id
+
+
+async def test_a_state_event_held_as_state_history_is_placed_once_when_sent_later(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, pipeline, state, (rename_id, rename), last_id = await _rename_held_as_state_history(
+        services, remote, peer
+    )
+    ends = await extremities(services, room_id)
+    assert last_id in ends
+    # The origin now sends the rename itself (a retried transaction, say).
+    assert await pipeline.receive_pdus(remote.name, [rename]) == {rename_id: None}
+    placed = await services.stores.events.get_event(rename_id)
+    assert placed is not None and placed.stream_pos > 0  # on the timeline now
+    assert await _outcomes(services, rename_id) == [ACCEPTED]
+    # Its state is the state before it (after Bob's join), not the join's or the room's.
+    assert dict(await services.stores.state.get_state_ids(placed.state_group)) == state
+    # Clients get it once, as a new timeline event; the extremities stay as they were.
+    tail = services.events.recent.newest(
+        room_id, after=placed.stream_pos - 1, before=placed.stream_pos + 1, limit=5
+    )
+    assert tail is not None and [e.event_id for e in tail] == [rename_id]
+    assert await extremities(services, room_id) == ends
+    assert (await room_state(services, room_id))[("m.room.member", BOB)] == rename_id
+    # Sent again (or fetched through get_missing_events), it is not placed twice.
+    assert await pipeline.receive_pdus(remote.name, [rename]) == {rename_id: None}
+    rows = await services.stores.db.fetchall(
+        "SELECT stream_pos FROM events WHERE event_id = ?", rename_id
+    )
+    assert [r[0] for r in rows] == [placed.stream_pos]

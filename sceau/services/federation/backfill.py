@@ -71,11 +71,16 @@ class Backfiller:
         self._missing = missing
 
     async def gaps(self, room_id: str) -> tuple[list[str], int | None]:
-        """Events cited by the room's oldest held events but not held, and their state group."""
+        """Events cited by the room's oldest placed events but not placed, and their state group.
+
+        State history (events held for the room's state only) is not placed:
+        it is neither scanned nor counted as held, so backfill places it.
+        """
         rows = await self._db.fetchall(
-            "SELECT event_id, pdu, state_group FROM events WHERE room_id = ?"
+            "SELECT event_id, pdu, state_group FROM events WHERE room_id = ? AND stream_pos > ?"
             " ORDER BY stream_pos ASC LIMIT ?",
             room_id,
+            DEEP_HISTORY,
             SCAN,
         )
         held = {row[0] for row in rows}
@@ -87,7 +92,10 @@ class Backfiller:
         if not cited:
             return [], None
         known = await self._db.fetchall(
-            "SELECT event_id FROM events WHERE event_id IN (" + ",".join("?" * len(cited)) + ")",
+            "SELECT event_id FROM events WHERE stream_pos > ? AND event_id IN ("
+            + ",".join("?" * len(cited))
+            + ")",
+            DEEP_HISTORY,
             *cited,
         )
         missing = [eid for eid in cited if eid not in {r[0] for r in known}]
@@ -126,7 +134,11 @@ class Backfiller:
         version = await self._events.room_version(room_id)
         batch = dict(events)
         held = await self._event_store.get_events(batch)
-        batch = {eid: pdu for eid, pdu in batch.items() if eid not in held}
+        batch = {
+            eid: pdu
+            for eid, pdu in batch.items()
+            if eid not in held or held[eid].stream_pos <= DEEP_HISTORY
+        }
         after: dict[str, StateMap] = {}
         placed: list[Backfilled] = []
         for event_id in sort_by_prev(batch):
