@@ -237,10 +237,10 @@ async def test_two_writers_of_history_at_once_pick_different_positions(db):
 
     async def write(room_id: str, event_id: str) -> None:
         async with db.transaction() as txn:
-            await write_state_history(txn, store, room_id, [(event_id, state_event(room_id))], 1)
+            await write_state_history(txn, store, room_id, [(event_id, state_event(room_id))])
 
     async with db.transaction() as first:
-        await write_state_history(first, store, "!one:x", [("$one", state_event("!one:x"))], 1)
+        await write_state_history(first, store, "!one:x", [("$one", state_event("!one:x"))])
         second = asyncio.create_task(write("!two:x", "$two"))
         await asyncio.sleep(0.3)
         assert not second.done()  # held until the first commits

@@ -261,10 +261,7 @@ class EventService:
                 if outcomes:
                     await self._received.record(txn, outcomes, self._clock.time_ms())
                 if history:
-                    group = await txn.fetchval(
-                        "SELECT state_group FROM events WHERE event_id = ?", built[-1].event_id
-                    )
-                    await write_state_history(txn, self._events, room_id, history, int(group))
+                    await write_state_history(txn, self._events, room_id, history)
 
             async with self.history_lock if history else contextlib.nullcontext():
                 await self._writer.persist(draft, built, new_room=None, extra_write=record)

@@ -205,10 +205,7 @@ class RemoteRoomWriter:
             outliers.append(PduOutcome(join_id, room_id, origin, ACCEPTED, None, None))
 
             async def write_history(txn: Transaction, _room_id: str) -> None:
-                group = await txn.fetchval(
-                    "SELECT state_group FROM events WHERE event_id = ?", join_id
-                )
-                await write_state_history(txn, self._event_store, room_id, history, int(group))
+                await write_state_history(txn, self._event_store, room_id, history)
                 await self._received.record(txn, outliers, self._clock.time_ms())
 
             new_room = None if room is not None else (str(create.get("sender")), False)

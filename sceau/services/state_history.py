@@ -9,6 +9,11 @@ them, back-pagination reaches them only after every backfilled event, and
 no ``/sync`` ever sees them as new. Writers hold ``EventService.history_lock``
 while they pick these positions, and on PostgreSQL an advisory lock in the
 writing transaction (other processes write history of other rooms).
+
+Such an event is an outlier here: the state before it is another server's.
+Its row names ``NO_STATE_GROUP``, a group never written (state groups are
+numbered like positions above ``DEEP_HISTORY``), so reading the state there
+gives nothing rather than the state of whichever event brought it.
 """
 
 from collections.abc import Iterable
@@ -22,6 +27,8 @@ from sceau.storage.positions import lock_history_positions
 
 #: Where state-only events are written (below any backfilled event).
 DEEP_HISTORY = -(2**60)
+#: The state group of state history: none (no group is ever written there).
+NO_STATE_GROUP = DEEP_HISTORY
 
 
 async def write_state_history(
@@ -29,7 +36,6 @@ async def write_state_history(
     event_store: EventStore,
     room_id: str,
     events: Iterable[tuple[str, JsonDict]],
-    state_group: int,
 ) -> None:
     """Write ``events`` (oldest first) below every position in use, skipping held ones."""
     wanted = list(events)
@@ -49,7 +55,7 @@ async def write_state_history(
             room_id=room_id,
             pdu=pdu,
             pdu_json=orjson.dumps(pdu).decode(),
-            state_group=state_group,
+            state_group=NO_STATE_GROUP,
             replaces_state=None,
             rel_type=None,
             relates_to=None,

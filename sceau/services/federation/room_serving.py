@@ -17,6 +17,7 @@ from sceau.protocol.redaction import redact_event
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.types import JsonDict
 from sceau.services.event_graph import EventGraph
+from sceau.services.state_history import DEEP_HISTORY
 from sceau.storage.events import EventStore, StoredEvent
 from sceau.storage.rooms import RoomStore
 from sceau.storage.state import StateIds, StateStore
@@ -114,6 +115,9 @@ class FederationRoomReader:
         stored = await self._events.get_event(event_id)
         if stored is None or stored.room_id != room_id:
             raise not_found("Unknown event")
+        if stored.stream_pos <= DEEP_HISTORY:
+            # Held for the room's state only: the state before it is not known here.
+            raise not_found("The state at this event is not known here")
         return stored, await self._state.get_state_ids(stored.state_group)
 
     async def state_ids(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
