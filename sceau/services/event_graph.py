@@ -59,9 +59,9 @@ class Refusal:
 
 class EventGraph:
     PDU_CACHE_SIZE = 20_000
-    #: States after soft-failed events kept (immutable: they depend on the DAG only).
+    #: States after soft-failed and rejected events (immutable: they depend on the DAG only).
     SOFT_FAILED_CACHE_SIZE = 1_000
-    #: How far back a chain of soft-failed events is walked to place a later event.
+    #: How far back a chain of soft-failed or rejected events is walked to place a later event.
     SOFT_FAILED_WALK = 200
 
     def __init__(
@@ -114,14 +114,18 @@ class EventGraph:
         return have
 
     async def state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
-        """The room state after an event of the DAG here (accepted or soft-failed), else None."""
+        """The room state after an event of the DAG here, else None.
+
+        Accepted and soft-failed events count; so do rejected ones, which
+        are no part of any state: the state after one is the state before it.
+        """
         known = draft.after_states.get(event_id)
         if known is not None:
             return known
         placed = await self._placed_state_after(draft, event_id)
         if placed is not None:
             return placed
-        return await self._soft_failed_state_after(draft, event_id)
+        return await self._kept_state_after(draft, event_id)
 
     async def _placed_state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
         known = draft.after_states.get(event_id)
@@ -133,22 +137,24 @@ class EventGraph:
         group = stored.stream_pos if stored.state_key is not None else stored.state_group
         return dict(await self._state.get_state_ids(group))
 
-    async def _soft_failed_state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
-        """The state after a soft-failed event, computed from its prev_events like any other.
+    async def _kept_state_after(self, draft: RoomDraft, event_id: str) -> StateMap | None:
+        """The state after a soft-failed or rejected event, from its prev_events like any other.
 
         A soft-failed event is part of the DAG (the spec's "otherwise handled
         as usual"): it is only kept from clients and from this server's
-        extremities. When a later event cites it, the state after it is
-        resolved over its own prev_events (soft-failed ones first, walked
-        back at most ``SOFT_FAILED_WALK`` events), so another server's merge
-        of that branch is placed here without asking anyone.
+        extremities. A rejected event is not part of the room's state (nor
+        is it for Synapse): the state after it is the state before it. When
+        a later event cites one, that state is resolved over its own
+        prev_events (kept ones first, walked back at most
+        ``SOFT_FAILED_WALK`` events), so another server's branch is placed
+        here without asking anyone.
         """
         if event_id in self._soft_after:
             return self._soft_after[event_id]
         chain: dict[str, JsonDict] = {}
         frontier = [event_id]
         while frontier and len(chain) < self.SOFT_FAILED_WALK:
-            kept = await self._received.get_pdus(frontier, (SOFT_FAILED,))
+            kept = await self._received.get_pdus(frontier, (SOFT_FAILED, REJECTED))
             found = {
                 eid: pdu
                 for eid, (room_id, pdu) in kept.items()
@@ -163,6 +169,7 @@ class EventGraph:
             ]
         if event_id not in chain:
             return None
+        outcomes = await self._received.outcomes(chain)
         computed: dict[str, StateMap] = {}
         for eid in sort_by_prev(chain):
             pdu = chain[eid]
@@ -178,7 +185,7 @@ class EventGraph:
                 continue
             after = await self.resolve(draft.version, sets)
             state_key = pdu.get("state_key")
-            if isinstance(state_key, str):
+            if isinstance(state_key, str) and outcomes.get(eid) != REJECTED:
                 after = {**after, (str(pdu["type"]), state_key): eid}
             computed[eid] = after
             if len(sets) == len(prevs):  # a state missing a branch is not kept

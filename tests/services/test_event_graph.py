@@ -430,3 +430,48 @@ async def test_a_remote_redaction_applies_only_where_its_sender_may_redact(servi
         "body": "the creator's words",
     }
     assert bobs.redacted_by == attempts[1] and bobs.content == {}
+
+
+async def test_an_event_citing_a_rejected_one_takes_the_state_before_it_from_here(services):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    pl_id = state[("m.room.power_levels", "")]
+    pl = (await services.stores.events.get_event(pl_id)).pdu["content"]
+    depth = msg_depth(await extremities(services, room_id))
+    forged_id, forged = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.power_levels",
+        {**pl, "users": {**pl.get("users", {}), BOB: 100}},
+        state_key="",
+        state=state,
+        prev_events=[join_id],
+        depth=depth,
+    )
+    assert (await pipeline.receive_pdus(remote.name, [forged]))[forged_id] is not None
+    assert await _outcome(services, forged_id) == REJECTED
+    # Bob's server carries on from its forged change: its next event cites it.
+    next_id, nxt = remote.event(
+        version,
+        room_id,
+        BOB,
+        "m.room.message",
+        {"body": "after my change"},
+        state=state,
+        prev_events=[forged_id],
+        depth=depth + 1,
+    )
+    # Asked, the origin would answer a state of its own (no join rules).
+    peer.missing_answer = [forged_id]
+    rules = ("m.room.join_rules", "")
+    peer.state_answer[forged_id] = ([e for k, e in state.items() if k != rules], [])
+    peer.calls.clear()
+    assert await pipeline.receive_pdus(remote.name, [nxt]) == {next_id: None}
+    assert peer.calls == []  # the state before the rejected event is known here
+    placed = await services.stores.events.get_event(next_id)
+    assert dict(await services.stores.state.get_state_ids(placed.state_group)) == state
+    assert (await room_state(services, room_id))[("m.room.power_levels", "")] == pl_id
+    assert next_id in await extremities(services, room_id)

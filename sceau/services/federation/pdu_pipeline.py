@@ -246,18 +246,40 @@ class PduPipeline:
         return {eid: pdu for eid, pdu in found.items() if outcomes.get(eid) != REJECTED}
 
     async def _missing_prevs(self, pdu: JsonDict) -> list[str]:
-        """The prev_events not in the DAG here (soft-failed events are in it).
+        """The prev_events not in the DAG here (soft-failed and rejected events are in it).
 
         State history (the join's state, fetched state events) is held
-        without the state at it, so it counts as missing.
+        without the state at it, so it counts as missing. A rejected event
+        whose own prev_events are missing counts as missing too: the state
+        before it, which it stands for, is not known here.
         """
-        prevs = prev_event_ids(pdu)
-        found = await self._event_store.get_events(prevs)
-        missing = [p for p in prevs if p not in found or found[p].stream_pos <= DEEP_HISTORY]
-        if missing:
-            outcomes = await self._received.outcomes(missing)
-            missing = [p for p in missing if outcomes.get(p) != SOFT_FAILED]
-        return missing
+        missing = await self._not_held(prev_event_ids(pdu))
+        if not missing:
+            return missing
+        outcomes = await self._received.outcomes(missing)
+        still: list[str] = []
+        for prev in missing:
+            outcome = outcomes.get(prev)
+            if outcome == REJECTED:
+                if await self._rejected_gap(prev):
+                    still.append(prev)
+            elif outcome != SOFT_FAILED:
+                still.append(prev)
+        return still
+
+    async def _not_held(self, event_ids: list[str]) -> list[str]:
+        """The events not on the timeline here (state history included)."""
+        found = await self._event_store.get_events(event_ids)
+        return [e for e in event_ids if e not in found or found[e].stream_pos <= DEEP_HISTORY]
+
+    async def _rejected_gap(self, event_id: str) -> bool:
+        """Whether a rejected event cites prev_events that are not in the DAG here."""
+        kept = await self._received.get_pdus([event_id], (REJECTED,))
+        if event_id not in kept:
+            return True
+        prevs = await self._not_held(prev_event_ids(kept[event_id][1]))
+        outcomes = await self._received.outcomes(prevs)
+        return any(outcomes.get(p) not in (SOFT_FAILED, REJECTED) for p in prevs)
 
     async def _fill_gap(
         self, origin: str, room_id: str, version: RoomVersion, event_id: str, pdu: JsonDict
