@@ -23,8 +23,13 @@ from sceau.services.remote_rooms import Backfilled
 from sceau.services.state_history import DEEP_HISTORY, write_state_history
 from sceau.storage.events import EventStore
 from sceau.storage.federation import ReceivedTransactionStore
-from tests.services.federation_support import RemoteServer, extremities, room_state
-from tests.services.test_event_graph import BOB, _room_with_bob
+from tests.services.federation_support import (
+    BOB,
+    RemoteServer,
+    extremities,
+    room_state,
+    room_with_bob,
+)
 from tests.test_config import _workers
 
 ROOM = "!room:here.example"
@@ -182,7 +187,7 @@ async def test_received_events_and_remote_room_writes_are_handed_over_when_not_o
 async def test_a_transaction_whose_rooms_writer_is_unreachable_is_refused_then_retried(services):
     """503 and nothing recorded: the origin sends it again, and then it is placed."""
     remote = RemoteServer()
-    room_id, version, bob_join, pipeline = await _room_with_bob(services, remote)
+    room_id, version, bob_join, pipeline = await room_with_bob(services, remote)
     event_id, pdu = remote.event(
         version,
         room_id,

@@ -14,7 +14,7 @@ from tests.http.federation_support import (
     federation_overrides,
     signed,
 )
-from tests.services.federation_support import CREATOR, RemoteServer
+from tests.services.federation_support import CREATOR, RemoteServer, remote_join
 
 V1 = "/_matrix/federation/v1"
 BOB = f"@bob:{REMOTE}"
@@ -44,21 +44,7 @@ async def _shared_room(services, *, history: str = "shared") -> tuple[str, str, 
         await services.events.send(room_id, EventSpec("m.room.message", {"body": f"m{i}"}, CREATOR))
         for i in range(3)
     ]
-    version = await services.events.room_version(room_id)
-    state = await services.stores.state.current_state_ids(room_id)
-    ext = await services.stores.rooms.forward_extremities(room_id)
-    remote = _remote()
-    join_id, join = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.member",
-        {"membership": "join"},
-        state_key=BOB,
-        state=state,
-        prev_events=list(ext),
-        depth=max(ext.values()) + 1,
-    )
+    _version, join_id, join = await remote_join(services, _remote(), room_id, BOB)
     result = await services.federation_rooms.pipeline.receive_pdus(REMOTE, [join])
     assert result == {join_id: None}
     return room_id, join_id, before

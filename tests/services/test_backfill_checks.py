@@ -7,27 +7,31 @@ allow is rejected alone and never reaches the timeline.
 """
 
 from sceau.services.events import EventSpec
-from sceau.storage.received_pdus import REJECTED, ReceivedPduStore
+from sceau.services.state_history import DEEP_HISTORY
+from sceau.storage.received_pdus import REJECTED
 from tests.services.federation_support import (
+    BOB,
     CREATOR,
     FakePeer,
     RemoteServer,
     extremities,
     make_backfiller,
+    next_depth,
+    outcomes,
+    rename_held_as_state_history,
     room_state,
+    room_with_bob,
 )
-from tests.services.test_event_graph import BOB, _room_with_bob, msg_depth
 
 
 async def _gap(services, remote, peer, room_id, version, join_id, behind):
     """Bob's server sends an event citing ``behind``, which it will not give at once."""
     state = await room_state(services, room_id)
-    last_id, last = remote.event(
+    last_id, last = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "after the gap"},
+        "after the gap",
         state=state,
         prev_events=[behind],
         depth=remote.built[behind]["depth"] + 1,
@@ -40,17 +44,16 @@ async def _gap(services, remote, peer, room_id, version, join_id, behind):
 async def test_a_backfilled_event_gets_the_state_before_it_from_its_prev_events(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state_at_join = await room_state(services, room_id)
-    lost_id, _ = remote.event(
+    lost_id, _ = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "lost"},
+        "lost",
         state=state_at_join,
         prev_events=[join_id],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
     )
     last_id, last = await _gap(services, remote, peer, room_id, version, join_id, lost_id)
     assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
@@ -69,41 +72,31 @@ async def test_a_backfilled_event_gets_the_state_before_it_from_its_prev_events(
 async def test_a_forged_event_in_a_backfill_answer_is_rejected_and_not_written(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
-    forged_id, _ = remote.event(
+    forged_id, _ = remote.forged_power_levels(
         version,
         room_id,
-        BOB,
-        "m.room.power_levels",
-        {"users": {BOB: 100}},
-        state_key="",
         state=state,
         prev_events=[join_id],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
     )
     last_id, last = await _gap(services, remote, peer, room_id, version, join_id, forged_id)
     assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
     peer.backfill_answer = [forged_id]
     assert not await make_backfiller(services, pipeline, peer).backfill(room_id, 10)
     assert await services.stores.events.get_event(forged_id) is None
-    outcomes = await ReceivedPduStore(services.stores.db).outcomes([forged_id])
-    assert outcomes[forged_id] == REJECTED
+    assert await outcomes(services, forged_id) == [REJECTED]
     assert (await room_state(services, room_id))[("m.room.power_levels", "")] == state[
         ("m.room.power_levels", "")
     ]
 
 
 async def test_a_state_event_held_as_state_history_is_backfilled_onto_the_timeline_once(services):
-    from sceau.services.state_history import DEEP_HISTORY
-    from tests.services.test_fetched_events_auth import _rename_held_as_state_history
-
-    remote = RemoteServer()
-    peer = FakePeer(remote)
-    room_id, pipeline, state, (rename_id, _), _last = await _rename_held_as_state_history(
-        services, remote, peer
-    )
-    backfiller = make_backfiller(services, pipeline, peer)
+    gap = await rename_held_as_state_history(services, RemoteServer())
+    room_id, state, rename_id = gap.room_id, gap.state, gap.rename_id
+    peer = gap.peer
+    backfiller = make_backfiller(services, gap.pipeline, peer)
     # Held as state history only, the rename is a gap behind the event citing it.
     assert rename_id in (await backfiller.gaps(room_id))[0]
     peer.backfill_answer = [rename_id]

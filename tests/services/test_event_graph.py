@@ -9,44 +9,20 @@ import pytest
 
 from sceau.protocol.room_versions import get_room_version
 from sceau.services.events import EventSpec
-from sceau.storage.received_pdus import ACCEPTED, OUTLIER, REJECTED, SOFT_FAILED, ReceivedPduStore
+from sceau.storage.received_pdus import ACCEPTED, OUTLIER, REJECTED, SOFT_FAILED
 from tests.services.federation_support import (
+    BOB,
     CREATOR,
     FakePeer,
     RemoteServer,
+    ban,
     extremities,
     make_pipeline,
+    next_depth,
+    outcomes,
     room_state,
+    room_with_bob,
 )
-
-BOB = "@bob:remote.test"
-
-
-async def _room_with_bob(services, remote: RemoteServer, peer: FakePeer | None = None):
-    """A public room made here, joined by @bob of the remote server; returns (room, version, join)."""
-    room_id = await services.rooms.create_room(CREATOR, {"preset": "public_chat"})
-    version = await services.events.room_version(room_id)
-    state = await room_state(services, room_id)
-    ext = await extremities(services, room_id)
-    join_id, join = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.member",
-        {"membership": "join"},
-        state_key=BOB,
-        state=state,
-        prev_events=list(ext),
-        depth=max(ext.values()) + 1,
-    )
-    pipeline = make_pipeline(services, remote, peer)
-    assert await pipeline.receive_pdus(remote.name, [join]) == {join_id: None}
-    return room_id, version, join_id, pipeline
-
-
-async def _outcome(services, event_id: str) -> str | None:
-    found = await ReceivedPduStore(services.stores.db).outcomes([event_id])
-    return found.get(event_id)
 
 
 def _message(sender: str, body: str) -> EventSpec:
@@ -55,23 +31,22 @@ def _message(sender: str, body: str) -> EventSpec:
 
 async def test_a_remote_join_and_message_reach_the_room_like_local_events(services):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     assert await services.stores.state.membership(room_id, BOB) == "join"
     state = await room_state(services, room_id)
-    msg_id, msg = remote.event(
+    msg_id, msg = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "hi"},
+        "hi",
         state=state,
         prev_events=[join_id],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
     )
     assert await pipeline.receive_pdus(remote.name, [msg]) == {msg_id: None}
     stored = await services.stores.events.get_event(msg_id)
     assert stored is not None and stored.pdu["content"] == {"body": "hi"}
-    assert await _outcome(services, msg_id) == ACCEPTED
+    assert await outcomes(services, msg_id) == [ACCEPTED]
     assert list(await extremities(services, room_id)) == [msg_id]
     # The in-memory tail that /sync reads holds it, as for a local send.
     tail = services.events.recent.newest(
@@ -84,21 +59,16 @@ async def test_a_remote_join_and_message_reach_the_room_like_local_events(servic
     assert pdu["prev_events"] == [msg_id] and pdu["depth"] == msg["depth"] + 1
 
 
-def msg_depth(ext: dict[str, int]) -> int:
-    return max(ext.values()) + 1
-
-
 async def test_a_fork_leaves_two_extremities_and_the_next_local_send_merges_them(services):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     state = await room_state(services, room_id)
     local_id = await services.events.send(room_id, _message(CREATOR, "local"))
-    fork_id, fork = remote.event(
+    fork_id, fork = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "fork"},
+        "fork",
         state=state,
         prev_events=[join_id],
         depth=remote.built[join_id]["depth"] + 1,
@@ -115,34 +85,29 @@ async def test_a_fork_leaves_two_extremities_and_the_next_local_send_merges_them
 
 async def test_a_forged_power_level_change_is_rejected_and_changes_nothing(services):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     state = await room_state(services, room_id)
     pl_id = state[("m.room.power_levels", "")]
     pl = (await services.stores.events.get_event(pl_id)).pdu["content"]
-    forged_content = {**pl, "users": {**pl.get("users", {}), BOB: 100}}
-    forged_id, forged = remote.event(
+    forged_id, forged = remote.forged_power_levels(
         version,
         room_id,
-        BOB,
-        "m.room.power_levels",
-        forged_content,
-        state_key="",
         state=state,
         prev_events=[join_id],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
+        based_on=pl,
     )
     result = await pipeline.receive_pdus(remote.name, [forged])
     assert result[forged_id] is not None
-    assert await _outcome(services, forged_id) == REJECTED
+    assert await outcomes(services, forged_id) == [REJECTED]
     assert (await room_state(services, room_id))[("m.room.power_levels", "")] == pl_id
     assert await services.stores.events.get_event(forged_id) is None
     # A later event citing the forged one as an auth event is rejected too.
-    after_id, after = remote.event(
+    after_id, after = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "I am admin"},
+        "I am admin",
         state={**state, ("m.room.power_levels", ""): forged_id},
         prev_events=[forged_id],
         depth=forged["depth"] + 1,
@@ -154,26 +119,22 @@ async def test_a_forged_power_level_change_is_rejected_and_changes_nothing(servi
 
 async def test_a_message_racing_a_ban_is_soft_failed_and_kept_from_clients(services):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     state_at_join = await room_state(services, room_id)
-    ban_id = await services.events.send(
-        room_id,
-        EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=BOB),
-    )
+    ban_id = await ban(services, room_id, BOB)
     # Bob's server had not seen the ban: its message cites his join.
-    msg_id, msg = remote.event(
+    msg_id, msg = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "too late"},
+        "too late",
         state=state_at_join,
         prev_events=[join_id],
         depth=remote.built[join_id]["depth"] + 1,
     )
     result = await pipeline.receive_pdus(remote.name, [msg])
     assert result[msg_id] is not None and "soft_failed" in result[msg_id]
-    assert await _outcome(services, msg_id) == SOFT_FAILED
+    assert await outcomes(services, msg_id) == [SOFT_FAILED]
     assert await services.stores.events.get_event(msg_id) is None
     assert list(await extremities(services, room_id)) == [ban_id]
     assert await services.stores.state.membership(room_id, BOB) == "ban"
@@ -183,7 +144,7 @@ async def test_a_message_racing_a_ban_is_soft_failed_and_kept_from_clients(servi
 
 async def test_a_state_reset_from_an_old_branch_does_not_undo_later_changes(services):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     state_at_join = await room_state(services, room_id)
     name_id = await services.events.send(
         room_id, EventSpec("m.room.name", {"name": "Later name"}, CREATOR, state_key="")
@@ -194,13 +155,11 @@ async def test_a_state_reset_from_an_old_branch_does_not_undo_later_changes(serv
     )
     # Bob's server branches off his join: in its view the room is still public
     # and unnamed. Its state event (a new display name) is legitimate there.
-    rename_id, rename = remote.event(
+    rename_id, rename = remote.member(
         version,
         room_id,
         BOB,
-        "m.room.member",
         {"membership": "join", "displayname": "Bob"},
-        state_key=BOB,
         state=state_at_join,
         prev_events=[join_id],
         depth=remote.built[join_id]["depth"] + 1,
@@ -237,25 +196,23 @@ async def test_a_state_reset_from_an_old_branch_does_not_undo_later_changes(serv
 async def test_missing_prev_events_are_fetched_with_get_missing_events(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    one_id, _ = remote.event(
+    depth = next_depth(await extremities(services, room_id))
+    one_id, _ = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "1"},
+        "1",
         state=state,
         prev_events=[join_id],
         depth=depth,
     )
-    two_id, two = remote.event(
+    two_id, two = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "2"},
+        "2",
         state=state,
         prev_events=[one_id],
         depth=depth + 1,
@@ -273,27 +230,25 @@ async def test_missing_prev_events_are_fetched_with_get_missing_events(services)
 async def test_prev_events_that_cannot_be_fetched_take_their_state_from_state_ids(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
     local_id = await services.events.send(room_id, _message(CREATOR, "meanwhile"))
-    depth = msg_depth(await extremities(services, room_id))
+    depth = next_depth(await extremities(services, room_id))
     topic_state = dict(state)
-    gap_id, _gap = remote.event(
+    gap_id, _gap = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "lost"},
+        "lost",
         state=state,
         prev_events=[join_id],
         depth=depth,
     )
-    last_id, last = remote.event(
+    last_id, last = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "seen"},
+        "seen",
         state=state,
         prev_events=[gap_id],
         depth=depth + 1,
@@ -302,7 +257,7 @@ async def test_prev_events_that_cannot_be_fetched_take_their_state_from_state_id
     peer.state_answer[gap_id] = (list(topic_state.values()), [])
     assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
     assert ("GET", "state_ids") in peer.calls
-    assert await _outcome(services, gap_id) == OUTLIER
+    assert await outcomes(services, gap_id) == [OUTLIER]
     assert await services.stores.events.get_event(gap_id) is None
     assert set(await extremities(services, room_id)) == {local_id, last_id}
     assert (await room_state(services, room_id)) == state
@@ -310,17 +265,16 @@ async def test_prev_events_that_cannot_be_fetched_take_their_state_from_state_id
 
 async def test_an_event_whose_content_hash_fails_is_redacted_not_dropped(services):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     state = await room_state(services, room_id)
-    msg_id, msg = remote.event(
+    msg_id, msg = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "original"},
+        "original",
         state=state,
         prev_events=[join_id],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
     )
     tampered = {**msg, "content": {"body": "tampered"}}
     assert await pipeline.receive_pdus(remote.name, [tampered]) == {msg_id: None}
@@ -342,25 +296,23 @@ async def test_an_event_whose_content_hash_fails_is_redacted_not_dropped(service
 )
 async def test_a_malformed_or_badly_signed_pdu_is_refused_alone(services, change):
     remote = RemoteServer()
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote)
     state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    _bad_id, bad = remote.event(
+    depth = next_depth(await extremities(services, room_id))
+    _bad_id, bad = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "bad"},
+        "bad",
         state=state,
         prev_events=[join_id],
         depth=depth,
     )
-    good_id, good = remote.event(
+    good_id, good = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "good"},
+        "good",
         state=state,
         prev_events=[join_id],
         depth=depth,
@@ -377,12 +329,11 @@ async def test_a_malformed_or_badly_signed_pdu_is_refused_alone(services, change
 async def test_a_pdu_for_a_room_this_server_is_not_in_is_refused(services):
     remote = RemoteServer()
     version = get_room_version("11")
-    event_id, pdu = remote.event(
+    event_id, pdu = remote.message(
         version,
         "!elsewhere:remote.test",
         BOB,
-        "m.room.message",
-        {"body": "?"},
+        "?",
         state={},
         prev_events=[],
         depth=3,
@@ -395,18 +346,17 @@ async def test_a_pdu_for_a_room_this_server_is_not_in_is_refused(services):
 
 async def test_a_remote_redaction_applies_only_where_its_sender_may_redact(services):
     remote = RemoteServer()
-    room_id, version, _join_id, pipeline = await _room_with_bob(services, remote)
+    room_id, version, _join_id, pipeline = await room_with_bob(services, remote)
     theirs = await services.events.send(room_id, _message(CREATOR, "the creator's words"))
     state = await room_state(services, room_id)
-    own_id, own = remote.event(
+    own_id, own = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "bob's words"},
+        "bob's words",
         state=state,
         prev_events=[theirs],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
     )
     assert await pipeline.receive_pdus(remote.name, [own]) == {own_id: None}
     attempts = []
@@ -419,7 +369,7 @@ async def test_a_remote_redaction_applies_only_where_its_sender_may_redact(servi
             {"redacts": target},
             state=state,
             prev_events=list(await extremities(services, room_id)),
-            depth=msg_depth(await extremities(services, room_id)),
+            depth=next_depth(await extremities(services, room_id)),
         )
         attempts.append(redaction_id)
         assert await pipeline.receive_pdus(remote.name, [redaction]) == {redaction_id: None}
@@ -435,31 +385,22 @@ async def test_a_remote_redaction_applies_only_where_its_sender_may_redact(servi
 async def test_an_event_citing_a_rejected_one_takes_the_state_before_it_from_here(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
     pl_id = state[("m.room.power_levels", "")]
     pl = (await services.stores.events.get_event(pl_id)).pdu["content"]
-    depth = msg_depth(await extremities(services, room_id))
-    forged_id, forged = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.power_levels",
-        {**pl, "users": {**pl.get("users", {}), BOB: 100}},
-        state_key="",
-        state=state,
-        prev_events=[join_id],
-        depth=depth,
+    depth = next_depth(await extremities(services, room_id))
+    forged_id, forged = remote.forged_power_levels(
+        version, room_id, state=state, prev_events=[join_id], depth=depth, based_on=pl
     )
     assert (await pipeline.receive_pdus(remote.name, [forged]))[forged_id] is not None
-    assert await _outcome(services, forged_id) == REJECTED
+    assert await outcomes(services, forged_id) == [REJECTED]
     # Bob's server carries on from its forged change: its next event cites it.
-    next_id, nxt = remote.event(
+    next_id, nxt = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "after my change"},
+        "after my change",
         state=state,
         prev_events=[forged_id],
         depth=depth + 1,

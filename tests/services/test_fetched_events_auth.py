@@ -6,57 +6,47 @@ rejected alone, the others are kept as outliers, and a rejected event is no
 part of the state it came with.
 """
 
-from sceau.storage.received_pdus import ACCEPTED, OUTLIER, REJECTED, ReceivedPduStore
-from tests.services.federation_support import FakePeer, RemoteServer, extremities, room_state
-from tests.services.test_event_graph import BOB, _room_with_bob, msg_depth
+from sceau.storage.received_pdus import ACCEPTED, OUTLIER, REJECTED
+from tests.services.federation_support import (
+    BOB,
+    CAROL,
+    FakePeer,
+    RemoteServer,
+    ban,
+    extremities,
+    next_depth,
+    outcomes,
+    rename_held_as_state_history,
+    room_state,
+    room_with_bob,
+)
 
 PL = ("m.room.power_levels", "")
-
-
-async def _outcomes(services, *event_ids: str) -> list[str | None]:
-    found = await ReceivedPduStore(services.stores.db).outcomes(event_ids)
-    return [found.get(e) for e in event_ids]
-
-
-def _forged_power_levels(remote, version, room_id, state, prev, depth):
-    """Bob, at power 0, gives himself 100: well signed, not allowed by its auth events."""
-    return remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.power_levels",
-        {"users": {BOB: 100}},
-        state_key="",
-        state=state,
-        prev_events=[prev],
-        depth=depth,
-    )
 
 
 async def test_a_forged_state_event_in_a_state_ids_answer_is_rejected_alone(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    forged_id, _ = _forged_power_levels(remote, version, room_id, state, join_id, depth)
-    topic_id, _ = remote.event(
+    depth = next_depth(await extremities(services, room_id))
+    forged_id, _ = remote.forged_power_levels(
+        version, room_id, state=state, prev_events=[join_id], depth=depth
+    )
+    topic_id, _ = remote.member(
         version,
         room_id,
         BOB,
-        "m.room.member",
         {"membership": "join", "displayname": "Bob B."},
-        state_key=BOB,
         state=state,
         prev_events=[forged_id],
         depth=depth + 1,
     )
-    last_id, last = remote.event(
+    last_id, last = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "after the gap"},
+        "after the gap",
         state=state,
         prev_events=[topic_id],
         depth=depth + 2,
@@ -65,7 +55,7 @@ async def test_a_forged_state_event_in_a_state_ids_answer_is_rejected_alone(serv
     claimed = {**state, PL: forged_id, ("m.room.member", BOB): topic_id}
     peer.state_answer[topic_id] = (list(claimed.values()), [])
     assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
-    assert await _outcomes(services, forged_id, topic_id, last_id) == [
+    assert await outcomes(services, forged_id, topic_id, last_id) == [
         REJECTED,
         OUTLIER,
         ACCEPTED,
@@ -81,37 +71,32 @@ async def test_a_forged_state_event_in_a_state_ids_answer_is_rejected_alone(serv
 async def test_an_auth_chain_from_event_auth_is_checked_in_order_and_kept(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    one_id, _ = remote.event(
+    depth = next_depth(await extremities(services, room_id))
+    one_id, _ = remote.member(
         version,
         room_id,
         BOB,
-        "m.room.member",
         {"membership": "join", "displayname": "one"},
-        state_key=BOB,
         state=state,
         prev_events=[join_id],
         depth=depth,
     )
-    two_id, _ = remote.event(
+    two_id, _ = remote.member(
         version,
         room_id,
         BOB,
-        "m.room.member",
         {"membership": "join", "displayname": "two"},
-        state_key=BOB,
         state={**state, ("m.room.member", BOB): one_id},
         prev_events=[one_id],
         depth=depth + 1,
     )
-    msg_id, msg = remote.event(
+    msg_id, msg = remote.message(
         version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "cites an unseen member event"},
+        "cites an unseen member event",
         state={**state, ("m.room.member", BOB): two_id},
         prev_events=[join_id],
         depth=depth,
@@ -119,16 +104,18 @@ async def test_an_auth_chain_from_event_auth_is_checked_in_order_and_kept(servic
     peer.auth_answer = [two_id, one_id]  # newest first: checked in auth order all the same
     assert await pipeline.receive_pdus(remote.name, [msg]) == {msg_id: None}
     assert ("GET", "event_auth") in peer.calls
-    assert await _outcomes(services, one_id, two_id, msg_id) == [OUTLIER, OUTLIER, ACCEPTED]
+    assert await outcomes(services, one_id, two_id, msg_id) == [OUTLIER, OUTLIER, ACCEPTED]
 
 
 async def test_an_event_citing_a_forged_auth_event_from_event_auth_is_rejected(services):
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    forged_id, _ = _forged_power_levels(remote, version, room_id, state, join_id, depth)
+    depth = next_depth(await extremities(services, room_id))
+    forged_id, _ = remote.forged_power_levels(
+        version, room_id, state=state, prev_events=[join_id], depth=depth
+    )
     name_id, name = remote.event(
         version,
         room_id,
@@ -143,41 +130,13 @@ async def test_an_event_citing_a_forged_auth_event_from_event_auth_is_rejected(s
     peer.auth_answer = [forged_id]
     result = await pipeline.receive_pdus(remote.name, [name])
     assert result[name_id] is not None and "rejected auth event" in result[name_id]
-    assert await _outcomes(services, forged_id, name_id) == [REJECTED, REJECTED]
+    assert await outcomes(services, forged_id, name_id) == [REJECTED, REJECTED]
     assert ("m.room.name", "") not in await room_state(services, room_id)
 
 
 async def test_a_fetched_state_event_that_enters_the_current_state_can_be_read(services):
-    remote = RemoteServer()
-    peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
-    state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    rename_id, _ = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.member",
-        {"membership": "join", "displayname": "Bob B."},
-        state_key=BOB,
-        state=state,
-        prev_events=[join_id],
-        depth=depth,
-    )
-    last_id, last = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.message",
-        {"body": "after the gap"},
-        state={**state, ("m.room.member", BOB): rename_id},
-        prev_events=[rename_id],
-        depth=depth + 1,
-    )
-    peer.missing_answer = []
-    peer.auth_answer = [rename_id]
-    peer.state_answer[rename_id] = (list(state.values()), [])
-    assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
+    gap = await rename_held_as_state_history(services, RemoteServer())
+    room_id, state, rename_id = gap.room_id, gap.state, gap.rename_id
     assert (await room_state(services, room_id))[("m.room.member", BOB)] == rename_id
     # Clients read the state through the events table: the outlier is there,
     # below the timeline (never news), and what /members shows is Bob's new name.
@@ -187,66 +146,55 @@ async def test_a_fetched_state_event_that_enters_the_current_state_can_be_read(s
     timeline = await services.stores.events.room_events(room_id, limit=5, newest_first=True)
     assert rename_id not in [e.event_id for e in timeline if e.stream_pos > 0]
     # Cited again later, its state is not taken for empty: the event is placed.
-    next_id, nxt = remote.event(
-        version,
+    next_id, nxt = gap.remote.message(
+        gap.version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "from the renamed branch"},
+        "from the renamed branch",
         state={**state, ("m.room.member", BOB): rename_id},
         prev_events=[rename_id],
-        depth=depth + 1,
+        depth=gap.rename["depth"] + 1,
     )
-    assert await pipeline.receive_pdus(remote.name, [nxt]) == {next_id: None}
+    assert await gap.pipeline.receive_pdus(gap.remote.name, [nxt]) == {next_id: None}
     placed = await services.stores.events.get_event(next_id)
     seen = await services.stores.state.get_state_ids(placed.state_group)
     assert seen[("m.room.member", BOB)] == rename_id and ("m.room.create", "") in seen
 
 
 async def test_a_state_ids_answer_that_resets_a_ban_does_not_lift_it(services):
-    from sceau.services.events import EventSpec
-    from tests.services.federation_support import CREATOR
-
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
-    carol = "@carol:remote.test"
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
     before_ban = await room_state(services, room_id)
-    carol_id, carol_join = remote.event(
+    carol_id, carol_join = remote.member(
         version,
         room_id,
-        carol,
-        "m.room.member",
+        CAROL,
         {"membership": "join"},
-        state_key=carol,
         state=before_ban,
         prev_events=[join_id],
-        depth=msg_depth(await extremities(services, room_id)),
+        depth=next_depth(await extremities(services, room_id)),
     )
     assert await pipeline.receive_pdus(remote.name, [carol_join]) == {carol_id: None}
     joined = await room_state(services, room_id)
-    await services.events.send(
-        room_id, EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=BOB)
-    )
+    await ban(services, room_id, BOB)
     # Carol's server cites an event it will not give, and claims the state
     # there is the one from before the ban: Bob joined.
-    depth = msg_depth(await extremities(services, room_id))
-    hidden_id, _ = remote.event(
+    depth = next_depth(await extremities(services, room_id))
+    hidden_id, _ = remote.message(
         version,
         room_id,
-        carol,
-        "m.room.message",
-        {"body": "hidden"},
+        CAROL,
+        "hidden",
         state=joined,
         prev_events=[carol_id],
         depth=depth,
     )
-    last_id, last = remote.event(
+    last_id, last = remote.message(
         version,
         room_id,
-        carol,
-        "m.room.message",
-        {"body": "state reset?"},
+        CAROL,
+        "state reset?",
         state=joined,
         prev_events=[hidden_id],
         depth=depth + 1,
@@ -257,56 +205,18 @@ async def test_a_state_ids_answer_that_resets_a_ban_does_not_lift_it(services):
     assert await services.stores.state.membership(room_id, BOB) == "ban"
 
 
-async def _rename_held_as_state_history(services, remote, peer):
-    """Bob's rename reaches the room's state through a gap: held as state history only."""
-    room_id, version, join_id, pipeline = await _room_with_bob(services, remote, peer)
-    state = await room_state(services, room_id)
-    depth = msg_depth(await extremities(services, room_id))
-    rename_id, rename = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.member",
-        {"membership": "join", "displayname": "Bob B."},
-        state_key=BOB,
-        state=state,
-        prev_events=[join_id],
-        depth=depth,
-    )
-    last_id, last = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.message",
-        {"body": "after the gap"},
-        state={**state, ("m.room.member", BOB): rename_id},
-        prev_events=[rename_id],
-        depth=depth + 1,
-    )
-    peer.missing_answer = []
-    peer.auth_answer = [rename_id]
-    peer.state_answer[rename_id] = (list(state.values()), [])
-    assert await pipeline.receive_pdus(remote.name, [last]) == {last_id: None}
-    held = await services.stores.events.get_event(rename_id)
-    assert held is not None and held.stream_pos < 0  # state history, not the timeline
-    return room_id, pipeline, state, (rename_id, rename), last_id
-
-
 async def test_a_state_event_held_as_state_history_is_placed_once_when_sent_later(services):
-    remote = RemoteServer()
-    peer = FakePeer(remote)
-    room_id, pipeline, state, (rename_id, rename), last_id = await _rename_held_as_state_history(
-        services, remote, peer
-    )
+    gap = await rename_held_as_state_history(services, RemoteServer())
+    room_id, rename_id, rename = gap.room_id, gap.rename_id, gap.rename
     ends = await extremities(services, room_id)
-    assert last_id in ends
+    assert gap.last_id in ends
     # The origin now sends the rename itself (a retried transaction, say).
-    assert await pipeline.receive_pdus(remote.name, [rename]) == {rename_id: None}
+    assert await gap.pipeline.receive_pdus(gap.remote.name, [rename]) == {rename_id: None}
     placed = await services.stores.events.get_event(rename_id)
     assert placed is not None and placed.stream_pos > 0  # on the timeline now
-    assert await _outcomes(services, rename_id) == [ACCEPTED]
+    assert await outcomes(services, rename_id) == [ACCEPTED]
     # Its state is the state before it (after Bob's join), not the join's or the room's.
-    assert dict(await services.stores.state.get_state_ids(placed.state_group)) == state
+    assert dict(await services.stores.state.get_state_ids(placed.state_group)) == gap.state
     # Clients get it once, as a new timeline event; the extremities stay as they were.
     tail = services.events.recent.newest(
         room_id, after=placed.stream_pos - 1, before=placed.stream_pos + 1, limit=5
@@ -315,7 +225,7 @@ async def test_a_state_event_held_as_state_history_is_placed_once_when_sent_late
     assert await extremities(services, room_id) == ends
     assert (await room_state(services, room_id))[("m.room.member", BOB)] == rename_id
     # Sent again (or fetched through get_missing_events), it is not placed twice.
-    assert await pipeline.receive_pdus(remote.name, [rename]) == {rename_id: None}
+    assert await gap.pipeline.receive_pdus(gap.remote.name, [rename]) == {rename_id: None}
     rows = await services.stores.db.fetchall(
         "SELECT stream_pos FROM events WHERE event_id = ?", rename_id
     )

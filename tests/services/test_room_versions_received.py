@@ -12,39 +12,23 @@ from sceau.protocol.event_format import prev_event_ids
 from sceau.protocol.pdu import parse_pdu
 from sceau.services.events import EventSpec
 from tests.services.federation_support import (
+    BOB,
     CREATOR,
     RemoteServer,
     extremities,
-    make_pipeline,
     room_state,
+    room_with_bob,
 )
 
-BOB = "@bob:remote.test"
 VERSIONS = [str(n) for n in range(1, 13)]
 
 
 async def _room_with_bob(services, version_id: str, remote: RemoteServer):
-    room_id = await services.rooms.create_room(
-        CREATOR, {"preset": "public_chat", "room_version": version_id}
+    room_id, version, join_id, pipeline = await room_with_bob(
+        services, remote, room_version=version_id
     )
-    version = await services.events.room_version(room_id)
     assert version.identifier == version_id
-    state = await room_state(services, room_id)
-    ext = await extremities(services, room_id)
-    join_id, join = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.member",
-        {"membership": "join"},
-        state_key=BOB,
-        state=state,
-        prev_events=list(ext),
-        depth=max(ext.values()) + 1,
-    )
-    assert parse_pdu(join, version).event_id == join_id
-    pipeline = make_pipeline(services, remote)
-    assert await pipeline.receive_pdus(remote.name, [join]) == {join_id: None}
+    assert parse_pdu(remote.built[join_id], version).event_id == join_id
     return room_id, version, join_id, pipeline
 
 

@@ -8,90 +8,96 @@ clients and from this server's extremities (Synapse does not re-check it
 either).
 """
 
-from sceau.services.events import EventSpec
-from sceau.storage.received_pdus import ACCEPTED, SOFT_FAILED, ReceivedPduStore
+from dataclasses import dataclass
+
+from sceau.protocol.room_versions import RoomVersion
+from sceau.services.federation.pdu_pipeline import PduPipeline
+from sceau.storage.received_pdus import ACCEPTED, SOFT_FAILED
 from tests.services.federation_support import (
-    CREATOR,
+    BOB,
+    CAROL,
     FakePeer,
     RemoteServer,
+    ban,
+    depth_of,
     extremities,
+    outcomes,
     room_state,
+    room_with_bob,
 )
-from tests.services.test_event_graph import BOB, _room_with_bob
-
-CAROL = "@carol:remote.test"
 
 
-async def _outcomes(services, *event_ids: str) -> list[str | None]:
-    found = await ReceivedPduStore(services.stores.db).outcomes(event_ids)
-    return [found.get(e) for e in event_ids]
+@dataclass
+class CarolJoined:
+    """A room made here that Bob, then Carol, of the remote server joined."""
+
+    remote: RemoteServer
+    peer: FakePeer
+    pipeline: PduPipeline
+    room_id: str
+    version: RoomVersion
+    carol_join: str
+    #: The depth of the remote server's next event after Carol's join.
+    depth: int
+    #: The room's state once Carol joined.
+    state: dict
 
 
-async def _join(remote, version, room_id, user, state, prev, depth, pipeline):
-    event_id, pdu = remote.event(
-        version,
-        room_id,
-        user,
-        "m.room.member",
-        {"membership": "join"},
-        state_key=user,
-        state=state,
-        prev_events=[prev],
-        depth=depth,
-    )
-    assert await pipeline.receive_pdus(remote.name, [pdu]) == {event_id: None}
-    return event_id
-
-
-async def test_an_event_citing_a_soft_failed_one_is_placed_without_fetching_it(services):
+async def _carol_joined(services) -> CarolJoined:
     remote = RemoteServer()
     peer = FakePeer(remote)
-    room_id, version, bob_join, pipeline = await _room_with_bob(services, remote, peer)
+    room_id, version, bob_join, pipeline = await room_with_bob(services, remote, peer)
     depth = remote.built[bob_join]["depth"] + 1
-    carol_join = await _join(
-        remote,
+    carol_join, join = remote.member(
         version,
         room_id,
         CAROL,
-        await room_state(services, room_id),
-        bob_join,
-        depth,
-        pipeline,
+        {"membership": "join"},
+        state=await room_state(services, room_id),
+        prev_events=[bob_join],
+        depth=depth,
     )
-    state_before_ban = await room_state(services, room_id)
-    ban_id = await services.events.send(
-        room_id, EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=BOB)
-    )
-    c_id, c = remote.event(
-        version,
-        room_id,
+    assert await pipeline.receive_pdus(remote.name, [join]) == {carol_join: None}
+    state = await room_state(services, room_id)
+    return CarolJoined(remote, peer, pipeline, room_id, version, carol_join, depth + 1, state)
+
+
+async def _evasion_and_merge(services, room: CarolJoined, ban_id: str):
+    """C: Bob talks past his ban (his server had not seen it); D: Carol merges the ban and C."""
+    c_id, c = room.remote.message(
+        room.version,
+        room.room_id,
         BOB,
-        "m.room.message",
-        {"body": "evading the ban"},
-        state=state_before_ban,
-        prev_events=[carol_join],
-        depth=depth + 1,
+        "evading the ban",
+        state=room.state,
+        prev_events=[room.carol_join],
+        depth=room.depth,
     )
+    d_id, d = room.remote.message(
+        room.version,
+        room.room_id,
+        CAROL,
+        "both branches",
+        state={**room.state, ("m.room.member", BOB): ban_id},
+        prev_events=[ban_id, c_id],
+        depth=max(await depth_of(services, ban_id), room.depth) + 1,
+    )
+    return (c_id, c), (d_id, d)
+
+
+async def test_an_event_citing_a_soft_failed_one_is_placed_without_fetching_it(services):
+    room = await _carol_joined(services)
+    room_id, pipeline, peer, remote = room.room_id, room.pipeline, room.peer, room.remote
+    ban_id = await ban(services, room_id, BOB)
+    (c_id, c), (d_id, d) = await _evasion_and_merge(services, room, ban_id)
     result = await pipeline.receive_pdus(remote.name, [c])
     assert "soft_failed" in (result[c_id] or "")
     assert list(await extremities(services, room_id)) == [ban_id]
     # Carol's server saw C, then the ban: D merges both branches.
-    ban_depth = (await services.stores.events.get_event(ban_id)).pdu["depth"]
-    state_at_d = {**state_before_ban, ("m.room.member", BOB): ban_id}
-    d_id, d = remote.event(
-        version,
-        room_id,
-        CAROL,
-        "m.room.message",
-        {"body": "both branches"},
-        state=state_at_d,
-        prev_events=[ban_id, c_id],
-        depth=max(ban_depth, depth + 1) + 1,
-    )
     peer.calls.clear()
     assert await pipeline.receive_pdus(remote.name, [d]) == {d_id: None}
     assert peer.calls == []  # C's state was computed here, nothing asked
-    assert await _outcomes(services, c_id, d_id) == [SOFT_FAILED, ACCEPTED]
+    assert await outcomes(services, c_id, d_id) == [SOFT_FAILED, ACCEPTED]
     assert list(await extremities(services, room_id)) == [d_id]
     assert await services.events.graph.load_pdus([c_id])  # in the DAG...
     assert await services.stores.events.get_event(c_id) is None  # ...never on the timeline
@@ -103,51 +109,32 @@ async def test_an_event_citing_a_soft_failed_one_is_placed_without_fetching_it(s
 
 
 async def test_a_soft_failed_state_event_takes_part_in_resolution_when_cited(services):
-    remote = RemoteServer()
-    peer = FakePeer(remote)
-    room_id, version, bob_join, pipeline = await _room_with_bob(services, remote, peer)
-    depth = remote.built[bob_join]["depth"] + 1
-    carol_join = await _join(
-        remote,
-        version,
-        room_id,
-        CAROL,
-        await room_state(services, room_id),
-        bob_join,
-        depth,
-        pipeline,
-    )
-    state_before = await room_state(services, room_id)
+    room = await _carol_joined(services)
+    room_id, pipeline, peer, remote = room.room_id, room.pipeline, room.peer, room.remote
     # The creator bans Carol; meanwhile, in her server's view still joined,
     # she changes her display name: a state event soft-failed here.
-    ban_id = await services.events.send(
-        room_id, EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=CAROL)
-    )
-    rename_id, rename = remote.event(
-        version,
+    ban_id = await ban(services, room_id, CAROL)
+    rename_id, rename = remote.member(
+        room.version,
         room_id,
         CAROL,
-        "m.room.member",
         {"membership": "join", "displayname": "Carol"},
-        state_key=CAROL,
-        state=state_before,
-        prev_events=[carol_join],
-        depth=depth + 1,
+        state=room.state,
+        prev_events=[room.carol_join],
+        depth=room.depth,
     )
     result = await pipeline.receive_pdus(remote.name, [rename])
     assert "soft_failed" in (result[rename_id] or "")
     # Bob's server merges the ban and the rename: both states take part in
     # the resolution, and the ban (a power event) wins over Carol's change.
-    ban_depth = (await services.stores.events.get_event(ban_id)).pdu["depth"]
-    merge_id, merge = remote.event(
-        version,
+    merge_id, merge = remote.message(
+        room.version,
         room_id,
         BOB,
-        "m.room.message",
-        {"body": "merge"},
-        state=state_before,
+        "merge",
+        state=room.state,
         prev_events=[ban_id, rename_id],
-        depth=max(ban_depth, depth + 1) + 1,
+        depth=max(await depth_of(services, ban_id), room.depth) + 1,
     )
     peer.calls.clear()
     assert await pipeline.receive_pdus(remote.name, [merge]) == {merge_id: None}
@@ -159,42 +146,14 @@ async def test_a_soft_failed_state_event_takes_part_in_resolution_when_cited(ser
 
 
 async def test_a_soft_failed_event_cited_later_in_the_same_transaction_is_found(services):
-    remote = RemoteServer()
-    peer = FakePeer(remote)
-    room_id, version, bob_join, pipeline = await _room_with_bob(services, remote, peer)
-    depth = remote.built[bob_join]["depth"] + 1
-    state = await room_state(services, room_id)
-    carol_join = await _join(remote, version, room_id, CAROL, state, bob_join, depth, pipeline)
-    state_before_ban = await room_state(services, room_id)
-    ban_id = await services.events.send(
-        room_id, EventSpec("m.room.member", {"membership": "ban"}, CREATOR, state_key=BOB)
-    )
-    c_id, c = remote.event(
-        version,
-        room_id,
-        BOB,
-        "m.room.message",
-        {"body": "evading the ban"},
-        state=state_before_ban,
-        prev_events=[carol_join],
-        depth=depth + 1,
-    )
-    ban_depth = (await services.stores.events.get_event(ban_id)).pdu["depth"]
-    d_id, d = remote.event(
-        version,
-        room_id,
-        CAROL,
-        "m.room.message",
-        {"body": "both branches"},
-        state={**state_before_ban, ("m.room.member", BOB): ban_id},
-        prev_events=[ban_id, c_id],
-        depth=max(ban_depth, depth + 1) + 1,
-    )
-    peer.calls.clear()
+    room = await _carol_joined(services)
+    ban_id = await ban(services, room.room_id, BOB)
+    (c_id, c), (d_id, d) = await _evasion_and_merge(services, room, ban_id)
+    room.peer.calls.clear()
     # D comes first in the transaction: C, which it cites, is found in the batch.
-    result = await pipeline.receive_pdus(remote.name, [d, c])
+    result = await room.pipeline.receive_pdus(room.remote.name, [d, c])
     assert result[d_id] is None and "soft_failed" in (result[c_id] or "")
-    assert peer.calls == []  # nothing asked: C was in the transaction
-    assert await _outcomes(services, c_id, d_id) == [SOFT_FAILED, ACCEPTED]
-    assert list(await extremities(services, room_id)) == [d_id]
+    assert room.peer.calls == []  # nothing asked: C was in the transaction
+    assert await outcomes(services, c_id, d_id) == [SOFT_FAILED, ACCEPTED]
+    assert list(await extremities(services, room.room_id)) == [d_id]
     assert await services.stores.events.get_event(c_id) is None
