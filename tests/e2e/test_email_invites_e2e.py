@@ -26,9 +26,14 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import free_port
-from tests.e2e.federation_servers import FederatedServer, FederationLab
-from tests.e2e.test_federation_rooms import has_body, send, sync_until
-from tests.e2e.test_federation_tls import Client
+from tests.e2e.federation_servers import (
+    Client,
+    FederatedServer,
+    FederationLab,
+    has_body,
+    send,
+    sync_until,
+)
 from tests.smtp_support import Inbox
 
 pytestmark = pytest.mark.e2e

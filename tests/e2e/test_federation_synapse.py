@@ -10,9 +10,8 @@ import ssl
 import httpx
 import pytest
 
-from tests.e2e.federation_servers import FederatedServer, FederationLab
+from tests.e2e.federation_servers import Client, FederatedServer, FederationLab, register
 from tests.e2e.synapse_server import SynapsePair, SynapseProcess
-from tests.e2e.test_federation_tls import Client, register
 from tests.http.test_keys_helpers import ClientDevice
 
 pytestmark = pytest.mark.e2e

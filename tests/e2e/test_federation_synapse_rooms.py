@@ -8,18 +8,32 @@ messages, edits, redactions, receipts and typing cross in both directions.
 
 import asyncio
 import ssl
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import nio
 import pytest
 
-from tests.e2e.federation_servers import OUTAGE_S, FederationLab, wait_for_federation_listener
+from tests.e2e.federation_servers import (
+    OUTAGE_S,
+    FederationLab,
+    caught_up,
+    edit_then_redact,
+    has_body,
+    invited,
+    joined,
+    new_device_reads,
+    receipt_for,
+    register,
+    say,
+    send,
+    send_while_away,
+    sync_until,
+    timeline,
+    typing,
+    wait_for_federation_listener,
+)
 from tests.e2e.synapse_server import SynapsePair, SynapseProcess
-from tests.e2e.test_federation_rooms import ephemeral, has_body, send, sync_until, timeline
 from tests.e2e.test_federation_synapse import register_on_synapse
-from tests.e2e.test_federation_tls import register
 
 pytestmark = pytest.mark.e2e
 
@@ -27,34 +41,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def pair(synapse_pair: SynapsePair) -> tuple[FederationLab, SynapseProcess]:
     return synapse_pair.lab, synapse_pair.synapse
-
-
-def joined(room_id: str):  # type: ignore[no-untyped-def]
-    return lambda body: room_id in body.get("rooms", {}).get("join", {})
-
-
-def redacts(room_id: str, event_id: str) -> Callable[[dict[str, Any]], bool]:
-    """A sync holding the redaction of ``event_id`` (``redacts`` at the top or in content)."""
-    return lambda body: any(
-        e["type"] == "m.room.redaction"
-        and e.get("redacts", e.get("content", {}).get("redacts")) == event_id
-        for e in timeline(body, room_id)
-    )
-
-
-def receipt_for(room_id: str, event_id: str, user_id: str) -> Callable[[dict[str, Any]], bool]:
-    """A sync carrying ``user_id``'s read receipt for ``event_id``."""
-    return lambda body: any(
-        e["type"] == "m.receipt" and user_id in e["content"].get(event_id, {}).get("m.read", {})
-        for e in ephemeral(body, room_id)
-    )
-
-
-def typing(room_id: str, user_id: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda body: any(
-        e["type"] == "m.typing" and user_id in e["content"].get("user_ids", [])
-        for e in ephemeral(body, room_id)
-    )
 
 
 async def test_a_sceau_user_joins_a_synapse_room_and_they_talk(pair):
@@ -72,22 +58,9 @@ async def test_a_sceau_user_joins_a_synapse_room_and_they_talk(pair):
         ),
         "alice's join on Synapse",
     )
-    first = await send(sam, room_id, {"msgtype": "m.text", "body": "from synapse"}, "s1")
-    await sync_until(alice, has_body(room_id, "from synapse"), "Synapse's message on Sceau")
-    mine = await send(alice, room_id, {"msgtype": "m.text", "body": "from sceau"}, "a1")
-    await sync_until(sam, has_body(room_id, "from sceau"), "Sceau's message on Synapse")
-
-    edit = {
-        "msgtype": "m.text",
-        "body": "* edited on synapse",
-        "m.new_content": {"msgtype": "m.text", "body": "edited on synapse"},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": first},
-    }
-    await send(sam, room_id, edit, "s2")
-    await sync_until(alice, has_body(room_id, "* edited on synapse"), "the edit")
-    await alice.ok("PUT", f"/rooms/{room_id}/redact/{mine}/r1", json={})
-    await sync_until(sam, redacts(room_id, mine), "the redaction on Synapse")
-    assert (await sam.ok("GET", f"/rooms/{room_id}/event/{mine}"))["content"] == {}
+    first = await say(sam, alice, room_id, "from synapse", "s1", "Synapse's message on Sceau")
+    mine = await say(alice, sam, room_id, "from sceau", "a1", "Sceau's message on Synapse")
+    await edit_then_redact(room_id, sam, first, alice, mine, "edited on synapse")
     await sam.ok("POST", f"/rooms/{room_id}/receipt/m.read/{mine}", json={})
     await sync_until(alice, receipt_for(room_id, mine, sam.user_id), "Synapse's receipt")
 
@@ -99,22 +72,9 @@ async def test_a_synapse_user_joins_a_sceau_room_and_they_talk(pair):
     room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
     await sam.ok("POST", f"/join/{room_id}?server_name={lab.servers[0].name}")
     await sync_until(sam, joined(room_id), "the Sceau room joined on Synapse")
-    first = await send(alice, room_id, {"msgtype": "m.text", "body": "hello synapse"}, "a1")
-    await sync_until(sam, has_body(room_id, "hello synapse"), "Sceau's message on Synapse")
-    theirs = await send(sam, room_id, {"msgtype": "m.text", "body": "hello sceau"}, "s1")
-    await sync_until(alice, has_body(room_id, "hello sceau"), "Synapse's message on Sceau")
-
-    edit = {
-        "msgtype": "m.text",
-        "body": "* edited on sceau",
-        "m.new_content": {"msgtype": "m.text", "body": "edited on sceau"},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": first},
-    }
-    await send(alice, room_id, edit, "a2")
-    await sync_until(sam, has_body(room_id, "* edited on sceau"), "Sceau's edit on Synapse")
-    await sam.ok("PUT", f"/rooms/{room_id}/redact/{theirs}/r1", json={})
-    await sync_until(alice, redacts(room_id, theirs), "Synapse's redaction on Sceau")
-    assert (await alice.ok("GET", f"/rooms/{room_id}/event/{theirs}"))["content"] == {}
+    first = await say(alice, sam, room_id, "hello synapse", "a1", "Sceau's message on Synapse")
+    theirs = await say(sam, alice, room_id, "hello sceau", "s1", "Synapse's message on Sceau")
+    await edit_then_redact(room_id, alice, first, sam, theirs, "edited on sceau")
     await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{theirs}", json={})
     await sync_until(sam, receipt_for(room_id, theirs, alice.user_id), "Sceau's receipt on Synapse")
     await alice.ok(
@@ -133,17 +93,15 @@ async def test_invites_cross_both_ways_and_are_accepted(pair):
     sam = await register_on_synapse(synapse, "sam_s3")
     ours = (await alice.ok("POST", "/createRoom", json={"preset": "private_chat"}))["room_id"]
     await alice.ok("POST", f"/rooms/{ours}/invite", json={"user_id": sam.user_id})
-    await sync_until(sam, lambda b: ours in b.get("rooms", {}).get("invite", {}), "invite")
+    await sync_until(sam, invited(ours), "invite")
     await sam.ok("POST", f"/join/{ours}")
-    await send(alice, ours, {"msgtype": "m.text", "body": "in our room"}, "a1")
-    await sync_until(sam, has_body(ours, "in our room"), "the message after the invite")
+    await say(alice, sam, ours, "in our room", "a1", "the message after the invite")
 
     theirs = (await sam.ok("POST", "/createRoom", json={"preset": "private_chat"}))["room_id"]
     await sam.ok("POST", f"/rooms/{theirs}/invite", json={"user_id": alice.user_id})
-    await sync_until(alice, lambda b: theirs in b.get("rooms", {}).get("invite", {}), "invite")
+    await sync_until(alice, invited(theirs), "invite")
     await alice.ok("POST", f"/join/{theirs}")
-    await send(sam, theirs, {"msgtype": "m.text", "body": "in their room"}, "s1")
-    await sync_until(alice, has_body(theirs, "in their room"), "the message after the invite")
+    await say(sam, alice, theirs, "in their room", "s1", "the message after the invite")
 
 
 def _synapse_e2ee_client(
@@ -214,37 +172,15 @@ async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse_and_new
         ok(await sam_phone.login(PASSWORD, device_name="phone"), nio.LoginResponse, "login")
         await crypto_sync(sam_phone)
         _seen(sam_phone)
-        await until(
-            [alice, sam_phone],
-            lambda: sam_phone.device_id in alice.device_store[sam.user_id],
-            "Alice's client sees Sam's new device",
-            within_s=60,
-        )
-        await send_secret(alice, room_id, "for sam's phone")
-        await until(
-            [alice, sam, sam_phone],
-            lambda: "for sam's phone" in decrypted_texts(sam_phone, room_id),
-            "Sam's new device decrypts",
-            within_s=60,
-        )
+        await new_device_reads(alice, sam, sam_phone, room_id, "for sam's phone", "Sam's", 60)
 
         # Alice logs in a second device on Sceau: Synapse learns of it, and Sam's next
         # message is readable there.
         alice_laptop = await login_e2ee(lab.servers[0].process, tmp_path, alice.user_id, "laptop")
         extra.append(alice_laptop)
         _seen(alice_laptop)
-        await until(
-            [sam, alice_laptop],
-            lambda: alice_laptop.device_id in sam.device_store[alice.user_id],
-            "Sam's client sees Alice's new device",
-            within_s=60,
-        )
-        await send_secret(sam, room_id, "for alice's laptop")
-        await until(
-            [alice, sam, alice_laptop],
-            lambda: "for alice's laptop" in decrypted_texts(alice_laptop, room_id),
-            "Alice's new device decrypts",
-            within_s=60,
+        await new_device_reads(
+            sam, alice, alice_laptop, room_id, "for alice's laptop", "Alice's", 60
         )
         for client in (alice, sam, sam_phone, alice_laptop):
             assert not undecryptable(client, room_id), client.user_id
@@ -260,37 +196,15 @@ async def test_synapse_stopped_for_a_while_catches_up_on_the_room(pair):
     room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
     await sam.ok("POST", f"/join/{room_id}?server_name={lab.servers[0].name}")
     await sync_until(sam, joined(room_id), "the room joined on Synapse")
-    sams = await send(sam, room_id, {"msgtype": "m.text", "body": "before"}, "s0")
-    await sync_until(alice, has_body(room_id, "before"), "Sam's message before the outage")
+    sams = await say(sam, alice, room_id, "before", "s0", "Sam's message before the outage")
     synapse.stop()
     try:
-        away = [
-            await send(alice, room_id, {"msgtype": "m.text", "body": f"while away {n}"}, f"w{n}")
-            for n in range(3)
-        ]
-        edit = {
-            "msgtype": "m.text",
-            "body": "* while away 0, edited",
-            "m.new_content": {"msgtype": "m.text", "body": "while away 0, edited"},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": away[0]},
-        }
-        await send(alice, room_id, edit, "e0")
-        await alice.ok("PUT", f"/rooms/{room_id}/redact/{away[1]}/r0", json={})
+        away = await send_while_away(alice, room_id, "while away", "w")
         await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{sams}", json={})
         await asyncio.sleep(OUTAGE_S)  # Sceau fails at least once and backs off
     finally:
         synapse.start()
-    seen: set[str] = set()
-    redacted, read = False, False
-
-    def everything(body: dict[str, Any]) -> bool:
-        nonlocal redacted, read
-        seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
-        redacted = redacted or redacts(room_id, away[1])(body)
-        read = read or receipt_for(room_id, sams, alice.user_id)(body)
-        wanted = {"while away 0", "while away 2", "* while away 0, edited"}
-        return wanted <= seen and redacted and read
-
+    everything = caught_up(room_id, "while away", away, receipt=(sams, alice.user_id))
     sam.since = None
     await sync_until(sam, everything, "what Sceau sent while Synapse was down")
     assert (await sam.ok("GET", f"/rooms/{room_id}/event/{away[1]}"))["content"] == {}
@@ -311,38 +225,17 @@ async def test_sceau_stopped_for_a_while_is_caught_up_by_synapse(pair):
     room_id = (await sam.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
     await alice.ok("POST", f"/join/{room_id}?server_name={synapse.name}")
     await sync_until(alice, joined(room_id), "the Synapse room joined")
-    await send(sam, room_id, {"msgtype": "m.text", "body": "before"}, "b0")
-    await sync_until(alice, has_body(room_id, "before"), "a message before the outage")
+    await say(sam, alice, room_id, "before", "b0", "a message before the outage")
     assert sceau.process is not None
     sceau.process.stop()
     try:
-        away = [
-            await send(sam, room_id, {"msgtype": "m.text", "body": f"while away {n}"}, f"s{n}")
-            for n in range(3)
-        ]
-        edit = {
-            "msgtype": "m.text",
-            "body": "* while away 0, edited",
-            "m.new_content": {"msgtype": "m.text", "body": "while away 0, edited"},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": away[0]},
-        }
-        await send(sam, room_id, edit, "e0")
-        await sam.ok("PUT", f"/rooms/{room_id}/redact/{away[1]}/r0", json={})
+        away = await send_while_away(sam, room_id, "while away", "s")
         await asyncio.sleep(OUTAGE_S)  # Synapse fails and backs off
     finally:
         sceau.process.start()
         wait_for_federation_listener(sceau, lab.ca_path)
     await send(alice, room_id, {"msgtype": "m.text", "body": "back"}, "a1")
-    seen: set[str] = set()
-    redacted = False
-
-    def everything(body: dict[str, Any]) -> bool:
-        nonlocal redacted
-        seen.update(e.get("content", {}).get("body", "") for e in timeline(body, room_id))
-        redacted = redacted or redacts(room_id, away[1])(body)
-        wanted = {"while away 0", "while away 2", "* while away 0, edited"}
-        return wanted <= seen and redacted
-
+    everything = caught_up(room_id, "while away", away)
     await sync_until(alice, everything, "what Synapse sent while Sceau was down")
     assert (await alice.ok("GET", f"/rooms/{room_id}/event/{away[1]}"))["content"] == {}
     await sync_until(sam, has_body(room_id, "back"), "Sceau's message after its restart")

@@ -17,8 +17,9 @@ from sceau.protocol.federation import check_server_keys, sign_request
 from sceau.protocol.signing import generate_signing_key
 from tests.e2e.federation_servers import (
     OUTAGE_S,
-    FederatedServer,
     FederationLab,
+    register,
+    running_lab,
     wait_for_federation_listener,
 )
 from tests.http.test_keys_helpers import ClientDevice
@@ -28,53 +29,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FederationLab]:
-    lab = FederationLab(tmp_path_factory.mktemp("federation"))
-    lab.declare()
-    lab.declare()
-    try:
-        lab.start_all()
+    with running_lab(tmp_path_factory.mktemp("federation")) as lab:
         yield lab
-    finally:
-        lab.stop_all()
-
-
-class Client:
-    def __init__(self, server: FederatedServer, user_id: str, token: str, device_id: str) -> None:
-        self.server, self.user_id, self.device_id = server, user_id, device_id
-        self.http = httpx.AsyncClient(
-            base_url=server.client_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
-        self.since: str | None = None
-
-    async def ok(self, method: str, path: str, **kwargs):
-        response = await self.http.request(method, "/_matrix/client/v3" + path, **kwargs)
-        assert response.status_code == 200, (path, response.status_code, response.text)
-        return response.json()
-
-    async def to_device_until(self, count: int, rounds: int = 60) -> list[dict]:
-        """Sync until ``count`` to-device events arrived (each sync long-polls up to 1 s)."""
-        found: list[dict] = []
-        for _ in range(rounds):
-            query = "?timeout=1000" + (f"&since={self.since}" if self.since else "")
-            body = await self.ok("GET", "/sync" + query)
-            self.since = body["next_batch"]
-            found += body.get("to_device", {}).get("events", [])
-            if len(found) >= count:
-                break
-        return found
-
-
-async def register(server: FederatedServer, localpart: str) -> Client:
-    async with httpx.AsyncClient(base_url=server.client_url, timeout=30) as http:
-        body = {
-            "username": localpart,
-            "password": "correct horse battery",
-            "auth": {"type": "m.login.dummy"},
-        }
-        response = await http.post("/_matrix/client/v3/register", json=body)
-        assert response.status_code == 200, response.text
-        data = response.json()
-    return Client(server, data["user_id"], data["access_token"], data["device_id"])
 
 
 async def test_keys_are_served_over_tls_for_the_name_with_its_port(lab):

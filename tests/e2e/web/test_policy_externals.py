@@ -14,10 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.federation_servers import FederationLab
+from tests.e2e.federation_servers import FederationLab, has_body, register, sync_until
 from tests.e2e.server import ServerProcess
-from tests.e2e.test_federation_rooms import has_body, sync_until
-from tests.e2e.test_federation_tls import register
 from tests.e2e.web.conftest import require_client_strings, require_web_build
 from tests.e2e.web.webdriver import WebDriver
 
