@@ -416,3 +416,31 @@ async def test_an_event_citing_a_rejected_one_takes_the_state_before_it_from_her
     assert dict(await services.stores.state.get_state_ids(placed.state_group)) == state
     assert (await room_state(services, room_id))[("m.room.power_levels", "")] == pl_id
     assert next_id in await extremities(services, room_id)
+
+
+async def test_a_rejected_prev_event_whose_own_prev_events_are_unknown_asks_the_state_before_it(
+    services,
+):
+    remote = RemoteServer()
+    peer = FakePeer(remote)
+    room_id, version, join_id, pipeline = await room_with_bob(services, remote, peer)
+    state = await room_state(services, room_id)
+    depth = next_depth(await extremities(services, room_id))
+    hidden_id, _ = remote.message(
+        version, room_id, BOB, "never given", state=state, prev_events=[join_id], depth=depth
+    )
+    forged_id, forged = remote.forged_power_levels(
+        version, room_id, state=state, prev_events=[hidden_id], depth=depth + 1
+    )
+    assert (await pipeline.receive_pdus(remote.name, [forged]))[forged_id] is not None
+    next_id, nxt = remote.message(
+        version, room_id, BOB, "after", state=state, prev_events=[forged_id], depth=depth + 2
+    )
+    # The state before the forged event is not known here: its server is asked,
+    # and the forged event itself (rejected) is no part of what it answers.
+    peer.missing_answer = []
+    peer.state_answer[forged_id] = ([*state.values(), forged_id], [])
+    assert await pipeline.receive_pdus(remote.name, [nxt]) == {next_id: None}
+    assert ("GET", "state_ids") in peer.calls
+    placed = await services.stores.events.get_event(next_id)
+    assert dict(await services.stores.state.get_state_ids(placed.state_group)) == state

@@ -230,3 +230,27 @@ async def test_a_state_event_held_as_state_history_is_placed_once_when_sent_late
         "SELECT stream_pos FROM events WHERE event_id = ?", rename_id
     )
     assert [r[0] for r in rows] == [placed.stream_pos]
+
+
+async def test_a_state_event_held_as_state_history_is_placed_when_get_missing_events_brings_it(
+    services,
+):
+    gap = await rename_held_as_state_history(services, RemoteServer())
+    next_id, nxt = gap.remote.message(
+        gap.version,
+        gap.room_id,
+        BOB,
+        "from the renamed branch",
+        state={**gap.state, ("m.room.member", BOB): gap.rename_id},
+        prev_events=[gap.rename_id],
+        depth=gap.rename["depth"] + 1,
+    )
+    gap.peer.missing_answer = [gap.rename_id]
+    gap.peer.calls.clear()
+    assert await gap.pipeline.receive_pdus(gap.remote.name, [nxt]) == {next_id: None}
+    assert ("POST", "get_missing_events") in gap.peer.calls
+    rename = await services.stores.events.get_event(gap.rename_id)
+    placed = await services.stores.events.get_event(next_id)
+    assert rename is not None and 0 < rename.stream_pos < placed.stream_pos
+    assert dict(await services.stores.state.get_state_ids(rename.state_group)) == gap.state
+    assert await outcomes(services, gap.rename_id, next_id) == [ACCEPTED, ACCEPTED]
