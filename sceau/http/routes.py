@@ -47,8 +47,9 @@ def endpoint_modules() -> list[ModuleType]:
     return [
         health,
         discovery,
-        rooms,
+        # First: the router tries routes in order, and every client long-polls /sync.
         sync,
+        rooms,
         sliding_sync,
         relations,
         search,
