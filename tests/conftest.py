@@ -42,8 +42,10 @@ SPEC_DIR = Path(__file__).resolve().parent / "spec"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 #: The longest files (minutes each), started first so that the two processes
-#: finish together; the rest keep their order.
+#: finish together; the rest keep their order. The outage module (about 2.5
+#: min) mostly waits, leaving the cores to the other process meanwhile.
 LONGEST_FIRST = (
+    "test_federation_outage.py",
     "test_workers.py",
     "test_federation_synapse.py",
     "test_federation_synapse_rooms.py",

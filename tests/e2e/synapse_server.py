@@ -7,6 +7,7 @@ are those of ``../shared/federation-notes.md``: an IP-literal name with its
 port, the run's CA trusted, loopback not blocked, keys fetched directly.
 """
 
+import fcntl
 import secrets
 import ssl
 import subprocess
@@ -21,11 +22,13 @@ import httpx
 import pytest
 import yaml
 
+from sceau.protocol.signing import encode_signing_key_file, generate_signing_key
 from tests.conftest import IN_CI, free_port
 from tests.e2e.federation_servers import FederatedServer, FederationLab
 
 REPO = Path(__file__).resolve().parents[2]
 SYNAPSE_PYTHON = REPO / "bench" / ".work" / "synapse-venv" / "bin" / "python"
+INSTALL_LOCK = REPO / "bench" / ".work" / "synapse-venv.lock"
 
 
 def synapse_python() -> Path:
@@ -36,11 +39,24 @@ def synapse_python() -> Path:
         pytest.skip("matrix-synapse is not installed in bench/.work/synapse-venv")
     from bench.servers import ensure_synapse_venv
 
-    return ensure_synapse_venv()
+    # Both test processes may get here at once (pytest-xdist): one installs while
+    # the other waits, then finds the virtualenv ready.
+    INSTALL_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with INSTALL_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return ensure_synapse_venv()
 
 
 class SynapseProcess:
-    def __init__(self, folder: Path, port: int, ca, allow: list[str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        port: int,
+        ca,
+        allow: list[str],
+        federation: dict[str, Any] | None = None,
+    ) -> None:
+        """``federation`` overrides settings of Synapse's ``federation`` section."""
         self.folder = folder
         self.port = port
         self.name = f"127.0.0.1:{port}"
@@ -117,9 +133,14 @@ class SynapseProcess:
                 "destination_min_retry_interval": "2s",
                 "destination_max_retry_interval": "30s",
                 "max_long_retry_delay": "2s",
+                **(federation or {}),
             },
         }
         self.config_path.write_text(yaml.safe_dump(config))
+        # Synapse reads the same one-line format; written here, it saves a run of
+        # ``--generate-keys`` (seconds of imports) before each start.
+        key = generate_signing_key(secrets.token_bytes(32), "a_" + secrets.token_hex(2))
+        (folder / "signing.key").write_text(encode_signing_key_file(key))
 
     def set_whitelist(self, servers: list[str]) -> None:
         """Rewrite ``federation_domain_whitelist`` (before :meth:`start`)."""
@@ -128,16 +149,23 @@ class SynapseProcess:
         self.config_path.write_text(yaml.safe_dump(config))
 
     def start(self, timeout: float = 90) -> None:
+        """Start Synapse and wait until its client API answers."""
+        self.launch()
+        self.wait_until_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting (several servers can then boot at once)."""
         python = synapse_python()
         command = [str(python), "-m", "synapse.app.homeserver", "-c", str(self.config_path)]
-        subprocess.run(
-            [*command, "--generate-keys"], check=True, capture_output=True, cwd=self.folder
-        )
         out = (self.folder / "stdout.log").open("ab")
         self.process = subprocess.Popen(
             command, cwd=self.folder, stdout=out, stderr=subprocess.STDOUT
         )
         out.close()
+
+    def wait_until_ready(self, timeout: float = 90) -> None:
+        """Wait until the launched process answers ``/versions``; stop it if it never does."""
+        assert self.process is not None, "not launched"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,7 +1,6 @@
 """Rooms shared by two real Sceau processes over TLS: joins, messages, edits, redactions,
-receipts, typing, invites, catch-up after an outage, and the allowlist."""
+receipts, typing, invites and the allowlist (an outage: test_federation_outage.py)."""
 
-import asyncio
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.federation_servers import (
-    OUTAGE_S,
     FederationLab,
-    caught_up,
     edit_then_redact,
     invited,
     joined,
@@ -20,10 +17,8 @@ from tests.e2e.federation_servers import (
     register,
     running_lab,
     say,
-    send_while_away,
     sync_until,
     typing,
-    wait_for_federation_listener,
 )
 
 pytestmark = pytest.mark.e2e
@@ -86,28 +81,6 @@ async def test_an_invite_crosses_names_the_invitee_and_the_invitee_joins(lab):
     await sync_until(carol, invited(room_id), "the invite")
     await carol.ok("POST", f"/join/{room_id}")
     await say(alice, carol, room_id, "welcome", "t1", "the message after joining")
-
-
-async def test_a_stopped_server_catches_up_on_the_room(lab):
-    """Messages, an edit, a redaction and a receipt sent while B is down all reach it."""
-    a, b = lab.servers
-    alice, bob = await register(a, "alice_c"), await register(b, "bob_c")
-    room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
-    await bob.ok("POST", f"/join/{room_id}?server_name={a.name}")
-    await sync_until(bob, joined(room_id), "join")
-    bobs = await say(bob, alice, room_id, "before", "b0", "bob's message before the outage")
-    assert b.process is not None
-    b.process.stop()
-    try:
-        missed = await send_while_away(alice, room_id, "missed", "m")
-        await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{bobs}", json={})
-        await asyncio.sleep(OUTAGE_S)  # A fails at least once and backs off
-    finally:
-        b.process.start()
-        wait_for_federation_listener(b, lab.ca_path)
-    everything = caught_up(room_id, "missed", missed, receipt=(bobs, alice.user_id))
-    await sync_until(bob, everything, "what A sent while B was down")
-    assert (await bob.ok("GET", f"/rooms/{room_id}/event/{missed[1]}"))["content"] == {}
 
 
 async def test_a_join_through_a_server_off_the_allowlist_fails_naming_it(lab):

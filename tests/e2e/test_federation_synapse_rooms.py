@@ -4,9 +4,9 @@ Synapse 1.163 makes room version 12 rooms (IDs without a server name, joined
 with ``server_name=``) and Sceau version 11 ones, so both the v2 and v2.1
 state resolution paths meet another implementation. Joins, invites,
 messages, edits, redactions, receipts and typing cross in both directions.
+Either side stopped for two minutes: test_federation_outage.py.
 """
 
-import asyncio
 import ssl
 from pathlib import Path
 
@@ -14,23 +14,17 @@ import nio
 import pytest
 
 from tests.e2e.federation_servers import (
-    OUTAGE_S,
     FederationLab,
-    caught_up,
     edit_then_redact,
-    has_body,
     invited,
     joined,
     new_device_reads,
     receipt_for,
     register,
     say,
-    send,
-    send_while_away,
     sync_until,
     timeline,
     typing,
-    wait_for_federation_listener,
 )
 from tests.e2e.synapse_server import SynapsePair, SynapseProcess
 from tests.e2e.test_federation_synapse import register_on_synapse
@@ -186,56 +180,3 @@ async def test_nio_e2ee_clients_exchange_encrypted_messages_with_synapse_and_new
             assert not undecryptable(client, room_id), client.user_id
     finally:
         await close_all(alice, sam, *extra)
-
-
-async def test_synapse_stopped_for_a_while_catches_up_on_the_room(pair):
-    """Messages, an edit, a redaction and a receipt sent while Synapse is down reach it."""
-    lab, synapse = pair
-    alice = await register(lab.servers[0], "alice_s4")
-    sam = await register_on_synapse(synapse, "sam_s4")
-    room_id = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
-    await sam.ok("POST", f"/join/{room_id}?server_name={lab.servers[0].name}")
-    await sync_until(sam, joined(room_id), "the room joined on Synapse")
-    sams = await say(sam, alice, room_id, "before", "s0", "Sam's message before the outage")
-    synapse.stop()
-    try:
-        away = await send_while_away(alice, room_id, "while away", "w")
-        await alice.ok("POST", f"/rooms/{room_id}/receipt/m.read/{sams}", json={})
-        await asyncio.sleep(OUTAGE_S)  # Sceau fails at least once and backs off
-    finally:
-        synapse.start()
-    everything = caught_up(room_id, "while away", away, receipt=(sams, alice.user_id))
-    sam.since = None
-    await sync_until(sam, everything, "what Sceau sent while Synapse was down")
-    assert (await sam.ok("GET", f"/rooms/{room_id}/event/{away[1]}"))["content"] == {}
-
-
-async def test_sceau_stopped_for_a_while_is_caught_up_by_synapse(pair):
-    """Synapse's side of the outage: its sends fail and are retried until Sceau is back.
-
-    Synapse first retries the failed transaction itself (every 2 s here,
-    ``max_long_retry_delay``); after ten failures it marks Sceau down and later
-    catches it up, at once if Sceau makes a signed request (Alice speaking
-    again here), else on its minute-long wake-up.
-    """
-    lab, synapse = pair
-    sceau = lab.servers[0]
-    alice = await register(sceau, "alice_s5")
-    sam = await register_on_synapse(synapse, "sam_s5")
-    room_id = (await sam.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
-    await alice.ok("POST", f"/join/{room_id}?server_name={synapse.name}")
-    await sync_until(alice, joined(room_id), "the Synapse room joined")
-    await say(sam, alice, room_id, "before", "b0", "a message before the outage")
-    assert sceau.process is not None
-    sceau.process.stop()
-    try:
-        away = await send_while_away(sam, room_id, "while away", "s")
-        await asyncio.sleep(OUTAGE_S)  # Synapse fails and backs off
-    finally:
-        sceau.process.start()
-        wait_for_federation_listener(sceau, lab.ca_path)
-    await send(alice, room_id, {"msgtype": "m.text", "body": "back"}, "a1")
-    everything = caught_up(room_id, "while away", away)
-    await sync_until(alice, everything, "what Synapse sent while Sceau was down")
-    assert (await alice.ok("GET", f"/rooms/{room_id}/event/{away[1]}"))["content"] == {}
-    await sync_until(sam, has_body(room_id, "back"), "Sceau's message after its restart")

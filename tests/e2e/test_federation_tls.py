@@ -1,12 +1,11 @@
 """Two real Sceau processes federating over TLS on loopback (a CA made for the run).
 
 They fetch each other's keys, answer profile and key queries, carry
-to-device messages both ways, catch a peer up after it was stopped, and
-refuse a server that is not on their allowlist. Rooms across servers are
-covered by the event graph's own end-to-end tests.
+to-device messages both ways, and refuse a server that is not on their
+allowlist. Rooms across servers are covered by the event graph's own
+end-to-end tests; a peer caught up after an outage by test_federation_outage.py.
 """
 
-import asyncio
 import ssl
 from collections.abc import Iterator
 
@@ -16,11 +15,9 @@ import pytest
 from sceau.protocol.federation import check_server_keys, sign_request
 from sceau.protocol.signing import generate_signing_key
 from tests.e2e.federation_servers import (
-    OUTAGE_S,
     FederationLab,
     register,
     running_lab,
-    wait_for_federation_listener,
 )
 from tests.http.test_keys_helpers import ClientDevice
 
@@ -88,22 +85,6 @@ async def test_to_device_messages_cross_both_ways(lab):
     (to_alice,) = await alice.to_device_until(1)
     assert (to_bob["sender"], to_bob["content"]) == (alice.user_id, {"n": "to bob"})
     assert (to_alice["sender"], to_alice["content"]) == (bob.user_id, {"n": "to alice"})
-
-
-async def test_a_stopped_server_catches_up_on_what_it_missed(lab):
-    a, b = lab.servers
-    alice, bob = await register(a, "alice3"), await register(b, "bob3")
-    b.process.stop()
-    try:
-        for n in range(3):
-            messages = {bob.user_id: {bob.device_id: {"n": n}}}
-            await alice.ok("PUT", f"/sendToDevice/m.x/out{n}", json={"messages": messages})
-        await asyncio.sleep(OUTAGE_S)  # let A fail at least once and back off
-    finally:
-        b.process.start()
-        wait_for_federation_listener(b, lab.ca_path)
-    events = await bob.to_device_until(3)
-    assert [e["content"]["n"] for e in events] == [0, 1, 2]
 
 
 async def test_servers_off_the_allowlist_are_refused_both_ways(lab):
