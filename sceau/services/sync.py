@@ -153,6 +153,12 @@ class SyncService:
             joined = [m.room_id for m in memberships if m.membership == "join"]
             waiter = self._notifier.register(user_id, joined)
             try:
+                if self._nothing_after(since, full_state, deadline):
+                    # A long-poll at the newest position (every reply's next one):
+                    # nothing can be new yet, so wait before computing anything.
+                    if await waiter.wait(deadline - self._clock.monotonic()):
+                        await asyncio.sleep(0)  # as below: let writers finishing together land
+                        continue
                 ctx = SyncContext(
                     user_id, device_id, since, self.current_token(), full_state, sync_filter
                 )
@@ -183,6 +189,15 @@ class SyncService:
         ctx.joined_room_ids = [m.room_id for m in memberships if m.membership == "join"]
         await self._compute(ctx, memberships)
         return self._finish(ctx)
+
+    def _nothing_after(self, since: SyncToken | None, full_state: bool, deadline: float) -> bool:
+        """Whether an incremental sync's token is the current one, with time left to wait."""
+        return (
+            since is not None
+            and not full_state
+            and since == self.current_token()
+            and deadline > self._clock.monotonic()
+        )
 
     async def _memberships_of(self, user_id: str) -> list[Membership]:
         cached = self._memberships.get(user_id)

@@ -74,6 +74,39 @@ async def test_long_poll_wakes_on_message_in_room(user_factory):
     assert result["rooms"]["join"][room]["timeline"]["events"][-1]["content"]["body"] == "réveil"
 
 
+async def test_long_poll_at_the_current_token_computes_nothing_until_woken(user_factory, services):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    await bob.ok("POST", f"/join/{room}", json={})
+    token = (await bob.ok("GET", "/sync"))["next_batch"]
+    computed: list[str] = []
+
+    async def counting(ctx) -> bool:
+        computed.append(ctx.user_id)
+        return False
+
+    services.sync.sections.append(counting)
+    poll = asyncio.create_task(bob.ok("GET", f"/sync?since={token}&timeout=20000"))
+    for _ in range(200):
+        if services.notifier.waiting_count():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert computed == []
+    await alice.ok(
+        "PUT", f"/rooms/{room}/send/m.room.message/n", json={"body": "du neuf", "msgtype": "m.text"}
+    )
+    result = await asyncio.wait_for(poll, 5)
+    assert result["rooms"]["join"][room]["timeline"]["events"][-1]["content"]["body"] == "du neuf"
+    assert computed == [bob.user_id]
+    # Timing out at the current token still answers with every section's part.
+    empty = await bob.ok("GET", f"/sync?since={result['next_batch']}&timeout=50")
+    assert computed == [bob.user_id, bob.user_id]
+    assert empty["next_batch"] == result["next_batch"]
+    assert "device_one_time_keys_count" in empty
+
+
 async def test_long_poll_is_not_woken_by_other_rooms(user_factory, services):
     alice = await user_factory("alice")
     bob = await user_factory("bob")
