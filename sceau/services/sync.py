@@ -153,12 +153,13 @@ class SyncService:
             joined = [m.room_id for m in memberships if m.membership == "join"]
             waiter = self._notifier.register(user_id, joined)
             try:
-                if self._nothing_after(since, full_state, deadline):
-                    # A long-poll at the newest position (every reply's next one):
-                    # nothing can be new yet, so wait before computing anything.
-                    if await waiter.wait(deadline - self._clock.monotonic()):
-                        await asyncio.sleep(0)  # as below: let writers finishing together land
-                        continue
+                # A long-poll at the newest position (every reply's next one):
+                # nothing can be new yet, so wait before computing anything.
+                if self._nothing_after(since, full_state, deadline) and await waiter.wait(
+                    deadline - self._clock.monotonic()
+                ):
+                    await asyncio.sleep(0)  # as below: let writers finishing together land
+                    continue
                 ctx = SyncContext(
                     user_id, device_id, since, self.current_token(), full_state, sync_filter
                 )
