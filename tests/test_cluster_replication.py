@@ -16,7 +16,7 @@ from sceau.config import parse_config
 from sceau.errors import MatrixError
 from sceau.protocol.room_versions import get_room_version
 from sceau.services.event_graph import ReceivedEvent
-from sceau.services.event_types import EventSpec
+from sceau.services.event_types import ClientTxn, EventSpec
 from sceau.services.events import PduRefused
 from sceau.services.federation.transactions import InboundTransactions
 from sceau.services.remote_rooms import Backfilled
@@ -120,6 +120,24 @@ async def test_a_remote_invite_sent_through_another_process_is_countersigned_by_
     ((_, (room_id, arrived, pdu)),) = writer.calls
     assert room_id == ROOM and arrived.state_key == "@b:t"
     assert pdu["signatures"] == {"there.example": {"room": ROOM, "event": "$invite"}}
+
+
+async def test_a_forwarded_send_carries_its_whole_transaction_scope_to_the_writer(
+    forwarder, writer
+):
+    txn = ClientTxn("PHONE", "T", "redact", "$target")
+    spec = EventSpec("m.room.redaction", {}, "@a:here.example", redacts="$target", txn=txn)
+    assert await forwarder.send(ROOM, spec) == "$sent"
+    ((_, (room_id, arrived, _pdu)),) = writer.calls
+    assert room_id == ROOM and arrived.txn == txn
+    assert arrived.txn.key(arrived.sender, room_id) == (
+        "@a:here.example",
+        "PHONE",
+        "T",
+        ROOM,
+        "redact",
+        "$target",
+    )
 
 
 async def test_a_remote_rooms_join_membership_and_backfill_reach_the_writer_whole(

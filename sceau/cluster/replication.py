@@ -19,6 +19,7 @@ to retry, and since a client send carries its transaction ID, a retry is
 never written twice.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -38,7 +39,7 @@ from sceau.errors import MatrixError, backend_unavailable
 from sceau.protocol.room_versions import RoomVersion, get_room_version
 from sceau.protocol.types import JsonDict, StateKey
 from sceau.services.event_graph import ReceivedEvent
-from sceau.services.event_types import EventSpec
+from sceau.services.event_types import ClientTxn, EventSpec
 from sceau.services.events import EventService, PduRefused
 from sceau.services.remote_rooms import Backfilled, RemoteRoomWriter
 
@@ -91,7 +92,7 @@ class ReplicationClient:
             "sender": spec.sender,
             "state_key": spec.state_key,
             "redacts": spec.redacts,
-            "txn": list(spec.txn) if spec.txn is not None else None,
+            "txn": dataclasses.asdict(spec.txn) if spec.txn is not None else None,
             # Only an invite of a remote user is countersigned: the writer does it.
             "countersign_invite": spec.countersign is not None,
         }
@@ -231,7 +232,7 @@ def replication_app(
             sender=body["sender"],
             state_key=body["state_key"],
             redacts=body["redacts"],
-            txn=tuple(body["txn"]) if body["txn"] is not None else None,  # type: ignore[arg-type]
+            txn=ClientTxn(**body["txn"]) if body["txn"] is not None else None,
             countersign=countersign,
         )
         return {"event_id": await events.send(room_id, spec)}

@@ -11,6 +11,28 @@ from dataclasses import dataclass, field
 from sceau.protocol.room_versions import RoomVersion
 from sceau.protocol.types import JsonDict, StateKey
 from sceau.storage.database import Transaction
+from sceau.storage.events import TxnKey
+
+
+@dataclass(frozen=True)
+class ClientTxn:
+    """A client's transaction: its device, its ID, and the request path it was sent to.
+
+    The spec scopes a transaction ID to the device and the request's path:
+    the same ID sent to another room, event type or endpoint is another
+    request, so all of them are part of the key (the room is the send's).
+    """
+
+    device_id: str
+    txn_id: str
+    #: "send" (``/send/{eventType}/{txnId}``) or "redact" (``/redact/{eventId}/{txnId}``).
+    endpoint: str
+    #: The endpoint's other path parameter: the event type, or the redacted event's ID.
+    path_param: str
+
+    def key(self, user_id: str, room_id: str) -> TxnKey:
+        """The stored key: the room completes the path, the sender the device."""
+        return TxnKey(user_id, self.device_id, self.txn_id, room_id, self.endpoint, self.path_param)
 
 
 @dataclass(frozen=True)
@@ -22,8 +44,8 @@ class EventSpec:
     sender: str
     state_key: str | None = None
     redacts: str | None = None
-    #: (device_id, txn_id) for idempotent client sends.
-    txn: tuple[str, str] | None = None
+    #: The client's transaction, for idempotent client sends.
+    txn: ClientTxn | None = None
     #: Another server's signature to add before the event is written (an
     #: invite to its user): given (event_id, pdu), returns the countersigned pdu.
     countersign: "Callable[[str, JsonDict], Awaitable[JsonDict]] | None" = None

@@ -254,7 +254,8 @@ class EventWriter:
                 )
             )
             if item.spec.txn is not None:
-                txn_ids.append((item.spec.sender, *item.spec.txn, item.event_id, now))
+                key = item.spec.txn.key(item.spec.sender, stored.room_id)
+                txn_ids.append((key, item.event_id, now))
         moved = [item.event_id for item in built if item.replaces_history]
         if moved:
             await self._events.delete_state_history(txn, moved, DEEP_HISTORY)

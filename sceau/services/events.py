@@ -211,7 +211,7 @@ class EventService:
         refused: list[tuple[PendingSend[QueuedEvent], PduOutcome]] = []
         outcomes: list[PduOutcome] = []
         txn_keys = [
-            (p.item.sender, *p.item.txn)
+            p.item.txn.key(p.item.sender, room_id)
             for p in batch
             if isinstance(p.item, EventSpec) and p.item.txn is not None
         ]
@@ -232,7 +232,7 @@ class EventService:
                     refused.append((pending, outcome))
                     outcomes.append(outcome)
                 continue
-            txn_key = (spec.sender, *spec.txn) if spec.txn is not None else None
+            txn_key = spec.txn.key(spec.sender, room_id) if spec.txn is not None else None
             if txn_key is not None:
                 existing = seen_txns.get(txn_key)
                 if existing is not None:

@@ -7,7 +7,8 @@ redact what. Everything else is the authorization rules' job.
 
 from sceau.errors import bad_json, forbidden, not_found
 from sceau.protocol.types import JsonDict
-from sceau.services.events import EventService, EventSpec
+from sceau.services.event_types import ClientTxn, EventSpec
+from sceau.services.events import EventService
 from sceau.services.ratelimit import RateLimiter
 from sceau.services.room_power import room_power
 from sceau.storage.events import EventStore
@@ -37,7 +38,9 @@ class MessagingService:
         content: JsonDict,
         txn_id: str,
     ) -> str:
-        existing = await self._event_store.get_txn_event(user_id, device_id, txn_id)
+        """PUT /rooms/{roomId}/send/{eventType}/{txnId}: a retry returns the first event."""
+        txn = ClientTxn(device_id, txn_id, "send", event_type)
+        existing = await self._event_store.get_txn_event(txn.key(user_id, room_id))
         if existing is not None:
             return existing
         self._ratelimiter.check("message", user_id)
@@ -45,12 +48,8 @@ class MessagingService:
             target = content.get("redacts")
             if not isinstance(target, str):
                 raise bad_json("Redactions need 'redacts'")
-            return await self.redact(
-                user_id, device_id, room_id, target, content.get("reason"), txn_id
-            )
-        return await self._events.send(
-            room_id, EventSpec(event_type, content, user_id, txn=(device_id, txn_id))
-        )
+            return await self._redact(user_id, room_id, target, content.get("reason"), txn)
+        return await self._events.send(room_id, EventSpec(event_type, content, user_id, txn=txn))
 
     async def put_state(
         self, user_id: str, room_id: str, event_type: str, state_key: str, content: JsonDict
@@ -73,9 +72,16 @@ class MessagingService:
     async def redact(
         self, user_id: str, device_id: str, room_id: str, event_id: str, reason: object, txn_id: str
     ) -> str:
-        existing = await self._event_store.get_txn_event(user_id, device_id, txn_id)
+        """PUT /rooms/{roomId}/redact/{eventId}/{txnId}: a retry returns the first redaction."""
+        txn = ClientTxn(device_id, txn_id, "redact", event_id)
+        existing = await self._event_store.get_txn_event(txn.key(user_id, room_id))
         if existing is not None:
             return existing
+        return await self._redact(user_id, room_id, event_id, reason, txn)
+
+    async def _redact(
+        self, user_id: str, room_id: str, event_id: str, reason: object, txn: ClientTxn
+    ) -> str:
         if reason is not None and not isinstance(reason, str):
             raise bad_json("'reason' must be a string")
         target = await self._event_store.get_event(event_id)
@@ -89,9 +95,7 @@ class MessagingService:
         content: JsonDict = {"reason": reason} if reason else {}
         return await self._events.send(
             room_id,
-            EventSpec(
-                "m.room.redaction", content, user_id, redacts=event_id, txn=(device_id, txn_id)
-            ),
+            EventSpec("m.room.redaction", content, user_id, redacts=event_id, txn=txn),
         )
 
     async def _may_redact_others(self, room_id: str, user_id: str) -> bool:

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -10,6 +10,25 @@ from sceau.storage.database import Database, Transaction, any_of, in_clause
 
 EVENT_COLUMNS = "stream_pos, event_id, room_id, pdu, redacted_by, replaces_state, state_group"
 _E_COLUMNS = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
+
+
+class TxnKey(NamedTuple):
+    """What makes a client send a retry of another: the device and the request's path.
+
+    The spec scopes a transaction ID to one device and one endpoint with its
+    path parameters, so the room, the endpoint ("send" or "redact") and its
+    other parameter (event type, or redacted event ID) are all part of it.
+    """
+
+    user_id: str
+    device_id: str
+    txn_id: str
+    room_id: str
+    endpoint: str
+    path_param: str
+
+
+_TXN_KEY_COLUMNS = "user_id, device_id, txn_id, room_id, endpoint, path_param"
 
 
 @dataclass(frozen=True)
@@ -270,40 +289,35 @@ class EventStore:
 
     # ------------------------------------------------------- transaction IDs
 
-    async def get_txn_events(
-        self, keys: list[tuple[str, str, str]]
-    ) -> dict[tuple[str, str, str], str]:
-        """(user, device, txn ID) -> the event an earlier send with that key made."""
-        found: dict[tuple[str, str, str], str] = {}
+    async def get_txn_events(self, keys: list[TxnKey]) -> dict[TxnKey, str]:
+        """The event an earlier send made, for each key already used."""
+        found: dict[TxnKey, str] = {}
         for start in range(0, len(keys), 300):
             chunk = keys[start : start + 300]
             rows = await self._db.fetchall(
-                "SELECT user_id, device_id, txn_id, event_id FROM event_txns"
-                " WHERE (user_id, device_id, txn_id) IN ("
-                + ", ".join("(?, ?, ?)" for _ in chunk)
+                f"SELECT {_TXN_KEY_COLUMNS}, event_id FROM event_txns"
+                f" WHERE ({_TXN_KEY_COLUMNS}) IN ("
+                + ", ".join("(?, ?, ?, ?, ?, ?)" for _ in chunk)
                 + ")",
                 *(value for key in chunk for value in key),
             )
-            found.update(((row[0], row[1], row[2]), str(row[3])) for row in rows)
+            found.update((TxnKey(*row[:6]), str(row[6])) for row in rows)
         return found
 
-    async def get_txn_event(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+    async def get_txn_event(self, key: TxnKey) -> str | None:
         value = await self._db.fetchval(
-            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
-            user_id,
-            device_id,
-            txn_id,
+            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?"
+            " AND room_id = ? AND endpoint = ? AND path_param = ?",
+            *key,
         )
         return None if value is None else str(value)
 
-    async def insert_txns(
-        self, txn: Transaction, rows: list[tuple[str, str, str, str, int]]
-    ) -> None:
-        """Remember (user, device, txn ID, event ID, ts) so a retried send is recognised."""
+    async def insert_txns(self, txn: Transaction, rows: list[tuple[TxnKey, str, int]]) -> None:
+        """Remember (key, event ID, ts) so a retried send is recognised."""
         await txn.executemany(
-            "INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts)"
-            " VALUES (?, ?, ?, ?, ?)",
-            rows,
+            f"INSERT INTO event_txns ({_TXN_KEY_COLUMNS}, event_id, created_ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*key, event_id, ts) for key, event_id, ts in rows],
         )
 
     async def txn_ids_for(

@@ -169,3 +169,13 @@ async def test_concurrent_retries_of_one_transaction_deliver_once(user_factory):
     )
     assert {r.status_code for r in responses} == {200}
     assert len(_events(await bob.ok("GET", "/sync"))) == 1
+
+
+async def test_the_same_transaction_id_for_two_event_types_delivers_both(user_factory):
+    alice = await user_factory("alice")
+    bob = await user_factory("bob")
+    for event_type in ("m.test", "m.other", "m.test"):
+        response = await _send(alice, event_type, "T", {bob.user_id: {bob.device_id: {"n": 1}}})
+        assert response.status_code == 200
+    delivered = _events(await bob.ok("GET", "/sync"))
+    assert [e["type"] for e in delivered] == ["m.test", "m.other"]

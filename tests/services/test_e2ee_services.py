@@ -56,7 +56,7 @@ async def test_to_device_transaction_ids_expire_after_a_day(db, tmp_path):
     clock.advance(to_device_module.TXN_LIFETIME_MS / 1000 + 60)
     async with db.transaction() as txn:
         await store.forget_txns_before(txn, clock.time_ms() - to_device_module.TXN_LIFETIME_MS)
-        assert await store.claim_txn(txn, alice, alice_dev, "once", clock.time_ms())
+        assert await store.claim_txn(txn, alice, alice_dev, "m.test", "once", clock.time_ms())
 
 
 async def test_devices_deleted_hook_drops_keys_and_inbox(db, tmp_path):

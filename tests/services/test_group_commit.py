@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from sceau.errors import MatrixError
+from sceau.services.event_types import ClientTxn
 from sceau.services.events import EventSpec
 
 CREATOR = "@creator:test.local"
@@ -16,7 +17,7 @@ def _message(body: str, sender: str = CREATOR, txn: str | None = None) -> EventS
         "m.room.message",
         {"msgtype": "m.text", "body": body},
         sender,
-        txn=("DEV", txn) if txn else None,
+        txn=ClientTxn("DEV", txn, "send", "m.room.message") if txn else None,
     )
 
 

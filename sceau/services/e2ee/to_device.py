@@ -81,7 +81,7 @@ class ToDeviceService:
         claimed = False
         async with self._stream.next_position() as pos, self._db.transaction() as txn:
             now = self._clock.time_ms()
-            if not await self._store.claim_txn(txn, sender, sender_device, txn_id, now):
+            if not await self._store.claim_txn(txn, sender, sender_device, event_type, txn_id, now):
                 return
             claimed = True
             await self._store.add_messages(txn, pos, targets)

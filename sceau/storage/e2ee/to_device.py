@@ -11,20 +11,36 @@ class ToDeviceStore:
         self._db = db
 
     async def claim_txn(
-        self, txn: Transaction, user_id: str, device_id: str, txn_id: str, now_ms: int
+        self,
+        txn: Transaction,
+        user_id: str,
+        device_id: str,
+        event_type: str,
+        txn_id: str,
+        now_ms: int,
     ) -> bool:
-        """Record a sender's transaction ID; False if it was already used.
+        """Record a sender's transaction ID for this event type; False if it was already used.
 
-        One INSERT decides, so two concurrent retries cannot both send.
+        The event type is part of the request's path, so it is part of the
+        key. One INSERT decides, so two concurrent retries cannot both send.
+        A row from before migration 099 has no type ('') and holds for every
+        type until it expires.
         """
         row = await txn.fetchone(
-            "INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ts)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id, txn_id) DO NOTHING"
+            "INSERT INTO to_device_txns (user_id, device_id, txn_id, event_type, created_ts)"
+            " SELECT ?, ?, ?, ?, CAST(? AS BIGINT) WHERE NOT EXISTS ("
+            "  SELECT 1 FROM to_device_txns WHERE user_id = ? AND device_id = ?"
+            "  AND txn_id = ? AND event_type = '')"
+            " ON CONFLICT (user_id, device_id, txn_id, event_type) DO NOTHING"
             " RETURNING txn_id",
             user_id,
             device_id,
             txn_id,
+            event_type,
             now_ms,
+            user_id,
+            device_id,
+            txn_id,
         )
         return row is not None
 
