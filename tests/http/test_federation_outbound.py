@@ -103,6 +103,20 @@ async def test_to_device_for_a_remote_user_is_queued_for_its_server(services, us
     assert await OutboxStore(services.stores.db).destinations() == [REMOTE]
 
 
+async def test_one_transaction_id_for_two_to_device_types_makes_two_distinct_message_ids(
+    services, user_factory
+):
+    alice = await user_factory("alice")
+    messages = {REMOTE_USER: {"DEV": {"ciphertext": "x"}}}
+    for event_type in ("m.room.encrypted", "m.room_key_request", "m.room.encrypted"):
+        await alice.ok("PUT", f"/sendToDevice/{event_type}/T", json={"messages": messages})
+    _, edus = await _queued(services, REMOTE)
+    contents = [e["content"] for e in edus if e["edu_type"] == "m.direct_to_device"]
+    assert [c["type"] for c in contents] == ["m.room.encrypted", "m.room_key_request"]
+    # The receiver drops a message ID it has seen: each request needs its own.
+    assert len({c["message_id"] for c in contents}) == 2
+
+
 class TestDisabled:
     @pytest.fixture
     def config_overrides(self):

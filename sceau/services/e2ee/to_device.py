@@ -7,6 +7,8 @@ and only then is the message deleted. A sync that could not return the whole
 queue records how far it got, so the next sync deletes only that much.
 """
 
+import base64
+import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,7 +101,8 @@ class ToDeviceService:
         remote = {u: d for u, d in messages.items() if not u.endswith(":" + self._server_name)}
         if claimed and remote and self.remote_sink is not None and sender_device:
             # Only local senders (with a device) are forwarded; remote ones came from there.
-            await self.remote_sink(sender, event_type, f"{sender_device}_{txn_id}", remote)
+            message_id = federation_message_id(sender, sender_device, event_type, txn_id)
+            await self.remote_sink(sender, event_type, message_id, remote)
 
     async def _expand(
         self, sender: str, event_type: str, messages: Any
@@ -184,3 +187,14 @@ class ToDeviceService:
         if not batch:
             return [], after
         return [event for _pos, event in batch], batch[-1][0]
+
+
+def federation_message_id(sender: str, device_id: str, event_type: str, txn_id: str) -> str:
+    """The ``message_id`` of the EDU a local /sendToDevice request becomes.
+
+    The receiving server drops a repeated ID (Synapse per origin server), so it
+    must differ for every request the sending server carries out: it covers
+    the sender, its device and the whole path (event type and txn ID).
+    """
+    scope = "\0".join((sender, device_id, event_type, txn_id)).encode()
+    return base64.urlsafe_b64encode(hashlib.sha256(scope).digest()[:18]).decode()
