@@ -98,6 +98,8 @@ class SharedComputations(Generic[T]):
         else:
             self.reused += 1
             self._entries.move_to_end(key)
+        if task.done():  # most of N woken syncs come after the first computed it
+            return task.result()
         # Shielded: a client that goes away must not cancel the others' result.
         return await asyncio.shield(task)
 
