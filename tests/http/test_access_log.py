@@ -95,6 +95,9 @@ async def test_no_token_password_or_secret_reaches_the_log(client, user_factory,
         ),
         ("new_password=x&loginToken=y", "new_password=<redacted>&loginToken=<redacted>"),
         ("access_token=a%20b&dir=b", "access_token=<redacted>&dir=b"),
+        ("dir=b&Client_Secret=x", "dir=b&Client_Secret=<redacted>"),
+        ("access%5Ftoken=abc&dir=b", "access_token=<redacted>&dir=b"),
+        ("from=s1_0&limit=10&dir=b", "from=s1_0&limit=10&dir=b"),
     ],
 )
 def test_secret_query_parameters_are_redacted(query, expected):
