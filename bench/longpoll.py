@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import os
 import secrets
 import shlex
 import sys
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir = args.out / f"{started:%Y%m%d-%H%M%S}-longpoll"
     args.out_dir.mkdir(parents=True, exist_ok=True)
     kinds = [args.only] if args.only else ["sceau", "synapse"]
+    if args.server_cpu is not None:
+        # The load generator keeps off the server's core, or it would share it.
+        others = os.sched_getaffinity(0) - {args.server_cpu}
+        if others:
+            os.sched_setaffinity(0, others)
     servers: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="sceau-longpoll-") as tmp:
         for kind in kinds:
