@@ -285,17 +285,8 @@ class EventGraph:
         redacts = redaction_target(pdu, draft.version)
         if redacts is not None and not await self._redaction_applies(draft, pdu, redacts, before):
             redacts = None  # kept as an event, but the target stays whole
-        content = pdu.get("content")
-        spec = EventSpec(
-            event_type=str(pdu["type"]),
-            content=content if isinstance(content, dict) else {},
-            sender=str(pdu["sender"]),
-            state_key=state_key if isinstance(state_key, str) else None,
-            redacts=redacts,
-        )
-        new_state_before = (
-            None if before == old_current else StateDelta.between(old_current, before)
-        )
+        spec = _spec_of(pdu, redacts)
+        new_state_before = _state_before_delta(old_current, before)
         foreign = {c[0] for c in changes.values() if c is not None}
         if new_state_before is not None:
             foreign.update(
@@ -326,17 +317,8 @@ class EventGraph:
         if key is not None:
             draft.pdus[event_id] = pdu
             self.remember(event_id, pdu)
-        content = pdu.get("content")
-        spec = EventSpec(
-            event_type=str(pdu["type"]),
-            content=content if isinstance(content, dict) else {},
-            sender=str(pdu["sender"]),
-            state_key=state_key if isinstance(state_key, str) else None,
-        )
-        old_current = draft.state
-        new_state_before = (
-            None if before == old_current else StateDelta.between(old_current, before)
-        )
+        spec = _spec_of(pdu, None)
+        new_state_before = _state_before_delta(draft.state, before)
         foreign = set() if new_state_before is None else set(new_state_before.entries.values())
         foreign.discard(event_id)
         return BuiltEvent(
@@ -391,3 +373,21 @@ class EventGraph:
             if key not in new:
                 changes[key] = None
         return changes
+
+
+def _spec_of(pdu: JsonDict, redacts: str | None) -> EventSpec:
+    """What a received PDU says it is, in the form local sends are described."""
+    content = pdu.get("content")
+    state_key = pdu.get("state_key")
+    return EventSpec(
+        event_type=str(pdu["type"]),
+        content=content if isinstance(content, dict) else {},
+        sender=str(pdu["sender"]),
+        state_key=state_key if isinstance(state_key, str) else None,
+        redacts=redacts,
+    )
+
+
+def _state_before_delta(current: StateMap, before: StateMap) -> StateDelta | None:
+    """The state before an event as a change from current state; None when it is current state."""
+    return None if before == current else StateDelta.between(current, before)
