@@ -14,6 +14,7 @@ from sceau.services.formatting import EventFormatter
 from sceau.services.recent_events import RecentEvents
 from sceau.services.room_state import RoomStateService
 from sceau.services.sync_initial import NAME_TYPES, InitialRooms
+from sceau.services.sync_lazy_members import LazyMembersSent
 from sceau.services.sync_shared import SharedComputations, SharedRoom, SharedState, SharedSummary
 from sceau.services.tokens import position_token
 from sceau.storage.events import EventStore, StoredEvent
@@ -60,8 +61,11 @@ class RoomSyncBuilder:
         room_changes: ChangeTracker,
         recent: RecentEvents | None = None,
         shared: SharedComputations[SharedRoom] | None = None,
+        lazy_members: LazyMembersSent | None = None,
     ) -> None:
         self._room_changes = room_changes
+        #: Member events each device already holds (``include_redundant_members`` false).
+        self.lazy_members = lazy_members if lazy_members is not None else LazyMembersSent()
         #: Incremental room entries computed once for all syncs woken alike.
         self.shared = shared if shared is not None else SharedComputations()
         #: Room summaries, once per (room, position): syncs that fell behind hold
@@ -137,6 +141,16 @@ class RoomSyncBuilder:
                 if req.since is None and not room_filter.include_leave:
                     continue
                 result["leave"][membership.room_id] = await self._left_room(req, membership)
+        state_filter = room_filter.state
+        if state_filter.lazy_load_members and not state_filter.include_redundant_members:
+            new_sequence = req.since is None or req.full_state
+            self.lazy_members.trim_and_note(
+                req.user_id,
+                req.device_id,
+                None if new_sequence else req.since,
+                req.upto,
+                result["join"],
+            )
         return result
 
     async def _joined_room(

@@ -96,8 +96,9 @@ async def test_limited_lazy_timeline_carries_its_senders_members_and_the_users_o
         return {e["state_key"] for e in entry["state"]["events"] if e["type"] == "m.room.member"}
 
     # Lazy: the senders (unchanged since the token, but the client may lack
-    # them) and one's own changed membership; not u3, who only changed.
-    assert await members(bob, lazy) == {u1.user_id, u2.user_id, bob.user_id}
+    # them) and one's own changed membership; not u3, who only changed. Bob's
+    # initial sync already carried u2's join (in its timeline): not sent again.
+    assert await members(bob, lazy) == {u1.user_id, bob.user_id}
     assert await members(carol, lazy) == {u1.user_id, u2.user_id}
     # Without lazy loading: exactly what changed in the gap.
     assert await members(carol, eager) == {u3.user_id, bob.user_id}
@@ -139,3 +140,63 @@ async def test_syncs_behind_at_different_tokens_share_one_room_summary_per_posit
     await late.ok("POST", f"/join/{room}", json={})
     assert (await summary_of(readers[0], tokens[0]))["m.joined_member_count"] == 5
     assert len([key for key in summaries if key[0] == room]) == 2
+
+
+async def test_lazy_members_a_device_holds_are_not_resent_unless_its_reply_was_lost(
+    user_factory,
+):
+    alice = await user_factory("alice")
+    room = (await alice.ok("POST", "/createRoom", json={"preset": "public_chat"}))["room_id"]
+    bob, carol = await user_factory("bob"), await user_factory("carol")
+    for user in (bob, carol):
+        await user.ok("POST", f"/join/{room}", json={})
+    lazy = {"room": {"timeline": {"limit": 2}, "state": {"lazy_load_members": True}}}
+    redundant = {
+        "room": {
+            "timeline": {"limit": 2},
+            "state": {"lazy_load_members": True, "include_redundant_members": True},
+        }
+    }
+
+    async def say(user, n: int) -> None:
+        for i in range(n):
+            txn = f"{user.user_id}-{i}-{asyncio.get_running_loop().time()}"
+            await user.ok(
+                "PUT", f"/rooms/{room}/send/m.room.message/{txn}", json={"body": "x", "msgtype": "m.text"}
+            )  # fmt: skip
+
+    async def sync(since: str | None, flt: dict) -> tuple[str, set[str]]:
+        params = {**OFFLINE, "filter": json.dumps(flt)}
+        if since:
+            params["since"] = since
+        reply = await bob.ok("GET", "/sync", params=params)
+        entry = reply["rooms"]["join"][room]
+        held = {e["state_key"] for e in entry["state"]["events"] if e["type"] == "m.room.member"}
+        return reply["next_batch"], held
+
+    await say(alice, 3)
+    first, sent = await sync(None, lazy)
+    assert alice.user_id in sent
+
+    await say(carol, 1)
+    await say(alice, 3)
+    # A gappy reply: alice talks, and bob already holds her member event.
+    second, sent = await sync(first, lazy)
+    assert alice.user_id not in sent
+    # Asked for redundant members, it comes anyway.
+    assert alice.user_id in (await sync(first, redundant))[1]
+
+    await say(carol, 3)
+    # Carol's member goes out in a reply bob never acknowledges (lost on the way):
+    _, sent = await sync(second, lazy)
+    assert carol.user_id in sent
+    # so the retry from the same token carries it again,
+    third, sent = await sync(second, lazy)
+    assert carol.user_id in sent
+    # and once bob syncs on from that reply, it is not repeated.
+    await say(carol, 3)
+    _, sent = await sync(third, lazy)
+    assert carol.user_id not in sent
+    # A new sync sequence (initial sync) starts from nothing: everything is sent.
+    _, sent = await sync(None, lazy)
+    assert carol.user_id in sent
