@@ -7,45 +7,99 @@ by traffic in rooms it is not in.
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable
+
+#: Woken waiters resume this many at a time (see :meth:`Notifier._release_slice`).
+WAKE_SLICE = 50
+
+
+def _expire(future: "asyncio.Future[bool]") -> None:
+    if not future.done():
+        future.set_result(False)
 
 
 class Waiter:
-    """One pending /sync: woken at most once, then discarded."""
+    """One pending /sync: woken at most once, then discarded.
+
+    Waking has two steps: :meth:`mark` (from then on the waiter counts as
+    woken and :meth:`wait` returns at once) and :meth:`release` (the task
+    blocked in :meth:`wait` resumes). The notifier marks every waiter of an
+    event at once but releases them a slice at a time.
+    """
+
+    __slots__ = ("_future", "_woken", "room_ids", "user_id")
 
     def __init__(self, user_id: str, room_ids: frozenset[str]) -> None:
         self.user_id = user_id
         self.room_ids = room_ids
-        self._event = asyncio.Event()
+        self._woken = False
+        self._future: asyncio.Future[bool] | None = None
+
+    def mark(self) -> bool:
+        """Count the waiter as woken; False if it already was."""
+        if self._woken:
+            return False
+        self._woken = True
+        return True
+
+    def release(self) -> None:
+        """Resume the task waiting in :meth:`wait`, if any."""
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(True)
 
     def wake(self) -> bool:
-        """Wake the waiter; False if it was already woken."""
-        if self._event.is_set():
+        """Mark and release at once; False if it was already woken."""
+        if not self.mark():
             return False
-        self._event.set()
+        self.release()
         return True
 
     @property
     def woken(self) -> bool:
-        return self._event.is_set()
+        return self._woken
 
     async def wait(self, timeout: float) -> bool:
-        """Wait until woken or ``timeout`` seconds pass; True if woken."""
-        if self._event.is_set():
+        """Wait until woken or ``timeout`` seconds pass; True if woken.
+
+        One future and one timer: no task per wait, as ``asyncio.wait_for``
+        would make for each of thousands of long-polls.
+        """
+        if self._woken:
             return True
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
+        if timeout <= 0:
             return False
-        return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._future = future
+        timer = loop.call_later(timeout, _expire, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self._future = None
 
 
 class Notifier:
-    """In-process fan-out from writers to waiting /sync requests."""
+    """In-process fan-out from writers to waiting /sync requests.
 
-    def __init__(self) -> None:
+    An event in a room of thousands wakes thousands of syncs. Were they all
+    resumed at once, the event loop's queue would hold thousands of steps,
+    and every step of the next send (its database write, its commit, its
+    reply) would wait behind all of them: the next message would reach its
+    readers a whole round later. So woken waiters are marked at once but
+    released :data:`WAKE_SLICE` at a time, each slice queued behind what the
+    previous one started; writers keep their turn in between.
+    """
+
+    def __init__(self, wake_slice: int = WAKE_SLICE) -> None:
         self._by_user: dict[str, set[Waiter]] = {}
         self._by_room: dict[str, set[Waiter]] = {}
+        self._slice = wake_slice
+        #: Marked waiters not yet released, oldest first.
+        self._releasing: deque[Waiter] = deque()
+        self._release_scheduled = False
         #: Waiters woken so far (a counter for the metrics).
         self.wakes = 0
 
@@ -63,14 +117,36 @@ class Notifier:
 
     def notify_room(self, room_id: str) -> None:
         """Something happened in a room: wake everyone waiting on it."""
-        for waiter in list(self._by_room.get(room_id, ())):
-            self.wakes += waiter.wake()
+        self.wake_all(self._by_room.get(room_id, ()))
 
     def notify_users(self, user_ids: Iterable[str]) -> None:
         """Something happened for these users (to-device, account data, invites...)."""
         for user_id in user_ids:
-            for waiter in list(self._by_user.get(user_id, ())):
-                self.wakes += waiter.wake()
+            self.wake_all(self._by_user.get(user_id, ()))
+
+    def wake_all(self, waiters: Iterable[Waiter]) -> None:
+        """Mark these waiters woken now; release them a slice at a time."""
+        for waiter in list(waiters):
+            if waiter.mark():
+                self.wakes += 1
+                self._releasing.append(waiter)
+        if self._releasing and not self._release_scheduled:
+            self._release_slice()
+
+    def _release_slice(self) -> None:
+        self._release_scheduled = False
+        for _ in range(min(self._slice, len(self._releasing))):
+            self._releasing.popleft().release()
+        if not self._releasing:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): nothing to share it with
+            while self._releasing:
+                self._releasing.popleft().release()
+            return
+        self._release_scheduled = True
+        loop.call_soon(self._release_slice)
 
     def waiting_count(self) -> int:
         return sum(len(w) for w in self._by_user.values())

@@ -40,8 +40,7 @@ class ClusterNotifier:
 
     def wake_everyone(self) -> None:
         """Wake every waiter of this process (after news may have been lost)."""
-        for waiter in list(self._waiters):
-            self._local.wakes += waiter.wake()
+        self._local.wake_all(self._waiters)
 
     def wake_here(self, rooms: list[str], users: list[str]) -> None:
         """Wake this process's waiters only (the bus calls it once the position allows)."""

@@ -1,0 +1,49 @@
+"""The notifier: marking, releasing in slices, timeouts."""
+
+import asyncio
+
+from sceau.notifier import Notifier
+
+
+async def test_woken_waiters_resume_a_slice_at_a_time_so_a_writer_runs_between():
+    notifier = Notifier(wake_slice=2)
+    waiters = [notifier.register(f"@u{i}:x", ["!r:x"]) for i in range(6)]
+    order: list[object] = []
+
+    async def poll(i: int) -> None:
+        assert await waiters[i].wait(10)
+        order.append(i)
+
+    tasks = [asyncio.create_task(poll(i)) for i in range(6)]
+    await asyncio.sleep(0)  # every poll is waiting
+    notifier.notify_room("!r:x")
+    assert all(w.woken for w in waiters)  # marked at once
+    asyncio.get_running_loop().call_soon(order.append, "writer")
+    await asyncio.gather(*tasks)
+    assert sorted(i for i in order if isinstance(i, int)) == list(range(6))
+    # The writer's step came after the first slice, before the last ones.
+    assert order.index("writer") < order.index(4)
+    assert notifier.wakes == 6
+
+
+async def test_a_wait_times_out_and_a_marked_waiter_does_not_wait():
+    notifier = Notifier()
+    waiter = notifier.register("@a:x", ["!r:x"])
+    assert await waiter.wait(0.01) is False
+    notifier.notify_users(["@a:x"])
+    assert await waiter.wait(10) is True
+    # Woken once: a second notification does not count again.
+    notifier.notify_room("!r:x")
+    assert notifier.wakes == 1
+
+
+async def test_a_cancelled_wait_is_skipped_when_its_slice_comes():
+    notifier = Notifier(wake_slice=1)
+    first, second = notifier.register("@a:x", ["!r:x"]), notifier.register("@b:x", ["!r:x"])
+    gone = asyncio.create_task(first.wait(10))
+    kept = asyncio.create_task(second.wait(10))
+    await asyncio.sleep(0)
+    gone.cancel()
+    notifier.notify_room("!r:x")
+    assert await kept is True
+    assert gone.cancelled()
