@@ -5,6 +5,7 @@ M_MISSING_PARAM, M_INVALID_PARAM) so handlers stay a few lines long.
 """
 
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
@@ -60,7 +61,7 @@ def access_token(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
         return None
-    return request.query_params.get("access_token")
+    return query(request).get("access_token")
 
 
 async def requester(request: Request, allow_expired: bool = False) -> "Requester":
@@ -147,10 +148,29 @@ def get_str_list(body: dict[str, Any], key: str) -> list[str]:
     return list(value)
 
 
+#: Where :func:`query` keeps the parsed query string of a request (scope key).
+QUERY_KEY = "sceau.query"
+
+
+def query(request: Request) -> dict[str, str]:
+    """The query string as a plain dict (the last value of a repeated name wins).
+
+    Parsed once per request. Unlike Starlette's ``QueryParams``, looking up
+    an absent name raises and catches nothing: every /sync long-poll asks
+    for several that clients leave out.
+    """
+    parsed: dict[str, str] | None = request.scope.get(QUERY_KEY)
+    if parsed is None:
+        raw = request.scope.get("query_string", b"").decode("latin-1")
+        parsed = dict(parse_qsl(raw, keep_blank_values=True)) if raw else {}
+        request.scope[QUERY_KEY] = parsed
+    return parsed
+
+
 def query_int(
     request: Request, name: str, default: int, minimum: int = 0, maximum: int | None = None
 ) -> int:
-    raw = request.query_params.get(name)
+    raw = query(request).get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -165,7 +185,7 @@ def query_int(
 
 
 def query_bool(request: Request, name: str, default: bool = False) -> bool:
-    raw = request.query_params.get(name)
+    raw = query(request).get(name)
     if raw is None:
         return default
     if raw in ("true", "1"):

@@ -114,12 +114,19 @@ class RequestObserver:
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            seconds = time.perf_counter() - started
-            method = scope["method"]
-            if self.metrics.enabled:
-                self.metrics.observe_request(endpoint_group(scope), method, status, seconds)
-            if self.logger is not None:
-                self.logger.info("%s", self.line(scope, observed, status, seconds))
+            self.observe(scope, observed, status, time.perf_counter() - started)
+
+    def observe(self, scope: Scope, observed: Observed, status: int, seconds: float) -> None:
+        """Count the request and write its access-log line."""
+        if self.metrics.enabled:
+            self.metrics.observe_request(endpoint_group(scope), scope["method"], status, seconds)
+        if self.logger is not None and self.logger.isEnabledFor(logging.INFO):
+            # A record made directly: Logger.info would also look up the
+            # caller's source line, which no access-log line shows.
+            line = self.line(scope, observed, status, seconds)
+            self.logger.handle(
+                self.logger.makeRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, line, None, None)
+            )
 
     @staticmethod
     def line(scope: Scope, observed: Observed, status: int, seconds: float) -> str:

@@ -7,7 +7,15 @@ from starlette.routing import BaseRoute
 
 from sceau.errors import bad_json, forbidden, invalid_param, not_found
 from sceau.http.app import client_routes
-from sceau.http.common import json_response, query_bool, query_int, read_json, requester, services
+from sceau.http.common import (
+    json_response,
+    query,
+    query_bool,
+    query_int,
+    read_json,
+    requester,
+    services,
+)
 from sceau.protocol.filters import Filter, FilterError, parse_filter
 from sceau.services.tokens import parse_sync_token
 
@@ -37,7 +45,7 @@ async def _load_filter(request: Request, user_id: str, raw: str | None) -> Filte
 async def sync(request: Request) -> Response:
     """GET /_matrix/client/v3/sync"""
     user = await requester(request)
-    params = request.query_params
+    params = query(request)
     since_raw = params.get("since")
     since = parse_sync_token(since_raw) if since_raw else None
     set_presence = params.get("set_presence")

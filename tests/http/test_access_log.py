@@ -118,3 +118,15 @@ class TestSwitchedOff:
         caplog.clear()
         await alice.ok("GET", "/account/whoami")
         assert access_lines(caplog) == []
+
+
+async def test_a_sync_answered_on_the_direct_path_gets_its_line_too(user_factory, client, caplog):
+    alice = await user_factory("alice")
+    caplog.clear()
+    await alice.ok("GET", "/sync", params={"timeout": "0", "set_presence": "offline"})
+    await client.get("/_matrix/client/v3/sync")  # no token: 401
+    first, second = (LINE.match(line) for line in access_lines(caplog))
+    assert first and second
+    assert first["target"] == "/_matrix/client/v3/sync?timeout=0&set_presence=offline"
+    assert (first["status"], first["user"]) == ("200", alice.user_id)
+    assert (second["status"], second["user"]) == ("401", "-")
