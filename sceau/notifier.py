@@ -81,6 +81,19 @@ class Waiter:
             self._future = None
 
 
+class Turn:
+    """A place in the notifier's release queue for a sync that was not waiting."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: "asyncio.Future[None]") -> None:
+        self.future = future
+
+    def release(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
 class Notifier:
     """In-process fan-out from writers to waiting /sync requests.
 
@@ -97,8 +110,8 @@ class Notifier:
         self._by_user: dict[str, set[Waiter]] = {}
         self._by_room: dict[str, set[Waiter]] = {}
         self._slice = wake_slice
-        #: Marked waiters not yet released, oldest first.
-        self._releasing: deque[Waiter] = deque()
+        #: Marked waiters (and turns) not yet released, oldest first.
+        self._releasing: deque[Waiter | Turn] = deque()
         self._release_scheduled = False
         #: Waiters woken so far (a counter for the metrics).
         self.wakes = 0
@@ -132,6 +145,20 @@ class Notifier:
                 self._releasing.append(waiter)
         if self._releasing and not self._release_scheduled:
             self._release_slice()
+
+    async def take_turn(self) -> None:
+        """Wait behind the woken waiters not yet released, if there are any.
+
+        A sync that has something to compute at once (its client came back
+        behind the newest position) queues here like a woken one. Otherwise,
+        under load, it would jump the queue, and the event loop would fill
+        with the computations of every client that came back at once.
+        """
+        if not self._releasing:
+            return
+        turn = Turn(asyncio.get_running_loop().create_future())
+        self._releasing.append(turn)
+        await turn.future
 
     def _release_slice(self) -> None:
         self._release_scheduled = False

@@ -148,6 +148,8 @@ class SyncService:
                 return await self._sync_once(user_id, device_id, since, full_state, sync_filter)
         timeout_s = min(timeout_ms, self._max_timeout_ms) / 1000.0
         deadline = self._clock.monotonic() + timeout_s
+        #: Whether this sync has had its turn in the notifier's release queue.
+        had_turn = False
         while True:
             memberships = await self._memberships_of(user_id)
             joined = [m.room_id for m in memberships if m.membership == "join"]
@@ -159,7 +161,12 @@ class SyncService:
                     deadline - self._clock.monotonic()
                 ):
                     await asyncio.sleep(0)  # as below: let writers finishing together land
+                    had_turn = True
                     continue
+                if not had_turn:
+                    # Something may be new: compute in turn with the syncs woken before.
+                    await self._notifier.take_turn()
+                    had_turn = True
                 ctx = SyncContext(
                     user_id, device_id, since, self.current_token(), full_state, sync_filter
                 )
