@@ -42,6 +42,8 @@ FIGURES = [
     ("delivery p50", "ms"),
     ("delivery p99", "ms"),
     ("delivery max", "ms"),
+    ("send p50", "ms"),
+    ("send p99", "ms"),
     ("deliveries beyond the timeline", "%"),
     ("deliveries lost (not flagged limited)", ""),
     ("RSS per waiting sync", "KiB"),
@@ -140,7 +142,18 @@ async def run_server(kind: str, db: str, root: Path, args: argparse.Namespace) -
     finally:
         await http.close()
         server.stop()
+        _keep_log_excerpt(server.directory / "server.log", args.out_dir / f"{kind}-{db}-server.log")
     return results
+
+
+def _keep_log_excerpt(log: Path, kept: Path) -> None:
+    """The server's log without its /sync access lines (hundreds of thousands of them)."""
+    if not log.exists():
+        return
+    with log.open("rb") as source, kept.open("wb") as target:
+        for line in source:
+            if b" GET /_matrix/client/v3/sync" not in line:
+                target.write(line)
 
 
 def table(data: dict[str, Any]) -> str:

@@ -248,6 +248,8 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
     rss_parked = _rss_kib(plan.server_pid)
     count = max(1, int(plan.rate * plan.seconds))
     sent_at: dict[int, float] = {}
+    #: How long each send request took to be answered (the sender's latency).
+    send_seconds: list[float] = []
     cpu_before, client_before = _cpu(plan.server_pid), sum(os.times()[:2])
     t0 = time.perf_counter()
     sends = []
@@ -263,6 +265,7 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
         if i >= 0:
             sent_at[i] = time.perf_counter()
         content = {"msgtype": "m.text", "body": body}
+        started = time.perf_counter()
         try:
             await sending.request(
                 "PUT",
@@ -271,6 +274,8 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
                 body=content,
                 timeout=SETUP_TIMEOUT,
             )
+            if i >= 0:
+                send_seconds.append(time.perf_counter() - started)
         except MatrixError as exc:
             raise RuntimeError(f"send {i}: {exc}") from exc
 
@@ -306,6 +311,7 @@ async def measure_longpoll(plan: LongpollPlan, out: Outcome) -> None:
             f" {failed[0] if failed else ''!r}"
         )
     report_longpoll(out, pollers, sent_at, count)
+    out.latency_figures("send", send_seconds)
     parked = len(pollers) or 1
     out.figures["RSS per waiting sync"] = Figure(max(0, rss_parked - rss_before) / parked, "KiB")
     out.figures["server CPU per delivery"] = Figure(cpu / (parked * count) * 1e6, "µs")
