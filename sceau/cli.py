@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sceau.config import Config, ConfigError, Listener, load_config, render_default_config
-from sceau.memory import tune_allocator
+from sceau.memory import tune_allocator, tune_collector
 from sceau.server_name import (
     DEFAULT_SERVER_NAME,
     ServerNameLocked,
@@ -176,6 +176,7 @@ def serve(args: argparse.Namespace) -> None:
         if worker is not None:
             servers.append(_replication_server(config, worker, services))
         await services.start()
+        tune_collector()
         try:
             await asyncio.gather(*(server.serve() for server in servers))
         finally:
