@@ -97,7 +97,8 @@ class ChangeTracker:
     def _store(self, key: str, position: int) -> None:
         self._last.pop(key, None)
         self._last[key] = position
-        self._latest = max(self._latest, position)
+        if position > self._latest:
+            self._latest = position
         while len(self._last) > self._max_keys:
             _, forgotten = self._last.popitem(last=False)
             self.earliest = max(self.earliest, forgotten)

@@ -115,38 +115,45 @@ class UnreadCounter:
         now = self._clock.time_ms() if self._clock else pdu.get("origin_server_ts")
         actions: list[PushAction] = []
         shared: list[object] | None = None
-        folded_body = content["body"].casefold() if needs_names else ""
-        for user_id in local:
-            name = _content(pdus.get(members[user_id])).get("displayname") if needs_names else None
-            ctx = PushContext(
+
+        def context(user_id: str, display_name: str | None) -> PushContext:
+            return PushContext(
                 user_id=user_id,
-                display_name=name if isinstance(name, str) else None,
+                display_name=display_name,
                 room_member_count=len(members),
                 power_levels=power,
                 sender_power_level=sender_level,
             )
+
+        folded_body = content["body"].casefold() if needs_names else ""
+        # What the cheap test needs of the event, worked out once for all members.
+        state_key = pdu.get("state_key")
+        mentioned = _mentioned_user_ids(content)
+        shared_notify = shared_highlight = False
+        for user_id in local:
+            name = _content(pdus.get(members[user_id])).get("displayname") if needs_names else None
+            display_name = name if isinstance(name, str) else None
             if self._rules.has_default_rules(user_id) and not _may_concern(
-                user_id, ctx.display_name, pdu, folded_body
+                user_id, display_name, state_key, mentioned, folded_body
             ):
                 # Every user on the defaults who is not named by the event gets
                 # the same outcome: evaluate it once for all of them.
                 if shared is None:
-                    shared = evaluate_push_rules(self._shared_defaults, pdu, ctx)
-                result = shared
-            else:
-                result = evaluate_push_rules(rulesets[user_id], pdu, ctx)
-            if is_notify(result):
-                actions.append(
-                    PushAction(
-                        user_id,
-                        event.room_id,
-                        event.stream_pos,
-                        thread,
-                        is_highlight(result),
-                        actions=result,
-                        ts=now,
+                    shared = evaluate_push_rules(
+                        self._shared_defaults, pdu, context(user_id, display_name)
                     )
-                )
+                    shared_notify, shared_highlight = is_notify(shared), is_highlight(shared)
+                if not shared_notify:
+                    continue
+                result, highlight = shared, shared_highlight
+            else:
+                result = evaluate_push_rules(rulesets[user_id], pdu, context(user_id, display_name))
+                if not is_notify(result):
+                    continue
+                highlight = is_highlight(result)
+            actions.append(
+                PushAction(user_id, event.room_id, event.stream_pos, thread, highlight, result, now)
+            )
         return actions
 
     async def _joined_members(self, txn: Transaction, event: PersistedEvent) -> dict[str, str]:
@@ -251,20 +258,30 @@ def _without_user_specific_rules(ruleset: JsonDict) -> JsonDict:
     }
 
 
-def _may_concern(user_id: str, display_name: str | None, pdu: JsonDict, folded_body: str) -> bool:
+def _mentioned_user_ids(content: JsonDict) -> frozenset[str]:
+    """The users an event names in ``m.mentions``."""
+    mentions = content.get("m.mentions")
+    mentioned = mentions.get("user_ids") if isinstance(mentions, dict) else None
+    if not isinstance(mentioned, list):
+        return frozenset()
+    return frozenset(u for u in mentioned if isinstance(u, str))
+
+
+def _may_concern(
+    user_id: str,
+    display_name: str | None,
+    state_key: object,
+    mentioned: frozenset[str],
+    folded_body: str,
+) -> bool:
     """Whether a user-specific default rule could match (a cheap, generous test).
 
     Name and localpart matches are case-insensitive whole words, so a
     case-folded substring test never misses one; it may let through a
     non-match, which then gets a full evaluation.
     """
-    if pdu.get("state_key") == user_id:
+    if state_key == user_id or user_id in mentioned:
         return True
-    mentions = _content(pdu).get("m.mentions")
-    if isinstance(mentions, dict):
-        mentioned = mentions.get("user_ids")
-        if isinstance(mentioned, list) and user_id in mentioned:
-            return True
     if folded_body:
         localpart = user_id[1:].split(":", 1)[0]
         if localpart.casefold() in folded_body:
