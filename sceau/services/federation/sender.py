@@ -171,12 +171,15 @@ class FederationSender:
         event = self._wake.setdefault(destination, asyncio.Event())
         while self._running:
             event.clear()
+            # Taken before the attempt: a peer that calls while it runs (its
+            # failure already recorded) must still end the backoff after it.
+            force = destination in self._up
+            self._up.discard(destination)
             try:
-                outcome = await self.attempt(destination, force=destination in self._up)
+                outcome = await self.attempt(destination, force=force)
             except Exception:  # a bug must not kill the worker silently and forever
                 logger.exception("federation sender for %s failed", destination)
                 outcome = "error"
-            self._up.discard(destination)
             if outcome == "sent":
                 continue
             if outcome == "empty":
