@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Coroutine
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sceau.config import Config, ConfigError, Listener, load_config, render_default_config
+from sceau.logs import configure_server_logging
 from sceau.memory import tune_allocator, tune_collector
 from sceau.server_name import (
     DEFAULT_SERVER_NAME,
@@ -118,9 +118,7 @@ def serve(args: argparse.Namespace) -> None:
 
     config = _load(args)
     tune_allocator()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_server_logging()
 
     async def main() -> None:
         nonlocal config

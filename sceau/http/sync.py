@@ -1,5 +1,7 @@
 """/sync and stored filters."""
 
+from typing import TYPE_CHECKING
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,10 +21,13 @@ from sceau.http.common import (
 from sceau.protocol.filters import Filter, FilterError, parse_filter
 from sceau.services.tokens import parse_sync_token
 
+if TYPE_CHECKING:
+    from sceau.homeserver import Services
+
 PRESENCE_STATES = ("online", "offline", "unavailable")
 
 
-async def _load_filter(request: Request, user_id: str, raw: str | None) -> Filter:
+async def _load_filter(hs: "Services", user_id: str, raw: str | None) -> Filter:
     if not raw:
         return Filter()
     if raw.lstrip().startswith("{"):
@@ -30,12 +35,12 @@ async def _load_filter(request: Request, user_id: str, raw: str | None) -> Filte
     else:
         if not raw.isdigit():
             raise invalid_param("'filter' must be a filter ID or a JSON object")
-        stored = await services(request).stores.filters.get(user_id, int(raw))
+        stored = await hs.stores.filters.get(user_id, int(raw))
         if stored is None:
             raise invalid_param("Unknown filter ID")
         text = stored
     try:
-        return services(request).sync.filter_from_json(text)
+        return hs.sync.filter_from_json(text)
     except orjson.JSONDecodeError:
         raise invalid_param("'filter' is not valid JSON") from None
     except FilterError as exc:
@@ -51,8 +56,9 @@ async def sync(request: Request) -> Response:
     set_presence = params.get("set_presence")
     if set_presence is not None and set_presence not in PRESENCE_STATES:
         raise invalid_param("'set_presence' must be online, offline or unavailable")
-    sync_filter = await _load_filter(request, user.user_id, params.get("filter"))
-    result = await services(request).sync.sync(
+    hs = services(request)
+    sync_filter = await _load_filter(hs, user.user_id, params.get("filter"))
+    result = await hs.sync.sync(
         user.user_id,
         user.device_id,
         since,
