@@ -12,11 +12,53 @@ from collections.abc import Iterable
 
 #: Woken waiters resume this many at a time (see :meth:`Notifier._release_slice`).
 WAKE_SLICE = 50
+#: Long-poll timeouts end on this grid (seconds), one loop timer per step.
+TIMEOUT_GRAIN_S = 0.25
 
 
 def _expire(future: "asyncio.Future[bool]") -> None:
     if not future.done():
         future.set_result(False)
+
+
+class Timeouts:
+    """The timeouts of thousands of long-polls, ended a grid step at a time.
+
+    A loop timer per wait, made and cancelled for every reply, was a visible
+    share of a busy server's CPU. Here a wait joins the set of its grid step,
+    rounded down (a long-poll may end up to one step early, never late), and
+    one timer per step ends what is still waiting then. Short timeouts keep a
+    timer of their own.
+    """
+
+    def __init__(self, grain_s: float = TIMEOUT_GRAIN_S) -> None:
+        self._grain = grain_s
+        self._due: dict[int, set[asyncio.Future[bool]]] = {}
+
+    def start(self, future: "asyncio.Future[bool]", timeout: float) -> int | None:
+        """End ``future`` with False after about ``timeout`` seconds; its step, if shared."""
+        loop = asyncio.get_running_loop()
+        if timeout < 4 * self._grain:
+            loop.call_later(timeout, _expire, future)
+            return None
+        step = int((loop.time() + timeout) / self._grain)
+        waiting = self._due.get(step)
+        if waiting is None:
+            waiting = self._due[step] = set()
+            loop.call_at(step * self._grain, self._end, step)
+        waiting.add(future)
+        return step
+
+    def stop(self, future: "asyncio.Future[bool]", step: int | None) -> None:
+        """The wait is over: its step's timer no longer needs to end it."""
+        if step is not None:
+            waiting = self._due.get(step)
+            if waiting is not None:
+                waiting.discard(future)
+
+    def _end(self, step: int) -> None:
+        for future in self._due.pop(step, ()):
+            _expire(future)
 
 
 class Waiter:
@@ -28,13 +70,16 @@ class Waiter:
     event at once but releases them a slice at a time.
     """
 
-    __slots__ = ("_future", "_woken", "room_ids", "user_id")
+    __slots__ = ("_future", "_timeouts", "_woken", "room_ids", "user_id")
 
-    def __init__(self, user_id: str, room_ids: frozenset[str]) -> None:
+    def __init__(
+        self, user_id: str, room_ids: frozenset[str], timeouts: Timeouts | None = None
+    ) -> None:
         self.user_id = user_id
         self.room_ids = room_ids
         self._woken = False
         self._future: asyncio.Future[bool] | None = None
+        self._timeouts = timeouts if timeouts is not None else Timeouts()
 
     def mark(self) -> bool:
         """Count the waiter as woken; False if it already was."""
@@ -63,21 +108,21 @@ class Waiter:
     async def wait(self, timeout: float) -> bool:
         """Wait until woken or ``timeout`` seconds pass; True if woken.
 
-        One future and one timer: no task per wait, as ``asyncio.wait_for``
-        would make for each of thousands of long-polls.
+        One future, and a timeout shared with the waits ending at the same
+        time: no task per wait, as ``asyncio.wait_for`` would make for each of
+        thousands of long-polls.
         """
         if self._woken:
             return True
         if timeout <= 0:
             return False
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._future = future
-        timer = loop.call_later(timeout, _expire, future)
+        step = self._timeouts.start(future, timeout)
         try:
             return await future
         finally:
-            timer.cancel()
+            self._timeouts.stop(future, step)
             self._future = None
 
 
@@ -113,11 +158,12 @@ class Notifier:
         #: Marked waiters (and turns) not yet released, oldest first.
         self._releasing: deque[Waiter | Turn] = deque()
         self._release_scheduled = False
+        self._timeouts = Timeouts()
         #: Waiters woken so far (a counter for the metrics).
         self.wakes = 0
 
     def register(self, user_id: str, room_ids: Iterable[str]) -> Waiter:
-        waiter = Waiter(user_id, frozenset(room_ids))
+        waiter = Waiter(user_id, frozenset(room_ids), self._timeouts)
         self._by_user.setdefault(user_id, set()).add(waiter)
         for room_id in waiter.room_ids:
             self._by_room.setdefault(room_id, set()).add(waiter)

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from sceau.notifier import Notifier
+from sceau.notifier import Notifier, Timeouts, Waiter
 
 
 async def test_woken_waiters_resume_a_slice_at_a_time_so_a_writer_runs_between():
@@ -69,3 +69,21 @@ async def test_a_sync_taking_its_turn_waits_behind_the_waiters_already_woken():
     tasks.append(asyncio.create_task(came_back()))
     await asyncio.gather(*tasks)
     assert order == ["woken", "woken", "woken", "turn"]
+
+
+async def test_long_waits_end_on_a_shared_grid_never_after_their_timeout():
+    timeouts = Timeouts(grain_s=0.05)
+    notifier = Notifier()
+    waiters = [Waiter(f"@u{i}:x", frozenset({"!r:x"}), timeouts) for i in range(3)]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(*(w.wait(0.3) for w in waiters))
+    assert results == [False, False, False]
+    # Rounded down to the grid: at most one step early.
+    assert loop.time() - started >= 0.3 - 0.05 - 0.01
+    # A woken one leaves its step at once.
+    woken = notifier.register("@a:x", ["!r:x"])
+    task = asyncio.create_task(woken.wait(5))
+    await asyncio.sleep(0)
+    notifier.notify_room("!r:x")
+    assert await task is True
