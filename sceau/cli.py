@@ -118,7 +118,7 @@ def serve(args: argparse.Namespace) -> None:
 
     config = _load(args)
     tune_allocator()
-    configure_server_logging()
+    access_log = configure_server_logging()
 
     async def main() -> None:
         nonlocal config
@@ -141,7 +141,7 @@ def serve(args: argparse.Namespace) -> None:
             )
             await services.stores.db.close()
             raise SystemExit(2)
-        app = build_app(services)
+        app = build_app(services, access_log)
         listener = config.listeners[0]
         servers = [_uvicorn_server(app, listener.bind_address, listener.port)]
         metrics_server = _metrics_server(config, services.metrics.registry)
@@ -183,6 +183,7 @@ def serve(args: argparse.Namespace) -> None:
                 await metrics_task
             await services.stop()
             await services.stores.db.close()
+            access_log.flush()
 
     run_event_loop(main())
 

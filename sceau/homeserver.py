@@ -98,6 +98,7 @@ from sceau.wiring_dag import add_event_graph_federation
 from sceau.wiring_federation import add_federation
 
 if TYPE_CHECKING:
+    from sceau.http.observe import AccessLogSink
     from sceau.metrics import Metrics
     from sceau.storage.unread_cache import UnreadCountCache
     from sceau.wiring_cluster import ClusterParts
@@ -510,7 +511,8 @@ def all_routes() -> list[BaseRoute]:
     return routes.collect()
 
 
-def build_app(services: Services) -> ASGIApp:
+def build_app(services: Services, access_sink: "AccessLogSink | None" = None) -> ASGIApp:
+    """The ASGI application; ``access_sink`` takes access-log lines instead of the logger."""
     from sceau.http.app import build_app as build_asgi
 
-    return build_asgi(services, all_routes())
+    return build_asgi(services, all_routes(), access_sink)

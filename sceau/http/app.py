@@ -18,7 +18,7 @@ from sceau import __version__
 from sceau.errors import MatrixError, backend_unavailable, unknown, unrecognized
 from sceau.http.common import CORS_HEADERS, json_response
 from sceau.http.observe import SCOPE_KEY as OBSERVED_KEY
-from sceau.http.observe import Observed, RequestObserver
+from sceau.http.observe import AccessLogSink, Observed, RequestObserver
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,9 @@ class DirectRoutes:
             self._observer.observe(scope, observed, status, time.perf_counter() - started)
 
 
-def build_app(services: Any, routes: list[BaseRoute]) -> ASGIApp:
+def build_app(
+    services: Any, routes: list[BaseRoute], access_sink: AccessLogSink | None = None
+) -> ASGIApp:
     app = Starlette(
         routes=routes,
         exception_handlers={
@@ -266,5 +268,6 @@ def build_app(services: Any, routes: list[BaseRoute]) -> ASGIApp:
         CorsMiddleware(EncodedSlashMiddleware(app)),
         services.metrics,
         services.config.logging.access_log,
+        access_sink,
     )
     return DirectRoutes.of(app, observer, observer, routes)

@@ -15,6 +15,7 @@ token) are replaced by ``<redacted>``.
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from sceau.metrics import Metrics
 
 ACCESS_LOGGER = "sceau.access"
+#: Takes one access-log line (without time stamp, level or logger name).
+AccessLogSink = Callable[[str], None]
 #: Where the endpoint group and the user ID of a request are noted (scope key).
 SCOPE_KEY = "sceau.observed"
 REDACTED = "<redacted>"
@@ -136,10 +139,19 @@ def endpoint_group(scope: Scope) -> str:
 class RequestObserver:
     """ASGI middleware: times each request, then logs it and counts it."""
 
-    def __init__(self, app: ASGIApp, metrics: "Metrics | NoMetrics", access_log: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: "Metrics | NoMetrics",
+        access_log: bool,
+        sink: "AccessLogSink | None" = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.logger = logging.getLogger(ACCESS_LOGGER) if access_log else None
+        #: Where lines go instead of the ``sceau.access`` logger (the served
+        #: process writes them itself, see :class:`sceau.logs.AccessLogWriter`).
+        self.sink = sink if access_log else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,7 +177,9 @@ class RequestObserver:
         """Count the request and write its access-log line."""
         if self.metrics.enabled:
             self.metrics.observe_request(endpoint_group(scope), scope["method"], status, seconds)
-        if self.logger is not None and self.logger.isEnabledFor(logging.INFO):
+        if self.sink is not None:
+            self.sink(self.line(scope, observed, status, seconds))
+        elif self.logger is not None and self.logger.isEnabledFor(logging.INFO):
             # A record made directly: Logger.info would also look up the
             # caller's source line, which no access-log line shows.
             self.logger.handle(AccessRecord(self.line(scope, observed, status, seconds)))

@@ -1,5 +1,6 @@
 """What an admin sees of the real process: /health, the metrics listener and the access log."""
 
+import re
 import time
 
 import httpx
@@ -78,6 +79,13 @@ def test_health_metrics_listener_and_access_log_of_the_real_server(make_server: 
     log = server.log_text()
     assert token not in log
     assert "GET /_matrix/client/v3/sync?access_token=<redacted>&timeout=0 200" in log
+    # The served process writes its access lines itself, as the logger would.
+    assert re.search(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO sceau\.access: 127\.0\.0\.1 GET "
+        r"/_matrix/client/v3/sync\?access_token=<redacted>&timeout=0 200 [\d.]+ms @ops:e2e\.test$",
+        log,
+        re.MULTILINE,
+    )
     assert f"PUT /_matrix/client/v3/rooms/{room}/send/m.room.message/t1 200" in log
     assert "@ops:e2e.test" in log
     assert f"metrics: http://127.0.0.1:{metrics_port}/metrics" in log
