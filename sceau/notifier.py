@@ -147,8 +147,9 @@ class Notifier:
     and every step of the next send (its database write, its commit, its
     reply) would wait behind all of them: the next message would reach its
     readers a whole round later. So woken waiters are marked at once but
-    released :data:`WAKE_SLICE` at a time, each slice queued behind what the
-    previous one started; writers keep their turn in between.
+    released :data:`WAKE_SLICE` at a time from the loop's next turn, each
+    slice queued behind what the previous one started; writers keep their
+    turn in between.
     """
 
     def __init__(self, wake_slice: int = WAKE_SLICE) -> None:
@@ -190,7 +191,7 @@ class Notifier:
                 self.wakes += 1
                 self._releasing.append(waiter)
         if self._releasing and not self._release_scheduled:
-            self._release_slice()
+            self._schedule_release()
 
     async def take_turn(self) -> None:
         """Wait behind the woken waiters not yet released, if there are any.
@@ -206,12 +207,12 @@ class Notifier:
         self._releasing.append(turn)
         await turn.future
 
-    def _release_slice(self) -> None:
-        self._release_scheduled = False
-        for _ in range(min(self._slice, len(self._releasing))):
-            self._releasing.popleft().release()
-        if not self._releasing:
-            return
+    def _schedule_release(self) -> None:
+        """Release the next slice on the loop's next turn.
+
+        Never at once: writers that finish in the same turn (several events of
+        one batch, or several batches) all land before the first sync looks.
+        """
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a synchronous caller): nothing to share it with
@@ -220,6 +221,13 @@ class Notifier:
             return
         self._release_scheduled = True
         loop.call_soon(self._release_slice)
+
+    def _release_slice(self) -> None:
+        self._release_scheduled = False
+        for _ in range(min(self._slice, len(self._releasing))):
+            self._releasing.popleft().release()
+        if self._releasing:
+            self._schedule_release()
 
     def waiting_count(self) -> int:
         return sum(len(w) for w in self._by_user.values())

@@ -160,7 +160,6 @@ class SyncService:
                 if self._nothing_after(since, full_state, deadline) and await waiter.wait(
                     deadline - self._clock.monotonic()
                 ):
-                    await asyncio.sleep(0)  # as below: let writers finishing together land
                     had_turn = True
                     continue
                 if not had_turn:
@@ -180,8 +179,8 @@ class SyncService:
                 self._notifier.unregister(waiter)
             if not woken:
                 return self._finish(ctx)
-            # Let writers that finished together land before recomputing.
-            await asyncio.sleep(0)
+            # No need to yield here: the notifier releases waiters a loop turn
+            # after the write, so writers finishing together have all landed.
 
     async def _sync_once(
         self,

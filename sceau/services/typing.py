@@ -143,12 +143,11 @@ class TypingService:
         fresh = newly_joined_rooms(ctx)
         found = False
         for room_id in wanted_rooms(ctx, "m.typing"):
+            whole = since is None or ctx.full_state or room_id in fresh
+            if not whole and not since < self._changed.get(room_id, 0) <= ctx.upto.typing:
+                continue  # nothing changed: the usual case, decided before any sorting
             users = self.typing_users(room_id)
-            changed = self._changed.get(room_id, 0)
-            if since is None or ctx.full_state or room_id in fresh:
-                if not users:
-                    continue
-            elif not since < changed <= ctx.upto.typing:
+            if whole and not users:
                 continue
             add_ephemeral(ctx, room_id, {"type": "m.typing", "content": {"user_ids": users}})
             found = True
