@@ -161,9 +161,23 @@ def query(request: Request) -> dict[str, str]:
     """
     parsed: dict[str, str] | None = request.scope.get(QUERY_KEY)
     if parsed is None:
-        raw = request.scope.get("query_string", b"").decode("latin-1")
-        parsed = dict(parse_qsl(raw, keep_blank_values=True)) if raw else {}
+        parsed = parse_query(request.scope.get("query_string", b"").decode("latin-1"))
         request.scope[QUERY_KEY] = parsed
+    return parsed
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """What ``dict(parse_qsl(raw, keep_blank_values=True))`` gives, quicker for plain queries.
+
+    A query with nothing encoded (every /sync long-poll's) is split as it is.
+    """
+    if "%" in raw or "+" in raw:
+        return dict(parse_qsl(raw, keep_blank_values=True))
+    parsed: dict[str, str] = {}
+    for pair in raw.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            parsed[name] = value
     return parsed
 
 

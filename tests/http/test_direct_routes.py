@@ -1,8 +1,11 @@
 """/sync bypasses Starlette's router and error layers, and answers exactly as through them."""
 
+from urllib.parse import parse_qsl
+
 from starlette.routing import Router
 
 from sceau.http.app import DIRECT_PATHS
+from sceau.http.common import parse_query
 
 
 async def test_sync_is_answered_without_the_router(user_factory, monkeypatch):
@@ -44,3 +47,14 @@ async def test_other_methods_on_sync_still_go_through_the_router(client):
     response = await client.post("/_matrix/client/v3/sync", json={})
     assert response.status_code == 405
     assert response.json()["errcode"] == "M_UNRECOGNIZED"
+
+
+def test_plain_queries_parse_as_the_standard_parser_would():
+    for raw in (
+        "",
+        "since=s12_3&timeout=30000&filter=0",
+        "a=1&a=2&b=&c&&=x",
+        "filter=%7B%22room%22%3A%7B%7D%7D&set_presence=offline",
+        "q=a+b&x=%20",
+    ):
+        assert parse_query(raw) == dict(parse_qsl(raw, keep_blank_values=True)), raw
