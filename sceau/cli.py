@@ -226,11 +226,14 @@ def _uvicorn_server(
 ) -> "uvicorn.Server":
     import uvicorn
 
+    from sceau.http.coalescing import CoalescingHttpToolsProtocol
+
     return uvicorn.Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]
             host=host,
             port=port,
+            http=CoalescingHttpToolsProtocol,
             log_level="warning",
             access_log=False,
             server_header=False,
