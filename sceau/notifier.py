@@ -94,13 +94,6 @@ class Waiter:
         if future is not None and not future.done():
             future.set_result(True)
 
-    def wake(self) -> bool:
-        """Mark and release at once; False if it was already woken."""
-        if not self.mark():
-            return False
-        self.release()
-        return True
-
     @property
     def woken(self) -> bool:
         return self._woken

@@ -193,21 +193,17 @@ class DirectRoutes:
     """
 
     def __init__(
-        self,
-        app: Starlette,
-        stack: ASGIApp,
-        observer: RequestObserver,
-        routes: dict[tuple[str, str], Endpoint],
+        self, app: Starlette, observer: RequestObserver, routes: dict[tuple[str, str], Endpoint]
     ) -> None:
         self.app = app
-        self._stack = stack
+        #: The whole stack (observer, CORS, encoded slashes, Starlette), for every other path.
         self._observer = observer
         self._routes = routes
         self._extra_headers = CorsMiddleware.raw_headers()
 
     @classmethod
     def of(
-        cls, app: Starlette, stack: ASGIApp, observer: RequestObserver, routes: list[BaseRoute]
+        cls, app: Starlette, observer: RequestObserver, routes: list[BaseRoute]
     ) -> "DirectRoutes":
         """Takes the endpoints of :data:`DIRECT_PATHS` (GET only) from ``routes``."""
         direct = {
@@ -217,14 +213,14 @@ class DirectRoutes:
             and route.path in DIRECT_PATHS
             and "GET" in (route.methods or ())
         }
-        return cls(app, stack, observer, direct)
+        return cls(app, observer, direct)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = None
         if scope["type"] == "http":
             endpoint = self._routes.get((scope["method"], scope["path"]))
         if endpoint is None:
-            await self._stack(scope, receive, send)
+            await self._observer(scope, receive, send)
             return
         started = time.perf_counter()
         observed = Observed()
@@ -270,4 +266,4 @@ def build_app(
         services.config.logging.access_log,
         access_sink,
     )
-    return DirectRoutes.of(app, observer, observer, routes)
+    return DirectRoutes.of(app, observer, routes)

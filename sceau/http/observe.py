@@ -40,43 +40,6 @@ SECRET_PARAMS = frozenset(
 SECRET_PARTS = ("token", "secret", "password", "passwd")
 
 
-#: When this module was loaded: ``relativeCreated`` of access records counts from there.
-_LOADED = time.time()
-
-
-class AccessRecord(logging.LogRecord):
-    """An access-log record holding only what a log line can show.
-
-    ``LogRecord``'s own constructor also looks up the current thread, the
-    process and its multiprocessing name. In a room of thousands every reply
-    writes a line, and that look-up was a twentieth of the server's CPU.
-    """
-
-    def __init__(self, line: str) -> None:  # fills every field itself, no super()
-        now = time.time()
-        self.name = ACCESS_LOGGER
-        self.msg = line
-        self.args = None
-        self.levelname = "INFO"
-        self.levelno = logging.INFO
-        self.pathname = __file__
-        self.filename = "observe.py"
-        self.module = "observe"
-        self.exc_info = None
-        self.exc_text = None
-        self.stack_info = None
-        self.lineno = 0
-        self.funcName = "observe"
-        self.created = now
-        self.msecs = int((now - int(now)) * 1000) + 0.0
-        self.relativeCreated = (now - _LOADED) * 1000
-        self.thread = None
-        self.threadName = None
-        self.processName = None
-        self.process = None
-        self.taskName = None  # a field since Python 3.12
-
-
 class Observed:
     """What a handler tells the observer about its request."""
 
@@ -179,10 +142,8 @@ class RequestObserver:
             self.metrics.observe_request(endpoint_group(scope), scope["method"], status, seconds)
         if self.sink is not None:
             self.sink(self.line(scope, observed, status, seconds))
-        elif self.logger is not None and self.logger.isEnabledFor(logging.INFO):
-            # A record made directly: Logger.info would also look up the
-            # caller's source line, which no access-log line shows.
-            self.logger.handle(AccessRecord(self.line(scope, observed, status, seconds)))
+        elif self.logger is not None:
+            self.logger.info("%s", self.line(scope, observed, status, seconds))
 
     @staticmethod
     def line(scope: Scope, observed: Observed, status: int, seconds: float) -> str:
